@@ -1,0 +1,3 @@
+//! ccbreaker: a cost circuit breaker for Claude Code. The binary is a thin shell around [`cli::run`].
+
+pub mod usage;
