@@ -1,3 +1,9 @@
 //! ccbreaker: a cost circuit breaker for Claude Code. The binary is a thin shell around [`cli::run`].
 
+pub mod config;
+pub mod env;
+pub mod ledger;
+pub mod paths;
+pub mod transcript;
 pub mod usage;
+pub mod zone;

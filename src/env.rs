@@ -1,0 +1,80 @@
+//! Every environment variable ccbreaker reads, named in one place and read once, so tests can pass a scrubbed
+//! environment and the README can list them all.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Path of the TOML config file (default: the platform config dir, `~/.config/ccbreaker/config.toml` on Linux).
+pub const CCBREAKER_CONFIG: &str = "CCBREAKER_CONFIG";
+/// Directory for the ledger and its lock (default: the platform state dir, `~/.local/state/ccbreaker` on Linux).
+pub const CCBREAKER_STATE_DIR: &str = "CCBREAKER_STATE_DIR";
+/// `allow` or `block`: what to do when the config file itself cannot be read (it can't say so then).
+pub const CCBREAKER_ON_ERROR: &str = "CCBREAKER_ON_ERROR";
+/// Milliseconds a hook waits for the ledger lock before giving up (default 2000).
+pub const CCBREAKER_LOCK_TIMEOUT_MS: &str = "CCBREAKER_LOCK_TIMEOUT_MS";
+/// A file to append one diagnostic line per hook call to (off by default).
+pub const CCBREAKER_LOG: &str = "CCBREAKER_LOG";
+/// An RFC 3339 instant used as "now" instead of the system clock: for tests and for replaying a past day.
+pub const CCBREAKER_NOW: &str = "CCBREAKER_NOW";
+/// Claude Code's config directory, or a comma-separated list of them; each holds `projects/` and `settings.json`.
+pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
+/// Set by Claude Code in the environment of everything it runs (hooks and tool calls).
+pub const CLAUDECODE: &str = "CLAUDECODE";
+pub const CLAUDE_CODE_SESSION_ID: &str = "CLAUDE_CODE_SESSION_ID";
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
+pub const HOME: &str = "HOME";
+
+/// A snapshot of the variables above.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub config: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    pub on_error: Option<String>,
+    pub lock_timeout_ms: Option<String>,
+    pub log: Option<PathBuf>,
+    pub now: Option<String>,
+    pub claude_config_dir: Option<String>,
+    pub inside_claude_code: bool,
+    pub xdg_config_home: Option<PathBuf>,
+    pub xdg_state_home: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+}
+
+impl Env {
+    /// Reads the process environment. Empty values count as unset.
+    pub fn from_process() -> Env {
+        Env::from_lookup(|name| std::env::var_os(name))
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Env {
+        let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        let string = |name: &str| get(name).map(|value| value.to_string_lossy().into_owned());
+        let path = |name: &str| get(name).map(PathBuf::from);
+        Env {
+            config: path(CCBREAKER_CONFIG),
+            state_dir: path(CCBREAKER_STATE_DIR),
+            on_error: string(CCBREAKER_ON_ERROR),
+            lock_timeout_ms: string(CCBREAKER_LOCK_TIMEOUT_MS),
+            log: path(CCBREAKER_LOG),
+            now: string(CCBREAKER_NOW),
+            claude_config_dir: string(CLAUDE_CONFIG_DIR),
+            inside_claude_code: get(CLAUDECODE).is_some() || get(CLAUDE_CODE_SESSION_ID).is_some(),
+            xdg_config_home: path(XDG_CONFIG_HOME),
+            xdg_state_home: path(XDG_STATE_HOME),
+            home: path(HOME).or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
+        }
+    }
+
+    /// The entries of `CLAUDE_CONFIG_DIR`, trimmed, empty ones dropped.
+    pub fn claude_config_dirs(&self) -> Vec<PathBuf> {
+        self.claude_config_dir
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from)
+            .collect()
+    }
+}

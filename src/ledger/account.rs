@@ -1,0 +1,284 @@
+//! Accounting: new transcript lines in, spend out. Reads each changed file from its cursor, folds the lines of
+//! one response together (keeping the largest usage), asks the key index whether another file already counted
+//! it, and adds what is new to its session and its day.
+//!
+//! Within one batch, responses written in their own file are counted before copies (lines whose parent is not
+//! the line before them: resumed sessions, sidechain replays), so a copy read first never takes a response from
+//! the session that made it. Across batches the first file to be read wins; the day total is exact either way.
+
+use super::keys::{KeyIndex, KeysError, Seen};
+use super::state::{Counted, FileCursor, LastResponse, Ledger};
+use crate::transcript::discover::Found;
+use crate::transcript::line::{parse_response, Skip};
+use crate::transcript::scan::{may_carry_usage, top_level};
+use crate::transcript::tail::{self, Stat};
+use crate::transcript::Response;
+use crate::usage::Pico;
+use crate::zone::Zone;
+use chrono::{DateTime, Utc};
+use std::path::Path;
+
+/// What pricing says of one response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Priced {
+    pub cost: Pico,
+    pub known_model: bool,
+}
+
+/// The new lines of one file.
+#[derive(Debug)]
+pub struct FileRead {
+    path: String,
+    session: String,
+    project: String,
+    stat: Stat,
+    offset: u64,
+    last_uuid: Option<String>,
+    restarted: bool,
+    malformed: u64,
+    responses: Vec<Response>,
+}
+
+/// Counts for `status` and the timings line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    pub files: u64,
+    pub bytes: u64,
+    pub responses: u64,
+    pub counted: u64,
+}
+
+/// Reads what is new in `source` since its cursor; `None` if nothing changed.
+pub fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> Option<FileRead> {
+    let key = source.path.to_string_lossy();
+    let cursor = ledger.files.get(key.as_ref());
+    let same_file = cursor.is_some_and(|c| c.dev == source.stat.id.dev && c.ino == source.stat.id.ino);
+    let from = match cursor {
+        Some(c) if same_file && source.stat.size == c.offset => return None,
+        Some(c) if same_file && source.stat.size > c.offset => c.offset,
+        _ => 0,
+    };
+    let restarted = from == 0 && cursor.is_some_and(|c| c.offset > 0);
+    let (mut file, stat) = match tail::open(&source.path) {
+        Ok(opened) => opened,
+        Err(err) => {
+            if err.kind() != std::io::ErrorKind::NotFound {
+                notes.push(format!("could not read `{}`: {err}", source.path.display()));
+            }
+            return None;
+        }
+    };
+    let mut last_uuid = if from == 0 { None } else { cursor.and_then(|c| c.last_uuid.clone()) };
+    let mut responses: Vec<Response> = Vec::new();
+    let mut malformed = 0;
+    let result = tail::read_lines(&mut file, from, |line| {
+        read_line(line, &mut last_uuid, &mut responses, &mut malformed);
+    });
+    let tail = match result {
+        Ok(tail) => tail,
+        Err(err) => {
+            notes.push(format!("could not read `{}`: {err}", source.path.display()));
+            return None;
+        }
+    };
+    if tail.oversized > 0 {
+        notes.push(format!("skipped {} line(s) over 64 MiB in `{}`", tail.oversized, source.path.display()));
+    }
+    let session = source
+        .session
+        .clone()
+        .or_else(|| cursor.map(|c| c.session.clone()).filter(|s| !s.is_empty()))
+        .or_else(|| responses.iter().find_map(|r| r.session_id.clone()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    Some(FileRead {
+        path: key.into_owned(),
+        session,
+        project: source.project.clone(),
+        stat,
+        offset: tail.offset,
+        last_uuid,
+        restarted,
+        malformed,
+        responses,
+    })
+}
+
+fn read_line(line: &[u8], last_uuid: &mut Option<String>, responses: &mut Vec<Response>, malformed: &mut u64) {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    let line = match top_level(line) {
+        Some(_) => line,
+        // A torn write followed, without a newline, by a whole line: keep the whole one.
+        None => match recover_torn(line) {
+            Some(rest) => {
+                *malformed += 1;
+                rest
+            }
+            None => {
+                *malformed += 1;
+                return;
+            }
+        },
+    };
+    let Some(top) = top_level(line) else { return };
+    if top.kind == Some("assistant") && top.has_message && may_carry_usage(line) {
+        match parse_response(line, last_uuid.as_deref()) {
+            Ok(response) => push_response(responses, response),
+            Err(Skip::Malformed) => *malformed += 1,
+            Err(Skip::NoUsage) => {}
+        }
+    }
+    if let Some(uuid) = top.uuid {
+        *last_uuid = Some(uuid.to_owned());
+    }
+}
+
+/// The last `{"` that starts a well-formed object, if the line is a torn write glued to a whole one.
+fn recover_torn(line: &[u8]) -> Option<&[u8]> {
+    let mut end = line.len();
+    while let Some(at) = memchr::memmem::rfind(&line[..end], b"{\"") {
+        if at == 0 {
+            return None;
+        }
+        if top_level(&line[at..]).is_some() {
+            return Some(&line[at..]);
+        }
+        end = at;
+    }
+    None
+}
+
+/// Lines of one response are written one after another; fold them, keeping the largest usage (older clients
+/// wrote growing snapshots) and the first line's place in the file.
+fn push_response(responses: &mut Vec<Response>, response: Response) {
+    if let Some(last) = responses.last_mut() {
+        if last.key == response.key {
+            if response.usage.total_tokens() > last.usage.total_tokens() {
+                let detached = last.detached;
+                *last = Response { detached, ..response };
+            }
+            return;
+        }
+    }
+    responses.push(response);
+}
+
+/// Adds the new responses of `reads` to the ledger. `price` prices one response; `zone` decides its day.
+pub fn apply(
+    ledger: &mut Ledger,
+    keys: &mut KeyIndex,
+    mut reads: Vec<FileRead>,
+    price: &dyn Fn(&Response) -> Priced,
+    zone: Zone,
+    now: DateTime<Utc>,
+) -> Result<ReadStats, KeysError> {
+    let mut stats = ReadStats::default();
+    // Continuations of a response whose first lines an earlier call counted.
+    for read in &mut reads {
+        stats.files += 1;
+        let previous = ledger.files.get(&read.path).filter(|_| !read.restarted).and_then(|c| c.last.clone());
+        if let (Some(previous), Some(first)) = (previous, read.responses.first()) {
+            if previous.message == first.key.message && previous.request == first.key.request {
+                let first = read.responses.remove(0);
+                let last = continue_response(ledger, read, previous, &first, price);
+                ledger.files.entry(read.path.clone()).or_default().last = Some(last);
+            }
+        }
+    }
+    // Responses made in their own file first, copies after.
+    let mut order: Vec<(usize, usize)> = Vec::new();
+    for pass_detached in [false, true] {
+        for (f, read) in reads.iter().enumerate() {
+            for (r, response) in read.responses.iter().enumerate() {
+                if response.detached == pass_detached {
+                    order.push((f, r));
+                }
+            }
+        }
+    }
+    let mut counted: Vec<Vec<Option<Counted>>> = reads.iter().map(|r| vec![None; r.responses.len()]).collect();
+    for (f, r) in order {
+        let read = &reads[f];
+        let response = &read.responses[r];
+        stats.responses += 1;
+        let day = response.timestamp.date_naive();
+        let committed = ledger.keys.get(&day).copied().unwrap_or(0);
+        if keys.check_and_insert(day, committed, response.key, response.sidechain)? != Seen::New {
+            continue;
+        }
+        stats.counted += 1;
+        counted[f][r] = Some(count(ledger, read, response, price, zone));
+    }
+    for (read, counted) in reads.into_iter().zip(counted) {
+        let cursor = ledger.files.entry(read.path.clone()).or_default();
+        if read.restarted {
+            cursor.last = None;
+        }
+        if let (Some(response), Some(counted)) = (read.responses.last(), counted.last()) {
+            cursor.last = Some(LastResponse {
+                message: response.key.message,
+                request: response.key.request,
+                counted: counted.clone(),
+            });
+        }
+        stats.bytes += read.offset.saturating_sub(if read.restarted { 0 } else { cursor.offset });
+        *cursor = FileCursor {
+            session: read.session,
+            dev: read.stat.id.dev,
+            ino: read.stat.id.ino,
+            offset: read.offset,
+            last_uuid: read.last_uuid,
+            last: cursor.last.take(),
+            malformed_lines: if read.restarted { read.malformed } else { cursor.malformed_lines + read.malformed },
+            touched: now.timestamp(),
+        };
+    }
+    Ok(stats)
+}
+
+fn count(ledger: &mut Ledger, read: &FileRead, response: &Response, price: &dyn Fn(&Response) -> Priced, zone: Zone) -> Counted {
+    let priced = price(response);
+    let day = zone.date_of(response.timestamp);
+    let session = ledger.sessions.entry(read.session.clone()).or_default();
+    if session.project.is_empty() {
+        session.project = read.project.clone();
+    }
+    session.total.add(priced.cost, &response.usage);
+    session.days.entry(day).or_default().add(priced.cost, &response.usage);
+    session.max_response = session.max_response.max(priced.cost);
+    session.first_activity = Some(session.first_activity.map_or(response.timestamp, |t| t.min(response.timestamp)));
+    session.last_activity = Some(session.last_activity.map_or(response.timestamp, |t| t.max(response.timestamp)));
+    if !priced.known_model {
+        session.unknown_models.insert(response.model.clone());
+    }
+    ledger.days.entry(day).or_default().add(priced.cost, &response.usage);
+    Counted { usage: response.usage, cost: priced.cost, day }
+}
+
+/// More lines of a response counted before: if they carry more usage, the response is re-priced.
+fn continue_response(
+    ledger: &mut Ledger,
+    read: &FileRead,
+    previous: LastResponse,
+    response: &Response,
+    price: &dyn Fn(&Response) -> Priced,
+) -> LastResponse {
+    let Some(old) = previous.counted.clone() else { return previous };
+    if response.usage.total_tokens() <= old.usage.total_tokens() {
+        return previous;
+    }
+    let priced = price(response);
+    let (from, to) = ((old.cost, &old.usage), (priced.cost, &response.usage));
+    let session = ledger.sessions.entry(read.session.clone()).or_default();
+    session.total.replace(from, to);
+    session.days.entry(old.day).or_default().replace(from, to);
+    session.max_response = session.max_response.max(priced.cost);
+    ledger.days.entry(old.day).or_default().replace(from, to);
+    LastResponse { counted: Some(Counted { usage: response.usage, cost: priced.cost, day: old.day }), ..previous }
+}
+
+/// The path a cursor is stored under.
+pub fn cursor_key(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}

@@ -1,0 +1,274 @@
+//! The index of counted responses, one append-only log per UTC day of the response: 24-byte records of
+//! (message-id hash, request-id hash, flags). It answers "was this response counted already, in any file?"
+//! without loading every past response into the ledger.
+
+use crate::transcript::ResponseKey;
+use chrono::NaiveDate;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+const RECORD: usize = 24;
+const SIDECHAIN: u64 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Record {
+    message: u64,
+    request: u64,
+    flags: u64,
+}
+
+/// What the index says about a response about to be counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    New,
+    /// The same message and request: a copy (resume, or lines of one response split over files).
+    Duplicate,
+    /// The same message under another request id, one of them from a sidechain: a subagent's replay of its
+    /// parent's messages, never billed twice.
+    Replay,
+}
+
+#[derive(Debug, Default)]
+struct DayLog {
+    records: Vec<Record>,
+    committed: usize,
+    by_message: Option<HashMap<u64, Vec<usize>>>,
+}
+
+/// The key logs of the days a hook call touches, loaded lazily.
+#[derive(Debug)]
+pub struct KeyIndex {
+    dir: PathBuf,
+    days: BTreeMap<NaiveDate, DayLog>,
+    lookups: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    #[error("could not read key log `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not write key log `{path}`")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("key log `{path}` holds {found} records but the ledger committed {committed}")]
+    Short { path: PathBuf, found: usize, committed: usize },
+}
+
+/// Past this many lookups in one call, a hash map beats scanning the records.
+const LINEAR_LOOKUPS: usize = 16;
+
+impl KeyIndex {
+    pub fn new(dir: &Path) -> KeyIndex {
+        KeyIndex { dir: dir.to_path_buf(), days: BTreeMap::new(), lookups: 0 }
+    }
+
+    fn path(&self, day: NaiveDate) -> PathBuf {
+        self.dir.join(format!("{day}.bin"))
+    }
+
+    /// Looks `key` up in `day`'s log (loading it, up to `committed` records) and records it if new.
+    pub fn check_and_insert(
+        &mut self,
+        day: NaiveDate,
+        committed: u64,
+        key: ResponseKey,
+        sidechain: bool,
+    ) -> Result<Seen, KeysError> {
+        self.lookups += 1;
+        let path = self.path(day);
+        if !self.days.contains_key(&day) {
+            let log = load(&path, committed as usize)?;
+            self.days.insert(day, log);
+        }
+        let many = self.lookups > LINEAR_LOOKUPS;
+        let log = self.days.get_mut(&day).expect("inserted above");
+        let seen = log.find(key, sidechain, many);
+        if seen == Seen::New {
+            log.push(Record { message: key.message, request: key.request, flags: if sidechain { SIDECHAIN } else { 0 } });
+        }
+        Ok(seen)
+    }
+
+    /// Appends the new records of every day to its log; returns the new committed lengths to store in the ledger.
+    /// Records past the old committed length (from a hook that died before committing) are cut off first.
+    pub fn write(&mut self) -> Result<Vec<(NaiveDate, u64)>, KeysError> {
+        let mut lengths = Vec::new();
+        for (day, log) in &mut self.days {
+            if log.records.len() == log.committed {
+                continue;
+            }
+            let path = self.dir.join(format!("{day}.bin"));
+            let write_err = |source| KeysError::Write { path: path.clone(), source };
+            let mut file = open_log(&path).map_err(write_err)?;
+            file.set_len((log.committed * RECORD) as u64).map_err(write_err)?;
+            let mut bytes = Vec::with_capacity((log.records.len() - log.committed) * RECORD);
+            for r in &log.records[log.committed..] {
+                bytes.extend_from_slice(&r.message.to_le_bytes());
+                bytes.extend_from_slice(&r.request.to_le_bytes());
+                bytes.extend_from_slice(&r.flags.to_le_bytes());
+            }
+            use std::io::Seek;
+            file.seek(io::SeekFrom::End(0)).map_err(write_err)?;
+            file.write_all(&bytes).map_err(write_err)?;
+            log.committed = log.records.len();
+            lengths.push((*day, log.committed as u64));
+        }
+        Ok(lengths)
+    }
+
+    /// Deletes the logs of days before `keep_from`.
+    pub fn prune(dir: &Path, keep_from: NaiveDate) {
+        let Ok(entries) = fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(day) = name.to_str().and_then(|n| n.strip_suffix(".bin")) else { continue };
+            if day.parse::<NaiveDate>().is_ok_and(|d| d < keep_from) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+impl DayLog {
+    fn find(&mut self, key: ResponseKey, sidechain: bool, many: bool) -> Seen {
+        let judge = |r: &Record| {
+            if r.request == key.request {
+                Some(Seen::Duplicate)
+            } else if sidechain || r.flags & SIDECHAIN != 0 {
+                Some(Seen::Replay)
+            } else {
+                None // the same message id under another request from the main chain: a gateway reusing ids
+            }
+        };
+        if many && self.by_message.is_none() {
+            let mut map: HashMap<u64, Vec<usize>> = HashMap::with_capacity(self.records.len());
+            for (i, r) in self.records.iter().enumerate() {
+                map.entry(r.message).or_default().push(i);
+            }
+            self.by_message = Some(map);
+        }
+        let found = match &self.by_message {
+            Some(map) => map.get(&key.message).into_iter().flatten().find_map(|&i| judge(&self.records[i])),
+            None => self.records.iter().filter(|r| r.message == key.message).find_map(judge),
+        };
+        found.unwrap_or(Seen::New)
+    }
+
+    fn push(&mut self, record: Record) {
+        if let Some(map) = &mut self.by_message {
+            map.entry(record.message).or_default().push(self.records.len());
+        }
+        self.records.push(record);
+    }
+}
+
+fn open_log(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn load(path: &Path, committed: usize) -> Result<DayLog, KeysError> {
+    let mut bytes = Vec::with_capacity(committed * RECORD);
+    match File::open(path) {
+        Ok(mut file) => {
+            file.read_to_end(&mut bytes).map_err(|source| KeysError::Read { path: path.to_path_buf(), source })?;
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(source) => return Err(KeysError::Read { path: path.to_path_buf(), source }),
+    }
+    let found = bytes.len() / RECORD;
+    if found < committed {
+        return Err(KeysError::Short { path: path.to_path_buf(), found, committed });
+    }
+    let word = |chunk: &[u8], at: usize| u64::from_le_bytes(chunk[at..at + 8].try_into().expect("8 bytes"));
+    let records = bytes
+        .chunks_exact(RECORD)
+        .take(committed)
+        .map(|c| Record { message: word(c, 0), request: word(c, 8), flags: word(c, 16) })
+        .collect();
+    Ok(DayLog { records, committed, by_message: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(m: u64, r: u64) -> ResponseKey {
+        ResponseKey { message: m, request: r }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ccbreaker-keys-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn duplicates_replays_and_reused_ids() {
+        let dir = temp_dir("kinds");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut index = KeyIndex::new(&dir);
+        assert_eq!(index.check_and_insert(day, 0, key(1, 1), false).unwrap(), Seen::New);
+        assert_eq!(index.check_and_insert(day, 0, key(1, 1), false).unwrap(), Seen::Duplicate);
+        assert_eq!(index.check_and_insert(day, 0, key(1, 2), true).unwrap(), Seen::Replay);
+        assert_eq!(index.check_and_insert(day, 0, key(1, 3), false).unwrap(), Seen::New);
+    }
+
+    #[test]
+    fn committed_records_survive_and_uncommitted_ones_are_cut() {
+        let dir = temp_dir("commit");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut index = KeyIndex::new(&dir);
+        index.check_and_insert(day, 0, key(1, 1), false).unwrap();
+        index.check_and_insert(day, 0, key(2, 2), false).unwrap();
+        assert_eq!(index.write().unwrap(), vec![(day, 2)]);
+        // A hook that appended a record and died before committing the ledger:
+        let mut later = KeyIndex::new(&dir);
+        later.check_and_insert(day, 2, key(3, 3), false).unwrap();
+        later.write().unwrap();
+        // The ledger still says 2: record 3 is not counted, and the next write replaces it.
+        let mut again = KeyIndex::new(&dir);
+        assert_eq!(again.check_and_insert(day, 2, key(2, 2), false).unwrap(), Seen::Duplicate);
+        assert_eq!(again.check_and_insert(day, 2, key(3, 3), false).unwrap(), Seen::New);
+        assert_eq!(again.write().unwrap(), vec![(day, 3)]);
+        assert_eq!(fs::metadata(dir.join("2026-11-24.bin")).unwrap().len(), 72);
+    }
+
+    #[test]
+    fn a_log_shorter_than_committed_is_an_error() {
+        let dir = temp_dir("short");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut index = KeyIndex::new(&dir);
+        let err = index.check_and_insert(day, 5, key(1, 1), false).unwrap_err();
+        assert!(matches!(err, KeysError::Short { found: 0, committed: 5, .. }));
+    }
+
+    #[test]
+    fn many_lookups_use_the_map() {
+        let dir = temp_dir("many");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut index = KeyIndex::new(&dir);
+        for i in 0..100 {
+            assert_eq!(index.check_and_insert(day, 0, key(i, i), false).unwrap(), Seen::New);
+        }
+        for i in 0..100 {
+            assert_eq!(index.check_and_insert(day, 0, key(i, i), false).unwrap(), Seen::Duplicate);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The ledger: what has been counted so far (per file cursors, per session and per day spend) and the index of
+//! counted responses, kept in the state directory and shared by every hook process under one lock.
+//!
+//! Design, for the hot path: one small JSON file (`ledger.json`) holds the cursors and the spend of the sessions
+//! active today and yesterday; it is replaced atomically, so a killed hook leaves either the old or the new
+//! ledger, never a mix. The index of counted responses (for de-duplication across files: resumed sessions and
+//! sidechain replays copy lines) is a binary append-only log per UTC day (`keys/<date>.bin`, 24 bytes a response)
+//! whose committed length is recorded in the ledger: records past it belong to a write that never committed and
+//! are ignored. Everything in the ledger can be rebuilt from the transcripts; only human decisions
+//! (`allowances.json`) cannot, so they live apart.
+
+pub mod account;
+pub mod keys;
+pub mod state;
+pub mod store;
+
+pub use state::{Ledger, SessionSpend, Spend};
+pub use store::{LedgerError, Store};

@@ -1,0 +1,175 @@
+//! The ledger's on-disk shape: versioned, with every field defaulted so a newer or older field set still loads.
+
+use crate::usage::{Pico, Usage};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Bumped whenever the meaning of a field changes; a ledger of another version is rebuilt from the transcripts.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Ledger {
+    pub version: u32,
+    /// The zone the per-day buckets were made in; another zone means a rebuild.
+    pub timezone: String,
+    /// Cursors by transcript path.
+    pub files: BTreeMap<String, FileCursor>,
+    pub sessions: BTreeMap<String, SessionSpend>,
+    /// Spend of every session by local day.
+    pub days: BTreeMap<NaiveDate, Spend>,
+    /// Committed record count of each UTC day's key log.
+    pub keys: BTreeMap<NaiveDate, u64>,
+    /// When every transcript root was last walked (Unix seconds).
+    pub last_scan: Option<i64>,
+    pub last_hook: Option<HookTimings>,
+    /// Problems seen while reading transcripts, newest last (bounded).
+    pub notes: Vec<String>,
+}
+
+/// Money and tokens summed over responses.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Spend {
+    pub cost: Pico,
+    #[serde(flatten)]
+    pub usage: Usage,
+    pub responses: u64,
+}
+
+impl Spend {
+    pub fn add(&mut self, cost: Pico, usage: &Usage) {
+        self.cost += cost;
+        self.usage.add(usage);
+        self.responses += 1;
+    }
+
+    /// Replaces a response counted as `old` by its larger copy `new` (same response, more lines seen).
+    pub fn replace(&mut self, old: (Pico, &Usage), new: (Pico, &Usage)) {
+        self.cost = self.cost.saturating_sub(old.0).saturating_add(new.0);
+        self.usage.sub(old.1);
+        self.usage.add(new.1);
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SessionSpend {
+    pub project: String,
+    pub total: Spend,
+    pub days: BTreeMap<NaiveDate, Spend>,
+    pub first_activity: Option<DateTime<Utc>>,
+    pub last_activity: Option<DateTime<Utc>>,
+    /// The most one response of this session cost: how far the next one may overshoot.
+    pub max_response: Pico,
+    pub unknown_models: BTreeSet<String>,
+    /// The session-budget warning was shown.
+    pub warned_session: bool,
+    /// The day on which the day-budget warning was shown.
+    pub warned_day: Option<NaiveDate>,
+    /// When the hook first answered this session with a block (for status and the audit trail).
+    pub blocked_since: Option<DateTime<Utc>>,
+    /// The session has run the hook (as opposed to being found by a scan).
+    pub hooked: bool,
+}
+
+impl SessionSpend {
+    pub fn day(&self, date: NaiveDate) -> Spend {
+        self.days.get(&date).copied().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct FileCursor {
+    pub session: String,
+    pub dev: u64,
+    pub ino: u64,
+    /// Bytes consumed: everything before is counted, everything after is not.
+    pub offset: u64,
+    /// `uuid` of the last line read, to tell a response written here from one copied in.
+    pub last_uuid: Option<String>,
+    /// The last response read: its next lines (if the write was cut between them) continue it.
+    pub last: Option<LastResponse>,
+    pub malformed_lines: u64,
+    /// When the file last grew (Unix seconds): cursors of files idle for days are dropped.
+    pub touched: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LastResponse {
+    pub message: u64,
+    pub request: u64,
+    /// How it was counted here; `None` if another file had counted it.
+    pub counted: Option<Counted>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Counted {
+    pub usage: Usage,
+    pub cost: Pico,
+    pub day: NaiveDate,
+}
+
+/// How long the last hook call spent in each phase, in microseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct HookTimings {
+    pub at: Option<DateTime<Utc>>,
+    pub event: String,
+    pub session: String,
+    pub parse_us: u64,
+    pub lock_us: u64,
+    pub tail_us: u64,
+    pub price_us: u64,
+    pub decide_us: u64,
+    pub write_us: u64,
+    pub total_us: u64,
+    pub files_read: u64,
+    pub bytes_read: u64,
+    pub scanned: bool,
+}
+
+/// How many notes the ledger keeps.
+pub const MAX_NOTES: usize = 20;
+
+impl Ledger {
+    pub fn new(timezone: &str) -> Ledger {
+        Ledger { version: VERSION, timezone: timezone.to_owned(), ..Ledger::default() }
+    }
+
+    pub fn day(&self, date: NaiveDate) -> Spend {
+        self.days.get(&date).copied().unwrap_or_default()
+    }
+
+    pub fn note(&mut self, note: String) {
+        if self.notes.last() != Some(&note) {
+            self.notes.push(note);
+        }
+        let excess = self.notes.len().saturating_sub(MAX_NOTES);
+        self.notes.drain(..excess);
+    }
+
+    /// Drops sessions last active before `keep_from` (and their cursors), and key-log lengths of days before
+    /// `keys_from`. A dropped session that comes back is read again from the start; its copies are still
+    /// recognised by the key logs that remain.
+    pub fn prune(&mut self, keep_from: DateTime<Utc>, keys_from: NaiveDate, keep_session: &str) {
+        let stale: BTreeSet<String> = self
+            .sessions
+            .iter()
+            .filter(|(id, s)| id.as_str() != keep_session && s.last_activity.is_none_or(|t| t < keep_from))
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.sessions.retain(|id, _| !stale.contains(id));
+        let keep_touched = keep_from.timestamp();
+        self.files.retain(|_, cursor| {
+            cursor.session == keep_session || (!stale.contains(&cursor.session) && cursor.touched >= keep_touched)
+        });
+        self.keys.retain(|day, _| *day >= keys_from);
+        let days_from = keep_from.date_naive() - chrono::Duration::days(1);
+        self.days.retain(|day, _| *day >= days_from);
+    }
+}

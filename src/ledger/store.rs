@@ -1,0 +1,280 @@
+//! The state directory on disk: one lock shared by every ccbreaker process (bounded wait), the ledger replaced
+//! atomically, and the human-made allowances kept apart from everything that can be rebuilt.
+
+use super::keys::{KeyIndex, KeysError};
+use super::state::{Ledger, VERSION};
+use crate::usage::Pico;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The largest ledger file read; anything bigger is treated as corrupt and rebuilt.
+const MAX_LEDGER_BYTES: u64 = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("could not create state directory `{path}`")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not open lock file `{path}`")]
+    OpenLock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "another ccbreaker process held `{path}` for more than {waited_ms} ms (raise CCBREAKER_LOCK_TIMEOUT_MS if the disk is slow)"
+    )]
+    LockTimeout { path: PathBuf, waited_ms: u64 },
+    #[error("could not read `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not write `{path}`")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+}
+
+/// Human decisions that lift a block: extra USD per session, granted with `ccbreaker allow`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Allowances {
+    pub sessions: BTreeMap<String, Allowance>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Allowance {
+    /// Added to both the session and the daily budget while this session runs.
+    pub extra: Pico,
+    pub granted_at: Option<DateTime<Utc>>,
+}
+
+impl Allowances {
+    pub fn extra_for(&self, session: &str) -> Pico {
+        self.sessions.get(session).map(|a| a.extra).unwrap_or_default()
+    }
+}
+
+/// Why the ledger was started afresh on load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fresh {
+    /// It was there and loaded.
+    Loaded,
+    /// There was none (first run).
+    Missing,
+    /// It could not be used: the reason, for `status`.
+    Rebuilt(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// The ledger, loaded under the lock. Saving consumes it, so nothing can be written after the lock is released.
+#[must_use = "a locked ledger must be saved or dropped"]
+pub struct Locked {
+    store: Store,
+    _lock: File,
+    pub ledger: Ledger,
+    pub keys: KeyIndex,
+    pub allowances: Allowances,
+    pub fresh: Fresh,
+    pub waited: Duration,
+}
+
+impl Store {
+    /// The store in `dir`, created with mode 0700 if missing.
+    pub fn open(dir: &Path) -> Result<Store, LedgerError> {
+        create_private_dir(dir)?;
+        create_private_dir(&dir.join("keys"))?;
+        Ok(Store { dir: dir.to_path_buf() })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn ledger_path(&self) -> PathBuf {
+        self.dir.join("ledger.json")
+    }
+
+    fn keys_dir(&self) -> PathBuf {
+        self.dir.join("keys")
+    }
+
+    fn allowances_path(&self) -> PathBuf {
+        self.dir.join("allowances.json")
+    }
+
+    /// Takes the lock (waiting at most `timeout`), then loads the ledger for `timezone`. A ledger that is
+    /// corrupt, of another version or made for another zone is started afresh (and its key logs with it).
+    pub fn lock(&self, timeout: Duration, timezone: &str) -> Result<Locked, LedgerError> {
+        let started = Instant::now();
+        let lock = self.acquire(timeout)?;
+        let waited = started.elapsed();
+        let (ledger, fresh) = self.load_ledger(timezone)?;
+        if matches!(fresh, Fresh::Rebuilt(_) | Fresh::Missing) {
+            self.clear_keys();
+        }
+        let allowances = self.load_allowances()?;
+        let keys = KeyIndex::new(&self.keys_dir());
+        Ok(Locked { store: self.clone(), _lock: lock, ledger, keys, allowances, fresh, waited })
+    }
+
+    fn acquire(&self, timeout: Duration) -> Result<File, LedgerError> {
+        let path = self.dir.join("ledger.lock");
+        let file = private_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|source| LedgerError::OpenLock { path: path.clone(), source })?;
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_micros(200);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(source)) if source.kind() == io::ErrorKind::Interrupted => continue,
+                Err(fs::TryLockError::Error(source)) => return Err(LedgerError::OpenLock { path, source }),
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(LedgerError::LockTimeout { path, waited_ms: timeout.as_millis() as u64 });
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(10));
+        }
+    }
+
+    fn load_ledger(&self, timezone: &str) -> Result<(Ledger, Fresh), LedgerError> {
+        let path = self.ledger_path();
+        let bytes = match read_capped(&path, MAX_LEDGER_BYTES) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok((Ledger::new(timezone), Fresh::Rebuilt(format!("`{}` was too large", path.display())))),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok((Ledger::new(timezone), Fresh::Missing)),
+            Err(source) => return Err(LedgerError::Read { path, source }),
+        };
+        let rebuilt = |why: String| Ok((Ledger::new(timezone), Fresh::Rebuilt(why)));
+        match serde_json::from_slice::<Ledger>(&bytes) {
+            Err(err) => rebuilt(format!("`{}` was corrupt ({err})", path.display())),
+            Ok(ledger) if ledger.version != VERSION => {
+                rebuilt(format!("`{}` had version {} (this ccbreaker writes {VERSION})", path.display(), ledger.version))
+            }
+            Ok(ledger) if ledger.timezone != timezone => rebuilt(format!(
+                "the time zone changed from {} to {timezone}",
+                if ledger.timezone.is_empty() { "none" } else { &ledger.timezone }
+            )),
+            Ok(ledger) => Ok((ledger, Fresh::Loaded)),
+        }
+    }
+
+    fn clear_keys(&self) {
+        let Ok(entries) = fs::read_dir(self.keys_dir()) else { return };
+        for entry in entries.flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+
+    fn load_allowances(&self) -> Result<Allowances, LedgerError> {
+        let path = self.allowances_path();
+        match fs::read(&path) {
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Allowances::default()),
+            Err(source) => Err(LedgerError::Read { path, source }),
+        }
+    }
+}
+
+impl Locked {
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Commits: key-log records first, then the ledger that records their length (the commit point).
+    pub fn save(mut self) -> Result<(), LedgerError> {
+        for (day, length) in self.keys.write()? {
+            self.ledger.keys.insert(day, length);
+        }
+        let bytes = serde_json::to_vec(&self.ledger).expect("the ledger always serialises");
+        write_atomic(&self.store.ledger_path(), &bytes)
+    }
+
+    /// Writes the allowances now (they are human decisions and must not wait for a ledger save).
+    pub fn save_allowances(&self) -> Result<(), LedgerError> {
+        let bytes = serde_json::to_vec_pretty(&self.allowances).expect("allowances always serialise");
+        write_atomic(&self.store.allowances_path(), &bytes)
+    }
+}
+
+fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), LedgerError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| LedgerError::CreateDir { path: dir.to_path_buf(), source })
+}
+
+/// Reads a file unless it is larger than `cap` (then `Ok(None)`).
+fn read_capped(path: &Path, cap: u64) -> io::Result<Option<Vec<u8>>> {
+    let file = File::open(path)?;
+    if file.metadata()?.len() > cap {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut io::Read::take(file, cap + 1), &mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// Writes `bytes` to a fresh temp file beside `path` (mode 0600) and renames it over `path`. No fsync: the
+/// ledger is a cache of the transcripts, checked on load and rebuilt if a crash left it torn.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
+    let write_err = |source| LedgerError::Write { path: path.to_path_buf(), source };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let name = format!(
+        ".{}.{}.{nanos}.tmp",
+        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        std::process::id()
+    );
+    let temp = path.with_file_name(name);
+    let result = private_options()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut file| file.write_all(bytes))
+        .and_then(|()| fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result.map_err(write_err)
+}

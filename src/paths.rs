@@ -1,0 +1,111 @@
+//! Where ccbreaker's files and Claude Code's transcripts live: one function per location, each with its
+//! environment override, so no other module guesses a path.
+
+use crate::env::Env;
+use std::path::{Path, PathBuf};
+
+const APP: &str = "ccbreaker";
+
+/// The config file: `$CCBREAKER_CONFIG`, else `<platform config dir>/ccbreaker/config.toml`.
+pub fn config_file(env: &Env) -> PathBuf {
+    if let Some(path) = &env.config {
+        return path.clone();
+    }
+    config_dir(env).join("config.toml")
+}
+
+fn config_dir(env: &Env) -> PathBuf {
+    if cfg!(target_os = "linux") {
+        if let Some(xdg) = env.xdg_config_home.as_ref().filter(|p| p.is_absolute()) {
+            return xdg.join(APP);
+        }
+        if let Some(home) = &env.home {
+            return home.join(".config").join(APP);
+        }
+    }
+    directories::ProjectDirs::from("", "", APP)
+        .map(|dirs| dirs.config_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".").join(APP))
+}
+
+/// The state directory: `$CCBREAKER_STATE_DIR`, else the platform state dir (`~/.local/state/ccbreaker`).
+pub fn state_dir(env: &Env) -> PathBuf {
+    if let Some(path) = &env.state_dir {
+        return path.clone();
+    }
+    if cfg!(target_os = "linux") {
+        if let Some(home) = &env.home {
+            if let Some(xdg) = env.xdg_state_home.as_ref().filter(|p| p.is_absolute()) {
+                return xdg.join(APP);
+            }
+            return home.join(".local").join("state").join(APP);
+        }
+    }
+    directories::ProjectDirs::from("", "", APP)
+        .map(|dirs| dirs.state_dir().unwrap_or(dirs.data_local_dir()).to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join(APP))
+}
+
+/// Every directory Claude Code may write transcripts to: each `CLAUDE_CONFIG_DIR` entry's `projects/`,
+/// `~/.claude/projects` and `$XDG_CONFIG_HOME/claude/projects` (`~/.config/claude/projects`), plus any extra
+/// roots from the config. Duplicates are dropped; missing directories are kept (they may appear later).
+pub fn transcript_roots(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    for dir in env.claude_config_dirs() {
+        roots.push(projects_of(&dir));
+    }
+    if let Some(home) = &env.home {
+        roots.push(home.join(".claude").join("projects"));
+        let xdg = env.xdg_config_home.clone().unwrap_or_else(|| home.join(".config"));
+        roots.push(xdg.join("claude").join("projects"));
+    }
+    roots.extend(extra.iter().cloned());
+    let mut unique: Vec<PathBuf> = Vec::new();
+    for root in roots {
+        let canonical = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+        if !unique.contains(&canonical) {
+            unique.push(canonical);
+        }
+    }
+    unique
+}
+
+/// A `CLAUDE_CONFIG_DIR` entry holds `projects/`, unless it already names the `projects` directory.
+fn projects_of(dir: &Path) -> PathBuf {
+    if dir.file_name().is_some_and(|name| name == "projects") {
+        dir.to_path_buf()
+    } else {
+        dir.join("projects")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        let vars: Vec<(String, OsString)> = vars.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+        Env::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn roots_cover_every_claude_dir() {
+        let e = env(&[("HOME", "/h"), ("CLAUDE_CONFIG_DIR", "/a, /b/projects,")]);
+        let roots = transcript_roots(&e, &[PathBuf::from("/extra")]);
+        let roots: Vec<_> = roots.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            roots,
+            ["/a/projects", "/b/projects", "/h/.claude/projects", "/h/.config/claude/projects", "/extra"]
+        );
+    }
+
+    #[test]
+    fn overrides_win() {
+        let e = env(&[("HOME", "/h"), ("CCBREAKER_CONFIG", "/c.toml"), ("CCBREAKER_STATE_DIR", "/s")]);
+        assert_eq!(config_file(&e), PathBuf::from("/c.toml"));
+        assert_eq!(state_dir(&e), PathBuf::from("/s"));
+        let plain = env(&[("HOME", "/h")]);
+        assert_eq!(config_file(&plain), PathBuf::from("/h/.config/ccbreaker/config.toml"));
+    }
+}

@@ -1,0 +1,157 @@
+//! Reading only what was appended to a transcript since the last call: complete lines from a byte offset, with
+//! the file's identity so a replaced or truncated file is noticed and read again from the start.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::SystemTime;
+
+/// Which file a path pointed to: a replaced file (same path, new inode) must not continue an old cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Stat {
+    pub id: FileId,
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
+impl Stat {
+    pub fn of(meta: &std::fs::Metadata) -> Stat {
+        Stat { id: id_of(meta), size: meta.len(), modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH) }
+    }
+}
+
+#[cfg(unix)]
+fn id_of(meta: &std::fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    FileId { dev: meta.dev(), ino: meta.ino() }
+}
+
+#[cfg(not(unix))]
+fn id_of(_meta: &std::fs::Metadata) -> FileId {
+    FileId::default()
+}
+
+/// Lines longer than this are skipped whole (a transcript line of 10 MB exists; 64 MB does not).
+pub const MAX_LINE: usize = 64 << 20;
+const CHUNK: usize = 256 << 10;
+
+/// What one read of a file found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tail {
+    /// The offset just past the last complete line: where the next read starts.
+    pub offset: u64,
+    pub lines: u64,
+    /// Lines over [`MAX_LINE`], skipped.
+    pub oversized: u64,
+}
+
+/// Calls `on_line` for every complete (newline-terminated) line from `from` to the end of the file, without the
+/// newline. A partial last line is left for the next call.
+pub fn read_lines(file: &mut File, from: u64, mut on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
+    file.seek(SeekFrom::Start(from))?;
+    let mut tail = Tail { offset: from, ..Tail::default() };
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    let mut skipping = false; // inside an oversized line, dropping bytes until its newline
+    loop {
+        let filled = buf.len();
+        buf.resize(filled + CHUNK, 0);
+        let n = match file.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {
+                buf.truncate(filled);
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
+        buf.truncate(filled + n);
+        if n == 0 {
+            return Ok(tail);
+        }
+        let mut start = 0;
+        while let Some(pos) = memchr::memchr(b'\n', &buf[start..]) {
+            let line = &buf[start..start + pos];
+            if skipping {
+                skipping = false;
+                tail.oversized += 1;
+            } else {
+                tail.lines += 1;
+                on_line(line);
+            }
+            start += pos + 1;
+        }
+        tail.offset += start as u64;
+        buf.drain(..start);
+        if buf.len() > MAX_LINE {
+            // Drop what we hold of the oversized line; its bytes still count toward the offset once it ends.
+            skipping = true;
+            tail.offset += buf.len() as u64;
+            buf.clear();
+        }
+    }
+}
+
+/// Opens `path` and returns it with its identity.
+pub fn open(path: &Path) -> io::Result<(File, Stat)> {
+    let file = File::open(path)?;
+    let stat = Stat::of(&file.metadata()?);
+    Ok((file, stat))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn temp_file(name: &str, content: &[u8]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("ccbreaker-tail-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.jsonl");
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    fn lines_from(path: &Path, from: u64) -> (Vec<String>, Tail) {
+        let (mut file, _) = open(path).unwrap();
+        let mut lines = Vec::new();
+        let tail = read_lines(&mut file, from, |l| lines.push(String::from_utf8_lossy(l).into_owned())).unwrap();
+        (lines, tail)
+    }
+
+    #[test]
+    fn leaves_a_partial_last_line() {
+        let path = temp_file("partial", b"a\nbb\nccc");
+        let (lines, tail) = lines_from(&path, 0);
+        assert_eq!(lines, ["a", "bb"]);
+        assert_eq!(tail.offset, 5);
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"c\n").unwrap();
+        let (lines, tail) = lines_from(&path, tail.offset);
+        assert_eq!(lines, ["cccc"]);
+        assert_eq!(tail.offset, 10);
+    }
+
+    #[test]
+    fn lines_across_chunks() {
+        let mut content = Vec::new();
+        for i in 0..20_000 {
+            content.extend_from_slice(format!("line number {i} with some padding to cross chunks\n").as_bytes());
+        }
+        let path = temp_file("chunks", &content);
+        let (lines, tail) = lines_from(&path, 0);
+        assert_eq!(lines.len(), 20_000);
+        assert_eq!(lines[12_345], "line number 12345 with some padding to cross chunks");
+        assert_eq!(tail.offset, content.len() as u64);
+    }
+
+    #[test]
+    fn blank_lines_are_lines() {
+        let path = temp_file("blank", b"\n\nx\n");
+        let (lines, _) = lines_from(&path, 0);
+        assert_eq!(lines, ["", "", "x"]);
+    }
+}
