@@ -51,13 +51,19 @@ impl Usage {
         self.cache_creation_1h_tokens = self
             .cache_creation_1h_tokens
             .saturating_sub(other.cache_creation_1h_tokens);
-        self.cache_read_tokens = self.cache_read_tokens.saturating_sub(other.cache_read_tokens);
-        self.web_search_requests = self.web_search_requests.saturating_sub(other.web_search_requests);
+        self.cache_read_tokens = self
+            .cache_read_tokens
+            .saturating_sub(other.cache_read_tokens);
+        self.web_search_requests = self
+            .web_search_requests
+            .saturating_sub(other.web_search_requests);
     }
 }
 
 /// Money in pico-dollars (1e-12 USD): integer, so sums are exact and independent of order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Pico(pub u64);
 
