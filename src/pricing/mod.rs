@@ -5,6 +5,8 @@
 
 mod table;
 
+use std::cmp::Reverse;
+
 use chrono::NaiveDate;
 
 use crate::usage::{Pico, Usage};
@@ -368,11 +370,12 @@ fn builtin_rates(name: &str) -> Option<&'static Rates> {
     Some(&table::MODELS[index].1)
 }
 
-/// Highest [`Rates::weight`]; ties go to the shortest name (the alias), then alphabetical.
+/// Highest [`Rates::weight`]; ties go to the shortest name (an undated alias), then the
+/// alphabetically last (the newest version).
 fn most_expensive(models: &'static [(&'static str, Rates)]) -> &'static (&'static str, Rates) {
     models
         .iter()
-        .min_by_key(|(name, rates)| (std::cmp::Reverse(rates.weight()), name.len(), *name))
+        .min_by_key(|(name, rates)| (Reverse(rates.weight()), name.len(), Reverse(*name)))
         .expect("the built-in price table is not empty")
 }
 
@@ -408,3 +411,6 @@ const fn date(year: i32, month: u32, day: u32) -> NaiveDate {
         None => panic!("invalid date in the price table"),
     }
 }
+
+#[cfg(test)]
+mod tests;
