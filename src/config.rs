@@ -180,9 +180,10 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
 
 /// Parses config text; `path` only names the file in messages.
 pub fn parse(text: &str, path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
-    let table: Table = text
-        .parse()
-        .map_err(|err: toml::de::Error| ConfigError::Syntax { path: path.to_path_buf(), message: syntax_message(text, &err) })?;
+    let table: Table = text.parse().map_err(|err: toml::de::Error| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: syntax_message(text, &err),
+    })?;
     let mut reader = Reader { path, warnings: Vec::new() };
     let config = reader.config(&table)?;
     Ok((config, reader.warnings))
@@ -322,7 +323,11 @@ impl Reader<'_> {
         if let Some(v) = table.get("rescan_secs") {
             t.rescan_secs = match v {
                 Value::Integer(n) if *n >= 0 => *n as u64,
-                _ => return Err(self.invalid("transcripts.rescan_secs", format!("must be a whole number of seconds, got {v}"))),
+                _ => {
+                    return Err(
+                        self.invalid("transcripts.rescan_secs", format!("must be a whole number of seconds, got {v}"))
+                    );
+                }
             };
         }
         if let Some(v) = table.get("extra_roots") {
@@ -459,7 +464,9 @@ pub fn render(config: &Config) -> String {
 
 fn render_price(p: &PriceOverride) -> String {
     let mut parts = vec![format!("input = {:?}", p.input), format!("output = {:?}", p.output)];
-    for (name, value) in [("cache_write_5m", p.cache_write_5m), ("cache_write_1h", p.cache_write_1h), ("cache_read", p.cache_read)] {
+    for (name, value) in
+        [("cache_write_5m", p.cache_write_5m), ("cache_write_1h", p.cache_write_1h), ("cache_read", p.cache_read)]
+    {
         if let Some(value) = value {
             parts.push(format!("{name} = {value:?}"));
         }

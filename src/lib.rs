@@ -4,6 +4,7 @@ pub mod config;
 pub mod env;
 pub mod ledger;
 pub mod paths;
+pub mod pricing;
 pub mod transcript;
 pub mod usage;
 pub mod zone;

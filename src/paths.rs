@@ -72,11 +72,7 @@ pub fn transcript_roots(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
 
 /// A `CLAUDE_CONFIG_DIR` entry holds `projects/`, unless it already names the `projects` directory.
 fn projects_of(dir: &Path) -> PathBuf {
-    if dir.file_name().is_some_and(|name| name == "projects") {
-        dir.to_path_buf()
-    } else {
-        dir.join("projects")
-    }
+    if dir.file_name().is_some_and(|name| name == "projects") { dir.to_path_buf() } else { dir.join("projects") }
 }
 
 #[cfg(test)]

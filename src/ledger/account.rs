@@ -8,11 +8,11 @@
 
 use super::keys::{KeyIndex, KeysError, Seen};
 use super::state::{Counted, FileCursor, LastResponse, Ledger};
+use crate::transcript::Response;
 use crate::transcript::discover::Found;
-use crate::transcript::line::{parse_response, Skip};
+use crate::transcript::line::{Skip, parse_response};
 use crate::transcript::scan::{may_carry_usage, top_level};
 use crate::transcript::tail::{self, Stat};
-use crate::transcript::Response;
 use crate::usage::Pico;
 use crate::zone::Zone;
 use chrono::{DateTime, Utc};
@@ -237,7 +237,13 @@ pub fn apply(
     Ok(stats)
 }
 
-fn count(ledger: &mut Ledger, read: &FileRead, response: &Response, price: &dyn Fn(&Response) -> Priced, zone: Zone) -> Counted {
+fn count(
+    ledger: &mut Ledger,
+    read: &FileRead,
+    response: &Response,
+    price: &dyn Fn(&Response) -> Priced,
+    zone: Zone,
+) -> Counted {
     let priced = price(response);
     let day = zone.date_of(response.timestamp);
     let session = ledger.sessions.entry(read.session.clone()).or_default();

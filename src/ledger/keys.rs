@@ -93,7 +93,11 @@ impl KeyIndex {
         let log = self.days.get_mut(&day).expect("inserted above");
         let seen = log.find(key, sidechain, many);
         if seen == Seen::New {
-            log.push(Record { message: key.message, request: key.request, flags: if sidechain { SIDECHAIN } else { 0 } });
+            log.push(Record {
+                message: key.message,
+                request: key.request,
+                flags: if sidechain { SIDECHAIN } else { 0 },
+            });
         }
         Ok(seen)
     }

@@ -168,16 +168,20 @@ impl Store {
         let path = self.ledger_path();
         let bytes = match read_capped(&path, MAX_LEDGER_BYTES) {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => return Ok((Ledger::new(timezone), Fresh::Rebuilt(format!("`{}` was too large", path.display())))),
+            Ok(None) => {
+                return Ok((Ledger::new(timezone), Fresh::Rebuilt(format!("`{}` was too large", path.display()))));
+            }
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok((Ledger::new(timezone), Fresh::Missing)),
             Err(source) => return Err(LedgerError::Read { path, source }),
         };
         let rebuilt = |why: String| Ok((Ledger::new(timezone), Fresh::Rebuilt(why)));
         match serde_json::from_slice::<Ledger>(&bytes) {
             Err(err) => rebuilt(format!("`{}` was corrupt ({err})", path.display())),
-            Ok(ledger) if ledger.version != VERSION => {
-                rebuilt(format!("`{}` had version {} (this ccbreaker writes {VERSION})", path.display(), ledger.version))
-            }
+            Ok(ledger) if ledger.version != VERSION => rebuilt(format!(
+                "`{}` had version {} (this ccbreaker writes {VERSION})",
+                path.display(),
+                ledger.version
+            )),
             Ok(ledger) if ledger.timezone != timezone => rebuilt(format!(
                 "the time zone changed from {} to {timezone}",
                 if ledger.timezone.is_empty() { "none" } else { &ledger.timezone }
@@ -260,7 +264,8 @@ fn read_capped(path: &Path, cap: u64) -> io::Result<Option<Vec<u8>>> {
 /// ledger is a cache of the transcripts, checked on load and rebuilt if a crash left it torn.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
     let write_err = |source| LedgerError::Write { path: path.to_path_buf(), source };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let name = format!(
         ".{}.{}.{nanos}.tmp",
         path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),

@@ -29,11 +29,7 @@ pub fn session_of_transcript(transcript: &Path) -> Option<String> {
 
 /// The project a transcript sits in: the name of its `projects/<project>` directory.
 pub fn project_of_transcript(transcript: &Path) -> String {
-    transcript
-        .parent()
-        .and_then(Path::file_name)
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    transcript.parent().and_then(Path::file_name).map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// The session's transcript and every `.jsonl` below its `subagents/` directory (nested agents included).

@@ -153,7 +153,9 @@ fn usage_of(raw: &RawUsage) -> Usage {
 /// line itself, so it is never merged with another.
 fn key_of(message_id: Option<&str>, request_id: Option<&str>, uuid: Option<&str>, line: &[u8]) -> ResponseKey {
     match (message_id.filter(|id| !id.is_empty()), uuid) {
-        (Some(id), _) => ResponseKey { message: hash(id.as_bytes()), request: hash(request_id.unwrap_or("").as_bytes()) },
+        (Some(id), _) => {
+            ResponseKey { message: hash(id.as_bytes()), request: hash(request_id.unwrap_or("").as_bytes()) }
+        }
         (None, Some(uuid)) => ResponseKey { message: hash(uuid.as_bytes()), request: hash(b"uuid") },
         (None, None) => ResponseKey { message: hash(line), request: hash(b"line") },
     }
@@ -221,7 +223,8 @@ mod tests {
     #[test]
     fn malformed_lines_are_reported() {
         assert_eq!(parse_response(br#"{"message":{"id":"m"#, None), Err(Skip::Malformed));
-        let wrong_type = r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":"ten"}},"timestamp":"2026-01-01T00:00:00Z"}"#;
+        let wrong_type =
+            r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":"ten"}},"timestamp":"2026-01-01T00:00:00Z"}"#;
         assert_eq!(parse_response(wrong_type.as_bytes(), None), Err(Skip::Malformed));
         let no_time = r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":1}}}"#;
         assert_eq!(parse_response(no_time.as_bytes(), None), Err(Skip::Malformed));
