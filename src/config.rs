@@ -304,7 +304,7 @@ impl Reader<'_> {
     fn price(&mut self, key: &str, table: &Table) -> Result<PriceOverride, ConfigError> {
         const KEYS: [&str; 5] = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"];
         self.warn_unknown(table, key, &KEYS);
-        let mut field = |name: &str| -> Result<Option<f64>, ConfigError> {
+        let field = |name: &str| -> Result<Option<f64>, ConfigError> {
             table.get(name).map(|v| self.usd(&format!("{key}.{name}"), v)).transpose()
         };
         let input = field("input")?;
@@ -552,5 +552,32 @@ mod tests {
     fn syntax_errors_name_the_line() {
         let err = parse_err("[budget]\nsession_usd = \n");
         assert!(err.contains("`/c.toml` is not valid TOML: line 2"), "{err}");
+    }
+}
+
+impl Pricing {
+    /// The built-in price table with this config's overrides; `path` names the file in errors.
+    pub fn table(&self, path: &Path) -> Result<crate::pricing::PriceTable, ConfigError> {
+        use crate::pricing::{PriceTable, Rates};
+        let rates = |p: &PriceOverride| {
+            Rates::from_usd_per_mtok(p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read)
+        };
+        let mut table = PriceTable::builtin();
+        match &self.unknown_model {
+            UnknownModel::MostExpensive => {}
+            UnknownModel::Like(model) => {
+                let known = table.rates(model).copied().ok_or_else(|| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: "pricing.unknown_model".to_owned(),
+                    message: format!("names {model:?}, which the price table does not know"),
+                })?;
+                table.set_unknown(known);
+            }
+            UnknownModel::Price(price) => table.set_unknown(rates(price)),
+        }
+        for (model, price) in &self.models {
+            table.set_override(model, rates(price));
+        }
+        Ok(table)
     }
 }

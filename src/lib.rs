@@ -8,3 +8,7 @@ pub mod pricing;
 pub mod transcript;
 pub mod usage;
 pub mod zone;
+pub mod hook;
+pub mod policy;
+pub mod sync;
+pub mod cli;

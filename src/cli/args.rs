@@ -1,0 +1,60 @@
+//! A minimal argument reader: words, `--flag`, `--key value` and `--key=value`, with errors that name the
+//! argument.
+
+use super::Failure;
+use std::ffi::OsString;
+
+pub(super) struct Args {
+    rest: std::collections::VecDeque<String>,
+}
+
+impl Args {
+    pub(super) fn new(args: Vec<OsString>) -> Args {
+        Args { rest: args.into_iter().map(|a| a.to_string_lossy().into_owned()).collect() }
+    }
+
+    /// The next argument if it is not an option.
+    pub(super) fn next_word(&mut self) -> Result<Option<String>, Failure> {
+        match self.rest.front() {
+            Some(word) if !word.starts_with('-') || word == "-h" || word == "-V" || word.starts_with("--h") => {
+                Ok(self.rest.pop_front())
+            }
+            Some(word) if word == "--version" => Ok(self.rest.pop_front()),
+            _ => Ok(None),
+        }
+    }
+
+    /// Removes `--name` if present.
+    pub(super) fn flag(&mut self, name: &str) -> bool {
+        match self.rest.iter().position(|a| a == name) {
+            Some(i) => {
+                self.rest.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes `--name VALUE` or `--name=VALUE` if present.
+    pub(super) fn value(&mut self, name: &str) -> Result<Option<String>, Failure> {
+        let prefix = format!("{name}=");
+        if let Some(i) = self.rest.iter().position(|a| a.starts_with(&prefix)) {
+            let arg = self.rest.remove(i).unwrap_or_default();
+            return Ok(Some(arg[prefix.len()..].to_owned()));
+        }
+        let Some(i) = self.rest.iter().position(|a| a == name) else { return Ok(None) };
+        self.rest.remove(i);
+        match self.rest.remove(i) {
+            Some(value) if !value.starts_with("--") => Ok(Some(value)),
+            _ => Err(Failure::usage(format!("`{name}` needs a value"))),
+        }
+    }
+
+    /// Fails on anything left over.
+    pub(super) fn finish(self) -> Result<(), Failure> {
+        match self.rest.front() {
+            None => Ok(()),
+            Some(extra) => Err(Failure::usage(format!("unexpected argument `{extra}`"))),
+        }
+    }
+}

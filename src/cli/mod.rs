@@ -1,0 +1,136 @@
+//! The command line: a hand-written parser (no CLI framework on the hook path) and one function per command.
+//! `--help` and `--version` answer before any config or state is read.
+
+mod allow;
+mod args;
+mod config_cmd;
+mod install_cmd;
+mod status;
+
+use crate::env::Env;
+use crate::hook::output::exit;
+use args::Args;
+use chrono::{DateTime, Utc};
+use std::ffi::OsString;
+use std::io::{self, Read, Write};
+
+pub const USAGE: &str = "\
+ccbreaker: a cost circuit breaker for Claude Code
+
+Usage:
+  ccbreaker install [--scope user|project|local] [--dry-run]
+                                    register the hook in Claude Code's settings
+  ccbreaker uninstall [--scope user|project|local] [--dry-run]
+                                    remove ccbreaker's hook entries (only those)
+  ccbreaker status [--json] [--session ID]
+                                    today's spend, each session's spend and state, the budgets
+  ccbreaker allow --session ID [--add-usd N] [--i-am-human]
+                                    let a blocked session spend N USD more (default: one session budget)
+  ccbreaker config init [--force]   write a commented config file
+  ccbreaker config check            validate the config and print the effective values
+  ccbreaker config path             print the config file's path
+  ccbreaker hook                    what Claude Code runs: reads the hook event on stdin
+  ccbreaker --help | --version
+
+Exit codes: 0 ok, 1 error, 2 blocked (hook with on_breach = \"exit-code\"), 64 bad usage.
+Environment: CCBREAKER_CONFIG, CCBREAKER_STATE_DIR, CCBREAKER_ON_ERROR, CCBREAKER_LOCK_TIMEOUT_MS, CCBREAKER_LOG,
+CCBREAKER_NOW, CLAUDE_CONFIG_DIR (see the README).
+";
+
+/// Where a command writes, and what it knows of the world.
+pub struct Io<'a> {
+    pub stdin: &'a mut dyn Read,
+    pub stdin_is_terminal: bool,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+    pub env: &'a Env,
+}
+
+/// A command's failure: the message (printed once, prefixed `ccbreaker:`) and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn error(message: impl Into<String>) -> Failure {
+        Failure { code: exit::ERROR, message: message.into() }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure { code: exit::USAGE, message: format!("{}\nRun `ccbreaker --help` for usage.", message.into()) }
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(err: io::Error) -> Failure {
+        Failure::error(format!("could not write output: {err}"))
+    }
+}
+
+/// Runs the command in `args` (without the program name) and returns the exit code.
+pub fn run(args: Vec<OsString>, io: &mut Io) -> u8 {
+    match dispatch(args, io) {
+        Ok(code) => code,
+        Err(failure) if failure.message.contains("Broken pipe") => exit::OK,
+        Err(failure) => {
+            let _ = writeln!(io.stderr, "ccbreaker: {}", failure.message);
+            failure.code
+        }
+    }
+}
+
+fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Failure> {
+    let mut args = Args::new(args);
+    let Some(command) = args.next_word()? else {
+        write!(io.stdout, "{USAGE}")?;
+        return Ok(exit::USAGE);
+    };
+    match command.as_str() {
+        "-h" | "--help" | "help" => {
+            write!(io.stdout, "{USAGE}")?;
+            Ok(exit::OK)
+        }
+        "-V" | "--version" => {
+            writeln!(io.stdout, "ccbreaker {}", env!("CARGO_PKG_VERSION"))?;
+            Ok(exit::OK)
+        }
+        "hook" => {
+            args.finish()?;
+            hook(io)
+        }
+        "install" => install_cmd::install(args, io),
+        "uninstall" => install_cmd::uninstall(args, io),
+        "status" => status::status(args, io),
+        "allow" => allow::allow(args, io),
+        "config" => config_cmd::config(args, io),
+        other => Err(Failure::usage(format!("unknown command `{other}`"))),
+    }
+}
+
+fn hook(io: &mut Io) -> Result<u8, Failure> {
+    let mut stdin = Vec::new();
+    let limit = crate::hook::event::MAX_STDIN as u64 + 1;
+    if let Err(err) = io.stdin.take(limit).read_to_end(&mut stdin) {
+        let _ = writeln!(io.stderr, "ccbreaker: could not read the hook input on stdin: {err}");
+        return Ok(exit::ERROR);
+    }
+    let answer = match now(io.env) {
+        Ok(now) => crate::hook::run::run(&stdin, io.env, now),
+        Err(failure) => crate::hook::Answer::error(&failure.message),
+    };
+    io.stdout.write_all(answer.stdout.as_bytes())?;
+    io.stderr.write_all(answer.stderr.as_bytes())?;
+    Ok(answer.code)
+}
+
+/// The clock: `CCBREAKER_NOW` if set, else the system's.
+pub fn now(env: &Env) -> Result<DateTime<Utc>, Failure> {
+    match env.now.as_deref() {
+        None => Ok(Utc::now()),
+        Some(value) => DateTime::parse_from_rfc3339(value.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| Failure::error(format!("CCBREAKER_NOW must be an RFC 3339 time, got {value:?}"))),
+    }
+}

@@ -1,0 +1,269 @@
+//! `ccbreaker status`: brings the ledger up to date with every transcript, then shows today's spend, each
+//! session's spend and state against the budgets, unknown models, and where the last hook call spent its time.
+
+use super::args::Args;
+use super::{Failure, Io};
+use crate::config::{self, Config};
+use crate::hook::output::exit;
+use crate::hook::run::LOCK_TIMEOUT;
+use crate::ledger::state::{HookTimings, SessionSpend, Spend};
+use crate::ledger::store::{Fresh, Locked, Store};
+use crate::paths;
+use crate::policy::{self, Limits, Verdict};
+use crate::sync::{self, Scan};
+use crate::usage::Pico;
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::io::Write;
+
+#[derive(Debug, Serialize)]
+struct Report {
+    date: NaiveDate,
+    timezone: String,
+    day: Totals,
+    sessions: Vec<SessionRow>,
+    budgets: Budgets,
+    unknown_models: Vec<String>,
+    /// Priced as this model's rates.
+    unknown_model_priced_as: String,
+    config: String,
+    state_dir: String,
+    last_hook: Option<HookTimings>,
+    notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Totals {
+    cost_usd: f64,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_tokens: u64,
+    cache_read_tokens: u64,
+    web_search_requests: u64,
+    responses: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct SessionRow {
+    session_id: String,
+    project: String,
+    #[serde(flatten)]
+    totals: Totals,
+    today_cost_usd: f64,
+    state: &'static str,
+    limit_usd: Option<f64>,
+    hooked: bool,
+    last_activity: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Budgets {
+    session_usd: f64,
+    daily_usd: f64,
+    warn_at: f64,
+    on_breach: &'static str,
+    on_error: &'static str,
+}
+
+impl From<&Spend> for Totals {
+    fn from(s: &Spend) -> Totals {
+        Totals {
+            cost_usd: round_usd(s.cost),
+            input_tokens: s.usage.input_tokens,
+            output_tokens: s.usage.output_tokens,
+            cache_creation_tokens: s.usage.cache_creation_tokens(),
+            cache_read_tokens: s.usage.cache_read_tokens,
+            web_search_requests: s.usage.web_search_requests,
+            responses: s.responses,
+        }
+    }
+}
+
+/// USD to a millionth of a cent: enough for parity checks, free of float noise in the JSON.
+fn round_usd(p: Pico) -> f64 {
+    (p.0 / 10_000) as f64 / 100_000_000.0
+}
+
+pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
+    let json = args.flag("--json");
+    let only = args.value("--session")?;
+    args.finish()?;
+    let config_path = paths::config_file(io.env);
+    let loaded = config::load(&config_path).map_err(|e| Failure::error(e.to_string()))?;
+    for warning in &loaded.warnings {
+        writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
+    }
+    let mut locked = refresh(&loaded.config, &config_path, io)?;
+    let now = super::now(io.env)?;
+    let report = build(&loaded.config, &config_path, &mut locked, only.as_deref(), now);
+    if let Fresh::Rebuilt(why) = &locked.fresh {
+        let note = format!("ledger rebuilt from the transcripts: {why}");
+        locked.ledger.note(note);
+    }
+    locked.save().map_err(|e| Failure::error(e.to_string()))?;
+    if json {
+        writeln!(io.stdout, "{}", serde_json::to_string_pretty(&report).expect("report serialises"))?;
+    } else {
+        render(&report, io.stdout)?;
+    }
+    if let Some(id) = only {
+        if report.sessions.is_empty() {
+            writeln!(io.stderr, "ccbreaker: no spend recorded for session {id}")?;
+            return Ok(exit::ERROR);
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Locks the ledger and reads every transcript root now. Shared with `allow`.
+pub(super) fn refresh(config: &Config, config_path: &std::path::Path, io: &Io) -> Result<Locked, Failure> {
+    let prices = config.pricing.table(config_path).map_err(|e| Failure::error(e.to_string()))?;
+    let zone = config.budget.timezone;
+    let store = Store::open(&paths::state_dir(io.env)).map_err(|e| Failure::error(e.to_string()))?;
+    let mut locked = store.lock(LOCK_TIMEOUT * 5, &zone.name()).map_err(|e| Failure::error(e.to_string()))?;
+    let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
+    let now = super::now(io.env)?;
+    let ctx = sync::Context { roots: &roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
+    sync::sync(&mut locked, None, Scan::Now, &ctx).map_err(|e| Failure::error(e.to_string()))?;
+    Ok(locked)
+}
+
+fn build(
+    config: &Config,
+    config_path: &std::path::Path,
+    locked: &mut Locked,
+    only: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Report {
+    let zone = config.budget.timezone;
+    let today = zone.date_of(now);
+    let ledger = &locked.ledger;
+    let day = ledger.day(today);
+    let b = &config.budget;
+    let mut sessions: Vec<SessionRow> = ledger
+        .sessions
+        .iter()
+        .filter(|(id, s)| match only {
+            Some(only) => id.as_str() == only,
+            None => s.days.contains_key(&today),
+        })
+        .map(|(id, s)| {
+            let limits = Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, locked.allowances.extra_for(id));
+            session_row(id, s, &limits, day.cost, today)
+        })
+        .collect();
+    sessions.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd).then(a.session_id.cmp(&b.session_id)));
+    let unknown: BTreeSet<String> = ledger
+        .sessions
+        .values()
+        .filter(|s| only.is_some() || s.days.contains_key(&today))
+        .flat_map(|s| s.unknown_models.iter().cloned())
+        .collect();
+    let prices = config.pricing.table(config_path).ok();
+    Report {
+        date: today,
+        timezone: zone.name(),
+        day: Totals::from(&day),
+        sessions,
+        budgets: Budgets {
+            session_usd: b.session_usd,
+            daily_usd: b.daily_usd,
+            warn_at: b.warn_at,
+            on_breach: config.policy.on_breach.as_str(),
+            on_error: config.policy.on_error.as_str(),
+        },
+        unknown_models: unknown.into_iter().collect(),
+        unknown_model_priced_as: match &config.pricing.unknown_model {
+            config::UnknownModel::MostExpensive => {
+                prices.as_ref().map(|p| p.most_expensive_model().to_owned()).unwrap_or_default()
+            }
+            config::UnknownModel::Like(model) => model.clone(),
+            config::UnknownModel::Price(_) => "pricing.unknown_model".to_owned(),
+        },
+        config: config_path.display().to_string(),
+        state_dir: locked.store().dir().display().to_string(),
+        last_hook: ledger.last_hook.clone(),
+        notes: ledger.notes.clone(),
+    }
+}
+
+fn session_row(id: &str, s: &SessionSpend, limits: &Limits, day_cost: Pico, today: NaiveDate) -> SessionRow {
+    let state = match policy::assess(s.total.cost, day_cost, limits) {
+        Verdict::Allow => "ok",
+        Verdict::Warn(_) => "warn",
+        Verdict::Breach(_) => "blocked",
+    };
+    SessionRow {
+        session_id: id.to_owned(),
+        project: s.project.clone(),
+        totals: Totals::from(&s.total),
+        today_cost_usd: round_usd(s.day(today).cost),
+        state,
+        limit_usd: limits.session.map(|p| p.usd()),
+        hooked: s.hooked,
+        last_activity: s.last_activity.map(|t| t.to_rfc3339()),
+    }
+}
+
+fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let usd = |x: f64| Pico::from_usd(x).to_string();
+    let percent = |spent: f64, limit: f64| if limit > 0.0 { format!(" ({:.0}%)", spent / limit * 100.0) } else { String::new() };
+    writeln!(out, "ccbreaker status for {} ({})", r.date, r.timezone)?;
+    let daily = if r.budgets.daily_usd > 0.0 { format!("of {} daily budget", usd(r.budgets.daily_usd)) } else { "(no daily budget)".to_owned() };
+    writeln!(out, "today:    {} {daily}{}", usd(r.day.cost_usd), percent(r.day.cost_usd, r.budgets.daily_usd))?;
+    writeln!(
+        out,
+        "tokens:   {} in, {} out, {} cache write, {} cache read, {} responses",
+        r.day.input_tokens, r.day.output_tokens, r.day.cache_creation_tokens, r.day.cache_read_tokens, r.day.responses
+    )?;
+    let session = if r.budgets.session_usd > 0.0 { usd(r.budgets.session_usd) } else { "off".to_owned() };
+    writeln!(
+        out,
+        "budgets:  session {session}, daily {}, warn at {:.0}%, on breach: {}, on error: {}",
+        if r.budgets.daily_usd > 0.0 { usd(r.budgets.daily_usd) } else { "off".to_owned() },
+        r.budgets.warn_at * 100.0,
+        r.budgets.on_breach,
+        r.budgets.on_error
+    )?;
+    if r.sessions.is_empty() {
+        writeln!(out, "\nno session has spent anything today")?;
+    } else {
+        writeln!(out, "\n{:<38} {:>10} {:>10} {:>8}  project", "session", "spent", "today", "state")?;
+        for s in &r.sessions {
+            writeln!(
+                out,
+                "{:<38} {:>10} {:>10} {:>8}  {}",
+                s.session_id,
+                usd(s.totals.cost_usd),
+                usd(s.today_cost_usd),
+                s.state,
+                s.project
+            )?;
+        }
+    }
+    if !r.unknown_models.is_empty() {
+        writeln!(out, "\nunknown models (priced as {}): {}", r.unknown_model_priced_as, r.unknown_models.join(", "))?;
+    }
+    if let Some(h) = &r.last_hook {
+        let ms = |us: u64| us as f64 / 1000.0;
+        writeln!(
+            out,
+            "\nlast hook: {} {} in {:.2} ms (parse {:.2}, lock {:.2}, read+price {:.2}, decide {:.2}); {} files, {} bytes{}",
+            h.event,
+            h.at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            ms(h.total_us),
+            ms(h.parse_us),
+            ms(h.lock_us),
+            ms(h.tail_us),
+            ms(h.decide_us),
+            h.files_read,
+            h.bytes_read,
+            if h.scanned { ", scanned all roots" } else { "" }
+        )?;
+    }
+    for note in &r.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    writeln!(out, "\nconfig: {}\nstate:  {}", r.config, r.state_dir)
+}

@@ -1,0 +1,137 @@
+//! The hook's answer in Claude Code's protocol. Stdout carries only protocol JSON, stderr only a reason, and the
+//! exit code is one of the named constants below.
+
+use super::event::EventKind;
+use crate::config::OnBreach;
+use serde_json::{json, Value};
+
+/// Exit codes of every ccbreaker command.
+pub mod exit {
+    /// Success: the hook allowed the event or printed its decision as JSON.
+    pub const OK: u8 = 0;
+    /// ccbreaker could not do its job (bad input, unreadable files); the message is on stderr.
+    pub const ERROR: u8 = 1;
+    /// The hook blocked the event the classic way (`policy.on_breach = "exit-code"`); the reason is on stderr.
+    pub const BLOCK: u8 = 2;
+    /// The command line was wrong.
+    pub const USAGE: u8 = 64;
+}
+
+/// What the hook decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Allow,
+    /// Allow, and show the user this once.
+    Warn(String),
+    /// Refuse, with this reason (shown to the user and to the model).
+    Block(String),
+}
+
+/// What the process prints and returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: u8,
+}
+
+impl Answer {
+    pub fn silent() -> Answer {
+        Answer { stdout: String::new(), stderr: String::new(), code: exit::OK }
+    }
+
+    pub fn error(message: &str) -> Answer {
+        Answer { stdout: String::new(), stderr: format!("ccbreaker: {message}\n"), code: exit::ERROR }
+    }
+
+    fn json(value: Value) -> Answer {
+        Answer { stdout: format!("{value}\n"), stderr: String::new(), code: exit::OK }
+    }
+}
+
+/// Renders `action` for `event` under `on_breach`. Events that cannot block (Stop, SubagentStop, others) are
+/// always answered with silence: blocking Stop would tell Claude to keep going.
+pub fn render(event: EventKind, action: &Action, on_breach: OnBreach) -> Answer {
+    match action {
+        Action::Allow => Answer::silent(),
+        Action::Warn(message) if event.can_block() => Answer::json(json!({ "systemMessage": message })),
+        Action::Warn(_) => Answer::silent(),
+        Action::Block(reason) if event.can_block() => block(event, reason, on_breach),
+        Action::Block(_) => Answer::silent(),
+    }
+}
+
+fn block(event: EventKind, reason: &str, on_breach: OnBreach) -> Answer {
+    let deny = || {
+        json!({
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": reason,
+        })
+    };
+    match (on_breach, event) {
+        (OnBreach::ExitCode, _) => Answer { stdout: String::new(), stderr: format!("{reason}\n"), code: exit::BLOCK },
+        (OnBreach::Stop, EventKind::PreToolUse) => {
+            Answer::json(json!({ "continue": false, "stopReason": reason, "hookSpecificOutput": deny() }))
+        }
+        (OnBreach::Deny, EventKind::PreToolUse) => Answer::json(json!({ "hookSpecificOutput": deny() })),
+        (OnBreach::Stop, EventKind::PostToolBatch) => Answer::json(json!({ "continue": false, "stopReason": reason })),
+        _ => Answer::json(json!({ "decision": "block", "reason": reason })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(answer: &Answer) -> Value {
+        serde_json::from_str(&answer.stdout).unwrap()
+    }
+
+    #[test]
+    fn stop_on_pre_tool_use_denies_and_ends_the_turn() {
+        let a = render(EventKind::PreToolUse, &Action::Block("over".into()), OnBreach::Stop);
+        assert_eq!(a.code, exit::OK);
+        assert_eq!(
+            parsed(&a),
+            json!({"continue": false, "stopReason": "over", "hookSpecificOutput": {"hookEventName": "PreToolUse",
+                "permissionDecision": "deny", "permissionDecisionReason": "over"}})
+        );
+    }
+
+    #[test]
+    fn deny_only_denies() {
+        let a = render(EventKind::PreToolUse, &Action::Block("over".into()), OnBreach::Deny);
+        assert!(parsed(&a).get("continue").is_none());
+        assert_eq!(parsed(&a)["hookSpecificOutput"]["permissionDecision"], "deny");
+    }
+
+    #[test]
+    fn exit_code_mode_exits_2_with_the_reason_on_stderr() {
+        let a = render(EventKind::UserPromptSubmit, &Action::Block("over".into()), OnBreach::ExitCode);
+        assert_eq!((a.code, a.stdout.as_str(), a.stderr.as_str()), (exit::BLOCK, "", "over\n"));
+    }
+
+    #[test]
+    fn prompts_and_batches_are_blocked_their_way() {
+        let a = render(EventKind::UserPromptSubmit, &Action::Block("over".into()), OnBreach::Stop);
+        assert_eq!(parsed(&a), json!({"decision": "block", "reason": "over"}));
+        let a = render(EventKind::PostToolBatch, &Action::Block("over".into()), OnBreach::Stop);
+        assert_eq!(parsed(&a), json!({"continue": false, "stopReason": "over"}));
+    }
+
+    #[test]
+    fn stop_events_are_never_blocked() {
+        for kind in [EventKind::Stop, EventKind::SubagentStop, EventKind::Other] {
+            for mode in [OnBreach::Stop, OnBreach::Deny, OnBreach::ExitCode] {
+                assert_eq!(render(kind, &Action::Block("over".into()), mode), Answer::silent());
+            }
+        }
+    }
+
+    #[test]
+    fn warnings_are_system_messages() {
+        let a = render(EventKind::PreToolUse, &Action::Warn("80%".into()), OnBreach::Stop);
+        assert_eq!(parsed(&a), json!({"systemMessage": "80%"}));
+    }
+}

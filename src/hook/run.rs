@@ -1,0 +1,263 @@
+//! One hook call, start to finish: parse the event, load config and ledger, sync the transcripts, decide, save,
+//! answer. Errors in ccbreaker's own files go through `policy.on_error`, in one place.
+
+use super::event::{Event, EventKind};
+use super::output::{render, Action, Answer};
+use crate::config::{self, Config, OnBreach, OnError};
+use crate::env::Env;
+use crate::ledger::state::HookTimings;
+use crate::ledger::store::{Fresh, Locked, Store};
+use crate::paths;
+use crate::policy::{self, Limits, Scope, Standing, Verdict};
+use crate::sync::{self, Scan};
+use crate::transcript::discover;
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Default wait for the ledger lock: far below the hook timeout `ccbreaker install` sets (10 s).
+pub const LOCK_TIMEOUT: Duration = Duration::from_millis(2000);
+
+/// Runs the hook for one event.
+pub fn run(stdin: &[u8], env: &Env, now: DateTime<Utc>) -> Answer {
+    let started = Instant::now();
+    let event = match Event::parse(stdin) {
+        Ok(event) => event,
+        Err(err) => return Answer::error(&err.to_string()),
+    };
+    let kind = event.kind();
+    let config_path = paths::config_file(env);
+    let loaded = match config::load(&config_path) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            let on_error = env.on_error.as_deref().and_then(OnError::parse).unwrap_or(OnError::Allow);
+            return own_fault(kind, &err.to_string(), on_error, OnBreach::Stop);
+        }
+    };
+    let config = &loaded.config;
+    let Some(session) = session_of(&event) else {
+        if kind.can_block() {
+            return Answer::error("hook input has neither `transcript_path` nor `session_id`");
+        }
+        return Answer::silent();
+    };
+    let parsed_at = started.elapsed();
+    match decide(&event, &session, config, &config_path, env, now, started, parsed_at) {
+        Ok(action) => render(kind, &action, config.policy.on_breach),
+        Err(message) => own_fault(kind, &message, config.policy.on_error, config.policy.on_breach),
+    }
+}
+
+/// The session an event belongs to: its transcript's file name (the id every file of the session is filed
+/// under), else `session_id`.
+fn session_of(event: &Event) -> Option<String> {
+    event
+        .transcript_path
+        .as_deref()
+        .and_then(discover::session_of_transcript)
+        .or_else(|| event.session_id.clone().filter(|id| !id.is_empty()))
+}
+
+/// A fault of ccbreaker's own (config, state): allow with a visible warning, or block, as configured.
+fn own_fault(kind: EventKind, message: &str, on_error: OnError, on_breach: OnBreach) -> Answer {
+    let action = match on_error {
+        OnError::Allow => Action::Warn(format!(
+            "ccbreaker could not check your budgets, so this call is allowed (policy.on_error = \"allow\"): {message}"
+        )),
+        OnError::Block => Action::Block(format!(
+            "ccbreaker could not check your budgets, so this call is blocked (policy.on_error = \"block\"): {message}"
+        )),
+    };
+    let mut answer = render(kind, &action, on_breach);
+    if answer.stderr.is_empty() {
+        answer.stderr = format!("ccbreaker: {message}\n");
+    }
+    answer
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    event: &Event,
+    session: &str,
+    config: &Config,
+    config_path: &Path,
+    env: &Env,
+    now: DateTime<Utc>,
+    started: Instant,
+    parsed_at: Duration,
+) -> Result<Action, String> {
+    let prices = config.pricing.table(config_path).map_err(|e| e.to_string())?;
+    let zone = config.budget.timezone;
+    let store = Store::open(&paths::state_dir(env)).map_err(|e| e.to_string())?;
+    let timeout = lock_timeout(env)?;
+    let mut locked = store.lock(timeout, &zone.name()).map_err(|e| e.to_string())?;
+    let locked_at = started.elapsed();
+    let roots = paths::transcript_roots(env, &config.transcripts.extra_roots);
+    let ctx = sync::Context { roots: &roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
+    let transcript = event.transcript_path.as_deref();
+    let synced = sync::sync(&mut locked, transcript, Scan::IfDue, &ctx).map_err(|e| e.to_string())?;
+    let synced_at = started.elapsed();
+
+    let today = zone.date_of(now);
+    let extra = locked.allowances.extra_for(session);
+    let limits = Limits::from_usd(config.budget.session_usd, config.budget.daily_usd, config.budget.warn_at, extra);
+    let spent = locked.ledger.sessions.get(session).map(|s| s.total.cost).unwrap_or_default();
+    let day = locked.ledger.day(today).cost;
+    let verdict = policy::assess(spent, day, &limits);
+    let project = transcript.map(discover::project_of_transcript).unwrap_or_default();
+    let entry = locked.ledger.sessions.entry(session.to_owned()).or_default();
+    if entry.project.is_empty() {
+        entry.project = project;
+    }
+    entry.hooked = true;
+    let suggestion = suggested_extra(config);
+    let action = match verdict {
+        Verdict::Allow => Action::Allow,
+        Verdict::Breach(standing) => {
+            entry.blocked_since.get_or_insert(now);
+            Action::Block(breach_reason(&standing, session, suggestion, config_path, &zone.name(), today))
+        }
+        Verdict::Warn(standings) => {
+            let fresh: Vec<Standing> = standings
+                .into_iter()
+                .filter(|s| match s.scope {
+                    Scope::Session => !entry.warned_session,
+                    Scope::Day => entry.warned_day != Some(today),
+                })
+                .collect();
+            for s in &fresh {
+                match s.scope {
+                    Scope::Session => entry.warned_session = true,
+                    Scope::Day => entry.warned_day = Some(today),
+                }
+            }
+            if fresh.is_empty() { Action::Allow } else { Action::Warn(warning(&fresh)) }
+        }
+    };
+    if matches!(action, Action::Allow) {
+        entry.blocked_since = None;
+    }
+    let decided_at = started.elapsed();
+    locked.ledger.last_hook = Some(HookTimings {
+        at: Some(now),
+        event: event.hook_event_name.clone().unwrap_or_default(),
+        session: session.to_owned(),
+        parse_us: micros(parsed_at),
+        lock_us: micros(locked_at - parsed_at),
+        tail_us: micros(synced_at - locked_at),
+        price_us: 0,
+        decide_us: micros(decided_at - synced_at),
+        write_us: 0,
+        total_us: micros(decided_at),
+        files_read: synced.stats.files,
+        bytes_read: synced.stats.bytes,
+        scanned: synced.scanned,
+    });
+    save(locked)?;
+    log(env, event, session, &action, started);
+    Ok(action)
+}
+
+fn save(mut locked: Locked) -> Result<(), String> {
+    if let Fresh::Rebuilt(why) = &locked.fresh {
+        let note = format!("ledger rebuilt from the transcripts: {why}");
+        locked.ledger.note(note);
+    }
+    locked.save().map_err(|e| e.to_string())
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros() as u64
+}
+
+fn lock_timeout(env: &Env) -> Result<Duration, String> {
+    match env.lock_timeout_ms.as_deref() {
+        None => Ok(LOCK_TIMEOUT),
+        Some(value) => value
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("CCBREAKER_LOCK_TIMEOUT_MS must be a whole number of milliseconds, got {value:?}")),
+    }
+}
+
+/// What `ccbreaker allow` adds by default and what the block message suggests: one more session budget.
+pub fn suggested_extra(config: &Config) -> f64 {
+    match (config.budget.session_usd, config.budget.daily_usd) {
+        (s, _) if s > 0.0 => s,
+        (_, d) if d > 0.0 => d,
+        _ => 10.0,
+    }
+}
+
+fn breach_reason(
+    standing: &Standing,
+    session: &str,
+    extra: f64,
+    config_path: &Path,
+    zone: &str,
+    today: chrono::NaiveDate,
+) -> String {
+    let lift = format!("ccbreaker allow --session {session} --add-usd {}", format_usd_arg(extra));
+    match standing.scope {
+        Scope::Session => format!(
+            "ccbreaker: session budget reached: this session has spent {} of its {} budget. To go on, run `{lift}` \
+             in a terminal, or raise budget.session_usd in {}.",
+            standing.spent,
+            standing.limit,
+            config_path.display()
+        ),
+        Scope::Day => format!(
+            "ccbreaker: daily budget reached: {} spent today ({today}, {zone}) across all sessions, of a {} daily \
+             budget. It resets at midnight; to go on now, run `{lift}` in a terminal, or raise budget.daily_usd in {}.",
+            standing.spent,
+            standing.limit,
+            config_path.display()
+        ),
+    }
+}
+
+fn format_usd_arg(usd: f64) -> String {
+    if usd.fract() == 0.0 { format!("{usd:.0}") } else { format!("{usd}") }
+}
+
+fn warning(standings: &[Standing]) -> String {
+    let parts: Vec<String> = standings
+        .iter()
+        .map(|s| {
+            let percent = (s.spent.0 as u128 * 100 / s.limit.0.max(1) as u128) as u64;
+            match s.scope {
+                Scope::Session => format!("this session has spent {} of its {} budget ({percent}%)", s.spent, s.limit),
+                Scope::Day => format!("{} spent today of the {} daily budget ({percent}%)", s.spent, s.limit),
+            }
+        })
+        .collect();
+    format!("ccbreaker: {}.", parts.join("; "))
+}
+
+/// Appends one line to `$CCBREAKER_LOG`, if set. Failures are ignored: logging must never change the answer.
+fn log(env: &Env, event: &Event, session: &str, action: &Action, started: Instant) {
+    let Some(path) = &env.log else { return };
+    let (decision, reason) = match action {
+        Action::Allow => ("allow", ""),
+        Action::Warn(m) => ("warn", m.as_str()),
+        Action::Block(r) => ("block", r.as_str()),
+    };
+    let line = serde_json::json!({
+        "at": Utc::now().to_rfc3339(),
+        "event": event.hook_event_name,
+        "session": session,
+        "agent_id": event.agent_id,
+        "tool_use_id": event.tool_use_id,
+        "decision": decision,
+        "reason": reason,
+        "micros": started.elapsed().as_micros() as u64,
+    });
+    let _ = append_line(path, &line.to_string());
+}
+
+fn append_line(path: &PathBuf, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    writeln!(file, "{line}")
+}
