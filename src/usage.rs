@@ -45,12 +45,8 @@ impl Usage {
     pub fn sub(&mut self, other: &Usage) {
         self.input_tokens = self.input_tokens.saturating_sub(other.input_tokens);
         self.output_tokens = self.output_tokens.saturating_sub(other.output_tokens);
-        self.cache_creation_5m_tokens = self
-            .cache_creation_5m_tokens
-            .saturating_sub(other.cache_creation_5m_tokens);
-        self.cache_creation_1h_tokens = self
-            .cache_creation_1h_tokens
-            .saturating_sub(other.cache_creation_1h_tokens);
+        self.cache_creation_5m_tokens = self.cache_creation_5m_tokens.saturating_sub(other.cache_creation_5m_tokens);
+        self.cache_creation_1h_tokens = self.cache_creation_1h_tokens.saturating_sub(other.cache_creation_1h_tokens);
         self.cache_read_tokens = self.cache_read_tokens.saturating_sub(other.cache_read_tokens);
         self.web_search_requests = self.web_search_requests.saturating_sub(other.web_search_requests);
     }
@@ -65,11 +61,7 @@ impl Pico {
     pub const PER_USD: u64 = 1_000_000_000_000;
 
     pub fn from_usd(usd: f64) -> Pico {
-        if usd.is_finite() && usd > 0.0 {
-            Pico((usd * Self::PER_USD as f64).round() as u64)
-        } else {
-            Pico(0)
-        }
+        if usd.is_finite() && usd > 0.0 { Pico((usd * Self::PER_USD as f64).round() as u64) } else { Pico(0) }
     }
 
     pub fn usd(self) -> f64 {
@@ -95,10 +87,6 @@ impl std::fmt::Display for Pico {
     /// Dollars with cents, e.g. `$12.34`; amounts under a cent keep four decimals so they never show as $0.00.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let usd = self.usd();
-        if usd > 0.0 && usd < 0.01 {
-            write!(f, "${usd:.4}")
-        } else {
-            write!(f, "${usd:.2}")
-        }
+        if usd > 0.0 && usd < 0.01 { write!(f, "${usd:.4}") } else { write!(f, "${usd:.2}") }
     }
 }
