@@ -4,6 +4,8 @@
 
 mod edit;
 mod file;
+#[cfg(test)]
+mod plugin;
 mod shell;
 #[cfg(test)]
 mod test_dir;
