@@ -1,14 +1,15 @@
 //! ccbreaker: a cost circuit breaker for Claude Code. The binary is a thin shell around [`cli::run`].
 
+pub mod cli;
 pub mod config;
 pub mod env;
+pub mod hook;
+pub mod install;
 pub mod ledger;
 pub mod paths;
+pub mod policy;
 pub mod pricing;
+pub mod sync;
 pub mod transcript;
 pub mod usage;
 pub mod zone;
-pub mod hook;
-pub mod policy;
-pub mod sync;
-pub mod cli;
