@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Config {
     pub budget: Budget,
     pub policy: Policy,
@@ -101,17 +101,6 @@ impl Default for Pricing {
 impl Default for Transcripts {
     fn default() -> Transcripts {
         Transcripts { rescan_secs: 10, extra_roots: Vec::new() }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            budget: Budget::default(),
-            policy: Policy::default(),
-            pricing: Pricing::default(),
-            transcripts: Transcripts::default(),
-        }
     }
 }
 
@@ -474,6 +463,33 @@ fn render_price(p: &PriceOverride) -> String {
     format!("{{ {} }}", parts.join(", "))
 }
 
+impl Pricing {
+    /// The built-in price table with this config's overrides; `path` names the file in errors.
+    pub fn table(&self, path: &Path) -> Result<crate::pricing::PriceTable, ConfigError> {
+        use crate::pricing::{PriceTable, Rates};
+        let rates = |p: &PriceOverride| {
+            Rates::from_usd_per_mtok(p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read)
+        };
+        let mut table = PriceTable::builtin();
+        match &self.unknown_model {
+            UnknownModel::MostExpensive => {}
+            UnknownModel::Like(model) => {
+                let known = table.rates(model).copied().ok_or_else(|| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    key: "pricing.unknown_model".to_owned(),
+                    message: format!("names {model:?}, which the price table does not know"),
+                })?;
+                table.set_unknown(known);
+            }
+            UnknownModel::Price(price) => table.set_unknown(rates(price)),
+        }
+        for (model, price) in &self.models {
+            table.set_override(model, rates(price));
+        }
+        Ok(table)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,32 +568,5 @@ mod tests {
     fn syntax_errors_name_the_line() {
         let err = parse_err("[budget]\nsession_usd = \n");
         assert!(err.contains("`/c.toml` is not valid TOML: line 2"), "{err}");
-    }
-}
-
-impl Pricing {
-    /// The built-in price table with this config's overrides; `path` names the file in errors.
-    pub fn table(&self, path: &Path) -> Result<crate::pricing::PriceTable, ConfigError> {
-        use crate::pricing::{PriceTable, Rates};
-        let rates = |p: &PriceOverride| {
-            Rates::from_usd_per_mtok(p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read)
-        };
-        let mut table = PriceTable::builtin();
-        match &self.unknown_model {
-            UnknownModel::MostExpensive => {}
-            UnknownModel::Like(model) => {
-                let known = table.rates(model).copied().ok_or_else(|| ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    key: "pricing.unknown_model".to_owned(),
-                    message: format!("names {model:?}, which the price table does not know"),
-                })?;
-                table.set_unknown(known);
-            }
-            UnknownModel::Price(price) => table.set_unknown(rates(price)),
-        }
-        for (model, price) in &self.models {
-            table.set_override(model, rates(price));
-        }
-        Ok(table)
     }
 }

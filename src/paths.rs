@@ -33,13 +33,13 @@ pub fn state_dir(env: &Env) -> PathBuf {
     if let Some(path) = &env.state_dir {
         return path.clone();
     }
-    if cfg!(target_os = "linux") {
-        if let Some(home) = &env.home {
-            if let Some(xdg) = env.xdg_state_home.as_ref().filter(|p| p.is_absolute()) {
-                return xdg.join(APP);
-            }
-            return home.join(".local").join("state").join(APP);
+    if cfg!(target_os = "linux")
+        && let Some(home) = &env.home
+    {
+        if let Some(xdg) = env.xdg_state_home.as_ref().filter(|p| p.is_absolute()) {
+            return xdg.join(APP);
         }
+        return home.join(".local").join("state").join(APP);
     }
     directories::ProjectDirs::from("", "", APP)
         .map(|dirs| dirs.state_dir().unwrap_or(dirs.data_local_dir()).to_path_buf())

@@ -56,10 +56,11 @@ pub enum Verdict {
 
 /// Compares spend with the limits: a budget is crossed when the spend reaches it.
 pub fn assess(session_spent: Pico, day_spent: Pico, limits: &Limits) -> Verdict {
-    let standings: Vec<Standing> = [(Scope::Session, session_spent, limits.session), (Scope::Day, day_spent, limits.day)]
-        .into_iter()
-        .filter_map(|(scope, spent, limit)| limit.map(|limit| Standing { scope, spent, limit }))
-        .collect();
+    let standings: Vec<Standing> =
+        [(Scope::Session, session_spent, limits.session), (Scope::Day, day_spent, limits.day)]
+            .into_iter()
+            .filter_map(|(scope, spent, limit)| limit.map(|limit| Standing { scope, spent, limit }))
+            .collect();
     if let Some(breach) = standings.iter().find(|s| s.spent >= s.limit) {
         return Verdict::Breach(*breach);
     }

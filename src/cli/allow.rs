@@ -45,7 +45,8 @@ pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
     }
     locked.save().map_err(|e| Failure::error(e.to_string()))?;
     let b = &loaded.config.budget;
-    let limit = |usd: f64| if usd > 0.0 { (Pico::from_usd(usd).saturating_add(extra)).to_string() } else { "off".to_owned() };
+    let limit =
+        |usd: f64| if usd > 0.0 { (Pico::from_usd(usd).saturating_add(extra)).to_string() } else { "off".to_owned() };
     writeln!(
         io.stdout,
         "ccbreaker: session {session} may spend {} more: its session limit is now {}, and its daily limit {}.",

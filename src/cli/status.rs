@@ -107,11 +107,11 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
     } else {
         render(&report, io.stdout)?;
     }
-    if let Some(id) = only {
-        if report.sessions.is_empty() {
-            writeln!(io.stderr, "ccbreaker: no spend recorded for session {id}")?;
-            return Ok(exit::ERROR);
-        }
+    if let Some(id) = only
+        && report.sessions.is_empty()
+    {
+        writeln!(io.stderr, "ccbreaker: no spend recorded for session {id}")?;
+        return Ok(exit::ERROR);
     }
     Ok(exit::OK)
 }
@@ -208,9 +208,14 @@ fn session_row(id: &str, s: &SessionSpend, limits: &Limits, day_cost: Pico, toda
 
 fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let usd = |x: f64| Pico::from_usd(x).to_string();
-    let percent = |spent: f64, limit: f64| if limit > 0.0 { format!(" ({:.0}%)", spent / limit * 100.0) } else { String::new() };
+    let percent =
+        |spent: f64, limit: f64| if limit > 0.0 { format!(" ({:.0}%)", spent / limit * 100.0) } else { String::new() };
     writeln!(out, "ccbreaker status for {} ({})", r.date, r.timezone)?;
-    let daily = if r.budgets.daily_usd > 0.0 { format!("of {} daily budget", usd(r.budgets.daily_usd)) } else { "(no daily budget)".to_owned() };
+    let daily = if r.budgets.daily_usd > 0.0 {
+        format!("of {} daily budget", usd(r.budgets.daily_usd))
+    } else {
+        "(no daily budget)".to_owned()
+    };
     writeln!(out, "today:    {} {daily}{}", usd(r.day.cost_usd), percent(r.day.cost_usd, r.budgets.daily_usd))?;
     writeln!(
         out,

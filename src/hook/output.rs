@@ -3,7 +3,7 @@
 
 use super::event::EventKind;
 use crate::config::OnBreach;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Exit codes of every ccbreaker command.
 pub mod exit {

@@ -2,7 +2,7 @@
 //! answer. Errors in ccbreaker's own files go through `policy.on_error`, in one place.
 
 use super::event::{Event, EventKind};
-use super::output::{render, Action, Answer};
+use super::output::{Action, Answer, render};
 use crate::config::{self, Config, OnBreach, OnError};
 use crate::env::Env;
 use crate::ledger::state::HookTimings;

@@ -17,6 +17,8 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
+use crate::env::Env;
+
 pub use edit::{Change, EditError, Edited, EventChange, add_hooks, hook_entries, remove_hooks};
 
 /// Which Claude Code settings file to edit.
@@ -53,35 +55,12 @@ impl fmt::Display for Scope {
     }
 }
 
-/// The environment [`settings_path`] depends on, passed in so that tests need not touch the real one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SettingsEnv {
-    /// `CLAUDE_CONFIG_DIR`: Claude Code's configuration directory (replacing `~/.claude`), or a comma-separated
-    /// list of them.
-    pub claude_config_dir: Option<String>,
-    /// The home directory.
-    pub home: Option<PathBuf>,
-}
-
-impl SettingsEnv {
-    /// Reads `CLAUDE_CONFIG_DIR` and the home directory of this process.
-    pub fn from_process() -> Self {
-        Self {
-            claude_config_dir: std::env::var_os("CLAUDE_CONFIG_DIR").map(|dir| dir.to_string_lossy().into_owned()),
-            home: std::env::var_os("HOME")
-                .filter(|home| !home.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_path_buf())),
-        }
-    }
-}
-
 /// The settings file of `scope`. User settings live in `CLAUDE_CONFIG_DIR` (its first entry if it holds a
 /// comma-separated list; relative to `cwd` if relative), else in `HOME/.claude`; project and local settings in
 /// `cwd/.claude`.
-pub fn settings_path(scope: Scope, env: &SettingsEnv, cwd: &Path) -> Result<PathBuf, InstallError> {
-    let config_dir =
-        env.claude_config_dir.as_deref().and_then(|list| list.split(',').map(str::trim).find(|dir| !dir.is_empty()));
+pub fn settings_path(scope: Scope, env: &Env, cwd: &Path) -> Result<PathBuf, InstallError> {
+    let config_dirs = env.claude_config_dirs();
+    let config_dir = config_dirs.first();
     let home = env.home.as_deref().filter(|home| !home.as_os_str().is_empty());
     let dir = match (scope, config_dir, home) {
         (Scope::Project | Scope::Local, _, _) => cwd.join(".claude"),
@@ -455,15 +434,15 @@ mod tests {
         assert_eq!(error.to_string(), format!("could not create directory `{}`", claude.display()));
     }
 
-    fn env(claude_config_dir: Option<&str>, home: Option<&str>) -> SettingsEnv {
-        SettingsEnv { claude_config_dir: claude_config_dir.map(str::to_owned), home: home.map(PathBuf::from) }
+    fn env(claude_config_dir: Option<&str>, home: Option<&str>) -> Env {
+        Env { claude_config_dir: claude_config_dir.map(str::to_owned), home: home.map(PathBuf::from), ..Env::default() }
     }
 
     #[test]
     fn settings_paths_per_scope() {
         let cwd = Path::new("/work/repo");
         let home = env(None, Some("/home/u"));
-        let path = |scope, env: &SettingsEnv| settings_path(scope, env, cwd).unwrap();
+        let path = |scope, env: &Env| settings_path(scope, env, cwd).unwrap();
         assert_eq!(path(Scope::User, &home), Path::new("/home/u/.claude/settings.json"));
         assert_eq!(path(Scope::Project, &home), Path::new("/work/repo/.claude/settings.json"));
         assert_eq!(path(Scope::Local, &home), Path::new("/work/repo/.claude/settings.local.json"));
@@ -477,8 +456,8 @@ mod tests {
         let blank = env(Some(" , "), Some("/home/u"));
         assert_eq!(path(Scope::User, &blank), Path::new("/home/u/.claude/settings.json"));
         assert!(matches!(settings_path(Scope::User, &env(None, Some("")), cwd), Err(InstallError::NoHome)));
-        assert!(matches!(settings_path(Scope::User, &SettingsEnv::default(), cwd), Err(InstallError::NoHome)));
-        assert_eq!(path(Scope::Local, &SettingsEnv::default()), Path::new("/work/repo/.claude/settings.local.json"));
+        assert!(matches!(settings_path(Scope::User, &Env::default(), cwd), Err(InstallError::NoHome)));
+        assert_eq!(path(Scope::Local, &Env::default()), Path::new("/work/repo/.claude/settings.local.json"));
     }
 
     #[test]

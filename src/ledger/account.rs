@@ -152,14 +152,14 @@ fn recover_torn(line: &[u8]) -> Option<&[u8]> {
 /// Lines of one response are written one after another; fold them, keeping the largest usage (older clients
 /// wrote growing snapshots) and the first line's place in the file.
 fn push_response(responses: &mut Vec<Response>, response: Response) {
-    if let Some(last) = responses.last_mut() {
-        if last.key == response.key {
-            if response.usage.total_tokens() > last.usage.total_tokens() {
-                let detached = last.detached;
-                *last = Response { detached, ..response };
-            }
-            return;
+    if let Some(last) = responses.last_mut()
+        && last.key == response.key
+    {
+        if response.usage.total_tokens() > last.usage.total_tokens() {
+            let detached = last.detached;
+            *last = Response { detached, ..response };
         }
+        return;
     }
     responses.push(response);
 }
@@ -178,12 +178,13 @@ pub fn apply(
     for read in &mut reads {
         stats.files += 1;
         let previous = ledger.files.get(&read.path).filter(|_| !read.restarted).and_then(|c| c.last.clone());
-        if let (Some(previous), Some(first)) = (previous, read.responses.first()) {
-            if previous.message == first.key.message && previous.request == first.key.request {
-                let first = read.responses.remove(0);
-                let last = continue_response(ledger, read, previous, &first, price);
-                ledger.files.entry(read.path.clone()).or_default().last = Some(last);
-            }
+        if let (Some(previous), Some(first)) = (previous, read.responses.first())
+            && previous.message == first.key.message
+            && previous.request == first.key.request
+        {
+            let first = read.responses.remove(0);
+            let last = continue_response(ledger, read, previous, &first, price);
+            ledger.files.entry(read.path.clone()).or_default().last = Some(last);
         }
     }
     // Responses made in their own file first, copies after.

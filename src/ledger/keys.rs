@@ -85,9 +85,9 @@ impl KeyIndex {
     ) -> Result<Seen, KeysError> {
         self.lookups += 1;
         let path = self.path(day);
-        if !self.days.contains_key(&day) {
+        if let std::collections::btree_map::Entry::Vacant(e) = self.days.entry(day) {
             let log = load(&path, committed as usize)?;
-            self.days.insert(day, log);
+            e.insert(log);
         }
         let many = self.lookups > LINEAR_LOOKUPS;
         let log = self.days.get_mut(&day).expect("inserted above");

@@ -36,10 +36,10 @@ pub fn project_of_transcript(transcript: &Path) -> String {
 /// Files that do not exist (yet) are left out.
 pub fn session_files(transcript: &Path) -> Vec<(PathBuf, Stat)> {
     let mut files = Vec::new();
-    if let Ok(meta) = fs::metadata(transcript) {
-        if meta.is_file() {
-            files.push((transcript.to_path_buf(), Stat::of(&meta)));
-        }
+    if let Ok(meta) = fs::metadata(transcript)
+        && meta.is_file()
+    {
+        files.push((transcript.to_path_buf(), Stat::of(&meta)));
     }
     collect_jsonl(&subagents_dir(transcript), &mut files, 0);
     files
@@ -57,12 +57,11 @@ fn collect_jsonl(dir: &Path, out: &mut Vec<(PathBuf, Stat)>, depth: usize) {
             if entry.file_name() != "tool-results" {
                 collect_jsonl(&path, out, depth + 1);
             }
-        } else if is_jsonl(&path) {
-            if let Ok(meta) = fs::metadata(&path) {
-                if meta.is_file() {
-                    out.push((path, Stat::of(&meta)));
-                }
-            }
+        } else if is_jsonl(&path)
+            && let Ok(meta) = fs::metadata(&path)
+            && meta.is_file()
+        {
+            out.push((path, Stat::of(&meta)));
         }
     }
 }
