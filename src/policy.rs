@@ -122,7 +122,8 @@ mod tests {
         let raised = Limits::from_usd(20.0, 50.0, 0.8, usd(10.0));
         assert_eq!(raised.session, Some(usd(30.0)));
         assert_eq!(raised.day, Some(usd(60.0)));
-        assert_eq!(assess(usd(25.0), usd(25.0), &raised), Verdict::Allow);
+        assert_eq!(assess(usd(21.0), usd(21.0), &raised), Verdict::Allow);
+        assert!(matches!(assess(usd(30.0), usd(30.0), &raised), Verdict::Breach(_)));
     }
 
     #[test]
