@@ -1,0 +1,149 @@
+//! Exact accounting through the hook: each API response once, with its largest usage, in the session that made
+//! it, whatever the files do (streaming lines, copies, torn writes, truncation, replacement).
+
+use crate::harness::{Sandbox, chain, response, tokens_for_usd, user_line};
+
+fn output_tokens(sb: &Sandbox, session: &str) -> u64 {
+    sb.session_status(session)["output_tokens"].as_u64().unwrap()
+}
+
+#[test]
+fn streaming_lines_of_one_response_count_once_with_the_largest_usage() {
+    let sb = Sandbox::new("streaming");
+    let t = sb.transcript("s1");
+    t.append(&user_line("u0", None));
+    // An older client wrote growing snapshots; the last is the real usage. Each line has its own uuid.
+    let r = response("r1", 1).parent("u0");
+    t.append(&r.clone().uuid("b1").json());
+    t.append(&r.clone().output(5).parent("b1").uuid("b2").json());
+    t.append(&r.clone().output(1000).parent("b2").uuid("b3").json());
+    sb.pre_tool_use("s1").assert_silent_allow();
+    assert_eq!(output_tokens(&sb, "s1"), 1000);
+    assert_eq!(sb.session_status("s1")["responses"], 1);
+}
+
+#[test]
+fn a_response_split_across_two_hook_calls_is_repriced_not_recounted() {
+    let sb = Sandbox::new("split");
+    let t = sb.transcript("s1");
+    t.append(&user_line("u0", None));
+    let r = response("r1", 1).parent("u0");
+    t.append(&r.clone().uuid("b1").json());
+    sb.pre_tool_use("s1").assert_silent_allow();
+    assert_eq!(output_tokens(&sb, "s1"), 1);
+    t.append(&r.clone().output(tokens_for_usd(21.0)).parent("b1").uuid("b2").json());
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    let status = sb.session_status("s1");
+    assert_eq!((status["responses"].as_u64(), status["cost_usd"].as_f64()), (Some(1), Some(21.0)));
+}
+
+#[test]
+fn a_resumed_session_that_copies_lines_is_not_charged_for_them() {
+    let sb = Sandbox::new("resume");
+    sb.transcript("old").lines(&chain("o", 2, 5.0)); // $10, made by "old"
+    // "new" starts with copies of old's responses (same ids and uuids, parents elsewhere), then its own.
+    let copies: Vec<String> = chain("o", 2, 5.0)
+        .into_iter()
+        .filter(|l| l.contains("\"assistant\""))
+        .map(|l| l.replace("\"sessionId\":\"s\"", "\"sessionId\":\"new\""))
+        .collect();
+    sb.transcript("new").lines(&copies).lines(&chain("n", 1, 3.0));
+    // The resumed session's hook runs first: the copies must still go to the session that made them.
+    sb.hook(&sb.event("PreToolUse", "new")).assert_silent_allow();
+    let status = sb.status();
+    assert_eq!(status["day"]["cost_usd"], 13.0);
+    assert_eq!(sb.session_status("new")["cost_usd"], 3.0);
+    assert_eq!(sb.session_status("old")["cost_usd"], 10.0);
+    // Copies seen after the original was counted are skipped too.
+    sb.transcript("newer").lines(&copies);
+    sb.hook(&sb.event("PreToolUse", "newer")).assert_silent_allow();
+    assert_eq!(sb.status()["day"]["cost_usd"], 13.0);
+}
+
+#[test]
+fn a_sidechain_replay_of_the_parent_is_not_counted() {
+    let sb = Sandbox::new("replay");
+    sb.transcript("s1").lines(&chain("m", 1, 4.0));
+    // The subagent's file replays the parent's message under a new request id, then works on its own.
+    let replay = response("m-0", tokens_for_usd(4.0)).request("req_replayed").sidechain().parent("elsewhere");
+    let own = response("sub-0", tokens_for_usd(2.0)).sidechain().parent(&replay.uuid);
+    sb.subagent("s1", "a1").lines(&[replay.json(), own.json()]);
+    sb.pre_tool_use("s1").assert_silent_allow();
+    assert_eq!(sb.session_status("s1")["cost_usd"], 6.0);
+}
+
+#[test]
+fn a_torn_last_line_is_counted_once_it_is_complete() {
+    let sb = Sandbox::new("torn");
+    let t = sb.transcript("s1");
+    let line = response("r1", tokens_for_usd(21.0)).json();
+    let (head, tail) = line.split_at(line.len() / 2);
+    t.append_raw(head.as_bytes());
+    sb.pre_tool_use("s1").assert_silent_allow();
+    t.append_raw(format!("{tail}\n").as_bytes());
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    assert_eq!(sb.session_status("s1")["responses"], 1);
+}
+
+#[test]
+fn a_truncated_or_replaced_transcript_is_read_again_without_double_counting() {
+    let sb = Sandbox::new("replaced");
+    let t = sb.transcript("s1");
+    let lines = chain("a", 3, 2.0);
+    t.lines(&lines[..4]); // two responses
+    sb.pre_tool_use("s1").assert_silent_allow();
+    assert_eq!(sb.session_status("s1")["cost_usd"], 4.0);
+    // Replaced: a new file (new inode) at the same path, holding the old lines and one more response.
+    let fresh = t.path.with_extension("tmp");
+    std::fs::write(&fresh, lines.join("\n") + "\n").unwrap();
+    std::fs::rename(&fresh, &t.path).unwrap();
+    sb.pre_tool_use("s1").assert_silent_allow();
+    assert_eq!(sb.session_status("s1")["cost_usd"], 6.0);
+    // Truncated to its first response, then appended to: shorter than the cursor, so read from the start.
+    std::fs::write(&t.path, lines[..2].join("\n") + "\n").unwrap();
+    t.lines(&chain("b", 1, 1.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let status = sb.session_status("s1");
+    assert_eq!((status["cost_usd"].as_f64(), status["responses"].as_u64()), (Some(7.0), Some(4)));
+}
+
+#[test]
+fn garbage_lines_are_skipped_and_noted() {
+    let sb = Sandbox::new("garbage");
+    let t = sb.transcript("s1");
+    t.append("").append("not json at all").append("{\"type\":\"assistant\",\"message\":{\"id\":\"x\"");
+    t.lines(&chain("a", 1, 1.0));
+    t.append_raw(b"\xff\xfe invalid utf-8\n");
+    sb.pre_tool_use("s1").assert_silent_allow();
+    assert_eq!(sb.session_status("s1")["cost_usd"], 1.0);
+}
+
+#[test]
+fn synthetic_responses_are_free_and_unknown_models_are_not() {
+    let sb = Sandbox::new("models");
+    let t = sb.transcript("s1");
+    t.append(&response("syn", 1_000_000).model("<synthetic>").json());
+    t.append(&response("mystery", 100_000).model("claude-nova-9").json());
+    sb.pre_tool_use("s1");
+    let status = sb.status();
+    assert_eq!(status["unknown_models"], serde_json::json!(["claude-nova-9"]));
+    assert_eq!(status["unknown_model_priced_as"], "claude-opus-4-1");
+    // 100k output tokens at Opus 4.1's $75 per million.
+    assert_eq!(sb.session_status("s1")["cost_usd"], 7.5);
+    assert_eq!(sb.session_status("s1")["responses"], 1);
+}
+
+#[test]
+fn cache_writes_are_priced_by_their_lifetime() {
+    let sb = Sandbox::new("cache");
+    // Sonnet 4.5: $3 input; 5-minute writes 1.25x ($3.75), 1-hour writes 2x ($6), reads 0.1x ($0.30).
+    let r = response("c", 0).model("claude-sonnet-4-5-20250929").cache(100_000, 50_000, 40_000);
+    sb.transcript("s1").append(&r.json());
+    sb.pre_tool_use("s1");
+    assert_eq!(sb.session_status("s1")["cost_usd"], 0.687);
+    // Past 200k prompt tokens, the whole response is billed at the long-context rates (2x for these).
+    let long = response("long", 0).model("claude-sonnet-4-5-20250929").cache(100_000, 50_000, 140_000);
+    sb.transcript("s1").append(&long.json());
+    sb.pre_tool_use("s1");
+    assert_eq!(sb.session_status("s1")["cost_usd"], 2.121); // 0.687 + 2 x (0.375 + 0.3 + 0.042)
+}

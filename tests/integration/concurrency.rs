@@ -1,0 +1,61 @@
+//! Many hook processes at once (Claude Code runs matching hooks in parallel, and sessions run side by side): the
+//! ledger must equal the sum of what was written, exactly.
+
+use crate::harness::{Sandbox, response, tokens_for_usd, user_line};
+use std::process::Stdio;
+
+#[test]
+fn thirty_two_concurrent_hooks_on_one_session_count_everything_once() {
+    let sb = Sandbox::new("concurrent");
+    sb.config("[budget]\nsession_usd = 0\ndaily_usd = 0\n");
+    let files = [sb.transcript("s1"), sb.subagent("s1", "a1"), sb.subagent("s1", "a2")];
+    const RESPONSES: usize = 240;
+    let writer = {
+        let paths: Vec<_> = files.iter().map(|t| t.path.clone()).collect();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut last_uuid: Vec<Option<String>> = vec![None; paths.len()];
+            for i in 0..RESPONSES {
+                let f = i % paths.len();
+                let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&paths[f]).unwrap();
+                let user = format!("u{i}");
+                file.write_all(format!("{}\n", user_line(&user, last_uuid[f].as_deref())).as_bytes()).unwrap();
+                // Two lines of one response (as Claude Code writes text + tool_use), the second cut in two writes.
+                let r = response(&format!("r{i}"), tokens_for_usd(0.25)).parent(&user);
+                let first = r.clone().uuid(&format!("b{i}")).json();
+                let second = r.clone().parent(&format!("b{i}")).uuid(&format!("c{i}")).json();
+                file.write_all(format!("{first}\n").as_bytes()).unwrap();
+                let (head, tail) = second.split_at(second.len() / 2);
+                file.write_all(head.as_bytes()).unwrap();
+                file.flush().unwrap();
+                std::thread::sleep(std::time::Duration::from_micros(300));
+                file.write_all(format!("{tail}\n").as_bytes()).unwrap();
+                last_uuid[f] = Some(format!("c{i}"));
+            }
+        })
+    };
+    let event = sb.event("PreToolUse", "s1").to_string();
+    let children: Vec<_> = (0..32)
+        .map(|_| {
+            let mut child = sb
+                .command(&["hook"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(event.as_bytes()).unwrap();
+            child
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    writer.join().unwrap();
+    let status = sb.session_status("s1");
+    assert_eq!(status["responses"], RESPONSES as u64);
+    assert_eq!(status["output_tokens"], RESPONSES as u64 * tokens_for_usd(0.25));
+    assert_eq!(status["cost_usd"], RESPONSES as f64 * 0.25);
+}

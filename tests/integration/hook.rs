@@ -1,0 +1,227 @@
+//! What the hook answers: allow, warn once, block in each mode, stay blocked, and fail as documented.
+
+use crate::harness::{Sandbox, chain, response, tokens_for_usd};
+use serde_json::json;
+
+#[test]
+fn under_budget_allows_silently() {
+    let sb = Sandbox::new("under");
+    sb.transcript("s1").lines(&chain("a", 2, 1.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
+
+#[test]
+fn a_missing_transcript_is_normal() {
+    let sb = Sandbox::new("missing");
+    sb.hook(&sb.event("UserPromptSubmit", "fresh")).assert_silent_allow();
+}
+
+#[test]
+fn session_budget_crossed_prints_the_stop_json() {
+    let sb = Sandbox::new("breach");
+    sb.transcript("s1").lines(&chain("a", 3, 7.0)); // $21 of $20
+    let out = sb.pre_tool_use("s1");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let answer = out.json();
+    let reason = answer["stopReason"].as_str().unwrap().to_owned();
+    assert_eq!(
+        answer,
+        json!({"continue": false, "stopReason": reason, "hookSpecificOutput": {"hookEventName": "PreToolUse",
+            "permissionDecision": "deny", "permissionDecisionReason": reason}})
+    );
+    assert!(reason.contains("session budget reached"), "{reason}");
+    assert!(reason.contains("$21.00") && reason.contains("$20.00"), "{reason}");
+    assert!(reason.contains("ccbreaker allow --session s1 --add-usd 20"), "{reason}");
+    assert!(reason.contains(&sb.config.display().to_string()), "{reason}");
+}
+
+#[test]
+fn a_blocked_session_stays_blocked_on_every_later_event() {
+    let sb = Sandbox::new("stays");
+    sb.transcript("s1").lines(&chain("a", 3, 7.0));
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    // A new prompt (or a subagent's task notification waking the session) is refused.
+    let prompt = sb.hook(&sb.event("UserPromptSubmit", "s1")).json();
+    assert_eq!(prompt["decision"], "block");
+    assert!(prompt["reason"].as_str().unwrap().contains("session budget reached"));
+    // A tool call inside a subagent of the session: same session id and transcript, plus agent_id.
+    let mut sub = sb.event("PreToolUse", "s1");
+    sub["agent_id"] = json!("a1");
+    assert_eq!(sb.hook(&sub).json()["hookSpecificOutput"]["permissionDecision"], "deny");
+    let batch = sb.hook(&sb.event("PostToolBatch", "s1")).json();
+    assert_eq!(batch["continue"], false);
+    // Stop and SubagentStop are never blocked: there a block means "keep going".
+    sb.hook(&sb.event("Stop", "s1")).assert_silent_allow();
+    sb.hook(&sb.event("SubagentStop", "s1")).assert_silent_allow();
+    assert_eq!(sb.session_status("s1")["state"], "blocked");
+}
+
+#[test]
+fn the_warning_is_shown_once() {
+    let sb = Sandbox::new("warn");
+    sb.transcript("s1").lines(&chain("a", 1, 17.0)); // 85% of $20
+    let first = sb.pre_tool_use("s1");
+    let message = first.json()["systemMessage"].as_str().unwrap().to_owned();
+    assert!(message.contains("$17.00 of its $20.00 budget (85%)"), "{message}");
+    sb.pre_tool_use("s1").assert_silent_allow();
+    sb.hook(&sb.event("UserPromptSubmit", "s1")).assert_silent_allow();
+    assert_eq!(sb.session_status("s1")["state"], "warn");
+}
+
+#[test]
+fn deny_mode_only_denies() {
+    let sb = Sandbox::new("deny");
+    sb.config("[policy]\non_breach = \"deny\"\n");
+    sb.transcript("s1").lines(&chain("a", 3, 7.0));
+    let answer = sb.pre_tool_use("s1").json();
+    assert!(answer.get("continue").is_none(), "{answer}");
+    assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], "deny");
+}
+
+#[test]
+fn exit_code_mode_exits_2_with_the_reason_on_stderr() {
+    let sb = Sandbox::new("exitcode");
+    sb.config("[policy]\non_breach = \"exit-code\"\n");
+    sb.transcript("s1").lines(&chain("a", 3, 7.0));
+    let out = sb.pre_tool_use("s1");
+    assert_eq!((out.code, out.stdout.as_str()), (2, ""));
+    assert!(out.stderr.contains("session budget reached"), "{}", out.stderr);
+    sb.hook(&sb.event("Stop", "s1")).assert_silent_allow();
+}
+
+#[test]
+fn subagent_spend_counts_for_its_session() {
+    let sb = Sandbox::new("subagent");
+    sb.transcript("s1").lines(&chain("main", 1, 10.0));
+    sb.subagent("s1", "a7b1").lines(&chain("sub", 1, 11.0));
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    let status = sb.session_status("s1");
+    assert_eq!(status["cost_usd"], 21.0);
+}
+
+#[test]
+fn raising_the_budget_in_the_config_lifts_the_block() {
+    let sb = Sandbox::new("raise");
+    sb.transcript("s1").lines(&chain("a", 3, 7.0));
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    sb.config("[budget]\nsession_usd = 40\n");
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
+
+#[test]
+fn allow_lifts_a_block_by_the_amount_given() {
+    let mut sb = Sandbox::new("allow");
+    sb.transcript("s1").lines(&chain("a", 3, 7.0)); // $21
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    let out = sb.run(&["allow", "--session", "s1", "--add-usd", "10"], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("session limit is now $30.00"), "{}", out.stdout);
+    sb.pre_tool_use("s1").assert_silent_allow(); // $21 of $30: under the 80% warning level
+    sb.transcript("s1").lines(&chain("b", 1, 3.5)); // $24.50: 81%
+    assert!(sb.pre_tool_use("s1").json()["systemMessage"].as_str().unwrap().contains("$30.00"));
+    sb.transcript("s1").lines(&chain("c", 1, 6.0)); // $30.50
+    let reason = sb.pre_tool_use("s1").json()["stopReason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("$30.50 of its $30.00"), "{reason}");
+    // The agent under guard cannot lift its own limit.
+    sb.env("CLAUDECODE", "1");
+    let refused = sb.run(&["allow", "--session", "s1", "--add-usd", "100"], b"");
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("refuses to run inside Claude Code"), "{}", refused.stderr);
+    let refused = sb.run(&["allow", "--session", "s1", "--i-am-human"], b"");
+    assert_eq!(refused.code, 1, "--i-am-human needs a terminal");
+}
+
+#[test]
+fn the_day_budget_counts_sessions_that_never_ran_the_hook() {
+    let sb = Sandbox::new("day");
+    sb.config("[budget]\nsession_usd = 100\ndaily_usd = 50\n");
+    sb.transcript("other").lines(&chain("o", 3, 15.0)); // $45, never hooked
+    sb.transcript("s1").lines(&chain("a", 1, 6.0));
+    let answer = sb.pre_tool_use("s1").json();
+    let reason = answer["stopReason"].as_str().unwrap();
+    assert!(reason.contains("daily budget reached: $51.00 spent today (2026-11-24, UTC)"), "{reason}");
+    // Yesterday's spend does not count.
+    let sb = Sandbox::new("day-yesterday");
+    sb.config("[budget]\nsession_usd = 100\ndaily_usd = 50\n");
+    let old: Vec<String> =
+        (0..3).map(|i| response(&format!("old{i}"), tokens_for_usd(15.0)).at("2026-11-23T10:00:00Z").json()).collect();
+    sb.transcript("other").lines(&old);
+    sb.transcript("s1").lines(&chain("a", 1, 6.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
+
+#[test]
+fn the_day_follows_the_configured_zone() {
+    let mut sb = Sandbox::new("zone");
+    sb.config("[budget]\ntimezone = \"America/Los_Angeles\"\nsession_usd = 100\ndaily_usd = 10\n");
+    // 06:00Z is 22:00 the day before in Los Angeles; 09:00Z is 01:00 the same day.
+    let lines = [
+        response("late", tokens_for_usd(8.0)).at("2026-11-24T06:00:00Z").json(),
+        response("early", tokens_for_usd(1.0)).at("2026-11-24T09:00:00Z").json(),
+    ];
+    sb.transcript("s1").lines(&lines);
+    sb.now = "2026-11-24T12:00:00Z".to_owned(); // 04:00 in Los Angeles
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let status = sb.status();
+    assert_eq!(status["date"], "2026-11-24");
+    assert_eq!(status["timezone"], "America/Los_Angeles");
+    assert_eq!(status["day"]["cost_usd"], 1.0);
+    // In UTC both responses fall on the 24th: $9 is past 80% of $10.
+    sb.config("[budget]\ntimezone = \"UTC\"\nsession_usd = 100\ndaily_usd = 10\n");
+    assert_eq!(sb.status()["day"]["cost_usd"], 9.0);
+}
+
+#[test]
+fn malformed_stdin_is_a_documented_error_not_a_panic() {
+    let sb = Sandbox::new("stdin");
+    for input in [&b""[..], b"not json", b"[1,2]", br#"{"session_id": 5}"#, b"\xff\xfe"] {
+        let out = sb.run(&["hook"], input);
+        assert_eq!(out.code, 1, "input {input:?}: {}", out.stderr);
+        assert_eq!(out.stdout, "");
+        assert!(out.stderr.starts_with("ccbreaker: hook input"), "{}", out.stderr);
+    }
+    // Unknown events and events without a session are allowed silently.
+    sb.hook(&json!({"hook_event_name": "SessionStart"})).assert_silent_allow();
+    sb.hook(&json!({"hook_event_name": "Nope", "session_id": "s", "transcript_path": "/nowhere/s.jsonl"}))
+        .assert_silent_allow();
+}
+
+#[test]
+fn a_broken_config_follows_on_error() {
+    let mut sb = Sandbox::new("badconfig");
+    sb.config("[budget]\nsession_usd = \"lots\"\n");
+    sb.transcript("s1").lines(&chain("a", 3, 7.0));
+    let allow = sb.pre_tool_use("s1");
+    assert_eq!(allow.code, 0);
+    let message = allow.json()["systemMessage"].as_str().unwrap().to_owned();
+    assert!(message.contains("`budget.session_usd`") && message.contains("config.toml"), "{message}");
+    sb.env("CCBREAKER_ON_ERROR", "block");
+    let block = sb.pre_tool_use("s1").json();
+    assert_eq!(block["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert!(block["stopReason"].as_str().unwrap().contains("policy.on_error = \"block\""));
+}
+
+#[test]
+fn a_corrupt_ledger_is_rebuilt_from_the_transcripts() {
+    let sb = Sandbox::new("corrupt");
+    sb.transcript("s1").lines(&chain("a", 2, 5.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    std::fs::write(sb.state.join("ledger.json"), b"{\"version\": 1, \"files\": [tor").unwrap();
+    sb.transcript("s1").lines(&chain("b", 1, 11.0));
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "$21 after the rebuild");
+    let status = sb.status();
+    assert_eq!(status["sessions"][0]["cost_usd"], 21.0);
+    assert!(status["notes"].to_string().contains("ledger rebuilt"), "{status:#}");
+}
+
+#[test]
+fn state_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new("modes");
+    sb.transcript("s1").lines(&chain("a", 1, 1.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&sb.state), 0o700);
+    assert_eq!(mode(&sb.state.join("ledger.json")), 0o600);
+    assert_eq!(mode(&sb.state.join("keys/2026-11-24.bin")), 0o600);
+}

@@ -1,0 +1,11 @@
+//! The integration suite: every test runs the real `ccbreaker` binary in a sandbox with its own HOME, config,
+//! state directory and a scrubbed environment.
+
+mod harness;
+
+mod accounting;
+mod cli;
+mod concurrency;
+mod corpus;
+mod hook;
+mod install;
