@@ -45,6 +45,9 @@ pub enum OnError {
 pub struct Policy {
     pub on_breach: OnBreach,
     pub on_error: OnError,
+    /// Milliseconds a PreToolUse hook near a budget waits for the response that issued its call to reach the
+    /// transcript (Claude Code writes it while the hook runs); 0 never waits.
+    pub wait_ms: u64,
 }
 
 /// Prices in USD per million tokens; the cache rates default to Anthropic's multiples of `input`.
@@ -88,7 +91,7 @@ impl Default for Budget {
 
 impl Default for Policy {
     fn default() -> Policy {
-        Policy { on_breach: OnBreach::Stop, on_error: OnError::Allow }
+        Policy { on_breach: OnBreach::Stop, on_error: OnError::Allow, wait_ms: 1500 }
     }
 }
 
@@ -236,7 +239,7 @@ impl Reader<'_> {
 
     fn policy(&mut self, table: Option<&Table>, mut policy: Policy) -> Result<Policy, ConfigError> {
         let Some(table) = table else { return Ok(policy) };
-        self.warn_unknown(table, "policy", &["on_breach", "on_error"]);
+        self.warn_unknown(table, "policy", &["on_breach", "on_error", "wait_ms"]);
         if let Some(v) = table.get("on_breach") {
             policy.on_breach = match self.string("policy.on_breach", v)? {
                 "stop" => OnBreach::Stop,
@@ -246,6 +249,17 @@ impl Reader<'_> {
                     return Err(self.invalid(
                         "policy.on_breach",
                         format!("must be \"stop\", \"deny\" or \"exit-code\", got {other:?}"),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = table.get("wait_ms") {
+            policy.wait_ms = match v {
+                Value::Integer(n) if (0..=8000).contains(n) => *n as u64,
+                _ => {
+                    return Err(self.invalid(
+                        "policy.wait_ms",
+                        format!("must be a whole number of milliseconds from 0 to 8000, got {v}"),
                     ));
                 }
             };
@@ -393,6 +407,10 @@ timezone = "local"
 on_breach = "stop"
 # What happens when ccbreaker cannot read its own config or state: "allow" (fail open) or "block".
 on_error = "allow"
+# Claude Code writes the response that issued a tool call while the PreToolUse hook runs. When the spend is
+# within one response of a budget, wait up to this many milliseconds for it, so the response that crosses the
+# budget is the last one paid for. Far from every budget the hook never waits. 0 never waits.
+wait_ms = 1500
 
 [pricing]
 # Price used for a model the built-in table does not know: a known model's name, or a table like
@@ -428,6 +446,7 @@ pub fn render(config: &Config) -> String {
     let _ = writeln!(out, "\n[policy]");
     let _ = writeln!(out, "on_breach = \"{}\"", config.policy.on_breach.as_str());
     let _ = writeln!(out, "on_error = \"{}\"", config.policy.on_error.as_str());
+    let _ = writeln!(out, "wait_ms = {}", config.policy.wait_ms);
     let _ = writeln!(out, "\n[pricing]");
     match &config.pricing.unknown_model {
         UnknownModel::MostExpensive => {

@@ -254,13 +254,14 @@ fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         let ms = |us: u64| us as f64 / 1000.0;
         writeln!(
             out,
-            "\nlast hook: {} {} in {:.2} ms (parse {:.2}, lock {:.2}, read+price {:.2}, decide {:.2}); {} files, {} bytes{}",
+            "\nlast hook: {} {} in {:.2} ms (parse {:.2}, lock {:.2}, read+price {:.2}, wait {:.2}, decide {:.2}); {} files, {} bytes{}",
             h.event,
             h.at.map(|t| t.to_rfc3339()).unwrap_or_default(),
             ms(h.total_us),
             ms(h.parse_us),
             ms(h.lock_us),
             ms(h.tail_us),
+            ms(h.wait_us),
             ms(h.decide_us),
             h.files_read,
             h.bytes_read,

@@ -75,6 +75,9 @@ fn own_fault(kind: EventKind, message: &str, on_error: OnError, on_breach: OnBre
     answer
 }
 
+/// How often a waiting hook looks at the transcript again.
+const POLL: Duration = Duration::from_millis(10);
+
 #[allow(clippy::too_many_arguments)]
 fn decide(
     event: &Event,
@@ -90,32 +93,85 @@ fn decide(
     let zone = config.budget.timezone;
     let store = Store::open(&paths::state_dir(env)).map_err(|e| e.to_string())?;
     let timeout = lock_timeout(env)?;
-    let mut locked = store.lock(timeout, &zone.name()).map_err(|e| e.to_string())?;
-    let locked_at = started.elapsed();
     let roots = paths::transcript_roots(env, &config.transcripts.extra_roots);
     let ctx = sync::Context { roots: &roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
     let transcript = event.transcript_path.as_deref();
-    let synced = sync::sync(&mut locked, transcript, Scan::IfDue, &ctx).map_err(|e| e.to_string())?;
-    let synced_at = started.elapsed();
-
     let today = zone.date_of(now);
-    let extra = locked.allowances.extra_for(session);
-    let limits = Limits::from_usd(config.budget.session_usd, config.budget.daily_usd, config.budget.warn_at, extra);
-    let spent = locked.ledger.sessions.get(session).map(|s| s.total.cost).unwrap_or_default();
-    let day = locked.ledger.day(today).cost;
-    let verdict = policy::assess(spent, day, &limits);
-    let project = transcript.map(discover::project_of_transcript).unwrap_or_default();
+    let wait_until = started + Duration::from_millis(config.policy.wait_ms);
+    let mut timings = HookTimings { parse_us: micros(parsed_at), ..HookTimings::default() };
+    let mut waited = Duration::ZERO;
+    loop {
+        let before_lock = started.elapsed();
+        let mut locked = store.lock(timeout, &zone.name()).map_err(|e| e.to_string())?;
+        let locked_at = started.elapsed();
+        timings.lock_us += micros(locked_at - before_lock);
+        let synced = sync::sync(&mut locked, transcript, Scan::IfDue, &ctx).map_err(|e| e.to_string())?;
+        let synced_at = started.elapsed();
+        timings.tail_us += micros(synced_at - locked_at);
+        timings.files_read += synced.stats.files;
+        timings.bytes_read += synced.stats.bytes;
+        timings.scanned |= synced.scanned;
+
+        let extra = locked.allowances.extra_for(session);
+        let limits = Limits::from_usd(config.budget.session_usd, config.budget.daily_usd, config.budget.warn_at, extra);
+        let spend = locked.ledger.sessions.get(session);
+        let spent = spend.map(|s| s.total.cost).unwrap_or_default();
+        let day = locked.ledger.day(today).cost;
+        let verdict = policy::assess(spent, day, &limits);
+        let pending = match (event.kind(), event.tool_use_id.as_deref()) {
+            (EventKind::PreToolUse, Some(id)) => !spend.is_some_and(|s| s.saw_tool_use(id)),
+            _ => false,
+        };
+        let next = spend.map(|s| s.max_response).unwrap_or_default();
+        let worth_waiting = pending
+            && !matches!(verdict, Verdict::Breach(_))
+            && policy::within_reach(spent, day, next, &limits)
+            && Instant::now() + POLL <= wait_until;
+        if worth_waiting {
+            // The response that issued this call is still being written: let go of the lock, look again soon.
+            save(locked)?;
+            std::thread::sleep(POLL);
+            waited += POLL;
+            continue;
+        }
+        let action = conclude(&mut locked, event, session, config, config_path, verdict, today, now);
+        timings.decide_us = micros(started.elapsed() - synced_at);
+        timings.wait_us = micros(waited);
+        timings.total_us = micros(started.elapsed());
+        timings.at = Some(now);
+        timings.event = event.hook_event_name.clone().unwrap_or_default();
+        timings.session = session.to_owned();
+        locked.ledger.last_hook = Some(timings);
+        save(locked)?;
+        log(env, event, session, &action, started);
+        return Ok(action);
+    }
+}
+
+/// Turns the verdict into an action, recording warnings shown and blocks in the session's entry.
+#[allow(clippy::too_many_arguments)]
+fn conclude(
+    locked: &mut Locked,
+    event: &Event,
+    session: &str,
+    config: &Config,
+    config_path: &Path,
+    verdict: Verdict,
+    today: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Action {
+    let project = event.transcript_path.as_deref().map(discover::project_of_transcript).unwrap_or_default();
     let entry = locked.ledger.sessions.entry(session.to_owned()).or_default();
     if entry.project.is_empty() {
         entry.project = project;
     }
     entry.hooked = true;
-    let suggestion = suggested_extra(config);
+    let zone = config.budget.timezone.name();
     let action = match verdict {
         Verdict::Allow => Action::Allow,
         Verdict::Breach(standing) => {
             entry.blocked_since.get_or_insert(now);
-            Action::Block(breach_reason(&standing, session, suggestion, config_path, &zone.name(), today))
+            Action::Block(breach_reason(&standing, session, suggested_extra(config), config_path, &zone, today))
         }
         Verdict::Warn(standings) => {
             let fresh: Vec<Standing> = standings
@@ -137,25 +193,7 @@ fn decide(
     if matches!(action, Action::Allow) {
         entry.blocked_since = None;
     }
-    let decided_at = started.elapsed();
-    locked.ledger.last_hook = Some(HookTimings {
-        at: Some(now),
-        event: event.hook_event_name.clone().unwrap_or_default(),
-        session: session.to_owned(),
-        parse_us: micros(parsed_at),
-        lock_us: micros(locked_at - parsed_at),
-        tail_us: micros(synced_at - locked_at),
-        price_us: 0,
-        decide_us: micros(decided_at - synced_at),
-        write_us: 0,
-        total_us: micros(decided_at),
-        files_read: synced.stats.files,
-        bytes_read: synced.stats.bytes,
-        scanned: synced.scanned,
-    });
-    save(locked)?;
-    log(env, event, session, &action, started);
-    Ok(action)
+    action
 }
 
 fn save(mut locked: Locked) -> Result<(), String> {

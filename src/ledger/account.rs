@@ -151,14 +151,15 @@ fn recover_torn(line: &[u8]) -> Option<&[u8]> {
 
 /// Lines of one response are written one after another; fold them, keeping the largest usage (older clients
 /// wrote growing snapshots) and the first line's place in the file.
-fn push_response(responses: &mut Vec<Response>, response: Response) {
-    if let Some(last) = responses.last_mut()
-        && last.key == response.key
-    {
+fn push_response(responses: &mut Vec<Response>, mut response: Response) {
+    if let Some(last) = responses.last_mut().filter(|last| last.key == response.key) {
+        let mut tool_uses = std::mem::take(&mut last.tool_uses);
+        tool_uses.append(&mut response.tool_uses);
         if response.usage.total_tokens() > last.usage.total_tokens() {
             let detached = last.detached;
             *last = Response { detached, ..response };
         }
+        last.tool_uses = tool_uses;
         return;
     }
     responses.push(response);
@@ -183,6 +184,7 @@ pub fn apply(
             && previous.request == first.key.request
         {
             let first = read.responses.remove(0);
+            ledger.sessions.entry(read.session.clone()).or_default().remember_tool_uses(&first.tool_uses);
             let last = continue_response(ledger, read, previous, &first, price);
             ledger.files.entry(read.path.clone()).or_default().last = Some(last);
         }
@@ -210,6 +212,12 @@ pub fn apply(
         }
         stats.counted += 1;
         counted[f][r] = Some(count(ledger, read, response, price, zone));
+    }
+    for read in &reads {
+        let ids: Vec<String> = read.responses.iter().flat_map(|r| r.tool_uses.iter().cloned()).collect();
+        if !ids.is_empty() {
+            ledger.sessions.entry(read.session.clone()).or_default().remember_tool_uses(&ids);
+        }
     }
     for (read, counted) in reads.into_iter().zip(counted) {
         let cursor = ledger.files.entry(read.path.clone()).or_default();

@@ -72,11 +72,27 @@ pub struct SessionSpend {
     pub blocked_since: Option<DateTime<Utc>>,
     /// The session has run the hook (as opposed to being found by a scan).
     pub hooked: bool,
+    /// Ids of the latest tool calls found in the transcripts (newest last), so a hook can tell whether the
+    /// response that issued its call has been counted.
+    pub recent_tool_uses: Vec<String>,
 }
+
+/// How many tool-call ids a session remembers.
+pub const RECENT_TOOL_USES: usize = 64;
 
 impl SessionSpend {
     pub fn day(&self, date: NaiveDate) -> Spend {
         self.days.get(&date).copied().unwrap_or_default()
+    }
+
+    pub fn saw_tool_use(&self, id: &str) -> bool {
+        self.recent_tool_uses.iter().any(|seen| seen == id)
+    }
+
+    pub fn remember_tool_uses(&mut self, ids: &[String]) {
+        self.recent_tool_uses.extend(ids.iter().cloned());
+        let excess = self.recent_tool_uses.len().saturating_sub(RECENT_TOOL_USES);
+        self.recent_tool_uses.drain(..excess);
     }
 }
 
@@ -124,9 +140,9 @@ pub struct HookTimings {
     pub parse_us: u64,
     pub lock_us: u64,
     pub tail_us: u64,
-    pub price_us: u64,
     pub decide_us: u64,
-    pub write_us: u64,
+    /// Time spent waiting for the response that issued the call (only near a budget).
+    pub wait_us: u64,
     pub total_us: u64,
     pub files_read: u64,
     pub bytes_read: u64,

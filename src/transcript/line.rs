@@ -27,6 +27,8 @@ pub struct Response {
     /// Its `parentUuid` is not the line before it in the same file: a copy from another file (resume, replay).
     pub detached: bool,
     pub session_id: Option<String>,
+    /// Ids of the `tool_use` blocks on this line: a hook waiting for the response that issued its call looks here.
+    pub tool_uses: Vec<String>,
 }
 
 /// Why an assistant line was not turned into a response.
@@ -64,6 +66,16 @@ struct Message<'a> {
     model: Option<Cow<'a, str>>,
     #[serde(default)]
     usage: Option<RawUsage<'a>>,
+    #[serde(borrow, default)]
+    content: Option<&'a serde_json::value::RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Block<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -129,7 +141,22 @@ pub fn parse_response(line: &[u8], previous_uuid: Option<&str>) -> Result<Respon
         sidechain: parsed.is_sidechain.unwrap_or(false),
         detached,
         session_id: parsed.session_id.map(Cow::into_owned),
+        tool_uses: message.content.map(tool_uses).unwrap_or_default(),
     })
+}
+
+/// The ids of `tool_use` blocks in a message's content (a list of blocks; a plain string has none).
+fn tool_uses(content: &serde_json::value::RawValue) -> Vec<String> {
+    let raw = content.get();
+    if !raw.starts_with('[') || !raw.contains("\"tool_use\"") {
+        return Vec::new();
+    }
+    let blocks: Vec<Block> = serde_json::from_str(raw).unwrap_or_default();
+    blocks
+        .into_iter()
+        .filter(|b| b.kind.as_deref() == Some("tool_use"))
+        .filter_map(|b| b.id.map(Cow::into_owned))
+        .collect()
 }
 
 /// Cache writes come as a total and, since mid-2025, a 5-minute/1-hour breakdown. The breakdown wins; a total
@@ -228,6 +255,17 @@ mod tests {
         assert_eq!(parse_response(wrong_type.as_bytes(), None), Err(Skip::Malformed));
         let no_time = r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":1}}}"#;
         assert_eq!(parse_response(no_time.as_bytes(), None), Err(Skip::Malformed));
+    }
+
+    #[test]
+    fn tool_use_ids_are_read() {
+        let line = LINE.replace(
+            r#""id":"msg_1","#,
+            r#""id":"msg_1","content":[{"type":"text","text":"x"},{"type":"tool_use","id":"toolu_9","name":"Bash","input":{"id":"no"}}],"#,
+        );
+        assert_eq!(parse_response(line.as_bytes(), Some("p1")).unwrap().tool_uses, ["toolu_9"]);
+        let text = LINE.replace(r#""id":"msg_1","#, r#""id":"msg_1","content":"tool_use as text","#);
+        assert!(parse_response(text.as_bytes(), Some("p1")).unwrap().tool_uses.is_empty());
     }
 
     #[test]

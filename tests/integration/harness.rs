@@ -119,7 +119,6 @@ impl Sandbox {
             "hook_event_name": name,
             "tool_name": "Bash",
             "tool_input": {"command": "ls"},
-            "tool_use_id": "toolu_01",
             "permission_mode": "default",
         })
     }
@@ -202,6 +201,7 @@ pub(crate) struct Line {
     pub(crate) sidechain: bool,
     pub(crate) session: String,
     pub(crate) speed: Option<&'static str>,
+    pub(crate) tool_use: Option<String>,
 }
 
 /// A response of `output` output tokens on claude-sonnet-5 ($10 per million output tokens: $1 is 100,000).
@@ -221,6 +221,7 @@ pub(crate) fn response(id: &str, output: u64) -> Line {
         sidechain: false,
         session: "s".to_owned(),
         speed: None,
+        tool_use: None,
     }
 }
 
@@ -255,6 +256,11 @@ impl Line {
         self
     }
 
+    pub(crate) fn tool_use(mut self, id: &str) -> Line {
+        self.tool_use = Some(id.to_owned());
+        self
+    }
+
     pub(crate) fn sidechain(mut self) -> Line {
         self.sidechain = true;
         self
@@ -284,11 +290,15 @@ impl Line {
         if let Some(speed) = self.speed {
             usage["speed"] = json!(speed);
         }
+        let content = match &self.tool_use {
+            Some(id) => json!([{"type": "tool_use", "id": id, "name": "Bash", "input": {"command": "ls"}}]),
+            None => json!([{"type": "text", "text": "ok"}]),
+        };
         json!({
             "parentUuid": self.parent,
             "isSidechain": self.sidechain,
             "message": {"model": self.model, "id": self.message, "type": "message", "role": "assistant",
-                        "content": [{"type": "text", "text": "ok"}], "usage": usage},
+                        "content": content, "usage": usage},
             "requestId": self.request,
             "type": "assistant",
             "uuid": self.uuid,

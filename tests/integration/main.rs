@@ -9,3 +9,4 @@ mod concurrency;
 mod corpus;
 mod hook;
 mod install;
+mod lag;
