@@ -1,0 +1,73 @@
+#!/bin/sh
+# Builds ccbreaker, installs the binary into ${CCBREAKER_INSTALL_DIR:-$HOME/.local/bin}, and registers its hooks
+# in Claude Code's settings with `ccbreaker install`. Arguments are passed to `ccbreaker install`:
+#
+#   ./install.sh                     # user settings (~/.claude/settings.json, or $CLAUDE_CONFIG_DIR)
+#   ./install.sh --scope project     # .claude/settings.json of the current directory
+#   ./install.sh --dry-run           # build and copy the binary, but only print the settings it would write
+set -eu
+
+# The minimum Rust version, from Cargo.toml's `rust-version`.
+MIN_RUST_MINOR=89
+
+say() { printf 'install.sh: %s\n' "$*" >&2; }
+die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# A relative CCBREAKER_INSTALL_DIR is taken from the caller's directory.
+if [ -n "${CCBREAKER_INSTALL_DIR:-}" ]; then
+    dir=$CCBREAKER_INSTALL_DIR
+else
+    [ -n "${HOME:-}" ] || die "HOME is not set; set CCBREAKER_INSTALL_DIR to the directory to install into"
+    dir=$HOME/.local/bin
+fi
+# The repository this script sits in: it is built there, wherever the script is run from. `ccbreaker install` itself
+# runs in the caller's directory, which `--scope project` and `--scope local` write under.
+repo=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
+
+if ! command -v cargo >/dev/null 2>&1; then
+    die "cargo was not found on PATH. Install Rust (1.$MIN_RUST_MINOR or newer) from https://rustup.rs, or on
+Debian/Ubuntu with \`sudo apt install cargo\` if your release ships 1.$MIN_RUST_MINOR or newer; then run ./install.sh again."
+fi
+version=$(cargo --version 2>/dev/null | sed -n 's/^cargo 1\.\([0-9][0-9]*\)\..*/\1/p')
+if [ -n "$version" ] && [ "$version" -lt "$MIN_RUST_MINOR" ]; then
+    die "$(cargo --version) is too old: ccbreaker needs Rust 1.$MIN_RUST_MINOR or newer (\`rustup update\`, or Rust from https://rustup.rs)."
+fi
+
+say "building the release binary (cargo build --release --locked) in $repo"
+(cd -- "$repo" && cargo build --release --locked)
+# Where cargo put it: CARGO_TARGET_DIR (relative to the repository) if set, else target/.
+target=${CARGO_TARGET_DIR:-target}
+case $target in
+    /*) ;;
+    *) target=$repo/$target ;;
+esac
+built=$target/release/ccbreaker
+[ -x "$built" ] || die "the build finished but $built is missing"
+
+mkdir -p -- "$dir"
+dir=$(CDPATH='' cd -- "$dir" && pwd)
+# Copy then rename, so a ccbreaker that Claude Code is running right now is replaced, not overwritten in place.
+tmp=$dir/.ccbreaker.install.$$
+trap 'rm -f -- "$tmp"' EXIT
+cp -- "$built" "$tmp"
+chmod 0755 "$tmp"
+mv -f -- "$tmp" "$dir/ccbreaker"
+trap - EXIT
+say "installed $dir/ccbreaker"
+
+on_path=no
+case ":${PATH:-}:" in
+    *":$dir:"*) on_path=yes ;;
+esac
+if [ "$on_path" = no ]; then
+    say "warning: $dir is not on your PATH. The hook does not need it (it is registered by its full path), but"
+    say "to run \`ccbreaker status\` by name, add this to your shell profile:  export PATH=\"$dir:\$PATH\""
+fi
+
+"$dir/ccbreaker" install "$@"
+
+if [ "$on_path" = yes ]; then
+    say "done. See today's spend and budgets with: ccbreaker status"
+else
+    say "done. See today's spend and budgets with: $dir/ccbreaker status"
+fi
