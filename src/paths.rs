@@ -59,7 +59,7 @@ pub fn transcript_roots(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
         let xdg = env.xdg_config_home.clone().unwrap_or_else(|| home.join(".config"));
         roots.push(xdg.join("claude").join("projects"));
     }
-    roots.extend(extra.iter().cloned());
+    roots.extend(extra.iter().map(|root| expand_home(root, env.home.as_deref())));
     let mut unique: Vec<PathBuf> = Vec::new();
     for root in roots {
         let canonical = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
@@ -68,6 +68,14 @@ pub fn transcript_roots(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
         }
     }
     unique
+}
+
+/// `~/x` is `$HOME/x`, as in a shell.
+fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
 }
 
 /// A `CLAUDE_CONFIG_DIR` entry holds `projects/`, unless it already names the `projects` directory.
@@ -88,11 +96,11 @@ mod tests {
     #[test]
     fn roots_cover_every_claude_dir() {
         let e = env(&[("HOME", "/h"), ("CLAUDE_CONFIG_DIR", "/a, /b/projects,")]);
-        let roots = transcript_roots(&e, &[PathBuf::from("/extra")]);
+        let roots = transcript_roots(&e, &[PathBuf::from("/extra"), PathBuf::from("~/more")]);
         let roots: Vec<_> = roots.iter().map(|p| p.to_string_lossy().into_owned()).collect();
         assert_eq!(
             roots,
-            ["/a/projects", "/b/projects", "/h/.claude/projects", "/h/.config/claude/projects", "/extra"]
+            ["/a/projects", "/b/projects", "/h/.claude/projects", "/h/.config/claude/projects", "/extra", "/h/more"]
         );
     }
 

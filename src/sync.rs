@@ -43,7 +43,19 @@ pub enum Scan {
 }
 
 /// Reads the session's own transcripts (if any) and, when due, every root; updates the ledger in `locked`.
+/// A key log that lost records the ledger had committed (a damaged disk, a hand edit) makes de-duplication
+/// unreliable: the ledger is then started afresh and everything read again, once.
 pub fn sync(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context) -> Result<Synced, KeysError> {
+    match sync_once(locked, own, scan, ctx) {
+        Err(err @ KeysError::Short { .. }) => {
+            locked.reset(err.to_string());
+            sync_once(locked, own, Scan::Now, ctx)
+        }
+        other => other,
+    }
+}
+
+fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context) -> Result<Synced, KeysError> {
     let today = ctx.zone.date_of(ctx.now);
     let day_start = ctx.zone.start_of(today);
     let due = match scan {

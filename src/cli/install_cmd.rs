@@ -24,11 +24,12 @@ pub(super) fn install(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
     report(&outcome, "installed", io)?;
     if !dry_run {
         let b = &loaded.config.budget;
+        let usd = |x: f64| if x > 0.0 { format!("${x:.2}") } else { "off".to_owned() };
         writeln!(
             io.stdout,
-            "ccbreaker guards new Claude Code sessions: session budget ${:.2}, daily budget ${:.2} ({}). Config: {}{}",
-            b.session_usd,
-            b.daily_usd,
+            "ccbreaker guards new Claude Code sessions: session budget {}, daily budget {} ({}). Config: {}{}",
+            usd(b.session_usd),
+            usd(b.daily_usd),
             b.timezone.name(),
             config_path.display(),
             if loaded.exists { "" } else { " (not created yet: defaults apply; `ccbreaker config init` writes one)" }

@@ -5,7 +5,7 @@ use super::args::Args;
 use super::{Failure, Io};
 use crate::config::{self, Config};
 use crate::hook::output::exit;
-use crate::hook::run::LOCK_TIMEOUT;
+use crate::hook::run::lock_timeout;
 use crate::ledger::state::{HookTimings, SessionSpend, Spend};
 use crate::ledger::store::{Fresh, Locked, Store};
 use crate::paths;
@@ -121,7 +121,9 @@ pub(super) fn refresh(config: &Config, config_path: &std::path::Path, io: &Io) -
     let prices = config.pricing.table(config_path).map_err(|e| Failure::error(e.to_string()))?;
     let zone = config.budget.timezone;
     let store = Store::open(&paths::state_dir(io.env)).map_err(|e| Failure::error(e.to_string()))?;
-    let mut locked = store.lock(LOCK_TIMEOUT * 5, &zone.name()).map_err(|e| Failure::error(e.to_string()))?;
+    // A person can wait longer than a hook: five times the hook's lock timeout.
+    let timeout = lock_timeout(io.env).map_err(Failure::error)? * 5;
+    let mut locked = store.lock(timeout, &zone.name()).map_err(|e| Failure::error(e.to_string()))?;
     let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
     let now = super::now(io.env)?;
     let ctx = sync::Context { roots: &roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };

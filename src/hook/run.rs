@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Default wait for the ledger lock: far below the hook timeout `ccbreaker install` sets (10 s).
+/// Default wait for the ledger lock in a hook: far below the hook timeout `ccbreaker install` sets (10 s).
 pub const LOCK_TIMEOUT: Duration = Duration::from_millis(2000);
 
 /// Runs the hook for one event.
@@ -23,15 +23,24 @@ pub fn run(stdin: &[u8], env: &Env, now: DateTime<Utc>) -> Answer {
     let started = Instant::now();
     let event = match Event::parse(stdin) {
         Ok(event) => event,
-        Err(err) => return Answer::error(&err.to_string()),
+        Err(err) => {
+            let answer = Answer::error(&err.to_string());
+            log(env, &Event::default(), None, &answer, now, started);
+            return answer;
+        }
     };
     let kind = event.kind();
     let config_path = paths::config_file(env);
     let loaded = match config::load(&config_path) {
         Ok(loaded) => loaded,
         Err(err) => {
-            let on_error = env.on_error.as_deref().and_then(OnError::parse).unwrap_or(OnError::Allow);
-            return own_fault(kind, &err.to_string(), on_error, OnBreach::Stop);
+            let (on_error, source) = match env.on_error.as_deref().and_then(OnError::parse) {
+                Some(on_error) => (on_error, "CCBREAKER_ON_ERROR"),
+                None => (OnError::Allow, "the default on_error, as the config cannot be read"),
+            };
+            let answer = own_fault(kind, &err.to_string(), on_error, OnBreach::Stop, source);
+            log(env, &event, None, &answer, now, started);
+            return answer;
         }
     };
     let config = &loaded.config;
@@ -42,10 +51,12 @@ pub fn run(stdin: &[u8], env: &Env, now: DateTime<Utc>) -> Answer {
         return Answer::silent();
     };
     let parsed_at = started.elapsed();
-    match decide(&event, &session, config, &config_path, env, now, started, parsed_at) {
+    let answer = match decide(&event, &session, config, &config_path, env, now, started, parsed_at) {
         Ok(action) => render(kind, &action, config.policy.on_breach),
-        Err(message) => own_fault(kind, &message, config.policy.on_error, config.policy.on_breach),
-    }
+        Err(message) => own_fault(kind, &message, config.policy.on_error, config.policy.on_breach, "policy.on_error"),
+    };
+    log(env, &event, Some(&session), &answer, now, started);
+    answer
 }
 
 /// The session an event belongs to: its transcript's file name (the id every file of the session is filed
@@ -59,13 +70,13 @@ fn session_of(event: &Event) -> Option<String> {
 }
 
 /// A fault of ccbreaker's own (config, state): allow with a visible warning, or block, as configured.
-fn own_fault(kind: EventKind, message: &str, on_error: OnError, on_breach: OnBreach) -> Answer {
+fn own_fault(kind: EventKind, message: &str, on_error: OnError, on_breach: OnBreach, source: &str) -> Answer {
     let action = match on_error {
         OnError::Allow => Action::Warn(format!(
-            "ccbreaker could not check your budgets, so this call is allowed (policy.on_error = \"allow\"): {message}"
+            "ccbreaker could not check your budgets, so this call is allowed ({source} = \"allow\"): {message}"
         )),
         OnError::Block => Action::Block(format!(
-            "ccbreaker could not check your budgets, so this call is blocked (policy.on_error = \"block\"): {message}"
+            "ccbreaker could not check your budgets, so this call is blocked ({source} = \"block\"): {message}"
         )),
     };
     let mut answer = render(kind, &action, on_breach);
@@ -143,7 +154,6 @@ fn decide(
         timings.session = session.to_owned();
         locked.ledger.last_hook = Some(timings);
         save(locked)?;
-        log(env, event, session, &action, started);
         return Ok(action);
     }
 }
@@ -173,6 +183,8 @@ fn conclude(
             entry.blocked_since.get_or_insert(now);
             Action::Block(breach_reason(&standing, session, suggested_extra(config), config_path, &zone, today))
         }
+        // A warning is marked as shown only where it can be shown (not on Stop, SubagentStop, ...).
+        Verdict::Warn(_) if !event.kind().can_block() => Action::Allow,
         Verdict::Warn(standings) => {
             let fresh: Vec<Standing> = standings
                 .into_iter()
@@ -208,7 +220,7 @@ fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
 }
 
-fn lock_timeout(env: &Env) -> Result<Duration, String> {
+pub fn lock_timeout(env: &Env) -> Result<Duration, String> {
     match env.lock_timeout_ms.as_deref() {
         None => Ok(LOCK_TIMEOUT),
         Some(value) => value
@@ -273,22 +285,19 @@ fn warning(standings: &[Standing]) -> String {
     format!("ccbreaker: {}.", parts.join("; "))
 }
 
-/// Appends one line to `$CCBREAKER_LOG`, if set. Failures are ignored: logging must never change the answer.
-fn log(env: &Env, event: &Event, session: &str, action: &Action, started: Instant) {
+/// Appends one line per hook call to `$CCBREAKER_LOG`, if set, whatever the outcome. Failures are ignored:
+/// logging must never change the answer.
+fn log(env: &Env, event: &Event, session: Option<&str>, answer: &Answer, now: DateTime<Utc>, started: Instant) {
     let Some(path) = &env.log else { return };
-    let (decision, reason) = match action {
-        Action::Allow => ("allow", ""),
-        Action::Warn(m) => ("warn", m.as_str()),
-        Action::Block(r) => ("block", r.as_str()),
-    };
     let line = serde_json::json!({
-        "at": Utc::now().to_rfc3339(),
+        "at": now.to_rfc3339(),
         "event": event.hook_event_name,
         "session": session,
         "agent_id": event.agent_id,
         "tool_use_id": event.tool_use_id,
-        "decision": decision,
-        "reason": reason,
+        "exit": answer.code,
+        "stdout": answer.stdout.trim_end(),
+        "stderr": answer.stderr.trim_end(),
         "micros": started.elapsed().as_micros() as u64,
     });
     let _ = append_line(path, &line.to_string());

@@ -212,6 +212,15 @@ impl Locked {
         &self.store
     }
 
+    /// Starts the ledger afresh (and its key logs), keeping the allowances: the transcripts are read again.
+    pub fn reset(&mut self, why: String) {
+        let timezone = std::mem::take(&mut self.ledger.timezone);
+        self.ledger = Ledger::new(&timezone);
+        self.store.clear_keys();
+        self.keys = KeyIndex::new(&self.store.keys_dir());
+        self.fresh = Fresh::Rebuilt(why);
+    }
+
     /// Commits: key-log records first, then the ledger that records their length (the commit point).
     pub fn save(mut self) -> Result<(), LedgerError> {
         for (day, length) in self.keys.write()? {

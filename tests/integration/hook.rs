@@ -198,7 +198,7 @@ fn a_broken_config_follows_on_error() {
     sb.env("CCBREAKER_ON_ERROR", "block");
     let block = sb.pre_tool_use("s1").json();
     assert_eq!(block["hookSpecificOutput"]["permissionDecision"], "deny");
-    assert!(block["stopReason"].as_str().unwrap().contains("policy.on_error = \"block\""));
+    assert!(block["stopReason"].as_str().unwrap().contains("CCBREAKER_ON_ERROR = \"block\""), "{block}");
 }
 
 #[test]
@@ -224,4 +224,42 @@ fn state_files_are_private() {
     assert_eq!(mode(&sb.state), 0o700);
     assert_eq!(mode(&sb.state.join("ledger.json")), 0o600);
     assert_eq!(mode(&sb.state.join("keys/2026-11-24.bin")), 0o600);
+}
+
+#[test]
+fn a_damaged_key_log_heals_by_rereading_the_transcripts() {
+    let sb = Sandbox::new("shortkeys");
+    sb.transcript("s1").lines(&chain("a", 2, 5.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    std::fs::write(sb.state.join("keys/2026-11-24.bin"), b"").unwrap();
+    sb.transcript("s1").lines(&chain("b", 1, 11.0));
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "$21 after the rebuild");
+    let status = sb.status();
+    assert_eq!(status["sessions"][0]["cost_usd"], 21.0);
+    assert!(status["notes"].to_string().contains("committed"), "{status:#}");
+}
+
+#[test]
+fn a_warning_due_on_a_stop_event_waits_for_an_event_that_can_show_it() {
+    let sb = Sandbox::new("warnstop");
+    sb.transcript("s1").lines(&chain("a", 1, 17.0));
+    sb.hook(&sb.event("Stop", "s1")).assert_silent_allow();
+    assert!(sb.pre_tool_use("s1").json()["systemMessage"].as_str().unwrap().contains("85%"));
+}
+
+#[test]
+fn every_hook_call_is_logged_when_asked() {
+    let mut sb = Sandbox::new("log");
+    let log = sb.root.join("hook.log");
+    sb.env("CCBREAKER_LOG", log.to_str().unwrap());
+    sb.transcript("s1").lines(&chain("a", 3, 7.0));
+    sb.pre_tool_use("s1");
+    sb.run(&["hook"], b"garbage");
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["session"], "s1");
+    assert!(lines[0]["stdout"].as_str().unwrap().contains("\"continue\":false"));
+    assert_eq!(lines[1]["exit"], 1);
+    assert_eq!(lines[1]["at"], "2026-11-24T12:00:00+00:00");
 }
