@@ -149,6 +149,26 @@ def session_budget(t):
     t.check(first and "stopReason" in answer_of(first), "the halt carries a stopReason", first and first.get("stdout"))
 
 
+@scenario("session-budget-slow-stream")
+def session_budget_slow_stream(t):
+    """Session budget with slowly streamed responses: the call at the halt still never runs."""
+    # 50 ms between SSE events: PreToolUse fires when the tool_use block is complete, while message_delta (the final
+    # usage) is still on its way, so the crossing response reaches the transcript well after the hook started.
+    script = {"tool_calls": 3, "event_delay": 0.05, "overrides": [spike("main", 1)]}
+    box = t.sandbox(budget(session_usd=1.0), script)
+    box.install()
+    run = box.claude()
+    t.eq(run.terminal_reason, "hook_stopped", "terminal_reason")
+    cross, after = crossing(box.requests(), 1.0)
+    t.eq(cross and (cross["role"], cross["turn"]), ("main", 1), "the response that crossed $1 (role, turn)")
+    t.eq(box.markers(), ["ran-A-main-t0-c0"], "tool calls that ran (main turn 1's is at the halt)")
+    t.eq(len(after), 0, "requests after the crossing response")
+    pre = [c for c in box.hook_calls("PreToolUse")]
+    t.note("PreToolUse hook durations (ms): " + ", ".join(f"{(c['t1'] - c['t0']) * 1000:.0f}" for c in pre))
+    if cross:
+        t.note(f"the crossing response streamed for {(cross['t_end'] - cross['t']) * 1000:.0f} ms")
+
+
 @scenario("warn")
 def warn(t):
     """Warn level: the warning (a systemMessage) reaches the user once, and nothing is blocked."""
@@ -390,7 +410,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.list:
         for s in SCENARIOS:
-            print(f"{s.name:24} {s.doc}")
+            print(f"{s.name:28} {s.doc}")
         return 0
     if not a.bin and not a.standin:
         p.error("pass --bin PATH (the ccbreaker binary) or --standin")
@@ -415,7 +435,7 @@ def main(argv=None):
     failed = [s.name for s, t, _ in results if t.failed]
     print(f"{len(results) - len(failed)}/{len(results)} scenarios passed in {time.time() - t0:.0f} s (Claude Code {version})")
     for s, t, wall in results:
-        print(f"  {'FAIL' if t.failed else 'ok  '} {s.name:24} {wall:6.1f} s")
+        print(f"  {'FAIL' if t.failed else 'ok  '} {s.name:28} {wall:6.1f} s")
     try:
         work.rmdir()
     except OSError:
