@@ -1,0 +1,620 @@
+"""The end-to-end harness: runs the real Claude Code client offline, against mock_api.py, with ccbreaker installed as
+its hook, and collects what happened (the client's result, the mock's request log, the transcripts, every hook
+answer) so a scenario can assert on it. Python 3.11 standard library only; scenarios live in suite.py.
+
+One scenario = one or more Sandboxes. A Sandbox is a temp directory holding a HOME, a project cwd, a ccbreaker
+config and state dir, plus a mock API on a free loopback port. `install()` runs `<bin> install --scope user` with
+that HOME and then puts hook_tap.py in front of each installed hook command; `claude()` runs
+`claude -p PROMPT --output-format json --dangerously-skip-permissions` in the project and returns a Run.
+"""
+
+import fcntl
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from mock_api import RUN_MARKER, MockServer, Script  # noqa: E402
+
+CLIENT_VERSION = "2.1.331"
+# About three months older than CLIENT_VERSION (2026-08-22 vs 2026-11-23 on npm); `--client-version` picks it.
+OLDER_CLIENT_VERSION = "2.1.240"
+CLIENT_PACKAGE = "@anthropic-ai/claude-code"
+
+# USD per token of the models the clients ask for by default (2.1.331: claude-opus-5-5; 2.1.240: claude-opus-5):
+# the harness's own price list, kept apart from ccbreaker's so the two check each other.
+RATES = {
+    "claude-opus-5-5": {"input": 4e-6, "output": 20e-6, "cache_5m": 5e-6, "cache_1h": 8e-6, "cache_read": 0.2e-6},
+    "claude-opus-5": {"input": 5e-6, "output": 25e-6, "cache_5m": 6.25e-6, "cache_1h": 10e-6, "cache_read": 0.5e-6},
+}
+
+FAKE_API_KEY = "sk-ant-e2e-0000000000000000-not-a-real-key"
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+class ScenarioError(Exception):
+    """A scenario cannot go on (e.g. `ccbreaker install` wrote nothing): reported as one failed check."""
+
+
+# -- the client -------------------------------------------------------------------------------------------------
+
+
+def cache_dir():
+    return Path(os.environ.get("CCBREAKER_E2E_CACHE") or Path.home() / ".cache" / "ccbreaker-e2e")
+
+
+def native_package():
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+    if sys.platform != "linux" or not arch:
+        raise ScenarioError(f"the e2e suite runs the client's linux native binary; this is {sys.platform}/{platform.machine()}")
+    return f"{CLIENT_PACKAGE}-linux-{arch}"
+
+
+def client_path(version):
+    return cache_dir() / version / "node_modules" / native_package() / "claude"
+
+
+def ensure_client(version, say=print):
+    """The path of the pinned client's native binary, installed with npm into the cache on first use."""
+    binary = client_path(version)
+    if os.access(binary, os.X_OK):
+        return binary
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".install.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two suites starting at once install once
+        if os.access(binary, os.X_OK):
+            return binary
+        d = root / version
+        d.mkdir(exist_ok=True)
+        (d / "package.json").write_text('{"name": "ccbreaker-e2e-client", "private": true}\n')
+        say(f"installing {CLIENT_PACKAGE}@{version} into {d} (once; about 400 MB) ...")
+        cmd = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"{CLIENT_PACKAGE}@{version}"]
+        p = subprocess.run(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if p.returncode != 0 or not os.access(binary, os.X_OK):
+            raise ScenarioError(f"`{' '.join(cmd)}` in {d} failed (exit {p.returncode}):\n{p.stdout[-2000:]}")
+    return binary
+
+
+def version_tuple(version):
+    try:
+        return tuple(int(x) for x in version.split("."))
+    except ValueError:
+        return (0,)
+
+
+def client_version_of(binary, scratch):
+    """`claude --version` ("2.1.331 (Claude Code)"), run with a throwaway HOME under `scratch`."""
+    home = Path(tempfile.mkdtemp(prefix="version-home-", dir=scratch))
+    try:
+        p = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60, env=base_env(home))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return p.stdout.split()[0] if p.stdout.strip() else "?"
+
+
+# -- pricing and request-log analysis ----------------------------------------------------------------------------
+
+
+def price(request):
+    """USD of one logged request's response, at its model's rates."""
+    rates = RATES.get(request["model"])
+    if rates is None:
+        raise ScenarioError(f"the harness has no price for model {request['model']!r}; add it to RATES")
+    return sum(request["usage"].get(k, 0) * rate for k, rate in rates.items())
+
+
+def cost_of(requests):
+    return sum(price(r) for r in requests)
+
+
+def crossing(requests, budget, spent_before=0.0):
+    """The first request (in arrival order) whose response takes the running cost to `budget` or past it, and the
+    requests that arrived after it: (request or None, [requests after])."""
+    total = spent_before
+    for i, r in enumerate(requests):
+        total += price(r)
+        if total >= budget:
+            return r, requests[i + 1 :]
+    return None, []
+
+
+def describe(requests):
+    """`main 3, sub-0 2`: requests per role."""
+    counts = {}
+    for r in requests:
+        counts[r["role"]] = counts.get(r["role"], 0) + 1
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+
+
+def answer_of(call):
+    try:
+        return json.loads(call.get("stdout") or "{}")
+    except ValueError:
+        return {}
+
+
+def is_block(call):
+    """Whether a tapped hook answer blocks (halts, denies or rejects) under any of the contract's on_breach modes."""
+    if call.get("rc") == 2:
+        return True
+    a = answer_of(call)
+    hso = a.get("hookSpecificOutput") or {}
+    return a.get("continue") is False or a.get("decision") == "block" or hso.get("permissionDecision") == "deny"
+
+
+def is_halt(call):
+    """Whether a tapped answer ends the agent loop (continue:false), not just refuses one call."""
+    return answer_of(call).get("continue") is False
+
+
+def gate_of(request, requests, calls):
+    """The hook calls that let `request` be sent: those on the tool calls of the same agent's previous response
+    (PreToolUse, PostToolBatch) when the request carries their results, else the UserPromptSubmit before it (a new
+    prompt, e.g. a subagent's task notification)."""
+    prev = [r for r in requests if r["run"] == request["run"] and r["role"] == request["role"] and r["seq"] < request["seq"]]
+    ids = {u["id"] for u in prev[-1]["tool_uses"]} if prev else set()
+    answered = {b.get("tool_use_id") for b in request["last_user"] if b.get("type") == "tool_result"}
+    if ids & answered:
+        return [c for c in calls if c.get("tool_use_id") in ids or ids & set(c.get("tool_calls") or [])]
+    prompts = [c for c in calls if c["event"] == "UserPromptSubmit" and c["t1"] <= request["t"]]
+    return prompts[-1:]
+
+
+def classify_after(after, requests, calls):
+    """Sorts the requests that came after the crossing one by what let them through:
+    "in flight" (their last gate answered before any hook had blocked: nothing could have stopped them),
+    "let through" (a gate answered "go on" after a hook had already blocked: a leak), and
+    "past a block" (their gate blocked, and the client sent the request anyway)."""
+    blocks = [c["t1"] for c in calls if is_block(c)]
+    first_block = min(blocks) if blocks else float("inf")
+    out = {"in flight": [], "let through": [], "past a block": []}
+    for r in after:
+        gate = gate_of(r, requests, calls)
+        label = f"{r['run']} {r['role']} t{r['turn']}"
+        if any(is_block(c) for c in gate):
+            out["past a block"].append(label)
+        elif gate and max(c["t1"] for c in gate) >= first_block:
+            out["let through"].append(label)
+        else:
+            out["in flight"].append(label)
+    return out
+
+
+# -- a scenario's sandbox ----------------------------------------------------------------------------------------
+
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(str(v))
+
+
+def toml_text(config):
+    lines = []
+    for section, values in config.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def base_env(home):
+    """The whole environment of every process the harness starts: nothing leaks in from the caller's (no
+    CLAUDE_*, no real key, no proxy), and any traffic not bound for 127.0.0.1 goes to a dead port."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": str(home),
+        "USER": os.environ.get("USER", "e2e"),
+        "LANG": "C.UTF-8",
+        "SHELL": "/bin/bash",
+        "TERM": "dumb",
+        "ANTHROPIC_API_KEY": FAKE_API_KEY,
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "HTTP_PROXY": DEAD_PROXY,
+        "HTTPS_PROXY": DEAD_PROXY,
+        "http_proxy": DEAD_PROXY,
+        "https_proxy": DEAD_PROXY,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+    if os.geteuid() == 0:
+        env["IS_SANDBOX"] = "1"  # root + --dangerously-skip-permissions is refused without it
+    return env
+
+
+@dataclass
+class Context:
+    """What every scenario shares: the binary under test and the client."""
+
+    bin: Path
+    standin: bool
+    client: Path
+    client_version: str
+    work: Path
+    keep: bool = False
+    verbose: bool = False
+    run_timeout: float = 150.0
+
+
+class Sandbox:
+    def __init__(self, t, name, config=None, script=None):
+        self.t, self.ctx = t, t.ctx
+        self.root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.ctx.work))
+        self.home, self.project, self.state = self.root / "home", self.root / "project", self.root / "state"
+        self.tmp = self.root / "tmp"
+        for d in (self.home, self.project, self.state, self.tmp):
+            d.mkdir()
+        self.config_path = self.root / "ccbreaker.toml"
+        self.config_path.write_text(toml_text(config or {}))
+        self.tap_log = self.root / "hooks.jsonl"
+        self.settings_path = self.home / ".claude" / "settings.json"
+        self.installed = None
+        self.runs = []
+        dump = self.root / "bodies" if os.environ.get("CCB_E2E_DUMP_BODIES") else None
+        self.mock = MockServer(Script(script), log_path=self.root / "requests.jsonl", dump_dir=dump).start()
+
+    # environment and ccbreaker ---------------------------------------------------------------------------------
+
+    def env(self):
+        env = base_env(self.home)
+        env.update(
+            {
+                "TMPDIR": str(self.tmp),
+                "ANTHROPIC_BASE_URL": self.mock.url,
+                "CCBREAKER_CONFIG": str(self.config_path),
+                "CCBREAKER_STATE_DIR": str(self.state),
+                "CCB_E2E_TAP_LOG": str(self.tap_log),
+            }
+        )
+        return env
+
+    def ccbreaker(self, *args, check=True):
+        """Runs the binary under test outside any Claude Code session (as a user at a shell would)."""
+        argv = [str(self.ctx.bin), *args]
+        p = subprocess.run(argv, cwd=self.project, env=self.env(), capture_output=True, text=True, timeout=60)
+        self.t.log(f"$ ccbreaker {' '.join(args)} -> exit {p.returncode}")
+        if check and p.returncode != 0:
+            raise ScenarioError(f"`ccbreaker {' '.join(args)}` exited {p.returncode}: {(p.stderr or p.stdout).strip()[-800:]}")
+        return p
+
+    def status(self, session=None):
+        args = ["status", "--json"] + (["--session", session] if session else [])
+        p = self.ccbreaker(*args)
+        try:
+            return json.loads(p.stdout)
+        except ValueError:
+            raise ScenarioError(f"`ccbreaker status --json` printed no JSON: {p.stdout[:300]!r}") from None
+
+    def session_status(self, session):
+        rows = [s for s in self.status(session).get("sessions", []) if s.get("session_id") == session]
+        return rows[0] if rows else None
+
+    def allow(self, session, add_usd=None):
+        args = ["allow", "--session", session] + (["--add-usd", str(add_usd)] if add_usd is not None else [])
+        return self.ccbreaker(*args)
+
+    # settings.json ----------------------------------------------------------------------------------------------
+
+    def settings(self):
+        return json.loads(self.settings_path.read_text()) if self.settings_path.exists() else {}
+
+    def write_settings(self, settings):
+        self.settings_path.parent.mkdir(parents=True, exist_ok=True)
+        self.settings_path.write_text(json.dumps(settings, indent=2))
+
+    def our_entries(self, settings=None):
+        """[(event, handler entry)] of the hooks that run the binary under test."""
+        settings = settings if settings is not None else self.settings()
+        me = str(self.ctx.bin)
+        out = []
+        for event, groups in (settings.get("hooks") or {}).items():
+            for g in groups:
+                for h in g.get("hooks", []):
+                    if me in (h.get("command") or ""):
+                        out.append((event, h))
+        return out
+
+    def install(self, tap=True, extra_settings=None):
+        """`ccbreaker install --scope user` into this HOME; then the tap in front of each of its hooks."""
+        self.ccbreaker("install", "--scope", "user")
+        if not self.settings_path.exists():
+            raise ScenarioError(f"`ccbreaker install --scope user` wrote no {self.settings_path}")
+        self.installed = self.settings()
+        if not self.our_entries(self.installed):
+            raise ScenarioError(f"{self.settings_path} has no hook running {self.ctx.bin}")
+        settings = json.loads(json.dumps(self.installed))
+        if tap:
+            self.rewrite_hooks(settings, prefix=[sys.executable, str(HERE / "hook_tap.py")])
+        settings.update(extra_settings or {})
+        self.write_settings(settings)
+        return self.installed
+
+    def rewrite_hooks(self, settings, prefix=None, replace_bin=None, timeout=None):
+        """Edits the installed entries in place: put `prefix` in front, or run `replace_bin` instead of ccbreaker."""
+        me = str(self.ctx.bin)
+        for _, h in self.our_entries(settings):
+            if replace_bin:
+                h["command"] = h["command"].replace(me, str(replace_bin))
+            if prefix:
+                if "args" in h:  # exec form: command is the program
+                    h["args"] = [*prefix[1:], h["command"], *h["args"]]
+                    h["command"] = prefix[0]
+                else:
+                    h["command"] = " ".join(shlex.quote(p) for p in prefix) + " " + h["command"]
+            if timeout is not None:
+                h["timeout"] = timeout
+        return settings
+
+    # running the client -------------------------------------------------------------------------------------------
+
+    def start_claude(self, tag="A", prompt=None, resume=None, stream=False, extra_args=(), timeout=None):
+        """Starts `claude -p` (does not wait); `tag` names the conversation in the mock's log and the markers.
+        `stream` asks for `--output-format stream-json --verbose`: every event the user would see, one per line."""
+        prompt = prompt or f"{RUN_MARKER}-{tag}: do the scripted task."
+        fmt = ["stream-json", "--verbose"] if stream else ["json"]
+        argv = [str(self.ctx.client), "-p", prompt, "--output-format", *fmt, "--dangerously-skip-permissions"]
+        if resume:
+            argv += ["--resume", resume]
+        argv += list(extra_args)
+        run = Run(self, tag, argv, timeout or self.ctx.run_timeout)
+        self.runs.append(run)
+        return run
+
+    def claude(self, **kw):
+        return self.start_claude(**kw).wait()
+
+    # what happened ------------------------------------------------------------------------------------------------
+
+    def requests(self, tag=None, role=None, after_seq=0):
+        """The mock's /v1/messages requests, in arrival order, optionally of one conversation or role prefix."""
+        out = []
+        for r in self.mock.requests():
+            if "role" not in r or r["seq"] <= after_seq:
+                continue
+            if tag is not None and r["run"] != tag:
+                continue
+            if role is not None and not r["role"].startswith(role):
+                continue
+            out.append(r)
+        return out
+
+    def stray_requests(self):
+        """Requests to anything but /v1/messages (the client should make none)."""
+        return [r for r in self.mock.requests() if "role" not in r]
+
+    def hook_calls(self, event=None, session=None):
+        if not self.tap_log.exists():
+            return []
+        calls = [json.loads(line) for line in self.tap_log.read_text().splitlines() if line.strip()]
+        calls.sort(key=lambda c: c["t0"])
+        return [c for c in calls if (event is None or c["event"] == event) and (session is None or c["session_id"] == session)]
+
+    def markers(self, tag=None):
+        """Names of the `ran-...` files the scripted Bash calls touched: the calls that really ran."""
+        names = sorted(p.name for p in self.project.glob("ran-*"))
+        return [n for n in names if tag is None or n.startswith(f"ran-{tag}-")]
+
+    def transcripts(self):
+        return sorted((self.home / ".claude" / "projects").rglob("*.jsonl"))
+
+    def tool_results(self):
+        """{tool_use_id: (is_error, text)} of every tool result in the transcripts."""
+        out = {}
+        for path in self.transcripts():
+            for line in self.transcript_lines(path):
+                content = (line.get("message") or {}).get("content")
+                for b in content if isinstance(content, list) else []:
+                    if isinstance(b, dict) and b.get("type") == "tool_result":
+                        text = b.get("content")
+                        text = text if isinstance(text, str) else json.dumps(text)
+                        out[b.get("tool_use_id")] = (bool(b.get("is_error")), text)
+        return out
+
+    def transcript_lines(self, path):
+        out = []
+        for line in Path(path).read_text(errors="replace").splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def close(self):
+        self.mock.stop()
+        for r in self.runs:
+            r.kill()
+
+
+class Run:
+    """One `claude -p` process: its exit code, the result JSON and the wall time."""
+
+    def __init__(self, box, tag, argv, timeout):
+        self.box, self.tag, self.argv, self.timeout = box, tag, argv, timeout
+        n = self.n = len(box.runs) + 1
+        self.resume = "--resume" in argv
+        self.stdout_path = box.root / f"claude-{n}-{tag}.stdout"
+        self.stderr_path = box.root / f"claude-{n}-{tag}.stderr"
+        self.t0 = time.time()
+        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
+            self.proc = subprocess.Popen(
+                argv, cwd=box.project, env=box.env(), stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
+            )
+        self.rc, self.wall, self.result, self.events, self.timed_out = None, None, {}, [], False
+
+    def wait(self):
+        if self.rc is not None:
+            return self
+        try:
+            self.rc = self.proc.wait(timeout=max(1.0, self.t0 + self.timeout - time.time()))
+        except subprocess.TimeoutExpired:
+            self.timed_out = True
+            self.kill()
+            self.rc = self.proc.wait()
+        self.wall = time.time() - self.t0
+        for line in self.stdout_path.read_text(errors="replace").splitlines():
+            try:
+                self.events.append(json.loads(line))
+            except ValueError:
+                pass
+        results = [e for e in self.events if isinstance(e, dict) and e.get("type") == "result"]
+        self.result = results[-1] if results else {}
+        return self
+
+    def kill(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)  # the group holds only this client and its children
+                self.proc.wait(5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    @property
+    def stderr(self):
+        return self.stderr_path.read_text(errors="replace")
+
+    @property
+    def terminal_reason(self):
+        return self.result.get("terminal_reason")
+
+    @property
+    def session_id(self):
+        return self.result.get("session_id")
+
+    @property
+    def cost(self):
+        return self.result.get("total_cost_usd")
+
+    @property
+    def denials(self):
+        return self.result.get("permission_denials") or []
+
+    def summary(self):
+        name = f"claude #{self.n} ({self.tag}{', --resume' if self.resume else ''})"
+        if self.timed_out:
+            return f"{name}: TIMED OUT after {self.timeout:.0f} s"
+        if not self.result:
+            return f"{name}: exit {self.rc}, no result JSON; stderr: {self.stderr.strip()[-300:]!r}"
+        r = self.result
+        sid = (r.get("session_id") or "?")[:8]
+        cost = r.get("total_cost_usd")
+        cost_s = f"${cost:.4f}" if isinstance(cost, (int, float)) else "?"
+        results = [e for e in self.events if e.get("type") == "result"]
+        reasons = " / ".join(str(e.get("terminal_reason")) for e in results) if len(results) > 1 else r.get("terminal_reason")
+        return (
+            f"{name}: exit {self.rc}, {reasons}, {r.get('num_turns')} turns, client cost {cost_s}, "
+            f"{len(self.denials)} denials, session {sid}, {self.wall:.1f} s"
+        )
+
+
+# -- scenarios, checks and the report ----------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    name: str
+    doc: str
+    fn: object
+
+
+@dataclass
+class Check:
+    ok: bool
+    what: str
+    got: object = None
+
+
+@dataclass
+class Test:
+    """What a scenario function receives: sandboxes, checks, notes."""
+
+    ctx: Context
+    scenario: Scenario
+    checks: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    boxes: list = field(default_factory=list)
+
+    def sandbox(self, config=None, script=None):
+        box = Sandbox(self, self.scenario.name, config, script)
+        self.boxes.append(box)
+        return box
+
+    def check(self, ok, what, got=None):
+        self.checks.append(Check(bool(ok), what, got))
+        return bool(ok)
+
+    def eq(self, got, want, what):
+        return self.check(got == want, f"{what} == {want!r}", got)
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def log(self, text):
+        if self.ctx.verbose:
+            print(f"     {text}", flush=True)
+
+    @property
+    def failed(self):
+        return [c for c in self.checks if not c.ok]
+
+
+def short(v, n=160):
+    s = v if isinstance(v, str) else json.dumps(v, default=str)
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def run_scenario(ctx, scenario):
+    t = Test(ctx, scenario)
+    t0 = time.time()
+    print(f"== {scenario.name}: {scenario.doc}", flush=True)
+    try:
+        scenario.fn(t)
+    except ScenarioError as e:
+        t.check(False, "scenario ran to its end", str(e))
+    except Exception:
+        t.check(False, "scenario ran to its end", traceback.format_exc())
+    finally:
+        for box in t.boxes:
+            box.close()
+    for box in t.boxes:
+        for run in box.runs:
+            if run.timed_out:
+                t.check(False, f"claude #{run.n} finished within {run.timeout:.0f} s (--run-timeout)")
+    wall = time.time() - t0
+    for box in t.boxes:
+        for run in box.runs:
+            print(f"   {run.summary()}")
+    for n in t.notes:
+        print(f"   - {n}")
+    for c in t.checks:
+        got = "" if c.ok or c.got is None else f"  (got {short(c.got)})"
+        print(f"   {'ok  ' if c.ok else 'FAIL'} {c.what}{got}")
+    keep = ctx.keep or t.failed
+    for box in t.boxes:
+        if keep:
+            print(f"   kept {box.root}")
+        else:
+            shutil.rmtree(box.root, ignore_errors=True)
+    verdict = "FAILED" if t.failed else "passed"
+    print(f"   {verdict}: {len(t.checks) - len(t.failed)}/{len(t.checks)} checks, {wall:.1f} s\n", flush=True)
+    return t, wall

@@ -1,0 +1,447 @@
+#!/usr/bin/env python3
+"""ccbreaker's end-to-end suite: the real Claude Code client, offline, against a scripted mock API.
+
+  python3 tests/e2e/suite.py --bin target/debug/ccbreaker [SCENARIO...]
+  python3 tests/e2e/suite.py --standin [SCENARIO...]     # against the test double standin_hook.py
+  python3 tests/e2e/suite.py --list
+
+See tests/e2e/README.md. Exit status: 0 when every check of every selected scenario passed.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import (
+    CLIENT_VERSION,
+    HERE,
+    OLDER_CLIENT_VERSION,
+    Context,
+    Scenario,
+    ScenarioError,
+    answer_of,
+    classify_after,
+    client_version_of,
+    cost_of,
+    crossing,
+    describe,
+    ensure_client,
+    is_block,
+    is_halt,
+    run_scenario,
+    short,
+    version_tuple,
+)
+
+SCENARIOS = []
+
+
+def scenario(name):
+    """Registers a scenario function; the first line of its docstring is its one-line description."""
+
+    def register(fn):
+        SCENARIOS.append(Scenario(name, (fn.__doc__ or "").strip().splitlines()[0], fn))
+        return fn
+
+    return register
+
+
+def budget(session_usd=20.0, daily_usd=50.0, warn_at=0.8, on_breach="stop", on_error="allow"):
+    return {
+        "budget": {"session_usd": session_usd, "daily_usd": daily_usd, "warn_at": warn_at, "timezone": "UTC"},
+        "policy": {"on_breach": on_breach, "on_error": on_error},
+    }
+
+
+BLOCKING_EVENTS = ("PreToolUse", "PostToolBatch", "UserPromptSubmit")
+CONTRACT_EVENTS = ("PreToolUse", "PostToolBatch", "UserPromptSubmit", "Stop", "SubagentStop")
+# Output tokens that make one response cross a $1 budget: $1.20 at Opus 5.5's $20/MTok, $1.50 at Opus 5's $25. Kept
+# small enough that no response looks like a context near 200k tokens: 2.1.240 (whose Opus 5 has a 200k window)
+# would compact the conversation on `--resume`.
+BIG = 60_000
+
+
+def spike(role, turn, output=BIG, **more):
+    """A usage override: (role, turn)'s response costs `output` output tokens."""
+    return {"role": role, "turn": turn, "usage": {"output": output, **more}}
+
+
+def check_block_persists(t, box, events=BLOCKING_EVENTS):
+    """Once a hook has blocked, every later call of a blocking event blocks too: the decision comes from persisted
+    state, not from the event at hand. Returns the time of the first block."""
+    calls = [c for c in box.hook_calls() if c["event"] in events]
+    blocks = [c for c in calls if is_block(c)]
+    if not blocks:
+        return None
+    first = min(c["t1"] for c in blocks)
+    leaks = [f"{c['event']} {c.get('tool_name') or ''} {c.get('agent_id') or 'main'}" for c in calls if c["t0"] > first and not is_block(c)]
+    t.eq(leaks, [], "hook calls after the first block that let things through")
+    return first
+
+
+def check_quiet_otherwise(t, box):
+    """Every hook answer that did not block was silent (no output, exit 0)."""
+    noisy = [c for c in box.hook_calls() if (c.get("stdout") or c.get("rc") != 0) and not is_block(c)]
+    t.eq([(c["event"], c.get("stdout")) for c in noisy], [], "non-blocking hook calls that printed something or failed")
+
+
+def notifications(box):
+    """UserPromptSubmit calls carrying a subagent's <task-notification> (what wakes an idle main session)."""
+    return [c for c in box.hook_calls("UserPromptSubmit") if "task-notification" in (c.get("prompt") or "")]
+
+
+def check_install_contract(t, settings, bin_path, on_error_block):
+    events = {}
+    for event, groups in (settings.get("hooks") or {}).items():
+        for g in groups:
+            for h in g.get("hooks", []):
+                if str(bin_path) in (h.get("command") or ""):
+                    events.setdefault(event, []).append((g, h))
+    t.eq(sorted(events), sorted(CONTRACT_EVENTS), "events ccbreaker install registered")
+    for event, entries in events.items():
+        t.eq(len(entries), 1, f"{event}: ccbreaker entries")
+        g, h = entries[0]
+        t.eq(h.get("timeout"), 10, f"{event}: timeout")
+        want = "block" if on_error_block and event in ("PreToolUse", "PostToolBatch") else None
+        t.eq(h.get("onFailure"), want, f"{event}: onFailure")
+    if "PreToolUse" in events:
+        t.check(events["PreToolUse"][0][0].get("matcher") in ("*", "", None), "PreToolUse matcher matches every tool", events["PreToolUse"][0][0].get("matcher"))
+
+
+@scenario("under-budget")
+def under_budget(t):
+    """Under budget: the session runs to completion, nothing is denied, the hook prints nothing."""
+    box = t.sandbox(budget(), {"tool_calls": 3})
+    check_install_contract(t, box.install(), t.ctx.bin, on_error_block=False)
+    run = box.claude()
+    t.eq(run.terminal_reason, "completed", "terminal_reason")
+    t.eq(run.denials, [], "permission_denials")
+    t.eq(describe(box.requests()), "main 4", "model requests (3 tool turns + the final text)")
+    t.eq(box.markers(), ["ran-A-main-t0-c0", "ran-A-main-t1-c0", "ran-A-main-t2-c0"], "tool calls that ran")
+    calls = box.hook_calls()
+    t.check(calls, "the hook was called", calls)
+    noisy = [(c["event"], c.get("rc"), c.get("stdout"), c.get("stderr")) for c in calls if c.get("stdout") or c.get("stderr") or c.get("rc") != 0]
+    t.eq(noisy, [], "hook calls that printed anything or exited non-zero")
+    t.eq(box.stray_requests(), [], "requests to anything but /v1/messages")
+    t.note("hook calls: " + ", ".join(f"{e} {sum(1 for c in calls if c['event'] == e)}" for e in sorted({c["event"] for c in calls})))
+    t.note(f"client cost ${run.cost}, mock's price ${cost_of(box.requests()):.4f}")
+
+
+@scenario("session-budget")
+def session_budget(t):
+    """Session budget: the response that crosses it halts the session, and the call it issued never runs."""
+    box = t.sandbox(budget(session_usd=1.0), {"tool_calls": 4, "overrides": [spike("main", 2)]})
+    box.install()
+    run = box.claude()
+    t.eq(run.terminal_reason, "hook_stopped", "terminal_reason")
+    reqs = box.requests()
+    cross, after = crossing(reqs, 1.0)
+    t.eq(cross and (cross["role"], cross["turn"]), ("main", 2), "the response that crossed $1 (role, turn)")
+    t.eq(box.markers(), ["ran-A-main-t0-c0", "ran-A-main-t1-c0"], "tool calls that ran (main turn 2's is at the halt)")
+    t.eq(len(after), 0, "requests after the crossing response")
+    first = next((c for c in box.hook_calls() if is_block(c)), None)
+    t.eq(first and (first["event"], is_halt(first)), ("PreToolUse", True), "first block (event, halts the loop)")
+    check_block_persists(t, box)
+    check_quiet_otherwise(t, box)
+    t.check(first and "stopReason" in answer_of(first), "the halt carries a stopReason", first and first.get("stdout"))
+
+
+@scenario("session-budget-slow-stream")
+def session_budget_slow_stream(t):
+    """Session budget with slowly streamed responses: the call at the halt still never runs."""
+    # 50 ms between SSE events: PreToolUse fires when the tool_use block is complete, while message_delta (the final
+    # usage) is still on its way, so the crossing response reaches the transcript well after the hook started.
+    script = {"tool_calls": 3, "event_delay": 0.05, "overrides": [spike("main", 1)]}
+    box = t.sandbox(budget(session_usd=1.0), script)
+    box.install()
+    run = box.claude()
+    t.eq(run.terminal_reason, "hook_stopped", "terminal_reason")
+    cross, after = crossing(box.requests(), 1.0)
+    t.eq(cross and (cross["role"], cross["turn"]), ("main", 1), "the response that crossed $1 (role, turn)")
+    t.eq(box.markers(), ["ran-A-main-t0-c0"], "tool calls that ran (main turn 1's is at the halt)")
+    t.eq(len(after), 0, "requests after the crossing response")
+    pre = [c for c in box.hook_calls("PreToolUse")]
+    t.note("PreToolUse hook durations (ms): " + ", ".join(f"{(c['t1'] - c['t0']) * 1000:.0f}" for c in pre))
+    if cross:
+        t.note(f"the crossing response streamed for {(cross['t_end'] - cross['t']) * 1000:.0f} ms")
+
+
+@scenario("warn")
+def warn(t):
+    """Warn level: the warning (a systemMessage) reaches the user once, and nothing is blocked."""
+    box = t.sandbox(budget(session_usd=1.0, warn_at=0.5), {"tool_calls": 4, "overrides": [spike("main", 1, output=30_000)]})
+    box.install()
+    run = box.claude(stream=True)
+    t.eq(run.terminal_reason, "completed", "terminal_reason")
+    t.eq(len(box.markers()), 4, "tool calls that ran")
+    warnings = [c for c in box.hook_calls() if "systemMessage" in answer_of(c)]
+    t.eq(len(warnings), 1, "hook answers carrying a systemMessage")
+    t.eq([c["event"] for c in box.hook_calls() if is_block(c)], [], "blocking hook answers")
+    if warnings:
+        text = answer_of(warnings[0])["systemMessage"]
+        t.note(f"warning at {warnings[0]['event']}: {text!r}")
+        # What the user of `-p --output-format stream-json` sees: {"type":"system","subtype":"informational",...}.
+        shown = [e for e in run.events if e.get("type") == "system" and text in str(e.get("content"))]
+        t.eq(len(shown), 1, "stream events showing the warning to the user")
+        t.note("shown as: " + ", ".join(repr(e.get("content")) for e in shown))
+        lines = [ln for p in box.transcripts() for ln in box.transcript_lines(p)]
+        kept = [a for a in (ln.get("attachment") or {} for ln in lines) if a.get("type") == "hook_system_message" and text in str(a.get("content"))]
+        t.eq(len(kept), 1, "transcript hook_system_message attachments with the warning")
+
+
+@scenario("fan-out")
+def fan_out(t):
+    """Fan-out: main spawns 3 async subagents, one crosses the budget; every subagent and main stop."""
+    script = {"agents": 3, "tool_calls": 3, "sub_tool_calls": 4, "overrides": [spike("sub-1", 1)]}
+    box = t.sandbox(budget(session_usd=1.0), script)
+    box.install()
+    run = box.claude(stream=True)
+    reqs, calls = box.requests(), box.hook_calls()
+    cross, after = crossing(reqs, 1.0)
+    t.eq(cross and (cross["role"], cross["turn"]), ("sub-1", 1), "the response that crossed $1 (role, turn)")
+    kinds = classify_after(after, reqs, calls)
+    t.note(f"requests: {describe(reqs)}; after the crossing one: {len(after)}" + "".join(f"; {k}: {', '.join(v)}" for k, v in kinds.items() if v))
+    t.eq(kinds["let through"] + kinds["past a block"], [], "requests after the crossing that a hook let through or that passed a block")
+    t.check("ran-A-sub-1-t1-c0" not in box.markers(), "the call at the crossing (sub-1 turn 1) did not run", box.markers())
+    finished = [f"{r['role']} t{r['turn']}" for r in reqs if r["stop_reason"] == "end_turn" and r["role"].startswith(("main", "sub"))]
+    t.eq(finished, [], "agents (main or sub) that got to their final text")
+    first = check_block_persists(t, box)
+    t.check(first is not None, "a hook blocked", first)
+    results = [e for e in run.events if e.get("type") == "result"]
+    t.eq(results and results[0].get("terminal_reason"), "hook_stopped", "the main loop's result: terminal_reason")
+    woken = [r for r in reqs if r["role"] == "main" and "task-notification" in json.dumps(r["last_user"])]
+    t.eq([f"seq {r['seq']}" for r in woken if cross and r["seq"] > cross["seq"]], [], "main requests woken by a task notification after the crossing")
+    notes = [c for c in notifications(box) if first and c["t0"] > first]
+    t.eq([is_block(c) for c in notes], [True] * len(notes), "task notifications after the block: blocked")
+    t.note(f"results in the stream: {len(results)}: " + "; ".join(f"{r.get('terminal_reason')} {(r.get('result') or '')[:45]!r}" for r in results))
+    t.note(f"task notifications seen by UserPromptSubmit: {len(notifications(box))}, blocked {sum(1 for c in notifications(box) if is_block(c))}")
+    t.note(f"tool calls that ran: {' '.join(m.removeprefix('ran-A-') for m in box.markers())}")
+    stats = run.result.get("subagent_stats") or {}
+    t.note(f"client's subagent_stats: spawned {stats.get('spawned')}, completed {stats.get('completed')}, killed {stats.get('killed')}")
+
+
+@scenario("day-budget-sequential")
+def day_budget_sequential(t):
+    """Day budget, two sessions one after the other: the second stops at the crossing, a third is refused."""
+    script = {"tool_calls": 3, "overrides": [spike("main", 1, output=30_000)]}
+    box = t.sandbox(budget(session_usd=10.0, daily_usd=1.0, warn_at=0.99), script)
+    box.install()
+    a = box.claude(tag="A")
+    t.eq(a.terminal_reason, "completed", "A: terminal_reason (A costs $0.70 of the $1 day)")
+    b = box.claude(tag="B")
+    t.eq(b.terminal_reason, "hook_stopped", "B: terminal_reason")
+    t.eq(len(box.requests("B")), 2, "B: model requests")
+    t.eq(box.markers("B"), ["ran-B-main-t0-c0"], "B: tool calls that ran")
+    cross, after = crossing(box.requests(), 1.0)
+    t.eq(cross and (cross["run"], cross["role"], cross["turn"]), ("B", "main", 1), "the response that crossed the day budget")
+    t.eq(len(after), 0, "requests after the crossing response")
+    c = box.claude(tag="C")
+    t.eq(len(box.requests("C")), 0, "C (a new session after the day is spent): model requests")
+    t.check("UserPromptSubmit" in (c.result.get("result") or ""), "C: the prompt was refused by UserPromptSubmit", c.result.get("result"))
+    t.note(f"C: terminal_reason {c.terminal_reason!r}, is_error {c.result.get('is_error')}, result {c.result.get('result')!r}")
+    day = box.status().get("day", {}).get("cost_usd")
+    t.check(isinstance(day, (int, float)) and day >= 1.0, "status: the day's cost is past the budget", day)
+
+
+@scenario("day-budget-concurrent")
+def day_budget_concurrent(t):
+    """Day budget, two sessions at once in one HOME: once the day is spent, both stop."""
+    script = {"tool_calls": 4, "overrides": [spike("main", 1, output=30_000)]}
+    box = t.sandbox(budget(session_usd=10.0, daily_usd=1.0, warn_at=0.99), script)
+    box.install()
+    a, b = box.start_claude(tag="A"), box.start_claude(tag="B")
+    a.wait(), b.wait()
+    t.check(a.session_id and b.session_id and a.session_id != b.session_id, "two separate sessions", (a.session_id, b.session_id))
+    reqs = box.requests()
+    cross, after = crossing(reqs, 1.0)
+    t.check(cross, "the two sessions together crossed the day budget", cost_of(reqs))
+    t.eq([a.terminal_reason, b.terminal_reason], ["hook_stopped", "hook_stopped"], "terminal_reason of A and B")
+    kinds = classify_after(after, reqs, box.hook_calls())
+    t.note(f"requests: A {len(box.requests('A'))}, B {len(box.requests('B'))}; after the crossing one: {len(after)}" + "".join(f"; {k}: {', '.join(v)}" for k, v in kinds.items() if v))
+    t.eq(kinds["let through"] + kinds["past a block"], [], "requests after the crossing that a hook let through or that passed a block")
+    check_block_persists(t, box)
+    t.note(f"markers: {' '.join(box.markers())}")
+    day = box.status().get("day", {}).get("cost_usd")
+    t.check(isinstance(day, (int, float)) and day >= 1.0, "status: the day's cost is past the budget", day)
+
+
+@scenario("allow-resume")
+def allow_resume(t):
+    """`ccbreaker allow --session ID --add-usd 1` lifts a halted session; the resumed run goes on to the new limit."""
+    script = {"tool_calls": 6, "overrides": [spike("main", 1), spike("main", 4, output=40_000)]}
+    box = t.sandbox(budget(session_usd=1.0), script)
+    box.install()
+    first = box.claude()
+    sid = first.session_id
+    t.eq(first.terminal_reason, "hook_stopped", "run 1: terminal_reason")
+    t.eq(len(box.requests()), 2, "run 1: model requests")
+    st = box.session_status(sid)
+    t.eq(st and st.get("state"), "blocked", "status after run 1: state")
+    n = len(box.requests())
+    again = box.claude(resume=sid, prompt="Continue.")
+    t.eq(len(box.requests()) - n, 0, "a resume before `allow`: model requests")
+    t.note(f"resume before allow: {again.terminal_reason!r}, session {'same' if again.session_id == sid else again.session_id}, {again.result.get('result')!r}")
+    box.allow(sid, add_usd=1)
+    st = box.session_status(sid)
+    t.eq(st and st.get("state"), "ok", "status after allow --add-usd 1: state")
+    n = max((r["seq"] for r in box.requests()), default=0)
+    third = box.claude(resume=sid, prompt="Continue.")
+    new = box.requests(after_seq=n)
+    t.note(f"resumed run: session {'same id' if third.session_id == sid else 'NEW id ' + str(third.session_id)}, requests {[(r['role'], r['turn']) for r in new]}")
+    t.eq(third.terminal_reason, "hook_stopped", "run 3: terminal_reason (stopped again at the new limit, $2)")
+    t.eq([(r["role"], r["turn"]) for r in new], [("main", 2), ("main", 3), ("main", 4)], "run 3: requests (role, turn)")
+    t.eq(box.markers(), ["ran-A-main-t0-c0", "ran-A-main-t2-c0", "ran-A-main-t3-c0"], "tool calls that ran over the three runs")
+    cross, after = crossing(box.requests(), 2.0)
+    t.eq(cross and cross["turn"], 4, "the response that crossed the new $2 limit (turn)")
+    t.eq(len(after), 0, "requests after it")
+    t.note(f"client's total_cost_usd per run: {[r.cost for r in box.runs]} (a resumed run reports the whole session)")
+
+
+def breach_mode(t, mode):
+    box = t.sandbox(budget(session_usd=1.0, on_breach=mode), {"tool_calls": 4, "overrides": [spike("main", 1)]})
+    box.install()
+    run = box.claude()
+    reqs = box.requests()
+    cross, after = crossing(reqs, 1.0)
+    t.eq(box.markers(), ["ran-A-main-t0-c0"], "tool calls that ran (none at or after the crossing)")
+    blocks = [c for c in box.hook_calls() if is_block(c)]
+    t.check(blocks, "the hook blocked", blocks)
+    check_block_persists(t, box, events=("PreToolUse", "UserPromptSubmit") if mode == "deny" else BLOCKING_EVENTS)
+    t.note(
+        f"on_breach={mode}: {len(reqs)} requests ({len(after)} after the crossing), terminal_reason {run.terminal_reason!r}, "
+        f"{len(run.denials)} permission_denials, blocks: {', '.join(c['event'] for c in blocks)}"
+    )
+    return run, reqs, after
+
+
+@scenario("on-breach-deny")
+def on_breach_deny(t):
+    """on_breach = "deny": each call past the budget is refused; record what the client then does."""
+    breach_mode(t, "deny")
+
+
+@scenario("on-breach-exit-code")
+def on_breach_exit_code(t):
+    """on_breach = "exit-code": the hook exits 2; record what the client then does."""
+    breach_mode(t, "exit-code")
+
+
+# The first release whose hooks honour `"onFailure": "block"` (CHANGELOG 2.1.295; measured: 2.1.331 does, 2.1.240
+# accepts the key and fails open).
+ON_FAILURE_SINCE = (2, 1, 295)
+
+
+@scenario("on-error-block")
+def on_error_block(t):
+    """on_error = "block": entries carry onFailure, and a ccbreaker that crashes or times out denies the call."""
+    box = t.sandbox(budget(on_error="block"), {"tool_calls": 2})
+    installed = box.install(tap=False)
+    check_install_contract(t, installed, t.ctx.bin, on_error_block=True)
+    crash = box.root / "fault-exit-1"
+    crash.write_text("#!/bin/sh\ncat >/dev/null\necho 'injected fault' >&2\nexit 1\n")
+    hang = box.root / "fault-sleep"
+    hang.write_text("#!/bin/sh\ncat >/dev/null\nexec sleep 6\n")
+    for f in (crash, hang):
+        f.chmod(0o755)
+    honoured = version_tuple(t.ctx.client_version) >= ON_FAILURE_SINCE
+    if not honoured:
+        t.note(f"Claude Code {t.ctx.client_version} predates onFailure ({'.'.join(map(str, ON_FAILURE_SINCE))}): expecting it to fail open")
+    # A 2 s timeout instead of the installed 10 s keeps the run short; the client's handling is the same.
+    for tag, fault, timeout in (("E", crash, None), ("T", hang, 2)):
+        box.write_settings(box.rewrite_hooks(json.loads(json.dumps(installed)), replace_bin=fault, timeout=timeout))
+        run = box.claude(tag=tag)
+        what = "exits 1" if tag == "E" else "times out"
+        reqs = box.requests(tag)
+        if honoured:
+            t.eq(box.markers(tag), [], f"ccbreaker {what}: tool calls that ran")
+            t.eq(run.terminal_reason, "hook_stopped", f"ccbreaker {what}: terminal_reason (the failing PostToolBatch halts)")
+        else:
+            t.eq(len(box.markers(tag)), 2, f"ccbreaker {what}: tool calls that ran (failed open)")
+        results = box.tool_results()
+        first_call = reqs[0]["tool_uses"][0]["id"] if reqs and reqs[0]["tool_uses"] else None
+        t.note(f"ccbreaker {what}: {len(reqs)} requests, terminal_reason {run.terminal_reason!r}, {len(run.denials)} denials, {run.wall:.1f} s")
+        t.note(f"  first call's tool_result: {short(results.get(first_call))}")
+
+
+@scenario("cost-parity")
+def cost_parity(t):
+    """Cost parity: ccbreaker's cost of the session equals the client's total_cost_usd within 0.1 %."""
+    script = {
+        "agents": 1,
+        "tool_calls": 3,
+        "sub_tool_calls": 2,
+        "usage": {"input": 2500, "output": 900, "cache_5m": 4000, "cache_1h": 0, "cache_read": 30000},
+        "overrides": [
+            {"role": "main", "turn": 1, "usage": {"cache_1h": 12000}},
+            {"role": "sub", "usage": {"cache_read": 90000, "output": 3000}},
+        ],
+    }
+    box = t.sandbox(budget(), script)
+    box.install()
+    run = box.claude()
+    t.eq(run.terminal_reason, "completed", "terminal_reason")
+    reqs = box.requests()
+    mock = cost_of(reqs)
+    st = box.session_status(run.session_id) or {}
+    ours = st.get("cost_usd")
+    t.note(f"requests {describe(reqs)}; client ${run.cost}, ccbreaker ${ours}, mock's price ${mock:.6f}")
+    ok = isinstance(ours, (int, float)) and isinstance(run.cost, (int, float)) and abs(ours - run.cost) <= 0.001 * run.cost
+    t.check(ok, "ccbreaker's session cost is the client's total_cost_usd within 0.1 %", (ours, run.cost))
+    t.check(isinstance(run.cost, (int, float)) and abs(run.cost - mock) <= 0.001 * mock, "the client's cost is the mock's price within 0.1 %", (run.cost, mock))
+    tokens = {k: sum(r["usage"][u] for r in reqs) for k, u in (("input_tokens", "input"), ("output_tokens", "output"), ("cache_read_tokens", "cache_read"))}
+    t.eq({k: st.get(k) for k in tokens}, tokens, "status token counts")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--bin", type=Path, help="the ccbreaker binary under test")
+    who.add_argument("--standin", action="store_true", help="test the harness against the test double standin_hook.py")
+    p.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    p.add_argument("--client-version", default=CLIENT_VERSION, help=f"Claude Code version (default {CLIENT_VERSION}; older: {OLDER_CLIENT_VERSION})")
+    p.add_argument("--client", type=Path, help="a claude binary to use instead of the cached npm install")
+    p.add_argument("--keep", action="store_true", help="keep every sandbox (failed ones are always kept)")
+    p.add_argument("--run-timeout", type=float, default=150.0, help="seconds one `claude -p` may take")
+    p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.add_argument("-v", "--verbose", action="store_true")
+    a = p.parse_args(argv)
+    if a.list:
+        for s in SCENARIOS:
+            print(f"{s.name:28} {s.doc}")
+        return 0
+    if not a.bin and not a.standin:
+        p.error("pass --bin PATH (the ccbreaker binary) or --standin")
+    unknown = set(a.scenarios) - {s.name for s in SCENARIOS}
+    if unknown:
+        p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}; see --list")
+    selected = [s for s in SCENARIOS if not a.scenarios or s.name in a.scenarios]
+    binary = (HERE / "standin_hook.py") if a.standin else a.bin.resolve()
+    if not binary.exists():
+        p.error(f"{binary} does not exist")
+    try:
+        client = a.client.resolve() if a.client else ensure_client(a.client_version)
+    except ScenarioError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="ccbreaker-e2e-"))
+    version = client_version_of(client, work)
+    ctx = Context(binary, a.standin, client, version, work, a.keep, a.verbose, a.run_timeout)
+    print(f"ccbreaker e2e: {'STAND-IN ' if a.standin else ''}{binary}\nclient: Claude Code {version} ({client})\n")
+    t0 = time.time()
+    results = [(s, *run_scenario(ctx, s)) for s in selected]
+    failed = [s.name for s, t, _ in results if t.failed]
+    print(f"{len(results) - len(failed)}/{len(results)} scenarios passed in {time.time() - t0:.0f} s (Claude Code {version})")
+    for s, t, wall in results:
+        print(f"  {'FAIL' if t.failed else 'ok  '} {s.name:28} {wall:6.1f} s")
+    try:
+        work.rmdir()
+    except OSError:
+        pass
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
