@@ -20,8 +20,5 @@ fn e2e_suite() {
         .args(extra.split_whitespace())
         .status()
         .expect("could not run python3 tests/e2e/suite.py");
-    assert!(
-        status.success(),
-        "the e2e suite failed ({status}); its report is above"
-    );
+    assert!(status.success(), "the e2e suite failed ({status}); its report is above");
 }

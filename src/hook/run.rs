@@ -5,12 +5,14 @@ use super::event::{Event, EventKind};
 use super::output::{Action, Answer, render};
 use crate::config::{self, Config, OnBreach, OnError};
 use crate::env::Env;
-use crate::ledger::state::HookTimings;
+use crate::ledger::state::{HookTimings, SessionSpend};
 use crate::ledger::store::{Fresh, Locked, Store};
 use crate::paths;
 use crate::policy::{self, Limits, Scope, Standing, Verdict};
+use crate::pricing::{PriceTable, ResponseFacts, Speed};
 use crate::sync::{self, Scan};
 use crate::transcript::discover;
+use crate::usage::{Pico, Usage};
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -133,7 +135,7 @@ fn decide(
             (EventKind::PreToolUse, Some(id)) => !spend.is_some_and(|s| s.saw_tool_use(id)),
             _ => false,
         };
-        let next = spend.map(|s| s.max_response).unwrap_or_default();
+        let next = next_response_bound(spend, &prices, now);
         let worth_waiting = pending
             && !matches!(verdict, Verdict::Breach(_))
             && policy::within_reach(spent, day, next, &limits)
@@ -156,6 +158,25 @@ fn decide(
         save(locked)?;
         return Ok(action);
     }
+}
+
+/// The most Claude Code asks one response to write (`max_tokens` of 2.1.331 on Opus and Sonnet).
+const MAX_OUTPUT_TOKENS: u64 = 128_000;
+
+/// What the response being written could cost at most: its prompt is at least the last one's (priced as fresh
+/// cache writes, the dearest way to send it) and its output at most `MAX_OUTPUT_TOKENS`; never less than the
+/// largest response of the session so far. A session with no response yet is priced as the unknown model.
+fn next_response_bound(spend: Option<&SessionSpend>, prices: &PriceTable, now: DateTime<Utc>) -> Pico {
+    let model = spend.map(|s| s.last_model.as_str()).filter(|m| !m.is_empty()).unwrap_or("unknown");
+    let usage = Usage {
+        cache_creation_5m_tokens: spend.map(|s| s.last_prompt_tokens).unwrap_or(0),
+        output_tokens: MAX_OUTPUT_TOKENS,
+        ..Usage::default()
+    };
+    let facts =
+        ResponseFacts { model, usage: &usage, speed: Speed::Standard, inference_geo: None, date: now.date_naive() };
+    let bound = prices.price(&facts).cost;
+    bound.max(spend.map(|s| s.max_response).unwrap_or_default())
 }
 
 /// Turns the verdict into an action, recording warnings shown and blocks in the session's entry.

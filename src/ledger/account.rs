@@ -262,6 +262,10 @@ fn count(
     session.total.add(priced.cost, &response.usage);
     session.days.entry(day).or_default().add(priced.cost, &response.usage);
     session.max_response = session.max_response.max(priced.cost);
+    if session.last_activity.is_none_or(|t| response.timestamp >= t) {
+        session.last_model.clone_from(&response.model);
+        session.last_prompt_tokens = response.usage.prompt_tokens();
+    }
     session.first_activity = Some(session.first_activity.map_or(response.timestamp, |t| t.min(response.timestamp)));
     session.last_activity = Some(session.last_activity.map_or(response.timestamp, |t| t.max(response.timestamp)));
     if !priced.known_model {

@@ -61,8 +61,12 @@ pub struct SessionSpend {
     pub days: BTreeMap<NaiveDate, Spend>,
     pub first_activity: Option<DateTime<Utc>>,
     pub last_activity: Option<DateTime<Utc>>,
-    /// The most one response of this session cost: how far the next one may overshoot.
+    /// The most one response of this session cost.
     pub max_response: Pico,
+    /// The model and prompt size (input + cache tokens) of the latest response: what the next one will cost at
+    /// least, for deciding whether it could cross a budget.
+    pub last_model: String,
+    pub last_prompt_tokens: u64,
     pub unknown_models: BTreeSet<String>,
     /// The session-budget warning was shown.
     pub warned_session: bool,

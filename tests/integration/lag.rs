@@ -54,3 +54,19 @@ fn the_wait_ends_at_its_deadline() {
     sb.hook(&pre_tool_use_of(&sb, "toolu_seen")).assert_silent_allow();
     assert_eq!(last_wait_us(&sb), 0);
 }
+
+#[test]
+fn a_spike_larger_than_any_response_before_is_still_waited_for() {
+    let sb = Sandbox::new("lag-spike");
+    let t = sb.transcript("s1");
+    t.lines(&chain("a", 38, 0.5)); // $19 in small steps; the next response could still cross $20
+    let path = t.path.clone();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        let line = response("spike", tokens_for_usd(1.2)).tool_use("toolu_spike").parent("uuid-a-37").json();
+        crate::harness::Transcript { path }.append(&line);
+    });
+    let out = sb.hook(&pre_tool_use_of(&sb, "toolu_spike"));
+    writer.join().unwrap();
+    assert_eq!(out.json()["continue"], false, "the spike that crossed $20 was counted before answering");
+}
