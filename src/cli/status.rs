@@ -96,11 +96,11 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
     }
     let mut locked = refresh(&loaded.config, &config_path, io)?;
     let now = super::now(io.env)?;
-    let report = build(&loaded.config, &config_path, &mut locked, only.as_deref(), now);
     if let Fresh::Rebuilt(why) = &locked.fresh {
         let note = format!("ledger rebuilt from the transcripts: {why}");
         locked.ledger.note(note);
     }
+    let report = build(&loaded.config, &config_path, &mut locked, only.as_deref(), now);
     locked.save().map_err(|e| Failure::error(e.to_string()))?;
     if json {
         writeln!(io.stdout, "{}", serde_json::to_string_pretty(&report).expect("report serialises"))?;
@@ -208,6 +208,19 @@ fn session_row(id: &str, s: &SessionSpend, limits: &Limits, day_cost: Pico, toda
     }
 }
 
+/// 1234567 -> "1,234,567".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let usd = |x: f64| Pico::from_usd(x).to_string();
     let percent =
@@ -222,7 +235,11 @@ fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "tokens:   {} in, {} out, {} cache write, {} cache read, {} responses",
-        r.day.input_tokens, r.day.output_tokens, r.day.cache_creation_tokens, r.day.cache_read_tokens, r.day.responses
+        thousands(r.day.input_tokens),
+        thousands(r.day.output_tokens),
+        thousands(r.day.cache_creation_tokens),
+        thousands(r.day.cache_read_tokens),
+        thousands(r.day.responses)
     )?;
     let session = if r.budgets.session_usd > 0.0 { usd(r.budgets.session_usd) } else { "off".to_owned() };
     writeln!(
@@ -274,4 +291,15 @@ fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "note: {note}")?;
     }
     writeln!(out, "\nconfig: {}\nstate:  {}", r.config, r.state_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(48_297_179), "48,297,179");
+    }
 }

@@ -212,6 +212,12 @@ fn a_corrupt_ledger_is_rebuilt_from_the_transcripts() {
     let status = sb.status();
     assert_eq!(status["sessions"][0]["cost_usd"], 21.0);
     assert!(status["notes"].to_string().contains("ledger rebuilt"), "{status:#}");
+    // A ledger from a future version is rebuilt too, not trusted.
+    let ledger = std::fs::read_to_string(sb.state.join("ledger.json")).unwrap();
+    std::fs::write(sb.state.join("ledger.json"), ledger.replace("\"version\":1", "\"version\":99")).unwrap();
+    let status = sb.status();
+    assert_eq!(status["sessions"][0]["cost_usd"], 21.0);
+    assert!(status["notes"].to_string().contains("had version 99"), "{status:#}");
 }
 
 #[test]
