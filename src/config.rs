@@ -402,7 +402,8 @@ timezone = "local"
 [policy]
 # What happens once a budget is crossed:
 #   "stop"      deny the tool call and end the turn (Claude Code stops making requests);
-#   "deny"      deny the tool call only (the model is told why and may answer without tools);
+#   "deny"      deny tool calls only (the model is told why and may still answer in words, which costs
+#               requests); new prompts are still refused;
 #   "exit-code" exit 2 with the reason on stderr (for callers that do not read JSON).
 on_breach = "stop"
 # What happens when ccbreaker cannot read its own config or state: "allow" (fail open) or "block".

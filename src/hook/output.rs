@@ -75,6 +75,8 @@ fn block(event: EventKind, reason: &str, on_breach: OnBreach) -> Answer {
             Answer::json(json!({ "continue": false, "stopReason": reason, "hookSpecificOutput": deny() }))
         }
         (OnBreach::Deny, EventKind::PreToolUse) => Answer::json(json!({ "hookSpecificOutput": deny() })),
+        // "deny" refuses tool calls and nothing more: the model may still answer in words.
+        (OnBreach::Deny, EventKind::PostToolBatch) => Answer::silent(),
         (OnBreach::Stop, EventKind::PostToolBatch) => Answer::json(json!({ "continue": false, "stopReason": reason })),
         _ => Answer::json(json!({ "decision": "block", "reason": reason })),
     }
@@ -104,6 +106,9 @@ mod tests {
         let a = render(EventKind::PreToolUse, &Action::Block("over".into()), OnBreach::Deny);
         assert!(parsed(&a).get("continue").is_none());
         assert_eq!(parsed(&a)["hookSpecificOutput"]["permissionDecision"], "deny");
+        assert_eq!(render(EventKind::PostToolBatch, &Action::Block("over".into()), OnBreach::Deny), Answer::silent());
+        let prompt = render(EventKind::UserPromptSubmit, &Action::Block("over".into()), OnBreach::Deny);
+        assert_eq!(parsed(&prompt), json!({"decision": "block", "reason": "over"}));
     }
 
     #[test]
