@@ -39,7 +39,7 @@ def run(cmd, **kw):
 def build():
     run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     run(["cargo", "build", "--release", "--quiet", "--manifest-path", str(ROOT / "bench/floor/Cargo.toml")])
-    return ROOT / "target/release/ccbreaker", ROOT / "bench/floor/target/release/floor"
+    return ROOT / "target/release/ccbreaker", ROOT / "bench/floor/target/release/ccbreaker-floor"
 
 
 def find_hyperfine(work):

@@ -22,11 +22,29 @@ use std::time::SystemTime;
 const KEY_DAYS: i64 = 40;
 
 pub struct Context<'a> {
-    pub roots: &'a [PathBuf],
+    /// Where transcripts live; resolved only when a walk is due (resolving them costs syscalls).
+    pub roots: Roots<'a>,
     pub zone: Zone,
     pub prices: &'a PriceTable,
     pub now: DateTime<Utc>,
     pub rescan_secs: u64,
+}
+
+/// The transcript roots, resolved on first use.
+pub struct Roots<'a> {
+    env: &'a crate::env::Env,
+    extra: &'a [PathBuf],
+    resolved: std::cell::OnceCell<Vec<PathBuf>>,
+}
+
+impl<'a> Roots<'a> {
+    pub fn new(env: &'a crate::env::Env, extra: &'a [PathBuf]) -> Roots<'a> {
+        Roots { env, extra, resolved: std::cell::OnceCell::new() }
+    }
+
+    pub fn get(&self) -> &[PathBuf] {
+        self.resolved.get_or_init(|| crate::paths::transcript_roots(self.env, self.extra))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -76,7 +94,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
     if due {
         let since = SystemTime::from(day_start);
         let seen: HashSet<PathBuf> = sources.iter().map(|f| f.path.clone()).collect();
-        sources.extend(discover::changed_since(ctx.roots, since).into_iter().filter(|f| !seen.contains(&f.path)));
+        sources.extend(discover::changed_since(ctx.roots.get(), since).into_iter().filter(|f| !seen.contains(&f.path)));
     }
     let mut notes = Vec::new();
     let reads: Vec<_> = sources.iter().filter_map(|s| account::read_source(&locked.ledger, s, &mut notes)).collect();

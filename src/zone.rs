@@ -1,66 +1,114 @@
 //! The time zone that decides where a day starts and ends for the daily budget: UTC, an IANA zone, or the
 //! machine's local zone.
+//!
+//! IANA zones are read from the system's time zone database (`/usr/share/zoneinfo`, the `tzdata` package) when
+//! the config names one, rather than compiled in: a compiled-in database is a megabyte of pointer tables that the
+//! loader relocates on every start, which alone would double the cost of a hook call.
 
 use chrono::{DateTime, Local, NaiveDate, Offset, TimeZone, Utc};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub enum Zone {
     #[default]
     Local,
     Utc,
-    Iana(chrono_tz::Tz),
+    /// Loaded once per process and kept for its life (a config names one zone).
+    Iana(&'static Iana),
 }
 
+#[derive(Debug)]
+pub struct Iana {
+    name: String,
+    rules: tz::TimeZone,
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Zone) -> bool {
+        match (self, other) {
+            (Zone::Local, Zone::Local) | (Zone::Utc, Zone::Utc) => true,
+            (Zone::Iana(a), Zone::Iana(b)) => a.name == b.name,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Zone {}
+
 impl Zone {
-    /// Parses `local`, `UTC` or an IANA name such as `Europe/Berlin`; `None` if the name is unknown.
+    /// Parses `local`, `UTC` or an IANA name such as `Europe/Berlin`; `None` if the name is not a zone of the
+    /// system's database.
     pub fn parse(name: &str) -> Option<Zone> {
         match name.trim() {
             n if n.eq_ignore_ascii_case("local") => Some(Zone::Local),
             n if n.eq_ignore_ascii_case("utc") || n == "Etc/UTC" || n == "Z" => Some(Zone::Utc),
-            n => n.parse::<chrono_tz::Tz>().ok().map(Zone::Iana),
+            n if is_zone_name(n) => {
+                let rules = tz::TimeZone::from_posix_tz(n).ok()?;
+                Some(Zone::Iana(Box::leak(Box::new(Iana { name: n.to_owned(), rules }))))
+            }
+            _ => None,
+        }
+    }
+
+    /// Seconds east of UTC at `instant`.
+    fn offset_at(&self, instant: DateTime<Utc>) -> i64 {
+        match self {
+            Zone::Utc => 0,
+            Zone::Local => i64::from(Local.offset_from_utc_datetime(&instant.naive_utc()).fix().local_minus_utc()),
+            Zone::Iana(zone) => zone
+                .rules
+                .find_local_time_type(instant.timestamp())
+                .map(|t| i64::from(t.ut_offset()))
+                .unwrap_or(0),
         }
     }
 
     /// The calendar date of `instant` in this zone.
     pub fn date_of(&self, instant: DateTime<Utc>) -> NaiveDate {
-        match self {
-            Zone::Local => instant.with_timezone(&Local).date_naive(),
-            Zone::Utc => instant.date_naive(),
-            Zone::Iana(tz) => instant.with_timezone(tz).date_naive(),
-        }
+        (instant + chrono::Duration::seconds(self.offset_at(instant))).date_naive()
     }
 
-    /// The first instant of `date` in this zone (the earliest one, where a DST change skips midnight).
+    /// The first instant of `date` in this zone (later than local midnight where a DST change skips midnight).
     pub fn start_of(&self, date: NaiveDate) -> DateTime<Utc> {
-        let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-        let first = |tz: &dyn Fn() -> Option<DateTime<Utc>>| tz().unwrap_or_else(|| Utc.from_utc_datetime(&midnight));
-        match self {
-            Zone::Utc => Utc.from_utc_datetime(&midnight),
-            Zone::Local => first(&|| earliest(&Local, midnight)),
-            Zone::Iana(tz) => first(&|| earliest(tz, midnight)),
+        let midnight = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default());
+        if matches!(self, Zone::Utc) {
+            return midnight;
         }
+        // Offsets stay within a day of UTC: search that window for the first second of `date`.
+        let (mut low, mut high) = (midnight.timestamp() - 93_600, midnight.timestamp() + 93_600);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let instant = DateTime::from_timestamp(mid, 0).unwrap_or(midnight);
+            if self.date_of(instant) >= date {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        DateTime::from_timestamp(low, 0).unwrap_or(midnight)
     }
 
     /// The name shown to users and stored in the ledger: `UTC`, the IANA name, or the local zone's name.
     pub fn name(&self) -> String {
         match self {
             Zone::Utc => "UTC".to_owned(),
-            Zone::Iana(tz) => tz.name().to_owned(),
+            Zone::Iana(zone) => zone.name.clone(),
             Zone::Local => local_zone_name(),
         }
     }
 }
 
-fn earliest<Tz: TimeZone>(tz: &Tz, midnight: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
-    // Walk forward a quarter hour at a time: some zones start the day at 00:30 or 01:00 on a DST change.
-    (0..8).find_map(|step| {
-        let local = midnight + chrono::Duration::minutes(15 * step);
-        tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&Utc))
-    })
+/// A zone name as the database spells it (`Area/City`, `EST5EDT`, `Etc/GMT+5`): no path tricks.
+fn is_zone_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('/')
+        && !name.split('/').any(|part| part.is_empty() || part == "." || part == "..")
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'))
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
 }
 
-/// `TZ` if set, else the `/etc/localtime` link target's zone name, else the current UTC offset.
+/// `TZ` if set (read by the C library and chrono as well), else the `/etc/localtime` link target's zone name,
+/// else the current UTC offset.
 fn local_zone_name() -> String {
     if let Some(tz) = std::env::var_os("TZ").filter(|tz| !tz.is_empty()) {
         return tz.to_string_lossy().trim_start_matches(':').to_owned();
@@ -97,6 +145,7 @@ mod tests {
         assert_eq!(la.date_of(t).to_string(), "2026-11-23");
         let tokyo = Zone::parse("Asia/Tokyo").unwrap();
         assert_eq!(tokyo.date_of(at("2026-11-24T15:30:00Z")).to_string(), "2026-11-25");
+        assert_eq!(tokyo.date_of(at("2026-11-24T14:59:59Z")).to_string(), "2026-11-24");
     }
 
     #[test]
@@ -104,10 +153,13 @@ mod tests {
         let tokyo = Zone::parse("Asia/Tokyo").unwrap();
         let date = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
         assert_eq!(tokyo.start_of(date), at("2026-11-24T15:00:00Z"));
+        let la = Zone::parse("America/Los_Angeles").unwrap();
+        assert_eq!(la.start_of(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()), at("2026-07-01T07:00:00Z"));
         // Santiago skips midnight on its spring-forward day: the day starts at 01:00 local.
         let santiago = Zone::parse("America/Santiago").unwrap();
         let skip = NaiveDate::from_ymd_opt(2026, 9, 6).unwrap();
         assert_eq!(santiago.start_of(skip), at("2026-09-06T04:00:00Z"));
+        assert_eq!(Zone::Utc.start_of(date), at("2026-11-25T00:00:00Z"));
     }
 
     #[test]
@@ -115,6 +167,10 @@ mod tests {
         assert_eq!(Zone::parse("utc"), Some(Zone::Utc));
         assert_eq!(Zone::parse("local"), Some(Zone::Local));
         assert_eq!(Zone::parse("Mars/Olympus"), None);
+        assert_eq!(Zone::parse("../../etc/passwd"), None);
+        assert_eq!(Zone::parse("/etc/localtime"), None);
         assert_eq!(Zone::parse("Europe/Berlin").unwrap().name(), "Europe/Berlin");
+        assert_eq!(Zone::parse("Europe/Berlin"), Zone::parse("Europe/Berlin"));
+        assert_ne!(Zone::parse("Europe/Berlin"), Zone::parse("Europe/Paris"));
     }
 }

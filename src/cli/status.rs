@@ -124,9 +124,9 @@ pub(super) fn refresh(config: &Config, config_path: &std::path::Path, io: &Io) -
     // A person can wait longer than a hook: five times the hook's lock timeout.
     let timeout = lock_timeout(io.env).map_err(Failure::error)? * 5;
     let mut locked = store.lock(timeout, &zone.name()).map_err(|e| Failure::error(e.to_string()))?;
-    let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
+    let roots = sync::Roots::new(io.env, &config.transcripts.extra_roots);
     let now = super::now(io.env)?;
-    let ctx = sync::Context { roots: &roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
+    let ctx = sync::Context { roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
     sync::sync(&mut locked, None, Scan::Now, &ctx).map_err(|e| Failure::error(e.to_string()))?;
     Ok(locked)
 }

@@ -106,8 +106,8 @@ fn decide(
     let zone = config.budget.timezone;
     let store = Store::open(&paths::state_dir(env)).map_err(|e| e.to_string())?;
     let timeout = lock_timeout(env)?;
-    let roots = paths::transcript_roots(env, &config.transcripts.extra_roots);
-    let ctx = sync::Context { roots: &roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
+    let roots = sync::Roots::new(env, &config.transcripts.extra_roots);
+    let ctx = sync::Context { roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
     let transcript = event.transcript_path.as_deref();
     let today = zone.date_of(now);
     let wait_until = started + Duration::from_millis(config.policy.wait_ms);

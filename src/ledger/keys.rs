@@ -183,13 +183,29 @@ fn open_log(path: &Path) -> io::Result<File> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)
+    match options.open(path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            // The keys directory is made on the first write.
+            let mut dir = fs::DirBuilder::new();
+            dir.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                dir.mode(0o700);
+            }
+            dir.create(path.parent().unwrap_or(Path::new(".")))?;
+            options.open(path)
+        }
+        other => other,
+    }
 }
 
 fn load(path: &Path, committed: usize) -> Result<DayLog, KeysError> {
-    let mut bytes = Vec::with_capacity(committed * RECORD);
+    let mut bytes = Vec::new();
     match File::open(path) {
         Ok(mut file) => {
+            let len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+            bytes.reserve_exact(len.max(committed * RECORD));
             file.read_to_end(&mut bytes).map_err(|source| KeysError::Read { path: path.to_path_buf(), source })?;
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {}

@@ -5,8 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Bumped whenever the meaning of a field changes; a ledger of another version is rebuilt from the transcripts.
-pub const VERSION: u32 = 1;
+/// Bumped whenever a field is added, removed or changes meaning (the encoding is positional); a ledger of another
+/// version is rebuilt from the transcripts.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -33,7 +34,6 @@ pub struct Ledger {
 #[serde(default)]
 pub struct Spend {
     pub cost: Pico,
-    #[serde(flatten)]
     pub usage: Usage,
     pub responses: u64,
 }
@@ -82,7 +82,7 @@ pub struct SessionSpend {
 }
 
 /// How many tool-call ids a session remembers.
-pub const RECENT_TOOL_USES: usize = 64;
+pub const RECENT_TOOL_USES: usize = 16;
 
 impl SessionSpend {
     pub fn day(&self, date: NaiveDate) -> Spend {

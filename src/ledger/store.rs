@@ -12,6 +12,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The first bytes of a ledger file.
+const MAGIC: &[u8; 4] = b"CCBL";
+
 /// The largest ledger file read; anything bigger is treated as corrupt and rebuilt.
 const MAX_LEDGER_BYTES: u64 = 64 << 20;
 
@@ -99,10 +102,12 @@ pub struct Locked {
 }
 
 impl Store {
-    /// The store in `dir`, created with mode 0700 if missing.
+    /// The store in `dir`, created with mode 0700 if missing (checked by the lock file: one syscall when it
+    /// exists).
     pub fn open(dir: &Path) -> Result<Store, LedgerError> {
-        create_private_dir(dir)?;
-        create_private_dir(&dir.join("keys"))?;
+        if !dir.join("ledger.lock").exists() {
+            create_private_dir(dir)?;
+        }
         Ok(Store { dir: dir.to_path_buf() })
     }
 
@@ -111,7 +116,7 @@ impl Store {
     }
 
     fn ledger_path(&self) -> PathBuf {
-        self.dir.join("ledger.json")
+        self.dir.join("ledger.bin")
     }
 
     fn keys_dir(&self) -> PathBuf {
@@ -175,13 +180,17 @@ impl Store {
             Err(source) => return Err(LedgerError::Read { path, source }),
         };
         let rebuilt = |why: String| Ok((Ledger::new(timezone), Fresh::Rebuilt(why)));
-        match serde_json::from_slice::<Ledger>(&bytes) {
+        let Some(body) = bytes.strip_prefix(MAGIC) else {
+            return rebuilt(format!("`{}` is not a ccbreaker ledger", path.display()));
+        };
+        let Some((version, body)) = body.split_first_chunk::<4>().map(|(v, rest)| (u32::from_le_bytes(*v), rest)) else {
+            return rebuilt(format!("`{}` was cut short", path.display()));
+        };
+        if version != VERSION {
+            return rebuilt(format!("`{}` had version {version} (this ccbreaker writes {VERSION})", path.display()));
+        }
+        match postcard::from_bytes::<Ledger>(body) {
             Err(err) => rebuilt(format!("`{}` was corrupt ({err})", path.display())),
-            Ok(ledger) if ledger.version != VERSION => rebuilt(format!(
-                "`{}` had version {} (this ccbreaker writes {VERSION})",
-                path.display(),
-                ledger.version
-            )),
             Ok(ledger) if ledger.timezone != timezone => rebuilt(format!(
                 "the time zone changed from {} to {timezone}",
                 if ledger.timezone.is_empty() { "none" } else { &ledger.timezone }
@@ -226,7 +235,10 @@ impl Locked {
         for (day, length) in self.keys.write()? {
             self.ledger.keys.insert(day, length);
         }
-        let bytes = serde_json::to_vec(&self.ledger).expect("the ledger always serialises");
+        let mut bytes = Vec::with_capacity(16 << 10);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&VERSION.to_le_bytes());
+        let bytes = postcard::to_extend(&self.ledger, bytes).expect("the ledger always serialises");
         write_atomic(&self.store.ledger_path(), &bytes)
     }
 
@@ -261,10 +273,11 @@ fn create_private_dir(dir: &Path) -> Result<(), LedgerError> {
 /// Reads a file unless it is larger than `cap` (then `Ok(None)`).
 fn read_capped(path: &Path, cap: u64) -> io::Result<Option<Vec<u8>>> {
     let file = File::open(path)?;
-    if file.metadata()?.len() > cap {
+    let len = file.metadata()?.len();
+    if len > cap {
         return Ok(None);
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(len as usize + 1);
     io::Read::read_to_end(&mut io::Read::take(file, cap + 1), &mut bytes)?;
     Ok(Some(bytes))
 }

@@ -56,11 +56,14 @@ pub struct Tail {
 pub fn read_lines(file: &mut File, from: u64, mut on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
     file.seek(SeekFrom::Start(from))?;
     let mut tail = Tail { offset: from, ..Tail::default() };
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    // A hook usually reads a few KB: size the first buffer to what is there.
+    let remaining = file.metadata().map(|m| m.len().saturating_sub(from)).unwrap_or(CHUNK as u64);
+    let mut buf: Vec<u8> = Vec::with_capacity((remaining as usize).clamp(4096, CHUNK) + 1);
     let mut skipping = false; // inside an oversized line, dropping bytes until its newline
     loop {
         let filled = buf.len();
-        buf.resize(filled + CHUNK, 0);
+        let room = buf.capacity().saturating_sub(filled).max(CHUNK.min(buf.capacity().max(4096)));
+        buf.resize(filled + room, 0);
         let n = match file.read(&mut buf[filled..]) {
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {

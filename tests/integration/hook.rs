@@ -206,15 +206,17 @@ fn a_corrupt_ledger_is_rebuilt_from_the_transcripts() {
     let sb = Sandbox::new("corrupt");
     sb.transcript("s1").lines(&chain("a", 2, 5.0));
     sb.pre_tool_use("s1").assert_silent_allow();
-    std::fs::write(sb.state.join("ledger.json"), b"{\"version\": 1, \"files\": [tor").unwrap();
+    let ledger = std::fs::read(sb.state.join("ledger.bin")).unwrap();
+    std::fs::write(sb.state.join("ledger.bin"), &ledger[..ledger.len() / 2]).unwrap(); // torn
     sb.transcript("s1").lines(&chain("b", 1, 11.0));
     assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "$21 after the rebuild");
     let status = sb.status();
     assert_eq!(status["sessions"][0]["cost_usd"], 21.0);
     assert!(status["notes"].to_string().contains("ledger rebuilt"), "{status:#}");
     // A ledger from a future version is rebuilt too, not trusted.
-    let ledger = std::fs::read_to_string(sb.state.join("ledger.json")).unwrap();
-    std::fs::write(sb.state.join("ledger.json"), ledger.replace("\"version\":1", "\"version\":99")).unwrap();
+    let mut ledger = std::fs::read(sb.state.join("ledger.bin")).unwrap();
+    ledger[4..8].copy_from_slice(&99u32.to_le_bytes());
+    std::fs::write(sb.state.join("ledger.bin"), ledger).unwrap();
     let status = sb.status();
     assert_eq!(status["sessions"][0]["cost_usd"], 21.0);
     assert!(status["notes"].to_string().contains("had version 99"), "{status:#}");
@@ -228,7 +230,7 @@ fn state_files_are_private() {
     sb.pre_tool_use("s1").assert_silent_allow();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&sb.state), 0o700);
-    assert_eq!(mode(&sb.state.join("ledger.json")), 0o600);
+    assert_eq!(mode(&sb.state.join("ledger.bin")), 0o600);
     assert_eq!(mode(&sb.state.join("keys/2026-11-24.bin")), 0o600);
 }
 
