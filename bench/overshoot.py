@@ -11,7 +11,10 @@ of them. It builds nothing: pass a release binary. For every run it records:
   in arrival order, whose response takes the harness's running price of the mock's log to the budget or past it),
   and their USD at the harness's own rates (harness.price). When the scenario lifts the budget with `ccbreaker
   allow --add-usd X`, each budget counts as its own episode: the requests after episode k's crossing and before
-  the allow, then the requests after the crossing of the raised budget (budget + X).
+  the allow, then the requests after the crossing of the raised budget (budget + X). Each such request is
+  classed as the suite does (harness.classify_after): **in flight** when the hook calls that let it be sent (its
+  gate) had all answered before any hook blocked; and in flight requests whose gate answered even before the
+  crossing response had finished streaming from the mock are counted apart: that response did not exist yet.
 - **passed**: whether every check of the suite's scenario passed.
 - **hook latency**: `micros` of every line ccbreaker writes to `$CCBREAKER_LOG` (set for each sandbox here). It is
   the hook's own time from the start of `hook` to its answer: it leaves out process start-up and reading stdin
@@ -20,23 +23,26 @@ of them. It builds nothing: pass a release binary. For every run it records:
 Hook calls are classed from outside the binary, by the spend a call could see when it started (its log line's
 `at`): the harness's price of the responses the mock had finished streaming by then (`t_end <= at`), of the
 call's session (the mock's `x-claude-code-session-id`) for the session budget and of the whole HOME for the day
-budget, against the limits in force (budget plus allowances granted so far):
+budget, against the limits in force (budget plus the allowances granted so far):
 
-- **past**: the spend already reached a budget (ccbreaker answers from its verdict and never waits);
-- **near**: the spend plus the largest response the client could be writing reaches a budget: this is the window
-  in which a PreToolUse hook waits for its own response. "Largest" is ccbreaker's own bound, recomputed from the
-  mock's log: the session's last prompt (input + cache writes + cache reads) priced as 5-minute cache writes plus
-  128,000 output tokens, at the model's rates, and never less than the session's largest response so far ($9.60,
-  128,000 output tokens of the dearest known model, before the session's first response). At Opus 5.5's rates the
-  bound is at least $2.56, so under a $1 budget every call is near or past: the far calls come from the reference
-  run of `under-budget` (session budget $20), measured in the same rounds;
-- **far**: every other call (never waits).
+- **near**: the spend plus the largest response the client could be writing reaches a budget, or the spend is
+  already past one. This is the window in which a PreToolUse hook waits for the response that issued its call.
+  "Largest" is ccbreaker's own bound, recomputed from the mock's log: the session's last prompt (input + cache
+  writes + cache reads) priced as 5-minute cache writes plus 128,000 output tokens at the model's rates, and never
+  less than the session's largest response so far ($9.60, 128,000 output tokens of the dearest known model, before
+  the session's first response). At Opus 5.5's rates the bound is at least $2.56, so under the scenarios' $1
+  budgets every call is near: the far calls come from `under-budget` (session budget $20), run as a reference in
+  the same rounds. Near calls are split by the hook's answer (in the log): allowed, or blocked.
+- **far**: every other call (the hook never waits).
+- **first block**: the first blocking answer of a run, the call that caught the crossing response.
 
 A call's actual wait (`wait_us`) is not observable from outside: `CCBREAKER_LOG` has no such field, and `ccbreaker
 status --json` shows it for the last hook call only. The classes above are the closest proxy.
 
-Writes results.json and one log per run (what suite.py would print) to `--out` (default: a new temp directory),
-then prints markdown tables. Exit status 0 when every run of every scenario passed its checks.
+Writes to `--out` (default: a new temp directory) one log per run (what suite.py would print), one JSON snapshot per
+run (the mock's log, the hook log, the config, the allowances), and results.json; then prints markdown tables.
+`--from DIR` analyses the snapshots of an earlier run again without running anything. Exit status 0 when every run
+of every scenario passed its checks.
 """
 
 import argparse
@@ -115,6 +121,7 @@ def snapshot(box):
         "config": tomllib.loads(box.config_path.read_text()),
         "requests": box.requests(),
         "hook_log": [json.loads(x) for x in lines if x.strip()],
+        "taps": box.hook_calls(),
         "allowances": box.__dict__.get("allowances", []),
         "runs": [{"t0": r.t0, "tag": r.tag, "terminal_reason": r.terminal_reason} for r in box.runs],
     }
@@ -165,12 +172,23 @@ def overshoot(box):
         if cross is None:
             continue
         crossings.append({"limit": limit, "seq": cross["seq"], "run": cross["run"], "role": cross["role"], "turn": cross["turn"]})
-        after += later
+        after += [(r, cross) for r in later]
+    rows = []
+    for r, cross in after:
+        # What let the request through (harness.classify_after), and whether its gate answered before the crossing
+        # response had finished streaming from the mock: then that response did not exist yet for any hook.
+        kind = next(k for k, v in harness.classify_after([r], reqs, box["taps"]).items() if v)
+        gate = harness.gate_of(r, reqs, box["taps"])
+        gate_t1 = max((c["t1"] for c in gate), default=None)
+        early = gate_t1 is not None and gate_t1 < (cross.get("t_end") or float("inf"))
+        rows.append({"seq": r["seq"], "run": r["run"], "role": r["role"], "turn": r["turn"], "usd": price(r), "kind": kind, "gate_before_crossing_end": early})
     return {
         "crossings": crossings,
-        "after": [{"seq": r["seq"], "run": r["run"], "role": r["role"], "turn": r["turn"], "usd": price(r)} for r in after],
-        "n_after": len(after) if crossings else None,
-        "usd_after": cost_of(after) if crossings else None,
+        "after": rows,
+        "n_after": len(rows) if crossings else None,
+        "n_in_flight": sum(x["kind"] == "in flight" for x in rows) if crossings else None,
+        "n_gate_before_end": sum(x["gate_before_crossing_end"] for x in rows) if crossings else None,
+        "usd_after": sum(x["usd"] for x in rows) if crossings else None,
     }
 
 
@@ -191,28 +209,36 @@ def bound(session_done):
     return max(prompt * rates["cache_5m"] + MAX_OUTPUT_TOKENS * rates["output"], max(price(r) for r in session_done))
 
 
+def blocked(line):
+    """Whether the hook's answer in a log line blocks (harness.is_block, on the log's exit code and stdout)."""
+    return harness.is_block({"rc": line.get("exit"), "stdout": line.get("stdout") or ""})
+
+
 def classify_calls(box):
-    """[(class, event, micros)] for each line of the hook log: "past", "near" or "far" (see the module doc)."""
+    """One dict per line of the hook log: its class ("near" or "far", see the module doc), event, micros, whether
+    it blocked, and whether it is the sandbox's first blocking answer."""
     session_usd, daily_usd = limits_of(box["config"])
     reqs = sorted((r for r in box["requests"] if r.get("t_end")), key=lambda r: r["t_end"])
+    lines = sorted((x for x in box["hook_log"] if "micros" in x and x.get("at")), key=lambda x: epoch(x["at"]))
+    first_block = next((x for x in lines if blocked(x)), None)
     out = []
-    for line in box["hook_log"]:
-        if "micros" not in line or not line.get("at"):
-            continue
+    for line in lines:
         at = epoch(line["at"])
         done = [r for r in reqs if r["t_end"] <= at]
         mine = [r for r in done if r.get("session") in (None, line.get("session"))]
         extra = sum(a["add_usd"] or 0 for a in box["allowances"] if a["t"] <= at and a["session"] == line.get("session"))
         day, spent, nxt = cost_of(done), cost_of(mine), bound(mine)
-        limits = [(spent, session_usd + extra if session_usd else None), (day, daily_usd + extra if daily_usd else None)]
-        limits = [(s, lim) for s, lim in limits if lim]
-        if any(s >= lim for s, lim in limits):
-            cls = "past"
-        elif any(s + nxt >= lim for s, lim in limits):
-            cls = "near"
-        else:
-            cls = "far"
-        out.append((cls, line.get("event"), line["micros"]))
+        scopes = [(spent, session_usd), (day, daily_usd)]
+        near = any(s + nxt >= lim + extra for s, lim in scopes if lim)
+        out.append(
+            {
+                "class": "near" if near else "far",
+                "event": line.get("event"),
+                "micros": line["micros"],
+                "blocked": blocked(line),
+                "first_block": line is first_block,
+            }
+        )
     return out
 
 
@@ -237,57 +263,104 @@ def spread(xs, fmt):
 # -- the report ----------------------------------------------------------------------------------------------------
 
 
-def tables(results, meta):
+def cells(xs):
+    return f"{len(xs)} | {ms(pct(xs, 0.5))} | {ms(max(xs, default=None))}"
+
+
+def tables(results, meta, reference):
     lines = [
         f"Claude Code {meta['client_version']}, {meta['runs']} runs per scenario, ccbreaker `{meta['bin']}`.",
         "",
-        "| scenario | goal | checks passed | requests after the crossing: min / median / max | per run | USD after the crossing: min / median / max |",
-        "|---|---|---|---|---|---|",
+        "| scenario | goal | checks passed | requests after the crossing: min / median / max | per run | in flight (gate answered before the crossing response ended) | USD after the crossing: min / median / max |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
-        n = [r["overshoot"]["n_after"] for r in runs]
-        usd = [r["overshoot"]["usd_after"] for r in runs]
+        o = [r["overshoot"] for r in runs]
+        n = [x["n_after"] for x in o]
         passed = sum(r["passed"] for r in runs)
         per_run = " ".join("–" if x is None else str(x) for x in n)
-        lines.append(
-            f"| {name} | {goal_of(name)} | {passed}/{len(runs)} | {spread(n, str)} | {per_run} | {spread(usd, lambda v: f'${v:.4f}')} |"
-        )
+        total = sum(x or 0 for x in n)
+        flight = f"{sum(x['n_in_flight'] or 0 for x in o)} of {total} ({sum(x['n_gate_before_end'] or 0 for x in o)})" if total else "–"
+        usd = spread([x["usd_after"] for x in o], lambda v: f"${v:.4f}")
+        lines.append(f"| {name} | {goal_of(name)} | {passed}/{len(runs)} | {spread(n, lambda v: f'{v:g}')} | {per_run} | {flight} | {usd} |")
     lines += [
         "",
-        "Hook latency (`micros` from `CCBREAKER_LOG`, ms; the hook's own time, without process start-up):",
+        "Hook latency: `micros` from `CCBREAKER_LOG` (the hook's own time, without process start-up), ms. Near: the",
+        "spend plus the largest response the client could be writing reaches a budget. First block: the first",
+        "blocking answer of each run (the call that caught the crossing response), median and max over the runs.",
         "",
-        "| scenario | near: calls | near: p50 | near: max | far: calls | far: p50 | far: max | past: calls | past: p50 | past: max |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | far: calls | far: p50 | far: max | near: calls | near: p50 | near: max | near, allowed: calls | p50 | max | near, blocked: calls | p50 | max | first block: median | first block: max |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    pooled = {"near": [], "far": [], "past": [], "near PreToolUse": []}
-    for name, runs in list(results.items()) + [("under-budget (far reference)", meta.get("reference") or [])]:
-        if not runs:
-            continue
+    pooled = {"far": [], "near": [], "allowed": [], "blocked": [], "first": [], "near PreToolUse": []}
+    rows = list(results.items()) + ([("under-budget (far reference)", reference)] if reference else [])
+    for name, runs in rows:
         calls = [c for r in runs for c in r["calls"]]
-        by = {k: [us for cls, _, us in calls if cls == k] for k in ("near", "far", "past")}
-        if not name.startswith("under-budget"):
-            for k in by:
+        by = {
+            "far": [c["micros"] for c in calls if c["class"] == "far"],
+            "near": [c["micros"] for c in calls if c["class"] == "near"],
+            "allowed": [c["micros"] for c in calls if c["class"] == "near" and not c["blocked"]],
+            "blocked": [c["micros"] for c in calls if c["class"] == "near" and c["blocked"]],
+            "first": [c["micros"] for c in calls if c["first_block"]],
+            "near PreToolUse": [c["micros"] for c in calls if c["class"] == "near" and c["event"] == "PreToolUse"],
+        }
+        if runs is not reference:
+            for k in pooled:
                 pooled[k] += by[k]
-            pooled["near PreToolUse"] += [us for cls, ev, us in calls if cls == "near" and ev == "PreToolUse"]
-        cells = " | ".join(f"{len(by[k])} | {ms(pct(by[k], 0.5))} | {ms(max(by[k], default=None))}" for k in ("near", "far", "past"))
-        lines.append(f"| {name} | {cells} |")
-    cells = " | ".join(f"{len(pooled[k])} | {ms(pct(pooled[k], 0.5))} | {ms(max(pooled[k], default=None))}" for k in ("near", "far", "past"))
-    lines.append(f"| **all budget scenarios** | {cells} |")
-    p = pooled["near PreToolUse"]
-    lines += ["", f"Near calls that are PreToolUse (the only event that waits): {len(p)}, p50 {ms(pct(p, 0.5))} ms, p90 {ms(pct(p, 0.9))} ms, max {ms(max(p, default=None))} ms."]
+        first = f"{ms(statistics.median(by['first']) if by['first'] else None)} | {ms(max(by['first'], default=None))}"
+        lines.append(f"| {name} | {cells(by['far'])} | {cells(by['near'])} | {cells(by['allowed'])} | {cells(by['blocked'])} | {first} |")
+    p = pooled
+    first = f"{ms(statistics.median(p['first']) if p['first'] else None)} | {ms(max(p['first'], default=None))}"
+    lines.append(f"| **all budget scenarios** | {cells(p['far'])} | {cells(p['near'])} | {cells(p['allowed'])} | {cells(p['blocked'])} | {first} |")
+    q = p["near PreToolUse"]
+    lines += ["", f"Near calls that are PreToolUse (the only event that waits): {len(q)}, p50 {ms(pct(q, 0.5))} ms, p90 {ms(pct(q, 0.9))} ms, max {ms(max(q, default=None))} ms."]
     return "\n".join(lines)
+
+
+def analyse(raw):
+    """The per-run results of a run's raw record (as run_once returns it)."""
+    box = raw["boxes"][0] if raw["boxes"] else None
+    empty = {"n_after": None, "n_in_flight": None, "n_gate_before_end": None, "usd_after": None, "crossings": [], "after": []}
+    return {
+        "round": raw["round"],
+        "passed": raw["passed"],
+        "failed": raw["failed"],
+        "wall_s": raw["wall_s"],
+        "overshoot": overshoot(box) if box else empty,
+        "calls": [c for b in raw["boxes"] for c in classify_calls(b)],
+    }
+
+
+def report(raws, meta, out):
+    results = {n: [] for n in SCENARIOS if any(r["name"] == n for r in raws)}
+    reference = []
+    for raw in raws:
+        r = analyse(raw)
+        (reference if raw["name"] == "under-budget" else results[raw["name"]]).append(r)
+    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results, "reference": reference}, indent=1))
+    print(f"\n{tables(results, meta, reference)}\n\nresults in {out / 'results.json'}")
+    ok = all(r["passed"] for runs in results.values() for r in runs) and all(r["passed"] for r in reference)
+    return 0 if ok else 1
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bin", type=Path, required=True, help="a release build of ccbreaker")
+    p.add_argument("--bin", type=Path, help="a release build of ccbreaker")
     p.add_argument("--runs", type=int, default=5, help="runs of each scenario (default 5)")
     p.add_argument("--client-version", default=CLIENT_VERSION, help=f"Claude Code version (default {CLIENT_VERSION})")
     p.add_argument("--reference-runs", type=int, default=None, help="runs of under-budget, the far reference (default: --runs)")
-    p.add_argument("--out", type=Path, help="directory for results.json and the run logs (default: a new temp dir)")
+    p.add_argument("--out", type=Path, help="directory for the logs, snapshots and results.json (default: a new temp dir)")
+    p.add_argument("--from", dest="source", type=Path, help="analyse the snapshots in this --out directory again; run nothing")
     p.add_argument("--run-timeout", type=float, default=150.0, help="seconds one `claude -p` may take")
     p.add_argument("scenarios", nargs="*", help=f"a subset of: {', '.join(SCENARIOS)}")
     a = p.parse_args(argv)
+    if a.source:
+        meta = json.loads((a.source / "meta.json").read_text())
+        raws = [json.loads(f.read_text()) for f in sorted(a.source.glob("*.json")) if f.name not in ("meta.json", "results.json")]
+        raws.sort(key=lambda r: (r["round"], SCENARIOS.index(r["name"]) if r["name"] in SCENARIOS else len(SCENARIOS)))
+        return report(raws, meta, a.source)
+    if not a.bin:
+        p.error("pass --bin PATH (a release ccbreaker), or --from DIR")
     unknown = set(a.scenarios) - set(SCENARIOS)
     if unknown:
         p.error(f"not a budget scenario: {', '.join(sorted(unknown))}")
@@ -310,31 +383,26 @@ def main(argv=None):
     ref_runs = a.runs if a.reference_runs is None else a.reference_runs
     print(f"ccbreaker {binary}\nClaude Code {version}\n{a.runs} runs x {len(names)} scenarios (+ {ref_runs} of under-budget); logs in {out}\n", flush=True)
 
-    results = {n: [] for n in names}
-    reference = []
+    raws = []
     t0 = time.time()
     for i in range(max(a.runs, ref_runs)):
         todo = (names if i < a.runs else []) + (["under-budget"] if i < ref_runs else [])
         for name in todo:
-            r = run_once(ctx, by_name[name], out / f"{name}-{i + 1}.log")
-            box = r["boxes"][0] if r["boxes"] else None
-            r["overshoot"] = overshoot(box) if box else {"n_after": None, "usd_after": None, "crossings": [], "after": []}
-            r["calls"] = [c for b in r["boxes"] for c in classify_calls(b)]
-            del r["boxes"]
-            (reference if name == "under-budget" else results[name]).append(r)
-            o = r["overshoot"]
+            raw = {"name": name, "round": i + 1, **run_once(ctx, by_name[name], out / f"{name}-{i + 1}.log")}
+            (out / f"{name}-{i + 1}.json").write_text(json.dumps(raw))
+            raws.append(raw)
+            o = analyse(raw)["overshoot"]
             after = "no crossing" if o["n_after"] is None else f"{o['n_after']} after (${o['usd_after']:.4f})"
-            fail = "" if r["passed"] else f"  FAILED: {'; '.join(r['failed'])[:200]}"
-            print(f"round {i + 1} {name:28} {'ok  ' if r['passed'] else 'FAIL'} {r['wall_s']:5.1f} s  {after}{fail}", flush=True)
-    meta = {"client_version": version, "runs": a.runs, "bin": str(binary), "wall_s": round(time.time() - t0), "reference": reference}
-    (out / "results.json").write_text(json.dumps({"meta": {k: v for k, v in meta.items() if k != "reference"}, "results": results, "reference": reference}, indent=1))
+            fail = "" if raw["passed"] else f"  FAILED: {'; '.join(raw['failed'])[:200]}"
+            print(f"round {i + 1} {name:28} {'ok  ' if raw['passed'] else 'FAIL'} {raw['wall_s']:5.1f} s  {after}{fail}", flush=True)
+    meta = {"client_version": version, "runs": a.runs, "bin": str(binary), "wall_s": round(time.time() - t0), "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
+    (out / "meta.json").write_text(json.dumps(meta))
     try:
         work.rmdir()
     except OSError:
         pass
-    print(f"\n{tables(results, meta)}\n\ntotal {meta['wall_s']} s; results in {out / 'results.json'}")
-    ok = all(r["passed"] for runs in results.values() for r in runs) and all(r["passed"] for r in reference)
-    return 0 if ok else 1
+    print(f"\ntotal {meta['wall_s']} s, load average at the end {' '.join(meta['loadavg'])}")
+    return report(raws, meta, out)
 
 
 if __name__ == "__main__":
