@@ -55,11 +55,9 @@ impl Zone {
         match self {
             Zone::Utc => 0,
             Zone::Local => i64::from(Local.offset_from_utc_datetime(&instant.naive_utc()).fix().local_minus_utc()),
-            Zone::Iana(zone) => zone
-                .rules
-                .find_local_time_type(instant.timestamp())
-                .map(|t| i64::from(t.ut_offset()))
-                .unwrap_or(0),
+            Zone::Iana(zone) => {
+                zone.rules.find_local_time_type(instant.timestamp()).map(|t| i64::from(t.ut_offset())).unwrap_or(0)
+            }
         }
     }
 

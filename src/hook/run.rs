@@ -27,7 +27,7 @@ pub fn run(stdin: &[u8], env: &Env, now: DateTime<Utc>) -> Answer {
         Ok(event) => event,
         Err(err) => {
             let answer = Answer::error(&err.to_string());
-            log(env, &Event::default(), None, &answer, now, started);
+            log(env, &Event::default(), None, &answer, now, started, 0);
             return answer;
         }
     };
@@ -41,7 +41,7 @@ pub fn run(stdin: &[u8], env: &Env, now: DateTime<Utc>) -> Answer {
                 None => (OnError::Allow, "the default on_error, as the config cannot be read"),
             };
             let answer = own_fault(kind, &err.to_string(), on_error, OnBreach::Stop, source);
-            log(env, &event, None, &answer, now, started);
+            log(env, &event, None, &answer, now, started, 0);
             return answer;
         }
     };
@@ -53,11 +53,13 @@ pub fn run(stdin: &[u8], env: &Env, now: DateTime<Utc>) -> Answer {
         return Answer::silent();
     };
     let parsed_at = started.elapsed();
-    let answer = match decide(&event, &session, config, &config_path, env, now, started, parsed_at) {
-        Ok(action) => render(kind, &action, config.policy.on_breach),
-        Err(message) => own_fault(kind, &message, config.policy.on_error, config.policy.on_breach, "policy.on_error"),
+    let (answer, wait_us) = match decide(&event, &session, config, &config_path, env, now, started, parsed_at) {
+        Ok((action, wait_us)) => (render(kind, &action, config.policy.on_breach), wait_us),
+        Err(message) => {
+            (own_fault(kind, &message, config.policy.on_error, config.policy.on_breach, "policy.on_error"), 0)
+        }
     };
-    log(env, &event, Some(&session), &answer, now, started);
+    log(env, &event, Some(&session), &answer, now, started, wait_us);
     answer
 }
 
@@ -101,7 +103,7 @@ fn decide(
     now: DateTime<Utc>,
     started: Instant,
     parsed_at: Duration,
-) -> Result<Action, String> {
+) -> Result<(Action, u64), String> {
     let prices = config.pricing.table(config_path).map_err(|e| e.to_string())?;
     let zone = config.budget.timezone;
     let store = Store::open(&paths::state_dir(env)).map_err(|e| e.to_string())?;
@@ -112,7 +114,7 @@ fn decide(
     let today = zone.date_of(now);
     let wait_until = started + Duration::from_millis(config.policy.wait_ms);
     let mut timings = HookTimings { parse_us: micros(parsed_at), ..HookTimings::default() };
-    let mut waited = Duration::ZERO;
+    let mut wait_started: Option<Instant> = None;
     loop {
         let before_lock = started.elapsed();
         let mut locked = store.lock(timeout, &zone.name()).map_err(|e| e.to_string())?;
@@ -143,20 +145,21 @@ fn decide(
         if worth_waiting {
             // The response that issued this call is still being written: let go of the lock, look again soon.
             save(locked)?;
+            wait_started.get_or_insert_with(Instant::now);
             std::thread::sleep(POLL);
-            waited += POLL;
             continue;
         }
         let action = conclude(&mut locked, event, session, config, config_path, verdict, today, now);
         timings.decide_us = micros(started.elapsed() - synced_at);
-        timings.wait_us = micros(waited);
+        timings.wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
         timings.total_us = micros(started.elapsed());
         timings.at = Some(now);
         timings.event = event.hook_event_name.clone().unwrap_or_default();
         timings.session = session.to_owned();
+        let wait_us = timings.wait_us;
         locked.ledger.last_hook = Some(timings);
         save(locked)?;
-        return Ok(action);
+        return Ok((action, wait_us));
     }
 }
 
@@ -308,7 +311,15 @@ fn warning(standings: &[Standing]) -> String {
 
 /// Appends one line per hook call to `$CCBREAKER_LOG`, if set, whatever the outcome. Failures are ignored:
 /// logging must never change the answer.
-fn log(env: &Env, event: &Event, session: Option<&str>, answer: &Answer, now: DateTime<Utc>, started: Instant) {
+fn log(
+    env: &Env,
+    event: &Event,
+    session: Option<&str>,
+    answer: &Answer,
+    now: DateTime<Utc>,
+    started: Instant,
+    wait_us: u64,
+) {
     let Some(path) = &env.log else { return };
     let line = serde_json::json!({
         "at": now.to_rfc3339(),
@@ -320,6 +331,7 @@ fn log(env: &Env, event: &Event, session: Option<&str>, answer: &Answer, now: Da
         "stdout": answer.stdout.trim_end(),
         "stderr": answer.stderr.trim_end(),
         "micros": started.elapsed().as_micros() as u64,
+        "wait_micros": wait_us,
     });
     let _ = append_line(path, &line.to_string());
 }

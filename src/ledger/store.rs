@@ -183,7 +183,8 @@ impl Store {
         let Some(body) = bytes.strip_prefix(MAGIC) else {
             return rebuilt(format!("`{}` is not a ccbreaker ledger", path.display()));
         };
-        let Some((version, body)) = body.split_first_chunk::<4>().map(|(v, rest)| (u32::from_le_bytes(*v), rest)) else {
+        let Some((version, body)) = body.split_first_chunk::<4>().map(|(v, rest)| (u32::from_le_bytes(*v), rest))
+        else {
             return rebuilt(format!("`{}` was cut short", path.display()));
         };
         if version != VERSION {
