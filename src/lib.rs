@@ -1,5 +1,6 @@
 //! ccbreaker: a cost circuit breaker for Claude Code. The binary is a thin shell around [`cli::run`].
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod env;

@@ -3,6 +3,7 @@
 
 use super::args::Args;
 use super::{Failure, Io};
+use crate::audit;
 use crate::config;
 use crate::hook::output::exit;
 use crate::hook::run::suggested_extra;
@@ -15,12 +16,7 @@ pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
     let add = args.value("--add-usd")?;
     let human = args.flag("--i-am-human");
     args.finish()?;
-    if io.env.inside_claude_code && !(human && io.stdin_is_terminal) {
-        return Err(Failure::error(
-            "`allow` refuses to run inside Claude Code (CLAUDECODE is set): a human must run it in their own \
-             terminal, or pass --i-am-human on an interactive terminal",
-        ));
-    }
+    super::refuse_inside_claude_code(io, "allow", human)?;
     let config_path = paths::config_file(io.env);
     let loaded = config::load(&config_path).map_err(|e| Failure::error(e.to_string()))?;
     let usd = match add {
@@ -44,6 +40,16 @@ pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
         spend.blocked_since = None;
     }
     locked.save().map_err(|e| Failure::error(e.to_string()))?;
+    let entry = audit::Entry {
+        at: now,
+        kind: audit::Kind::Allow,
+        session: Some(session.clone()),
+        agent_id: None,
+        event: None,
+        tool: None,
+        detail: format!("+{} granted; {} in all", Pico::from_usd(usd), extra),
+    };
+    let _ = audit::append(&paths::state_dir(io.env), &entry);
     let b = &loaded.config.budget;
     let limit =
         |usd: f64| if usd > 0.0 { (Pico::from_usd(usd).saturating_add(extra)).to_string() } else { "off".to_owned() };

@@ -17,7 +17,12 @@ pub(super) fn config(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
         }
         "init" => {
             let force = args.flag("--force");
+            let human = args.flag("--i-am-human");
             args.finish()?;
+            if force {
+                // Overwriting resets the budgets to the defaults: a person's decision.
+                super::refuse_inside_claude_code(io, "config init --force", human)?;
+            }
             if path.exists() && !force {
                 return Err(Failure::error(format!(
                     "`{}` already exists; pass --force to overwrite it",

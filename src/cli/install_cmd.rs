@@ -40,7 +40,11 @@ pub(super) fn install(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
 
 pub(super) fn uninstall(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
     let (scope, dry_run) = scope_and_dry_run(&mut args)?;
+    let human = args.flag("--i-am-human");
     args.finish()?;
+    if !dry_run {
+        super::refuse_inside_claude_code(io, "uninstall", human)?;
+    }
     let path = settings_path(scope, io)?;
     let outcome = install::uninstall(&path, dry_run).map_err(chain)?;
     report(&outcome, "removed", io)?;

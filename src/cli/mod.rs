@@ -5,6 +5,7 @@ mod allow;
 mod args;
 mod config_cmd;
 mod install_cmd;
+mod log;
 mod status;
 
 use crate::env::Env;
@@ -26,6 +27,8 @@ Usage:
                                     today's spend, each session's spend and state, the budgets
   ccbreaker allow --session ID [--add-usd N] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget)
+  ccbreaker log [--json] [--limit N]
+                                    the audit trail: every block, refused tamper attempt and override
   ccbreaker config init [--force]   write a commented config file
   ccbreaker config check            validate the config and print the effective values
   ccbreaker config path             print the config file's path
@@ -104,6 +107,7 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Failure> {
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
         "allow" => allow::allow(args, io),
+        "log" => log::log(args, io),
         "config" => config_cmd::config(args, io),
         other => Err(Failure::usage(format!("unknown command `{other}`"))),
     }
@@ -123,6 +127,18 @@ fn hook(io: &mut Io) -> Result<u8, Failure> {
     io.stdout.write_all(answer.stdout.as_bytes())?;
     io.stderr.write_all(answer.stderr.as_bytes())?;
     Ok(answer.code)
+}
+
+/// Refuses a command that would lift a limit when it runs inside Claude Code (a tool call of the agent under guard),
+/// unless a person typed `--i-am-human` on an interactive terminal.
+pub(crate) fn refuse_inside_claude_code(io: &Io, what: &str, human: bool) -> Result<(), Failure> {
+    if io.env.inside_claude_code && !(human && io.stdin_is_terminal) {
+        return Err(Failure::error(format!(
+            "`{what}` refuses to run inside Claude Code (CLAUDECODE is set): a person must run it in their own \
+             terminal, or pass --i-am-human on an interactive terminal"
+        )));
+    }
+    Ok(())
 }
 
 /// The clock: `CCBREAKER_NOW` if set, else the system's.

@@ -12,6 +12,8 @@ pub struct Event {
     pub cwd: Option<String>,
     pub hook_event_name: Option<String>,
     pub tool_name: Option<String>,
+    /// Read as text by the tamper checks; any shape is accepted.
+    pub tool_input: Option<serde_json::Value>,
     pub tool_use_id: Option<String>,
     pub permission_mode: Option<String>,
     /// Present when the event fires inside a subagent (whose `session_id` is its parent's).

@@ -7,3 +7,4 @@ pub mod run;
 
 pub use event::{Event, EventKind};
 pub use output::{Action, Answer};
+pub mod tamper;

@@ -3,8 +3,11 @@
 
 use super::event::{Event, EventKind};
 use super::output::{Action, Answer, render};
+use super::tamper;
+use crate::audit;
 use crate::config::{self, Config, OnBreach, OnError};
 use crate::env::Env;
+use crate::install::{self, Scope as SettingsScope};
 use crate::ledger::state::{HookTimings, SessionSpend};
 use crate::ledger::store::{Fresh, Locked, Store};
 use crate::paths;
@@ -52,15 +55,64 @@ pub fn run(stdin: &[u8], env: &Env, now: DateTime<Utc>) -> Answer {
         }
         return Answer::silent();
     };
+    let state_dir = paths::state_dir(env);
+    if let Some(reason) = tampering(&event, env, &config_path, &state_dir) {
+        audit(&state_dir, &event, &session, audit::Kind::Tamper, &reason, now);
+        // A refusal, not a breach: the session goes on without this call.
+        let mode = if config.policy.on_breach == OnBreach::ExitCode { OnBreach::ExitCode } else { OnBreach::Deny };
+        let answer = render(kind, &Action::Block(reason), mode);
+        log(env, &event, Some(&session), &answer, now, started, 0);
+        return answer;
+    }
     let parsed_at = started.elapsed();
     let (answer, wait_us) = match decide(&event, &session, config, &config_path, env, now, started, parsed_at) {
-        Ok((action, wait_us)) => (render(kind, &action, config.policy.on_breach), wait_us),
+        Ok((action, wait_us)) => {
+            if let (Action::Block(reason), true) = (&action, kind.can_block()) {
+                audit(&state_dir, &event, &session, audit::Kind::Breach, reason, now);
+            }
+            (render(kind, &action, config.policy.on_breach), wait_us)
+        }
         Err(message) => {
+            if config.policy.on_error == OnError::Block && kind.can_block() {
+                audit(&state_dir, &event, &session, audit::Kind::Error, &message, now);
+            }
             (own_fault(kind, &message, config.policy.on_error, config.policy.on_breach, "policy.on_error"), 0)
         }
     };
     log(env, &event, Some(&session), &answer, now, started, wait_us);
     answer
+}
+
+/// The tamper check of a `PreToolUse` (see [`tamper`]): what ccbreaker owns and the settings files that hold its
+/// hooks, for this event's working directory.
+fn tampering(event: &Event, env: &Env, config_path: &Path, state_dir: &Path) -> Option<String> {
+    let input = event.tool_input.as_ref().filter(|_| event.kind() == EventKind::PreToolUse)?;
+    let cwd = event.cwd.as_deref().map(PathBuf::from).or_else(|| std::env::current_dir().ok()).unwrap_or_default();
+    let mut settings = Vec::new();
+    for scope in [SettingsScope::User, SettingsScope::Project, SettingsScope::Local] {
+        settings.extend(install::settings_path(scope, env, &cwd).ok());
+    }
+    for dir in env.claude_config_dirs().into_iter().chain(env.home.as_ref().map(|h| h.join(".claude"))) {
+        settings.extend([dir.join("settings.json"), dir.join("settings.local.json")]);
+    }
+    let binary = std::env::current_exe().ok();
+    let protected = tamper::Protected::new(config_path, state_dir, binary, settings, env.home.clone());
+    tamper::check(event, input, &protected)
+}
+
+fn audit(state_dir: &Path, event: &Event, session: &str, kind: audit::Kind, detail: &str, now: DateTime<Utc>) {
+    let entry = audit::Entry {
+        at: now,
+        kind,
+        session: Some(session.to_owned()),
+        agent_id: event.agent_id.clone(),
+        event: event.hook_event_name.clone(),
+        tool: event.tool_name.clone(),
+        detail: detail.to_owned(),
+    };
+    if Store::open(state_dir).is_ok() {
+        let _ = audit::append(state_dir, &entry);
+    }
 }
 
 /// The session an event belongs to: its transcript's file name (the id every file of the session is filed

@@ -1,0 +1,50 @@
+//! `ccbreaker log`: the audit trail of blocks and overrides, newest last.
+
+use super::args::Args;
+use super::{Failure, Io};
+use crate::audit::{self, Kind};
+use crate::hook::output::exit;
+use crate::paths;
+
+pub(super) fn log(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
+    let json = args.flag("--json");
+    let limit = match args.value("--limit")? {
+        None => 50,
+        Some(n) => {
+            n.parse::<usize>().map_err(|_| Failure::usage(format!("`--limit` takes a whole number, got {n:?}")))?
+        }
+    };
+    args.finish()?;
+    let state = paths::state_dir(io.env);
+    let entries = audit::read(&state)
+        .map_err(|e| Failure::error(format!("could not read `{}`: {e}", audit::path(&state).display())))?;
+    let shown = &entries[entries.len().saturating_sub(limit)..];
+    if json {
+        writeln!(io.stdout, "{}", serde_json::to_string_pretty(shown).expect("entries serialise"))?;
+        return Ok(exit::OK);
+    }
+    if shown.is_empty() {
+        writeln!(io.stdout, "no blocks or overrides recorded in {}", audit::path(&state).display())?;
+    }
+    for e in shown {
+        let kind = match e.kind {
+            Kind::Breach => "block",
+            Kind::Tamper => "refuse",
+            Kind::Error => "error",
+            Kind::Allow => "allow",
+        };
+        let what = [e.event.as_deref(), e.tool.as_deref(), e.agent_id.as_deref().map(|_| "subagent")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        writeln!(
+            io.stdout,
+            "{} {kind:<6} {} {what}\n    {}",
+            e.at.format("%Y-%m-%d %H:%M:%SZ"),
+            e.session.as_deref().unwrap_or("-"),
+            e.detail
+        )?;
+    }
+    Ok(exit::OK)
+}
