@@ -21,7 +21,7 @@ ccbreaker: a cost circuit breaker for Claude Code
 Usage:
   ccbreaker install [--scope user|project|local] [--dry-run]
                                     register the hook in Claude Code's settings
-  ccbreaker uninstall [--scope user|project|local] [--dry-run]
+  ccbreaker uninstall [--scope user|project|local] [--dry-run] [--i-am-human]
                                     remove ccbreaker's hook entries (only those)
   ccbreaker status [--json] [--session ID]
                                     today's spend, each session's spend and state, the budgets
@@ -29,7 +29,8 @@ Usage:
                                     let a blocked session spend N USD more (default: one session budget)
   ccbreaker log [--json] [--limit N]
                                     the audit trail: every block, refused tamper attempt and override
-  ccbreaker config init [--force]   write a commented config file
+  ccbreaker config init [--force] [--i-am-human]
+                                    write a commented config file
   ccbreaker config check            validate the config and print the effective values
   ccbreaker config path             print the config file's path
   ccbreaker hook                    what Claude Code runs: reads the hook event on stdin
