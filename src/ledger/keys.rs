@@ -30,9 +30,11 @@ pub enum Seen {
     Replay,
 }
 
+/// One day's log as it is on disk (records are decoded only where the message id matches: a hook looks up a few
+/// responses in thousands).
 #[derive(Debug, Default)]
 struct DayLog {
-    records: Vec<Record>,
+    bytes: Vec<u8>,
     committed: usize,
     by_message: Option<HashMap<u64, Vec<usize>>>,
 }
@@ -107,23 +109,17 @@ impl KeyIndex {
     pub fn write(&mut self) -> Result<Vec<(NaiveDate, u64)>, KeysError> {
         let mut lengths = Vec::new();
         for (day, log) in &mut self.days {
-            if log.records.len() == log.committed {
+            if log.len() == log.committed {
                 continue;
             }
             let path = self.dir.join(format!("{day}.bin"));
             let write_err = |source| KeysError::Write { path: path.clone(), source };
             let mut file = open_log(&path).map_err(write_err)?;
             file.set_len((log.committed * RECORD) as u64).map_err(write_err)?;
-            let mut bytes = Vec::with_capacity((log.records.len() - log.committed) * RECORD);
-            for r in &log.records[log.committed..] {
-                bytes.extend_from_slice(&r.message.to_le_bytes());
-                bytes.extend_from_slice(&r.request.to_le_bytes());
-                bytes.extend_from_slice(&r.flags.to_le_bytes());
-            }
             use std::io::Seek;
             file.seek(io::SeekFrom::End(0)).map_err(write_err)?;
-            file.write_all(&bytes).map_err(write_err)?;
-            log.committed = log.records.len();
+            file.write_all(&log.bytes[log.committed * RECORD..]).map_err(write_err)?;
+            log.committed = log.len();
             lengths.push((*day, log.committed as u64));
         }
         Ok(lengths)
@@ -143,8 +139,17 @@ impl KeyIndex {
 }
 
 impl DayLog {
+    fn len(&self) -> usize {
+        self.bytes.len() / RECORD
+    }
+
+    fn record(&self, i: usize) -> Record {
+        let at = i * RECORD;
+        Record { message: word(&self.bytes, at), request: word(&self.bytes, at + 8), flags: word(&self.bytes, at + 16) }
+    }
+
     fn find(&mut self, key: ResponseKey, sidechain: bool, many: bool) -> Seen {
-        let judge = |r: &Record| {
+        let judge = |r: Record| {
             if r.request == key.request {
                 Some(Seen::Duplicate)
             } else if sidechain || r.flags & SIDECHAIN != 0 {
@@ -154,25 +159,35 @@ impl DayLog {
             }
         };
         if many && self.by_message.is_none() {
-            let mut map: HashMap<u64, Vec<usize>> = HashMap::with_capacity(self.records.len());
-            for (i, r) in self.records.iter().enumerate() {
-                map.entry(r.message).or_default().push(i);
+            let mut map: HashMap<u64, Vec<usize>> = HashMap::with_capacity(self.len());
+            for i in 0..self.len() {
+                map.entry(word(&self.bytes, i * RECORD)).or_default().push(i);
             }
             self.by_message = Some(map);
         }
         let found = match &self.by_message {
-            Some(map) => map.get(&key.message).into_iter().flatten().find_map(|&i| judge(&self.records[i])),
-            None => self.records.iter().filter(|r| r.message == key.message).find_map(judge),
+            Some(map) => map.get(&key.message).into_iter().flatten().find_map(|&i| judge(self.record(i))),
+            None => (0..self.len())
+                .filter(|&i| word(&self.bytes, i * RECORD) == key.message)
+                .find_map(|i| judge(self.record(i))),
         };
         found.unwrap_or(Seen::New)
     }
 
     fn push(&mut self, record: Record) {
+        let index = self.len();
         if let Some(map) = &mut self.by_message {
-            map.entry(record.message).or_default().push(self.records.len());
+            map.entry(record.message).or_default().push(index);
         }
-        self.records.push(record);
+        for value in [record.message, record.request, record.flags] {
+            self.bytes.extend_from_slice(&value.to_le_bytes());
+        }
     }
+}
+
+/// The little-endian u64 at `at`.
+fn word(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
 fn open_log(path: &Path) -> io::Result<File> {
@@ -215,13 +230,8 @@ fn load(path: &Path, committed: usize) -> Result<DayLog, KeysError> {
     if found < committed {
         return Err(KeysError::Short { path: path.to_path_buf(), found, committed });
     }
-    let word = |chunk: &[u8], at: usize| u64::from_le_bytes(chunk[at..at + 8].try_into().expect("8 bytes"));
-    let records = bytes
-        .chunks_exact(RECORD)
-        .take(committed)
-        .map(|c| Record { message: word(c, 0), request: word(c, 8), flags: word(c, 16) })
-        .collect();
-    Ok(DayLog { records, committed, by_message: None })
+    bytes.truncate(committed * RECORD);
+    Ok(DayLog { bytes, committed, by_message: None })
 }
 
 #[cfg(test)]

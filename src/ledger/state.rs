@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped whenever a field is added, removed or changes meaning (the encoding is positional); a ledger of another
 /// version is rebuilt from the transcripts.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -19,8 +19,10 @@ pub struct Ledger {
     pub files: BTreeMap<String, FileCursor>,
     pub sessions: BTreeMap<String, SessionSpend>,
     /// Spend of every session by local day.
+    #[serde(with = "compact::date_map")]
     pub days: BTreeMap<NaiveDate, Spend>,
     /// Committed record count of each UTC day's key log.
+    #[serde(with = "compact::date_map")]
     pub keys: BTreeMap<NaiveDate, u64>,
     /// When every transcript root was last walked (Unix seconds).
     pub last_scan: Option<i64>,
@@ -58,8 +60,11 @@ impl Spend {
 pub struct SessionSpend {
     pub project: String,
     pub total: Spend,
+    #[serde(with = "compact::date_map")]
     pub days: BTreeMap<NaiveDate, Spend>,
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
     pub first_activity: Option<DateTime<Utc>>,
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
     pub last_activity: Option<DateTime<Utc>>,
     /// The most one response of this session cost.
     pub max_response: Pico,
@@ -71,8 +76,10 @@ pub struct SessionSpend {
     /// The session-budget warning was shown.
     pub warned_session: bool,
     /// The day on which the day-budget warning was shown.
+    #[serde(with = "compact::opt_date")]
     pub warned_day: Option<NaiveDate>,
     /// When the hook first answered this session with a block (for status and the audit trail).
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
     pub blocked_since: Option<DateTime<Utc>>,
     /// The session has run the hook (as opposed to being found by a scan).
     pub hooked: bool,
@@ -131,6 +138,7 @@ pub struct LastResponse {
 pub struct Counted {
     pub usage: Usage,
     pub cost: Pico,
+    #[serde(with = "compact::date")]
     pub day: NaiveDate,
 }
 
@@ -138,6 +146,7 @@ pub struct Counted {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct HookTimings {
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
     pub at: Option<DateTime<Utc>>,
     pub event: String,
     pub session: String,
@@ -191,5 +200,64 @@ impl Ledger {
         self.keys.retain(|day, _| *day >= keys_from);
         let days_from = keep_from.date_naive() - chrono::Duration::days(1);
         self.days.retain(|day, _| *day >= days_from);
+    }
+}
+
+/// Dates as day numbers: formatting and parsing them as text was most of the cost of loading the ledger.
+mod compact {
+    use chrono::{Datelike, NaiveDate};
+
+    fn to_days(date: &NaiveDate) -> i32 {
+        date.num_days_from_ce()
+    }
+
+    fn from_days<E: serde::de::Error>(days: i32) -> Result<NaiveDate, E> {
+        NaiveDate::from_num_days_from_ce_opt(days)
+            .ok_or_else(|| E::custom(format!("day number {days} is out of range")))
+    }
+
+    pub(super) mod date {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(date: &chrono::NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_i32(super::to_days(date))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<chrono::NaiveDate, D::Error> {
+            super::from_days(i32::deserialize(d)?)
+        }
+    }
+
+    pub(super) mod opt_date {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(date: &Option<chrono::NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+            date.as_ref().map(super::to_days).serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<chrono::NaiveDate>, D::Error> {
+            Option::<i32>::deserialize(d)?.map(super::from_days).transpose()
+        }
+    }
+
+    pub(super) mod date_map {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+        use std::collections::BTreeMap;
+
+        pub(crate) fn serialize<S: Serializer, V: Serialize>(
+            map: &BTreeMap<chrono::NaiveDate, V>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            s.collect_seq(map.iter().map(|(date, value)| (super::to_days(date), value)))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+            d: D,
+        ) -> Result<BTreeMap<chrono::NaiveDate, V>, D::Error> {
+            Vec::<(i32, V)>::deserialize(d)?
+                .into_iter()
+                .map(|(days, value)| Ok((super::from_days(days)?, value)))
+                .collect()
+        }
     }
 }
