@@ -172,6 +172,8 @@ fn decide(
         let mut locked = store.lock(timeout, &zone.name()).map_err(|e| e.to_string())?;
         let locked_at = started.elapsed();
         timings.lock_us += micros(locked_at - before_lock);
+        // Marked before reading, so the tool-call ids of this read are remembered for the session.
+        locked.ledger.sessions.entry(session.to_owned()).or_default().hooked = true;
         let synced = sync::sync(&mut locked, transcript, Scan::IfDue, &ctx).map_err(|e| e.to_string())?;
         let synced_at = started.elapsed();
         timings.tail_us += micros(synced_at - locked_at);

@@ -184,7 +184,9 @@ pub fn apply(
             && previous.request == first.key.request
         {
             let first = read.responses.remove(0);
-            ledger.sessions.entry(read.session.clone()).or_default().remember_tool_uses(&first.tool_uses);
+            if let Some(session) = ledger.sessions.get_mut(&read.session).filter(|s| s.hooked) {
+                session.remember_tool_uses(&first.tool_uses);
+            }
             let last = continue_response(ledger, read, previous, &first, price);
             ledger.files.entry(read.path.clone()).or_default().last = Some(last);
         }
@@ -216,7 +218,10 @@ pub fn apply(
     for read in &reads {
         let ids: Vec<String> = read.responses.iter().flat_map(|r| r.tool_uses.iter().cloned()).collect();
         if !ids.is_empty() {
-            ledger.sessions.entry(read.session.clone()).or_default().remember_tool_uses(&ids);
+            // Only a session that runs the hook waits for its tool calls; others need not carry their ids.
+            if let Some(session) = ledger.sessions.get_mut(&read.session).filter(|s| s.hooked) {
+                session.remember_tool_uses(&ids);
+            }
         }
     }
     for (read, counted) in reads.into_iter().zip(counted) {
