@@ -81,6 +81,9 @@ pub struct Transcripts {
     pub rescan_secs: u64,
     /// More directories laid out like `~/.claude/projects`.
     pub extra_roots: Vec<PathBuf>,
+    /// Read a hook event's `transcript_path` even when it lies outside every root (off: a path elsewhere is
+    /// hostile input, never opened).
+    pub allow_any_path: bool,
 }
 
 impl Default for Budget {
@@ -103,7 +106,7 @@ impl Default for Pricing {
 
 impl Default for Transcripts {
     fn default() -> Transcripts {
-        Transcripts { rescan_secs: 10, extra_roots: Vec::new() }
+        Transcripts { rescan_secs: 10, extra_roots: Vec::new(), allow_any_path: false }
     }
 }
 
@@ -322,7 +325,12 @@ impl Reader<'_> {
 
     fn transcripts(&mut self, table: Option<&Table>, mut t: Transcripts) -> Result<Transcripts, ConfigError> {
         let Some(table) = table else { return Ok(t) };
-        self.warn_unknown(table, "transcripts", &["rescan_secs", "extra_roots"]);
+        self.warn_unknown(table, "transcripts", &["rescan_secs", "extra_roots", "allow_any_path"]);
+        if let Some(v) = table.get("allow_any_path") {
+            t.allow_any_path = v
+                .as_bool()
+                .ok_or_else(|| self.invalid("transcripts.allow_any_path", format!("must be true or false, got {v}")))?;
+        }
         if let Some(v) = table.get("rescan_secs") {
             t.rescan_secs = match v {
                 Value::Integer(n) if *n >= 0 => *n as u64,
@@ -429,6 +437,8 @@ wait_ms = 1500
 rescan_secs = 10
 # More directories laid out like ~/.claude/projects.
 extra_roots = []
+# A hook event names its transcript; one outside every directory above is not read unless this is true.
+allow_any_path = false
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.
@@ -468,6 +478,7 @@ pub fn render(config: &Config) -> String {
     let _ = writeln!(out, "rescan_secs = {}", t.rescan_secs);
     let roots: Vec<String> = t.extra_roots.iter().map(|r| format!("{:?}", r.display().to_string())).collect();
     let _ = writeln!(out, "extra_roots = [{}]", roots.join(", "));
+    let _ = writeln!(out, "allow_any_path = {}", t.allow_any_path);
     out
 }
 

@@ -50,6 +50,18 @@ pub fn state_dir(env: &Env) -> PathBuf {
 /// `~/.claude/projects` and `$XDG_CONFIG_HOME/claude/projects` (`~/.config/claude/projects`), plus any extra
 /// roots from the config. Duplicates are dropped; missing directories are kept (they may appear later).
 pub fn transcript_roots(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
+    let mut unique: Vec<PathBuf> = Vec::new();
+    for root in transcript_roots_as_given(env, extra) {
+        let canonical = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+        if !unique.contains(&canonical) {
+            unique.push(canonical);
+        }
+    }
+    unique
+}
+
+/// The roots as the environment and config spell them, without resolving symlinks (no system calls).
+pub fn transcript_roots_as_given(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
     let mut roots = Vec::new();
     for dir in env.claude_config_dirs() {
         roots.push(projects_of(&dir));
@@ -60,14 +72,7 @@ pub fn transcript_roots(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
         roots.push(xdg.join("claude").join("projects"));
     }
     roots.extend(extra.iter().map(|root| expand_home(root, env.home.as_deref())));
-    let mut unique: Vec<PathBuf> = Vec::new();
-    for root in roots {
-        let canonical = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
-        if !unique.contains(&canonical) {
-            unique.push(canonical);
-        }
-    }
-    unique
+    roots
 }
 
 /// `~/x` is `$HOME/x`, as in a shell.

@@ -142,6 +142,31 @@ fn own_fault(kind: EventKind, message: &str, on_error: OnError, on_breach: OnBre
     answer
 }
 
+/// A transcript the hook may open: under a transcript root (as spelled, or once resolved), without `..`, unless
+/// the config allows any path.
+fn readable_transcript(path: &Path, config: &Config, env: &Env, ctx: &sync::Context) -> bool {
+    if config.transcripts.allow_any_path {
+        return true;
+    }
+    if path.components().any(|c| c == std::path::Component::ParentDir) {
+        return false;
+    }
+    let as_given = paths::transcript_roots_as_given(env, &config.transcripts.extra_roots);
+    as_given.iter().any(|root| path.starts_with(root)) || ctx.roots.get().iter().any(|root| within(path, root))
+}
+
+/// Whether `path` lies under `root`, comparing the resolved paths when they exist.
+fn within(path: &Path, root: &Path) -> bool {
+    if path.starts_with(root) {
+        return true;
+    }
+    let resolve = |p: &Path| std::fs::canonicalize(p).ok();
+    match (resolve(path).or_else(|| path.parent().and_then(resolve)), resolve(root)) {
+        (Some(path), Some(root)) => path.starts_with(root),
+        _ => false,
+    }
+}
+
 /// How often a waiting hook looks at the transcript again.
 const POLL: Duration = Duration::from_millis(10);
 
@@ -162,7 +187,17 @@ fn decide(
     let timeout = lock_timeout(env)?;
     let roots = sync::Roots::new(env, &config.transcripts.extra_roots);
     let ctx = sync::Context { roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
-    let transcript = event.transcript_path.as_deref();
+    let transcript = event.transcript_path.as_deref().filter(|path| readable_transcript(path, config, env, &ctx));
+    if let (None, Some(path)) = (transcript, &event.transcript_path) {
+        // Not opened: the budget is checked on what the ledger already has.
+        let note = format!(
+            "did not read `{}`: it is outside every transcript root (set transcripts.allow_any_path to read it)",
+            path.display()
+        );
+        let mut locked = store.lock(timeout, &zone.name()).map_err(|e| e.to_string())?;
+        locked.ledger.note(note);
+        save(locked)?;
+    }
     let today = zone.date_of(now);
     let wait_until = started + Duration::from_millis(config.policy.wait_ms);
     let mut timings = HookTimings { parse_us: micros(parsed_at), ..HookTimings::default() };
