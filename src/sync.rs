@@ -111,6 +111,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         let own_session = own.and_then(discover::session_of_transcript).unwrap_or_default();
         locked.ledger.prune(keep_from, keys_from, &own_session);
         KeyIndex::prune(&locked.store().dir().join("keys"), keys_from);
+        locked.store().remove_stale_temps();
     }
     Ok(Synced { stats, scanned: due })
 }

@@ -200,6 +200,20 @@ impl Store {
         }
     }
 
+    /// Removes temporary files a killed process left behind (older than a minute, so none still being written).
+    pub fn remove_stale_temps(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        let minute_ago = std::time::SystemTime::now() - Duration::from_secs(60);
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let stale = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < minute_ago);
+            if name.starts_with('.') && name.ends_with(".tmp") && stale {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     fn clear_keys(&self) {
         let Ok(entries) = fs::read_dir(self.keys_dir()) else { return };
         for entry in entries.flatten() {

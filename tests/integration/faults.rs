@@ -138,3 +138,33 @@ fn eight_sessions_with_eight_hooks_each_at_once_count_everything_once() {
     assert_eq!(status["day"]["responses"], 8 * 15);
     assert_eq!(status["day"]["cost_usd"], 8.0 * (10.0 * 0.5 + 5.0 * 0.25));
 }
+
+#[test]
+fn hooks_killed_at_random_points_lose_and_double_count_nothing() {
+    let sb = Sandbox::new("killed");
+    sb.config("[budget]\nsession_usd = 0\ndaily_usd = 0\n");
+    let t = sb.transcript("s1");
+    let event = sb.event("PreToolUse", "s1").to_string();
+    let mut written = 0u64;
+    for round in 0..40u64 {
+        t.lines(&chain(&format!("r{round}"), 2, 0.5));
+        written += 2;
+        use std::io::Write;
+        let mut child = sb
+            .command(&["hook"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(event.as_bytes());
+        // Anywhere from before the lock to after the save: a (debug) call takes a few milliseconds.
+        std::thread::sleep(std::time::Duration::from_micros((round * 7919) % 15_000));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let status = sb.session_status("s1");
+    assert_eq!(status["responses"], written);
+    assert_eq!(status["cost_usd"], written as f64 * 0.5);
+}
