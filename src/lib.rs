@@ -14,3 +14,4 @@ pub mod sync;
 pub mod transcript;
 pub mod usage;
 pub mod zone;
+pub mod fuzzing;
