@@ -84,12 +84,12 @@ impl<'a> Scanner<'a> {
         self.eat(b'"')?;
         let start = self.i;
         loop {
-            let at = self.i + memchr2(b'"', b'\\', &self.b[self.i..])?;
+            let at = self.i + memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
             if self.b[at] == b'"' {
                 self.i = at + 1;
                 return Some(&self.b[start..at]);
             }
-            self.i = at + 2; // skip the escaped character
+            self.i = at + 2; // skip the escaped character (past the end if the line stops at the backslash)
         }
     }
 
@@ -164,6 +164,12 @@ mod tests {
         assert!(top.has_message);
         assert_eq!(top.kind, Some("assistant"));
         assert_eq!(top.uuid, Some("u\\\"2"));
+    }
+
+    #[test]
+    fn a_line_ending_in_a_backslash_is_torn_not_a_panic() {
+        assert_eq!(top_level(br#"{"parentUuid":"abc\"#), None);
+        assert_eq!(top_level(br#"{"a":"\"#), None);
     }
 
     #[test]
