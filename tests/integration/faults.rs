@@ -168,3 +168,30 @@ fn hooks_killed_at_random_points_lose_and_double_count_nothing() {
     assert_eq!(status["responses"], written);
     assert_eq!(status["cost_usd"], written as f64 * 0.5);
 }
+
+#[test]
+fn a_lock_held_too_long_follows_on_error() {
+    let mut sb = Sandbox::new("locked");
+    sb.transcript("s1").lines(&chain("a", 1, 1.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let lock = std::fs::File::open(sb.state.join("ledger.lock")).unwrap();
+    lock.lock().unwrap();
+    sb.env("CCBREAKER_LOCK_TIMEOUT_MS", "50");
+    let allow = sb.pre_tool_use("s1").json();
+    assert!(allow["systemMessage"].as_str().unwrap().contains("for more than 50 ms"), "{allow}");
+    sb.config("[policy]\non_error = \"block\"\n");
+    assert_eq!(sb.pre_tool_use("s1").json()["hookSpecificOutput"]["permissionDecision"], "deny");
+    drop(lock);
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
+
+#[test]
+fn a_price_override_naming_an_unknown_model_follows_on_error() {
+    let sb = Sandbox::new("badprice");
+    sb.transcript("s1").lines(&chain("a", 1, 1.0));
+    sb.config("[pricing]\nunknown_model = \"claude-imaginary-9\"\n");
+    let allow = sb.pre_tool_use("s1").json();
+    assert!(allow["systemMessage"].as_str().unwrap().contains("`pricing.unknown_model`"), "{allow}");
+    sb.config("[policy]\non_error = \"block\"\n[pricing]\nunknown_model = \"claude-imaginary-9\"\n");
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+}
