@@ -40,6 +40,14 @@ pub enum Skip {
     Malformed,
 }
 
+/// Whether to collect the ids of a response's `tool_use` blocks: the hook needs them (to wait for the response
+/// that issued its call), reports do not, and skipping them spares a second parse of the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolUses {
+    Collect,
+    Skip,
+}
+
 #[derive(Deserialize)]
 struct Line<'a> {
     #[serde(borrow, default)]
@@ -110,7 +118,7 @@ struct ServerToolUse {
 pub const SYNTHETIC_MODEL: &str = "<synthetic>";
 
 /// Parses an assistant line. `previous_uuid` is the `uuid` of the last line before it in the same file.
-pub fn parse_response(line: &[u8], previous_uuid: Option<&str>) -> Result<Response, Skip> {
+pub fn parse_response(line: &[u8], previous_uuid: Option<&str>, tool_uses: ToolUses) -> Result<Response, Skip> {
     let parsed: Line = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
     let message = parsed.message.ok_or(Skip::NoUsage)?;
     let raw = message.usage.ok_or(Skip::NoUsage)?;
@@ -141,12 +149,15 @@ pub fn parse_response(line: &[u8], previous_uuid: Option<&str>) -> Result<Respon
         sidechain: parsed.is_sidechain.unwrap_or(false),
         detached,
         session_id: parsed.session_id.map(Cow::into_owned),
-        tool_uses: message.content.map(tool_uses).unwrap_or_default(),
+        tool_uses: match (tool_uses, message.content) {
+            (ToolUses::Collect, Some(content)) => tool_uses_of(content),
+            _ => Vec::new(),
+        },
     })
 }
 
 /// The ids of `tool_use` blocks in a message's content (a list of blocks; a plain string has none).
-fn tool_uses(content: &serde_json::value::RawValue) -> Vec<String> {
+fn tool_uses_of(content: &serde_json::value::RawValue) -> Vec<String> {
     let raw = content.get();
     if !raw.starts_with('[') || !raw.contains("\"tool_use\"") {
         return Vec::new();
@@ -206,7 +217,7 @@ mod tests {
 
     #[test]
     fn parses_a_current_line() {
-        let r = parse_response(LINE.as_bytes(), Some("p1")).unwrap();
+        let r = parse_response(LINE.as_bytes(), Some("p1"), ToolUses::Collect).unwrap();
         assert_eq!(r.model, "claude-haiku-4-5-20251001");
         assert_eq!(
             r.usage,
@@ -227,14 +238,14 @@ mod tests {
 
     #[test]
     fn a_line_whose_parent_is_elsewhere_is_detached() {
-        assert!(parse_response(LINE.as_bytes(), Some("other")).unwrap().detached);
-        assert!(parse_response(LINE.as_bytes(), None).unwrap().detached);
+        assert!(parse_response(LINE.as_bytes(), Some("other"), ToolUses::Collect).unwrap().detached);
+        assert!(parse_response(LINE.as_bytes(), None, ToolUses::Collect).unwrap().detached);
     }
 
     #[test]
     fn cache_total_without_breakdown_is_five_minute() {
         let line = r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":1,"cache_creation_input_tokens":500,"output_tokens":2}},"timestamp":"2026-01-01T00:00:00Z"}"#;
-        let r = parse_response(line.as_bytes(), None).unwrap();
+        let r = parse_response(line.as_bytes(), None, ToolUses::Collect).unwrap();
         assert_eq!(r.usage.cache_creation_5m_tokens, 500);
         assert_eq!(r.usage.cache_creation_1h_tokens, 0);
     }
@@ -242,19 +253,19 @@ mod tests {
     #[test]
     fn synthetic_and_usageless_lines_are_skipped() {
         let synthetic = r#"{"message":{"id":"m","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0}},"timestamp":"2026-01-01T00:00:00Z"}"#;
-        assert_eq!(parse_response(synthetic.as_bytes(), None), Err(Skip::NoUsage));
+        assert_eq!(parse_response(synthetic.as_bytes(), None, ToolUses::Collect), Err(Skip::NoUsage));
         let error = r#"{"type":"assistant","isApiErrorMessage":true,"message":{"model":"<synthetic>","content":[]}}"#;
-        assert_eq!(parse_response(error.as_bytes(), None), Err(Skip::NoUsage));
+        assert_eq!(parse_response(error.as_bytes(), None, ToolUses::Collect), Err(Skip::NoUsage));
     }
 
     #[test]
     fn malformed_lines_are_reported() {
-        assert_eq!(parse_response(br#"{"message":{"id":"m"#, None), Err(Skip::Malformed));
+        assert_eq!(parse_response(br#"{"message":{"id":"m"#, None, ToolUses::Collect), Err(Skip::Malformed));
         let wrong_type =
             r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":"ten"}},"timestamp":"2026-01-01T00:00:00Z"}"#;
-        assert_eq!(parse_response(wrong_type.as_bytes(), None), Err(Skip::Malformed));
+        assert_eq!(parse_response(wrong_type.as_bytes(), None, ToolUses::Collect), Err(Skip::Malformed));
         let no_time = r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":1}}}"#;
-        assert_eq!(parse_response(no_time.as_bytes(), None), Err(Skip::Malformed));
+        assert_eq!(parse_response(no_time.as_bytes(), None, ToolUses::Collect), Err(Skip::Malformed));
     }
 
     #[test]
@@ -263,14 +274,25 @@ mod tests {
             r#""id":"msg_1","#,
             r#""id":"msg_1","content":[{"type":"text","text":"x"},{"type":"tool_use","id":"toolu_9","name":"Bash","input":{"id":"no"}}],"#,
         );
-        assert_eq!(parse_response(line.as_bytes(), Some("p1")).unwrap().tool_uses, ["toolu_9"]);
+        assert_eq!(parse_response(line.as_bytes(), Some("p1"), ToolUses::Collect).unwrap().tool_uses, ["toolu_9"]);
         let text = LINE.replace(r#""id":"msg_1","#, r#""id":"msg_1","content":"tool_use as text","#);
-        assert!(parse_response(text.as_bytes(), Some("p1")).unwrap().tool_uses.is_empty());
+        assert!(parse_response(text.as_bytes(), Some("p1"), ToolUses::Collect).unwrap().tool_uses.is_empty());
+    }
+
+    #[test]
+    fn skipping_tool_uses_changes_nothing_else() {
+        let line = LINE.replace(
+            r#""id":"msg_1","#,
+            r#""id":"msg_1","content":[{"type":"tool_use","id":"toolu_9","name":"Bash","input":{}}],"#,
+        );
+        let collected = parse_response(line.as_bytes(), Some("p1"), ToolUses::Collect).unwrap();
+        let skipped = parse_response(line.as_bytes(), Some("p1"), ToolUses::Skip).unwrap();
+        assert_eq!(Response { tool_uses: Vec::new(), ..collected }, skipped);
     }
 
     #[test]
     fn fast_mode_is_read() {
         let line = LINE.replace(r#""speed":"standard""#, r#""speed":"fast""#);
-        assert!(parse_response(line.as_bytes(), Some("p1")).unwrap().fast);
+        assert!(parse_response(line.as_bytes(), Some("p1"), ToolUses::Collect).unwrap().fast);
     }
 }

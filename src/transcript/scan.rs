@@ -1,7 +1,7 @@
 //! A top-level-only JSON field reader. Most transcript lines are large (tool output, file snapshots) and carry no
 //! usage; the hook needs only their `uuid` and `type`, so it skips nested values without building them.
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
 /// The top-level fields of one transcript line that decide how to treat it.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -53,6 +53,17 @@ pub fn top_level(line: &[u8]) -> Option<TopLevel<'_>> {
     }
 }
 
+/// The bytes that matter inside a nested value: strings (which may hide brackets) and brackets.
+static STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b']' as usize] = true;
+    table
+};
+
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
@@ -79,17 +90,19 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A string's raw bytes between the quotes (escapes left as they are).
+    /// A string's raw bytes between the quotes (escapes left as they are). Jumps from quote to quote: a quote
+    /// ends the string unless an odd number of backslashes precede it. Text with many escapes (`\n` in tool
+    /// output) is common, escaped quotes are rare, so this stops far less often than stopping at every backslash.
     fn string(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.i;
         loop {
-            let at = self.i + memchr2(b'"', b'\\', &self.b[self.i..])?;
-            if self.b[at] == b'"' {
-                self.i = at + 1;
+            let at = self.i + memchr(b'"', self.b.get(self.i..)?)?;
+            let backslashes = self.b[start..at].iter().rev().take_while(|&&c| c == b'\\').count();
+            self.i = at + 1;
+            if backslashes % 2 == 0 {
                 return Some(&self.b[start..at]);
             }
-            self.i = at + 2; // skip the escaped character
         }
     }
 
@@ -127,8 +140,8 @@ impl<'a> Scanner<'a> {
             }
             self.i += 1;
             // Jump to the next byte that can matter.
-            let rest = &self.b[self.i..];
-            let skip = rest.iter().position(|c| matches!(c, b'"' | b'{' | b'[' | b'}' | b']'))?;
+            let rest = self.b.get(self.i..)?;
+            let skip = rest.iter().position(|&c| STRUCTURAL[usize::from(c)])?;
             self.i += skip;
         }
     }
@@ -164,6 +177,17 @@ mod tests {
         assert!(top.has_message);
         assert_eq!(top.kind, Some("assistant"));
         assert_eq!(top.uuid, Some("u\\\"2"));
+    }
+
+    #[test]
+    fn escaped_quotes_and_backslashes() {
+        let line = br#"{"a":"x\\","type":"t","b":{"c":"q\"}\\\"]"},"uuid":"u"}"#;
+        let top = top_level(line).unwrap();
+        assert_eq!(top.kind, Some("t"));
+        assert_eq!(top.uuid, Some("u"));
+        // A line cut right after a backslash is torn, not a panic.
+        assert_eq!(top_level(br#"{"type":"x\"#), None);
+        assert_eq!(top_level(br#"{"type":"assistant","message":{"a":"\"#), None);
     }
 
     #[test]
