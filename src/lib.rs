@@ -10,6 +10,7 @@ pub mod paths;
 pub mod policy;
 pub mod pricing;
 pub mod sync;
+pub mod text;
 pub mod transcript;
 pub mod usage;
 pub mod zone;
