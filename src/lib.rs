@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod paths;
 pub mod policy;
 pub mod pricing;
+pub mod report;
 pub mod sync;
 pub mod text;
 pub mod transcript;

@@ -80,12 +80,7 @@ pub fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> 
     if tail.oversized > 0 {
         notes.push(format!("skipped {} line(s) over 64 MiB in `{}`", tail.oversized, source.path.display()));
     }
-    let session = source
-        .session
-        .clone()
-        .or_else(|| cursor.map(|c| c.session.clone()).filter(|s| !s.is_empty()))
-        .or_else(|| responses.iter().find_map(|r| r.session_id.clone()))
-        .unwrap_or_else(|| "unknown".to_owned());
+    let session = session_of(source, cursor.map(|c| c.session.as_str()), &responses);
     Some(FileRead {
         path: key.into_owned(),
         session,
@@ -97,6 +92,17 @@ pub fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> 
         malformed,
         responses,
     })
+}
+
+/// The session a file's responses belong to: the one its place in the tree names, else the one an earlier read
+/// found (`previous`), else the first response's `sessionId` (legacy `agent-*.jsonl` files), else `unknown`.
+pub fn session_of(source: &Found, previous: Option<&str>, responses: &[Response]) -> String {
+    source
+        .session
+        .clone()
+        .or_else(|| previous.filter(|s| !s.is_empty()).map(str::to_owned))
+        .or_else(|| responses.iter().find_map(|r| r.session_id.clone()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Adds the new responses of `reads` to the ledger. `price` prices one response; `zone` decides its day.
