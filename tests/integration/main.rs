@@ -10,3 +10,4 @@ mod corpus;
 mod hook;
 mod install;
 mod lag;
+mod report;
