@@ -6,7 +6,7 @@
 //! it) or copied in from another file (`detached`).
 
 use super::Response;
-use super::line::{Skip, ToolUses, parse_response};
+use super::line::{Skip, ToolUses, parse_scanned};
 use super::scan::{TopLevel, may_carry_usage, top_level};
 use super::tail::{self, Tail};
 use std::fs::File;
@@ -54,7 +54,7 @@ impl Fold {
             }
         };
         if top.kind == Some("assistant") && top.has_message && may_carry_usage(line) {
-            match parse_response(line, self.folded.last_uuid.as_deref(), self.tool_uses) {
+            match parse_scanned(line, &top.raw, self.folded.last_uuid.as_deref(), self.tool_uses) {
                 Ok(response) => push(&mut self.folded.responses, response),
                 Err(Skip::Malformed) => self.folded.malformed += 1,
                 Err(Skip::NoUsage) => {}
