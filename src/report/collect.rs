@@ -88,12 +88,18 @@ pub fn fingerprint(prices: &PriceTable) -> u64 {
 
 /// Finds every transcript under the roots, reads what the cache does not hold, and de-duplicates.
 pub fn collect(sources: &Sources) -> Collected {
-    let mut found = discover::changed_since(sources.roots, UNIX_EPOCH);
-    found.sort_by(|a, b| a.path.cmp(&b.path));
+    let fingerprint = fingerprint(sources.prices);
+    // The cache loads while the roots are walked.
+    let (mut found, loaded) = std::thread::scope(|scope| {
+        let loading = sources.cache.map(|path| scope.spawn(move || cache::load(path, fingerprint)));
+        let found = discover::all(sources.roots, threads());
+        (found, loading.map(|l| l.join().expect("the report cache loader panicked")))
+    });
+    // By bytes: a session's transcript (`<id>.jsonl`) before its subagents (`<id>/subagents/`), as the hook.
+    found.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     found.dedup_by(|a, b| a.path == b.path);
     let mut notes = Vec::new();
-    let fingerprint = fingerprint(sources.prices);
-    let mut cached: HashMap<String, FileSummary> = match sources.cache.map(|path| cache::load(path, fingerprint)) {
+    let mut cached: HashMap<String, FileSummary> = match loaded {
         Some(Loaded::Valid(files)) => files.into_iter().map(|f| (f.path.clone(), f)).collect(),
         // Another version, other prices, damage: the cache is only a shortcut, so it is rebuilt quietly.
         Some(Loaded::Invalid(_) | Loaded::Missing) | None => HashMap::new(),
@@ -185,7 +191,7 @@ fn read_all(
     // Largest first, so that one big file does not end the run alone on one core.
     let mut order = which.to_vec();
     order.sort_by_key(|&i| std::cmp::Reverse(found[i].stat.size));
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(order.len());
+    let threads = threads().min(order.len());
     let next = AtomicUsize::new(0);
     let results: Vec<(usize, Result<Option<FileSummary>, String>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -218,6 +224,11 @@ fn read_all(
     }
     read.sort_unstable();
     read
+}
+
+/// How many threads read transcripts: one per core, at most 8.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
 }
 
 /// One file, read whole and priced; `Ok(None)` if it vanished since it was found.
