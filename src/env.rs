@@ -21,6 +21,8 @@ pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
 /// Set by Claude Code in the environment of everything it runs (hooks and tool calls).
 pub const CLAUDECODE: &str = "CLAUDECODE";
 pub const CLAUDE_CODE_SESSION_ID: &str = "CLAUDE_CODE_SESSION_ID";
+/// Set (to anything) to turn colour off in human output (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
 pub const HOME: &str = "HOME";
@@ -36,6 +38,7 @@ pub struct Env {
     pub now: Option<String>,
     pub claude_config_dir: Option<String>,
     pub inside_claude_code: bool,
+    pub no_color: bool,
     pub xdg_config_home: Option<PathBuf>,
     pub xdg_state_home: Option<PathBuf>,
     pub home: Option<PathBuf>,
@@ -60,6 +63,7 @@ impl Env {
             now: string(CCBREAKER_NOW),
             claude_config_dir: string(CLAUDE_CONFIG_DIR),
             inside_claude_code: get(CLAUDECODE).is_some() || get(CLAUDE_CODE_SESSION_ID).is_some(),
+            no_color: get(NO_COLOR).is_some(),
             xdg_config_home: path(XDG_CONFIG_HOME),
             xdg_state_home: path(XDG_STATE_HOME),
             home: path(HOME).or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),

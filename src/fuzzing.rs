@@ -8,8 +8,9 @@ use std::path::Path;
 pub fn transcript_line(data: &[u8]) {
     let _ = crate::transcript::scan::top_level(data);
     let _ = crate::transcript::scan::may_carry_usage(data);
-    let _ = crate::transcript::line::parse_response(data, Some("previous"));
-    let _ = crate::transcript::line::parse_response(data, None);
+    use crate::transcript::line::{ToolUses, parse_response};
+    let _ = parse_response(data, Some("previous"), ToolUses::Collect);
+    let _ = parse_response(data, None, ToolUses::Skip);
 }
 
 /// A hook event on stdin, and the tamper checks that read its tool input.

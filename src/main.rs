@@ -7,6 +7,7 @@ fn main() -> ExitCode {
     let mut io = ccbreaker::cli::Io {
         stdin_is_terminal: stdin.is_terminal(),
         stdin: &mut stdin.lock(),
+        stdout_is_terminal: std::io::stdout().is_terminal(),
         stdout: &mut std::io::stdout().lock(),
         stderr: &mut std::io::stderr().lock(),
         env: &env,

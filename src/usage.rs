@@ -68,6 +68,12 @@ impl Pico {
         self.0 as f64 / Self::PER_USD as f64
     }
 
+    /// USD truncated to a millionth of a cent: what JSON output shows (exact enough for parity checks, and free
+    /// of float noise such as 0.30000000000000004).
+    pub fn usd_for_json(self) -> f64 {
+        (self.0 / 10_000) as f64 / 100_000_000.0
+    }
+
     pub fn saturating_add(self, other: Pico) -> Pico {
         Pico(self.0.saturating_add(other.0))
     }

@@ -61,6 +61,12 @@ impl Zone {
         }
     }
 
+    /// `instant` as the clock on the wall shows it in this zone.
+    pub fn to_local(&self, instant: DateTime<Utc>) -> DateTime<chrono::FixedOffset> {
+        let offset = chrono::FixedOffset::east_opt(self.offset_at(instant) as i32).unwrap_or(Utc.fix());
+        instant.with_timezone(&offset)
+    }
+
     /// The calendar date of `instant` in this zone.
     pub fn date_of(&self, instant: DateTime<Utc>) -> NaiveDate {
         (instant + chrono::Duration::seconds(self.offset_at(instant))).date_naive()

@@ -6,6 +6,7 @@ mod args;
 mod config_cmd;
 mod install_cmd;
 mod log;
+mod report;
 mod status;
 
 use crate::env::Env;
@@ -25,6 +26,9 @@ Usage:
                                     remove ccbreaker's hook entries (only those)
   ccbreaker status [--json] [--session ID]
                                     today's spend, each session's spend and state, the budgets
+  ccbreaker report daily|weekly|monthly|session|blocks [--json] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+                   [--timezone TZ] [--project NAME] [--breakdown]
+                                    spend of every transcript by day, ISO week, month, session or 5-hour block
   ccbreaker allow --session ID [--add-usd N] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget)
   ccbreaker log [--json] [--limit N]
@@ -38,13 +42,15 @@ Usage:
 
 Exit codes: 0 ok, 1 error, 2 blocked (hook with on_breach = \"exit-code\"), 64 bad usage.
 Environment: CCBREAKER_CONFIG, CCBREAKER_STATE_DIR, CCBREAKER_ON_ERROR, CCBREAKER_LOCK_TIMEOUT_MS, CCBREAKER_LOG,
-CCBREAKER_NOW, CLAUDE_CONFIG_DIR (see the README).
+CCBREAKER_NOW, CLAUDE_CONFIG_DIR, NO_COLOR (see the README).
 ";
 
 /// Where a command writes, and what it knows of the world.
 pub struct Io<'a> {
     pub stdin: &'a mut dyn Read,
     pub stdin_is_terminal: bool,
+    /// Colour only goes to a terminal.
+    pub stdout_is_terminal: bool,
     pub stdout: &'a mut dyn Write,
     pub stderr: &'a mut dyn Write,
     pub env: &'a Env,
@@ -107,6 +113,7 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Failure> {
         "install" => install_cmd::install(args, io),
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
+        "report" => report::report(args, io),
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
         "config" => config_cmd::config(args, io),

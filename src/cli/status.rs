@@ -11,6 +11,7 @@ use crate::ledger::store::{Fresh, Locked, Store};
 use crate::paths;
 use crate::policy::{self, Limits, Verdict};
 use crate::sync::{self, Scan};
+use crate::text::thousands;
 use crate::usage::Pico;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -80,9 +81,8 @@ impl From<&Spend> for Totals {
     }
 }
 
-/// USD to a millionth of a cent: enough for parity checks, free of float noise in the JSON.
 fn round_usd(p: Pico) -> f64 {
-    (p.0 / 10_000) as f64 / 100_000_000.0
+    p.usd_for_json()
 }
 
 pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
@@ -208,19 +208,6 @@ fn session_row(id: &str, s: &SessionSpend, limits: &Limits, day_cost: Pico, toda
     }
 }
 
-/// 1234567 -> "1,234,567".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let usd = |x: f64| Pico::from_usd(x).to_string();
     let percent =
@@ -291,15 +278,4 @@ fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "note: {note}")?;
     }
     writeln!(out, "\nconfig: {}\nstate:  {}", r.config, r.state_dir)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(super::thousands(0), "0");
-        assert_eq!(super::thousands(999), "999");
-        assert_eq!(super::thousands(1000), "1,000");
-        assert_eq!(super::thousands(48_297_179), "48,297,179");
-    }
 }

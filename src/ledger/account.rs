@@ -10,8 +10,8 @@ use super::keys::{KeyIndex, KeysError, Seen};
 use super::state::{Counted, FileCursor, LastResponse, Ledger};
 use crate::transcript::Response;
 use crate::transcript::discover::Found;
-use crate::transcript::line::{Skip, parse_response};
-use crate::transcript::scan::{may_carry_usage, top_level};
+use crate::transcript::fold::{self, Folded};
+use crate::transcript::line::ToolUses;
 use crate::transcript::tail::{self, Stat};
 use crate::usage::Pico;
 use crate::zone::Zone;
@@ -68,28 +68,19 @@ pub fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> 
             return None;
         }
     };
-    let mut last_uuid = if from == 0 { None } else { cursor.and_then(|c| c.last_uuid.clone()) };
-    let mut responses: Vec<Response> = Vec::new();
-    let mut malformed = 0;
-    let result = tail::read_lines(&mut file, from, |line| {
-        read_line(line, &mut last_uuid, &mut responses, &mut malformed);
-    });
-    let tail = match result {
-        Ok(tail) => tail,
+    let last_uuid = cursor.and_then(|c| c.last_uuid.clone());
+    let folded = match fold::read(&mut file, from, last_uuid, ToolUses::Collect) {
+        Ok(folded) => folded,
         Err(err) => {
             notes.push(format!("could not read `{}`: {err}", source.path.display()));
             return None;
         }
     };
+    let Folded { responses, last_uuid, malformed, tail } = folded;
     if tail.oversized > 0 {
         notes.push(format!("skipped {} line(s) over 64 MiB in `{}`", tail.oversized, source.path.display()));
     }
-    let session = source
-        .session
-        .clone()
-        .or_else(|| cursor.map(|c| c.session.clone()).filter(|s| !s.is_empty()))
-        .or_else(|| responses.iter().find_map(|r| r.session_id.clone()))
-        .unwrap_or_else(|| "unknown".to_owned());
+    let session = session_of(source, cursor.map(|c| c.session.as_str()), &responses);
     Some(FileRead {
         path: key.into_owned(),
         session,
@@ -103,66 +94,15 @@ pub fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> 
     })
 }
 
-fn read_line(line: &[u8], last_uuid: &mut Option<String>, responses: &mut Vec<Response>, malformed: &mut u64) {
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return;
-    }
-    let line = match top_level(line) {
-        Some(_) => line,
-        // A torn write followed, without a newline, by a whole line: keep the whole one.
-        None => match recover_torn(line) {
-            Some(rest) => {
-                *malformed += 1;
-                rest
-            }
-            None => {
-                *malformed += 1;
-                return;
-            }
-        },
-    };
-    let Some(top) = top_level(line) else { return };
-    if top.kind == Some("assistant") && top.has_message && may_carry_usage(line) {
-        match parse_response(line, last_uuid.as_deref()) {
-            Ok(response) => push_response(responses, response),
-            Err(Skip::Malformed) => *malformed += 1,
-            Err(Skip::NoUsage) => {}
-        }
-    }
-    if let Some(uuid) = top.uuid {
-        *last_uuid = Some(uuid.to_owned());
-    }
-}
-
-/// The last `{"` that starts a well-formed object, if the line is a torn write glued to a whole one.
-fn recover_torn(line: &[u8]) -> Option<&[u8]> {
-    let mut end = line.len();
-    while let Some(at) = memchr::memmem::rfind(&line[..end], b"{\"") {
-        if at == 0 {
-            return None;
-        }
-        if top_level(&line[at..]).is_some() {
-            return Some(&line[at..]);
-        }
-        end = at;
-    }
-    None
-}
-
-/// Lines of one response are written one after another; fold them, keeping the largest usage (older clients
-/// wrote growing snapshots) and the first line's place in the file.
-fn push_response(responses: &mut Vec<Response>, mut response: Response) {
-    if let Some(last) = responses.last_mut().filter(|last| last.key == response.key) {
-        let mut tool_uses = std::mem::take(&mut last.tool_uses);
-        tool_uses.append(&mut response.tool_uses);
-        if response.usage.total_tokens() > last.usage.total_tokens() {
-            let detached = last.detached;
-            *last = Response { detached, ..response };
-        }
-        last.tool_uses = tool_uses;
-        return;
-    }
-    responses.push(response);
+/// The session a file's responses belong to: the one its place in the tree names, else the one an earlier read
+/// found (`previous`), else the first response's `sessionId` (legacy `agent-*.jsonl` files), else `unknown`.
+pub fn session_of(source: &Found, previous: Option<&str>, responses: &[Response]) -> String {
+    source
+        .session
+        .clone()
+        .or_else(|| previous.filter(|s| !s.is_empty()).map(str::to_owned))
+        .or_else(|| responses.iter().find_map(|r| r.session_id.clone()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Adds the new responses of `reads` to the ledger. `price` prices one response; `zone` decides its day.
@@ -192,16 +132,9 @@ pub fn apply(
         }
     }
     // Responses made in their own file first, copies after.
-    let mut order: Vec<(usize, usize)> = Vec::new();
-    for pass_detached in [false, true] {
-        for (f, read) in reads.iter().enumerate() {
-            for (r, response) in read.responses.iter().enumerate() {
-                if response.detached == pass_detached {
-                    order.push((f, r));
-                }
-            }
-        }
-    }
+    let mut order: Vec<(usize, usize)> =
+        reads.iter().enumerate().flat_map(|(f, read)| (0..read.responses.len()).map(move |r| (f, r))).collect();
+    order.sort_by_key(|&(f, r)| counting_order(reads[f].responses[r].detached, f, r));
     let mut counted: Vec<Vec<Option<Counted>>> = reads.iter().map(|r| vec![None; r.responses.len()]).collect();
     for (f, r) in order {
         let read = &reads[f];
@@ -300,6 +233,13 @@ fn continue_response(
     session.max_response = session.max_response.max(priced.cost);
     ledger.days.entry(old.day).or_default().replace(from, to);
     LastResponse { counted: Some(Counted { usage: response.usage, cost: priced.cost, day: old.day }), ..previous }
+}
+
+/// The order in which responses are judged new or seen, shared with the reports: responses written in their own
+/// file before copies (`detached`: resumed sessions, sidechain replays), so that a copy never takes a response
+/// from the session that made it; then by file, then by place in the file.
+pub fn counting_order(detached: bool, file: usize, place: usize) -> (bool, usize, usize) {
+    (detached, file, place)
 }
 
 /// The path a cursor is stored under.

@@ -30,6 +30,25 @@ pub enum Seen {
     Replay,
 }
 
+/// The duplicate rule, shared by the hook's key logs and the reports' in-memory index: what a response is, given
+/// the responses with its message id counted before it (request-id hash and sidechain flag of each, in order).
+/// The same message under another request id, both on the main chain, is a distinct response (a gateway reusing
+/// ids), so only a same-request or sidechain match makes it a copy.
+pub fn judge(earlier: impl IntoIterator<Item = (u64, bool)>, request: u64, sidechain: bool) -> Seen {
+    earlier
+        .into_iter()
+        .find_map(|(earlier_request, earlier_sidechain)| {
+            if earlier_request == request {
+                Some(Seen::Duplicate)
+            } else if sidechain || earlier_sidechain {
+                Some(Seen::Replay)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(Seen::New)
+}
+
 /// One day's log as it is on disk (records are decoded only where the message id matches: a hook looks up a few
 /// responses in thousands).
 #[derive(Debug, Default)]
@@ -149,15 +168,6 @@ impl DayLog {
     }
 
     fn find(&mut self, key: ResponseKey, sidechain: bool, many: bool) -> Seen {
-        let judge = |r: Record| {
-            if r.request == key.request {
-                Some(Seen::Duplicate)
-            } else if sidechain || r.flags & SIDECHAIN != 0 {
-                Some(Seen::Replay)
-            } else {
-                None // the same message id under another request from the main chain: a gateway reusing ids
-            }
-        };
         if many && self.by_message.is_none() {
             let mut map: HashMap<u64, Vec<usize>> = HashMap::with_capacity(self.len());
             for i in 0..self.len() {
@@ -165,13 +175,20 @@ impl DayLog {
             }
             self.by_message = Some(map);
         }
-        let found = match &self.by_message {
-            Some(map) => map.get(&key.message).into_iter().flatten().find_map(|&i| judge(self.record(i))),
-            None => (0..self.len())
-                .filter(|&i| word(&self.bytes, i * RECORD) == key.message)
-                .find_map(|i| judge(self.record(i))),
+        let earlier = |i: usize| {
+            let r = self.record(i);
+            (r.request, r.flags & SIDECHAIN != 0)
         };
-        found.unwrap_or(Seen::New)
+        match &self.by_message {
+            Some(map) => {
+                judge(map.get(&key.message).into_iter().flatten().map(|&i| earlier(i)), key.request, sidechain)
+            }
+            None => judge(
+                (0..self.len()).filter(|&i| word(&self.bytes, i * RECORD) == key.message).map(earlier),
+                key.request,
+                sidechain,
+            ),
+        }
     }
 
     fn push(&mut self, record: Record) {
@@ -258,6 +275,16 @@ mod tests {
         assert_eq!(index.check_and_insert(day, 0, key(1, 1), false).unwrap(), Seen::Duplicate);
         assert_eq!(index.check_and_insert(day, 0, key(1, 2), true).unwrap(), Seen::Replay);
         assert_eq!(index.check_and_insert(day, 0, key(1, 3), false).unwrap(), Seen::New);
+    }
+
+    #[test]
+    fn the_rule_looks_at_the_first_match() {
+        assert_eq!(judge([], 1, false), Seen::New);
+        assert_eq!(judge([(2, false)], 1, false), Seen::New);
+        assert_eq!(judge([(2, false), (1, false)], 1, false), Seen::Duplicate);
+        assert_eq!(judge([(2, true), (1, false)], 1, false), Seen::Replay);
+        assert_eq!(judge([(2, false)], 1, true), Seen::Replay);
+        assert_eq!(judge([(1, true)], 1, true), Seen::Duplicate);
     }
 
     #[test]

@@ -274,7 +274,7 @@ fn private_options() -> OpenOptions {
     options
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), LedgerError> {
+pub fn create_private_dir(dir: &Path) -> Result<(), LedgerError> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

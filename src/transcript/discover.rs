@@ -58,12 +58,18 @@ fn collect_jsonl(dir: &Path, out: &mut Vec<(PathBuf, Stat)>, depth: usize) {
                 collect_jsonl(&path, out, depth + 1);
             }
         } else if is_jsonl(&path)
-            && let Ok(meta) = fs::metadata(&path)
-            && meta.is_file()
+            && let Some(meta) = file_metadata(&entry, kind)
         {
             out.push((path, Stat::of(&meta)));
         }
     }
+}
+
+/// A directory entry's metadata if it is a regular file (following a symlink): read relative to the open
+/// directory, which saves resolving the whole path again for every file.
+fn file_metadata(entry: &fs::DirEntry, kind: fs::FileType) -> Option<fs::Metadata> {
+    let meta = if kind.is_symlink() { fs::metadata(entry.path()) } else { entry.metadata() };
+    meta.ok().filter(fs::Metadata::is_file)
 }
 
 fn is_jsonl(path: &Path) -> bool {
@@ -75,35 +81,79 @@ fn is_jsonl(path: &Path) -> bool {
 /// `<root>/<project>/agent-*.jsonl`.
 pub fn changed_since(roots: &[PathBuf], since: SystemTime) -> Vec<Found> {
     let mut found = Vec::new();
-    for root in roots {
-        let Ok(projects) = fs::read_dir(root) else { continue };
-        for project in projects.flatten() {
-            if project.file_type().is_ok_and(|t| t.is_dir()) {
-                scan_project(&project.path(), since, &mut found);
-            }
-        }
+    for entry in project_entries(roots) {
+        entry.files(since, &mut found);
     }
     found
 }
 
-fn scan_project(dir: &Path, since: SystemTime, found: &mut Vec<Found>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    let project = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    for entry in entries.flatten() {
+/// Every transcript under `roots`, as [`changed_since`] finds them, with the files' `stat`s (one system call
+/// each, the bulk of the work) spread over `threads` threads.
+pub fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
+    let entries = project_entries(roots);
+    let threads = threads.clamp(1, entries.len().max(1));
+    if threads == 1 {
+        return changed_since(roots, SystemTime::UNIX_EPOCH);
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut found = Vec::new();
+                    while let Some(entry) = entries.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        entry.files(SystemTime::UNIX_EPOCH, &mut found);
+                    }
+                    found
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a transcript walker panicked")).collect()
+    })
+}
+
+/// One entry of a project directory: a session's directory (its subagents inside) or a transcript file.
+struct ProjectEntry {
+    project: std::sync::Arc<str>,
+    entry: fs::DirEntry,
+}
+
+/// The entries of every project directory under `roots`.
+fn project_entries(roots: &[PathBuf]) -> Vec<ProjectEntry> {
+    let mut all = Vec::new();
+    for root in roots {
+        let Ok(projects) = fs::read_dir(root) else { continue };
+        for project in projects.flatten() {
+            if !project.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Ok(entries) = fs::read_dir(project.path()) else { continue };
+            let name: std::sync::Arc<str> = project.file_name().to_string_lossy().into();
+            all.extend(entries.flatten().map(|entry| ProjectEntry { project: name.clone(), entry }));
+        }
+    }
+    all
+}
+
+impl ProjectEntry {
+    /// The transcripts this entry holds that were modified at or after `since`.
+    fn files(&self, since: SystemTime, found: &mut Vec<Found>) {
+        let entry = &self.entry;
+        let project = || self.project.to_string();
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else { return };
         if kind.is_dir() {
             let session = entry.file_name().to_string_lossy().into_owned();
             let mut files = Vec::new();
             collect_jsonl(&path.join("subagents"), &mut files, 0);
             for (path, stat) in files.into_iter().filter(|(_, stat)| stat.modified >= since) {
-                found.push(Found { path, session: Some(session.clone()), project: project.clone(), stat });
+                found.push(Found { path, session: Some(session.clone()), project: project(), stat });
             }
         } else if is_jsonl(&path) {
-            let Ok(meta) = fs::metadata(&path) else { continue };
+            let Some(meta) = file_metadata(entry, kind) else { return };
             let stat = Stat::of(&meta);
-            if meta.is_file() && stat.modified >= since {
-                found.push(Found { session: session_of_transcript(&path), path, project: project.clone(), stat });
+            if stat.modified >= since {
+                found.push(Found { session: session_of_transcript(&path), path, project: project(), stat });
             }
         }
     }

@@ -1,6 +1,11 @@
 //! One assistant line of a transcript turned into a [`Response`]: which API response it belongs to (for
 //! de-duplication), the model, the usage and when it happened. Lines that carry no usage are not responses.
+//!
+//! Only the fields a response is made of are decoded, from the raw values the scanner found; each must have its
+//! JSON type or the line is malformed. The rest of the line (the content above all, most of its bytes) is only
+//! checked for balanced brackets and strings, which is what tells a torn write from a whole line.
 
+use super::scan::{Raw, fields, top_level};
 use crate::usage::Usage;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -40,35 +45,17 @@ pub enum Skip {
     Malformed,
 }
 
-#[derive(Deserialize)]
-struct Line<'a> {
-    #[serde(borrow, default)]
-    message: Option<Message<'a>>,
-    #[serde(rename = "requestId", borrow, default)]
-    request_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    timestamp: Option<Cow<'a, str>>,
-    #[serde(rename = "isSidechain", default)]
-    is_sidechain: Option<bool>,
-    #[serde(rename = "parentUuid", borrow, default)]
-    parent_uuid: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    uuid: Option<Cow<'a, str>>,
-    #[serde(rename = "sessionId", borrow, default)]
-    session_id: Option<Cow<'a, str>>,
+/// Whether to collect the ids of a response's `tool_use` blocks: the hook needs them (to wait for the response
+/// that issued its call), reports do not, and skipping them spares a second parse of the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolUses {
+    Collect,
+    Skip,
 }
 
+/// A JSON string, borrowed from the line unless it has escapes.
 #[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    model: Option<Cow<'a, str>>,
-    #[serde(default)]
-    usage: Option<RawUsage<'a>>,
-    #[serde(borrow, default)]
-    content: Option<&'a serde_json::value::RawValue>,
-}
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[derive(Deserialize)]
 struct Block<'a> {
@@ -78,55 +65,63 @@ struct Block<'a> {
     id: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// The usage fields a price depends on, as written.
+#[derive(Default)]
 struct RawUsage<'a> {
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
     cache_read_input_tokens: Option<u64>,
-    cache_creation: Option<CacheCreation>,
-    server_tool_use: Option<ServerToolUse>,
-    #[serde(borrow)]
-    speed: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    inference_geo: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CacheCreation {
     ephemeral_5m_input_tokens: Option<u64>,
     ephemeral_1h_input_tokens: Option<u64>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ServerToolUse {
     web_search_requests: Option<u64>,
+    speed: Option<Cow<'a, str>>,
+    inference_geo: Option<Cow<'a, str>>,
 }
 
 /// The model name Claude Code writes for messages it made up itself (errors, interruptions): never billed.
 pub const SYNTHETIC_MODEL: &str = "<synthetic>";
 
 /// Parses an assistant line. `previous_uuid` is the `uuid` of the last line before it in the same file.
-pub fn parse_response(line: &[u8], previous_uuid: Option<&str>) -> Result<Response, Skip> {
-    let parsed: Line = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
-    let message = parsed.message.ok_or(Skip::NoUsage)?;
-    let raw = message.usage.ok_or(Skip::NoUsage)?;
-    let model = message.model.as_deref().unwrap_or("").trim();
+pub fn parse_response(line: &[u8], previous_uuid: Option<&str>, tool_uses: ToolUses) -> Result<Response, Skip> {
+    let top = top_level(line).ok_or(Skip::Malformed)?;
+    parse_scanned(line, &top.raw, previous_uuid, tool_uses)
+}
+
+/// [`parse_response`] for a line [`top_level`] already read: only the fields a response is made of are decoded
+/// (each must have its JSON type, or the line is malformed); the rest of the line, content included, is not.
+pub fn parse_scanned(
+    line: &[u8],
+    raw: &Raw,
+    previous_uuid: Option<&str>,
+    tool_uses: ToolUses,
+) -> Result<Response, Skip> {
+    let request_id = text(raw.request_id)?;
+    let timestamp = text(raw.timestamp)?;
+    let is_sidechain: Option<bool> = decode(raw.is_sidechain)?;
+    let parent_uuid = text(raw.parent_uuid)?;
+    let uuid = text(raw.uuid)?;
+    let session_id = text(raw.session_id)?;
+    let message = match (raw.message, raw.message_fields) {
+        (None | Some(b"null"), _) => return Err(Skip::NoUsage),
+        (Some(_), Some(fields)) => fields,
+        (Some(_), None) => return Err(Skip::Malformed),
+    };
+    let id = text(message.id)?;
+    let model = text(message.model)?;
+    let raw = read_usage(message.usage)?.ok_or(Skip::NoUsage)?;
+    let model = model.as_deref().unwrap_or("").trim();
     if model == SYNTHETIC_MODEL {
         return Err(Skip::NoUsage);
     }
-    let timestamp = parsed
-        .timestamp
+    let timestamp = timestamp
         .as_deref()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc))
         .ok_or(Skip::Malformed)?;
     let usage = usage_of(&raw);
-    let key = key_of(message.id.as_deref(), parsed.request_id.as_deref(), parsed.uuid.as_deref(), line);
-    let detached = match (parsed.parent_uuid.as_deref(), previous_uuid) {
+    let key = key_of(id.as_deref(), request_id.as_deref(), uuid.as_deref(), line);
+    let detached = match (parent_uuid.as_deref(), previous_uuid) {
         (None, _) => false,
         (Some(parent), Some(previous)) => parent != previous,
         (Some(_), None) => true,
@@ -138,16 +133,92 @@ pub fn parse_response(line: &[u8], previous_uuid: Option<&str>) -> Result<Respon
         fast: raw.speed.as_deref() == Some("fast"),
         inference_geo: raw.inference_geo.map(Cow::into_owned).filter(|g| !g.is_empty()),
         timestamp,
-        sidechain: parsed.is_sidechain.unwrap_or(false),
+        sidechain: is_sidechain.unwrap_or(false),
         detached,
-        session_id: parsed.session_id.map(Cow::into_owned),
-        tool_uses: message.content.map(tool_uses).unwrap_or_default(),
+        session_id: session_id.map(Cow::into_owned),
+        tool_uses: match (tool_uses, message.content) {
+            (ToolUses::Collect, Some(content)) => tool_uses_of(content),
+            _ => Vec::new(),
+        },
     })
 }
 
+/// `message.usage` (absent or null: `None`): the token counts, the cache-write breakdown, web searches, speed and
+/// inference region. Other members are not read.
+fn read_usage(raw: Option<&[u8]>) -> Result<Option<RawUsage<'_>>, Skip> {
+    let Some(raw) = raw.filter(|r| *r != b"null") else { return Ok(None) };
+    let [input, output, creation, read, breakdown, server_tools, speed, geo] = fields(
+        raw,
+        [
+            b"input_tokens",
+            b"output_tokens",
+            b"cache_creation_input_tokens",
+            b"cache_read_input_tokens",
+            b"cache_creation",
+            b"server_tool_use",
+            b"speed",
+            b"inference_geo",
+        ],
+    )
+    .ok_or(Skip::Malformed)?;
+    let mut usage = RawUsage {
+        input_tokens: count(input)?,
+        output_tokens: count(output)?,
+        cache_creation_input_tokens: count(creation)?,
+        cache_read_input_tokens: count(read)?,
+        speed: text(speed)?,
+        inference_geo: text(geo)?,
+        ..RawUsage::default()
+    };
+    if let Some(breakdown) = breakdown.filter(|b| *b != b"null") {
+        let [five_min, one_hour] =
+            fields(breakdown, [b"ephemeral_5m_input_tokens", b"ephemeral_1h_input_tokens"]).ok_or(Skip::Malformed)?;
+        usage.ephemeral_5m_input_tokens = count(five_min)?;
+        usage.ephemeral_1h_input_tokens = count(one_hour)?;
+    }
+    if let Some(server_tools) = server_tools.filter(|s| *s != b"null") {
+        let [searches] = fields(server_tools, [b"web_search_requests"]).ok_or(Skip::Malformed)?;
+        usage.web_search_requests = count(searches)?;
+    }
+    Ok(Some(usage))
+}
+
+/// A JSON whole number that fits in 64 bits (or null, or nothing); anything else makes the line malformed.
+fn count(raw: Option<&[u8]>) -> Result<Option<u64>, Skip> {
+    match raw {
+        None | Some(b"null") => Ok(None),
+        Some([b'0']) => Ok(Some(0)),
+        Some(digits @ [b'1'..=b'9', ..]) if digits.iter().all(u8::is_ascii_digit) => digits
+            .iter()
+            .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+            .map(Some)
+            .ok_or(Skip::Malformed),
+        Some(_) => Err(Skip::Malformed),
+    }
+}
+
+/// A JSON string (or null, or nothing); anything else makes the line malformed. Strings without escapes or
+/// control characters are borrowed as they are, without running the JSON decoder.
+fn text(raw: Option<&[u8]>) -> Result<Option<Cow<'_, str>>, Skip> {
+    match raw {
+        Some([b'"', inner @ .., b'"']) if !inner.iter().any(|&c| c == b'\\' || c < 0x20) => {
+            std::str::from_utf8(inner).map(|s| Some(Cow::Borrowed(s))).map_err(|_| Skip::Malformed)
+        }
+        _ => Ok(decode::<Text>(raw)?.map(|t| t.0)),
+    }
+}
+
+/// Decodes a raw JSON value (absent or null: `None`); a value of the wrong type makes the line malformed.
+fn decode<'a, T: Deserialize<'a>>(raw: Option<&'a [u8]>) -> Result<Option<T>, Skip> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => serde_json::from_slice::<Option<T>>(raw).map_err(|_| Skip::Malformed),
+    }
+}
+
 /// The ids of `tool_use` blocks in a message's content (a list of blocks; a plain string has none).
-fn tool_uses(content: &serde_json::value::RawValue) -> Vec<String> {
-    let raw = content.get();
+fn tool_uses_of(content: &[u8]) -> Vec<String> {
+    let Ok(raw) = std::str::from_utf8(content) else { return Vec::new() };
     if !raw.starts_with('[') || !raw.contains("\"tool_use\"") {
         return Vec::new();
     }
@@ -162,9 +233,8 @@ fn tool_uses(content: &serde_json::value::RawValue) -> Vec<String> {
 /// Cache writes come as a total and, since mid-2025, a 5-minute/1-hour breakdown. The breakdown wins; a total
 /// larger than the breakdown (or one without it) counts the rest as 5-minute writes.
 fn usage_of(raw: &RawUsage) -> Usage {
-    let breakdown = raw.cache_creation.as_ref();
-    let one_hour = breakdown.and_then(|c| c.ephemeral_1h_input_tokens).unwrap_or(0);
-    let five_min = breakdown.and_then(|c| c.ephemeral_5m_input_tokens).unwrap_or(0);
+    let one_hour = raw.ephemeral_1h_input_tokens.unwrap_or(0);
+    let five_min = raw.ephemeral_5m_input_tokens.unwrap_or(0);
     let total = raw.cache_creation_input_tokens.unwrap_or(0).max(five_min + one_hour);
     Usage {
         input_tokens: raw.input_tokens.unwrap_or(0),
@@ -172,7 +242,7 @@ fn usage_of(raw: &RawUsage) -> Usage {
         cache_creation_5m_tokens: total - one_hour,
         cache_creation_1h_tokens: one_hour,
         cache_read_tokens: raw.cache_read_input_tokens.unwrap_or(0),
-        web_search_requests: raw.server_tool_use.as_ref().and_then(|s| s.web_search_requests).unwrap_or(0),
+        web_search_requests: raw.web_search_requests.unwrap_or(0),
     }
 }
 
@@ -206,7 +276,7 @@ mod tests {
 
     #[test]
     fn parses_a_current_line() {
-        let r = parse_response(LINE.as_bytes(), Some("p1")).unwrap();
+        let r = parse_response(LINE.as_bytes(), Some("p1"), ToolUses::Collect).unwrap();
         assert_eq!(r.model, "claude-haiku-4-5-20251001");
         assert_eq!(
             r.usage,
@@ -227,14 +297,14 @@ mod tests {
 
     #[test]
     fn a_line_whose_parent_is_elsewhere_is_detached() {
-        assert!(parse_response(LINE.as_bytes(), Some("other")).unwrap().detached);
-        assert!(parse_response(LINE.as_bytes(), None).unwrap().detached);
+        assert!(parse_response(LINE.as_bytes(), Some("other"), ToolUses::Collect).unwrap().detached);
+        assert!(parse_response(LINE.as_bytes(), None, ToolUses::Collect).unwrap().detached);
     }
 
     #[test]
     fn cache_total_without_breakdown_is_five_minute() {
         let line = r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":1,"cache_creation_input_tokens":500,"output_tokens":2}},"timestamp":"2026-01-01T00:00:00Z"}"#;
-        let r = parse_response(line.as_bytes(), None).unwrap();
+        let r = parse_response(line.as_bytes(), None, ToolUses::Collect).unwrap();
         assert_eq!(r.usage.cache_creation_5m_tokens, 500);
         assert_eq!(r.usage.cache_creation_1h_tokens, 0);
     }
@@ -242,19 +312,19 @@ mod tests {
     #[test]
     fn synthetic_and_usageless_lines_are_skipped() {
         let synthetic = r#"{"message":{"id":"m","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0}},"timestamp":"2026-01-01T00:00:00Z"}"#;
-        assert_eq!(parse_response(synthetic.as_bytes(), None), Err(Skip::NoUsage));
+        assert_eq!(parse_response(synthetic.as_bytes(), None, ToolUses::Collect), Err(Skip::NoUsage));
         let error = r#"{"type":"assistant","isApiErrorMessage":true,"message":{"model":"<synthetic>","content":[]}}"#;
-        assert_eq!(parse_response(error.as_bytes(), None), Err(Skip::NoUsage));
+        assert_eq!(parse_response(error.as_bytes(), None, ToolUses::Collect), Err(Skip::NoUsage));
     }
 
     #[test]
     fn malformed_lines_are_reported() {
-        assert_eq!(parse_response(br#"{"message":{"id":"m"#, None), Err(Skip::Malformed));
+        assert_eq!(parse_response(br#"{"message":{"id":"m"#, None, ToolUses::Collect), Err(Skip::Malformed));
         let wrong_type =
             r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":"ten"}},"timestamp":"2026-01-01T00:00:00Z"}"#;
-        assert_eq!(parse_response(wrong_type.as_bytes(), None), Err(Skip::Malformed));
+        assert_eq!(parse_response(wrong_type.as_bytes(), None, ToolUses::Collect), Err(Skip::Malformed));
         let no_time = r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":1}}}"#;
-        assert_eq!(parse_response(no_time.as_bytes(), None), Err(Skip::Malformed));
+        assert_eq!(parse_response(no_time.as_bytes(), None, ToolUses::Collect), Err(Skip::Malformed));
     }
 
     #[test]
@@ -263,14 +333,47 @@ mod tests {
             r#""id":"msg_1","#,
             r#""id":"msg_1","content":[{"type":"text","text":"x"},{"type":"tool_use","id":"toolu_9","name":"Bash","input":{"id":"no"}}],"#,
         );
-        assert_eq!(parse_response(line.as_bytes(), Some("p1")).unwrap().tool_uses, ["toolu_9"]);
+        assert_eq!(parse_response(line.as_bytes(), Some("p1"), ToolUses::Collect).unwrap().tool_uses, ["toolu_9"]);
         let text = LINE.replace(r#""id":"msg_1","#, r#""id":"msg_1","content":"tool_use as text","#);
-        assert!(parse_response(text.as_bytes(), Some("p1")).unwrap().tool_uses.is_empty());
+        assert!(parse_response(text.as_bytes(), Some("p1"), ToolUses::Collect).unwrap().tool_uses.is_empty());
+    }
+
+    #[test]
+    fn skipping_tool_uses_changes_nothing_else() {
+        let line = LINE.replace(
+            r#""id":"msg_1","#,
+            r#""id":"msg_1","content":[{"type":"tool_use","id":"toolu_9","name":"Bash","input":{}}],"#,
+        );
+        let collected = parse_response(line.as_bytes(), Some("p1"), ToolUses::Collect).unwrap();
+        let skipped = parse_response(line.as_bytes(), Some("p1"), ToolUses::Skip).unwrap();
+        assert_eq!(Response { tool_uses: Vec::new(), ..collected }, skipped);
+    }
+
+    #[test]
+    fn only_the_fields_read_must_be_valid() {
+        // Content that is not quite JSON, or not UTF-8, does not stop a response from being billed.
+        let odd = LINE.replace(r#""id":"msg_1","#, r#""id":"msg_1","content":[tru, 1.2.3],"#);
+        assert!(parse_response(odd.as_bytes(), Some("p1"), ToolUses::Collect).is_ok());
+        let mut bytes = LINE.replace(r#""id":"msg_1","#, r#""id":"msg_1","content":"xx","#).into_bytes();
+        let at = bytes.windows(2).position(|w| w == b"xx").unwrap();
+        bytes[at] = 0xff;
+        assert_eq!(parse_response(&bytes, Some("p1"), ToolUses::Collect).unwrap().usage.output_tokens, 135);
+        // A field that is read must have its type.
+        let sidechain = LINE.replace(r#""isSidechain":false"#, r#""isSidechain":"no""#);
+        assert_eq!(parse_response(sidechain.as_bytes(), Some("p1"), ToolUses::Skip), Err(Skip::Malformed));
+        let request = LINE.replace(r#""requestId":"req_1""#, r#""requestId":7"#);
+        assert_eq!(parse_response(request.as_bytes(), Some("p1"), ToolUses::Skip), Err(Skip::Malformed));
+        // Escaped strings are decoded; of repeated keys the last one counts.
+        let escaped =
+            LINE.replace(r#""model":"claude-haiku-4-5-20251001""#, r#""model":"claude-\u0068aiku","model":"x\"y""#);
+        assert_eq!(parse_response(escaped.as_bytes(), Some("p1"), ToolUses::Skip).unwrap().model, "x\"y");
+        let null = LINE.replace(r#""requestId":"req_1""#, r#""requestId":null"#);
+        assert_eq!(parse_response(null.as_bytes(), Some("p1"), ToolUses::Skip).unwrap().key.request, hash(b""));
     }
 
     #[test]
     fn fast_mode_is_read() {
         let line = LINE.replace(r#""speed":"standard""#, r#""speed":"fast""#);
-        assert!(parse_response(line.as_bytes(), Some("p1")).unwrap().fast);
+        assert!(parse_response(line.as_bytes(), Some("p1"), ToolUses::Collect).unwrap().fast);
     }
 }

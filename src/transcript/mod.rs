@@ -2,6 +2,7 @@
 //! assistant lines into priced-to-be [`Response`]s. Nothing here knows about budgets.
 
 pub mod discover;
+pub mod fold;
 pub mod line;
 pub mod scan;
 pub mod tail;

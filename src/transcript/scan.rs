@@ -1,57 +1,139 @@
-//! A top-level-only JSON field reader. Most transcript lines are large (tool output, file snapshots) and carry no
-//! usage; the hook needs only their `uuid` and `type`, so it skips nested values without building them.
+//! A JSON field reader that builds nothing. Most transcript lines are large (tool output, file snapshots) and
+//! carry no usage; they are needed only for their `uuid` and `type`, so nested values are skipped (their
+//! brackets and strings tracked, nothing else checked). Assistant lines are read the same way, keeping the raw
+//! bytes of the few fields a response is made of, so that only those small pieces are ever decoded.
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
-/// The top-level fields of one transcript line that decide how to treat it.
+/// The top-level fields of one transcript line that decide how to treat it. Repeated keys: the last one wins.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct TopLevel<'a> {
+    /// `type` and `uuid`, if strings: their raw text between the quotes (escapes left as they are).
     pub kind: Option<&'a str>,
     pub uuid: Option<&'a str>,
     /// The line has a top-level `message` object (only then can it carry usage).
     pub has_message: bool,
+    /// The raw JSON values (as written, quotes included) of the fields a response is read from.
+    pub raw: Raw<'a>,
 }
 
-/// Reads `type`, `uuid` and whether `message` is present from a JSON object line. Returns `None` if the line is
-/// not a well-formed object at the top level (nested values are skipped, not validated).
+/// Raw JSON values of the top-level fields a response is read from, when present.
+#[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
+pub struct Raw<'a> {
+    pub message: Option<&'a [u8]>,
+    /// The members of `message` a response is read from, found in the same pass; `None` if `message` is not an
+    /// object or not a well-formed one.
+    pub message_fields: Option<MessageFields<'a>>,
+    pub request_id: Option<&'a [u8]>,
+    pub timestamp: Option<&'a [u8]>,
+    pub is_sidechain: Option<&'a [u8]>,
+    pub parent_uuid: Option<&'a [u8]>,
+    pub uuid: Option<&'a [u8]>,
+    pub session_id: Option<&'a [u8]>,
+}
+
+/// Raw JSON values of the members of a line's `message` object that a response is read from.
+#[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
+pub struct MessageFields<'a> {
+    pub id: Option<&'a [u8]>,
+    pub model: Option<&'a [u8]>,
+    pub usage: Option<&'a [u8]>,
+    pub content: Option<&'a [u8]>,
+}
+
+/// Reads the top-level fields of a JSON object line. Returns `None` if the line is not a well-formed object at
+/// the top level (nested values are skipped, not validated; bytes after the closing brace are ignored).
 pub fn top_level(line: &[u8]) -> Option<TopLevel<'_>> {
-    let mut s = Scanner { b: line, i: 0 };
     let mut top = TopLevel::default();
-    s.ws();
-    s.eat(b'{')?;
-    s.ws();
-    if s.peek() == Some(b'}') {
-        return Some(top);
-    }
-    loop {
-        s.ws();
-        let key = s.string()?;
-        s.ws();
-        s.eat(b':')?;
-        s.ws();
+    object(line, |key, s| {
+        let raw = &mut top.raw;
         match key {
             b"type" | b"uuid" if s.peek() == Some(b'"') => {
+                let start = s.i;
                 let value = std::str::from_utf8(s.string()?).ok()?;
                 if key == b"type" {
                     top.kind = Some(value);
                 } else {
                     top.uuid = Some(value);
+                    raw.uuid = Some(&s.b[start..s.i]);
                 }
             }
             b"message" => {
                 top.has_message = s.peek() == Some(b'{');
+                let start = s.i;
+                raw.message_fields = None;
+                if top.has_message {
+                    let mut m = MessageFields::default();
+                    let read = s.members(|key, s| {
+                        let value = s.value()?;
+                        match key {
+                            b"id" => m.id = Some(value),
+                            b"model" => m.model = Some(value),
+                            b"usage" => m.usage = Some(value),
+                            b"content" => m.content = Some(value),
+                            _ => {}
+                        }
+                        Some(())
+                    });
+                    match read {
+                        Some(()) => raw.message_fields = Some(m),
+                        // Not a well-formed object: skipped like any other value (only its brackets count).
+                        None => {
+                            s.i = start;
+                            s.value()?;
+                        }
+                    }
+                } else {
+                    s.value()?;
+                }
+                raw.message = Some(&s.b[start..s.i]);
+            }
+            b"requestId" => raw.request_id = Some(s.value()?),
+            b"timestamp" => raw.timestamp = Some(s.value()?),
+            b"isSidechain" => raw.is_sidechain = Some(s.value()?),
+            b"parentUuid" => raw.parent_uuid = Some(s.value()?),
+            b"uuid" => raw.uuid = Some(s.value()?),
+            b"sessionId" => raw.session_id = Some(s.value()?),
+            _ => {
                 s.value()?;
             }
-            _ => s.value()?,
         }
-        s.ws();
-        match s.next()? {
-            b',' => continue,
-            b'}' => return Some(top),
-            _ => return None,
-        }
-    }
+        Some(())
+    })?;
+    Some(top)
 }
+
+/// The raw JSON values of `keys` in the object `json` (the last of repeated keys); `None` if `json` is not a
+/// well-formed object at its top level.
+pub fn fields<'a, const N: usize>(json: &'a [u8], keys: [&[u8]; N]) -> Option<[Option<&'a [u8]>; N]> {
+    let mut found = [None; N];
+    object(json, |key, s| {
+        let value = s.value()?;
+        if let Some(i) = keys.iter().position(|k| *k == key) {
+            found[i] = Some(value);
+        }
+        Some(())
+    })?;
+    Some(found)
+}
+
+/// Walks the members of the object at the start of `json` (see [`Scanner::members`]).
+fn object<'a>(json: &'a [u8], member: impl FnMut(&'a [u8], &mut Scanner<'a>) -> Option<()>) -> Option<()> {
+    let mut s = Scanner { b: json, i: 0 };
+    s.ws();
+    s.members(member)
+}
+
+/// The bytes that matter inside a nested value: strings (which may hide brackets) and brackets.
+static STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b']' as usize] = true;
+    table
+};
 
 struct Scanner<'a> {
     b: &'a [u8],
@@ -79,21 +161,50 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// A string's raw bytes between the quotes (escapes left as they are).
+    /// A string's raw bytes between the quotes (escapes left as they are). Jumps from quote to quote: a quote
+    /// ends the string unless an odd number of backslashes precede it. Text with many escapes (`\n` in tool
+    /// output) is common, escaped quotes are rare, so this stops far less often than stopping at every backslash.
     fn string(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.i;
         loop {
-            let at = self.i + memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
-            if self.b[at] == b'"' {
-                self.i = at + 1;
+            let at = self.i + memchr(b'"', self.b.get(self.i..)?)?;
+            let backslashes = self.b[start..at].iter().rev().take_while(|&&c| c == b'\\').count();
+            self.i = at + 1;
+            if backslashes % 2 == 0 {
                 return Some(&self.b[start..at]);
             }
-            self.i = at + 2; // skip the escaped character (past the end if the line stops at the backslash)
         }
     }
 
-    fn value(&mut self) -> Option<()> {
+    /// Walks the members of the object at the cursor, calling `member` with each key (raw) and the scanner at
+    /// its value, which `member` must consume; stops just past the closing brace.
+    fn members(&mut self, mut member: impl FnMut(&'a [u8], &mut Scanner<'a>) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            member(key, self)?;
+            self.ws();
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Skips one value, returning its raw bytes.
+    fn value(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
         match self.peek()? {
             b'"' => self.string().map(drop),
             b'{' | b'[' => self.nested(),
@@ -103,7 +214,8 @@ impl<'a> Scanner<'a> {
                 }
                 Some(())
             }
-        }
+        }?;
+        Some(&self.b[start..self.i])
     }
 
     /// Skips an object or array, tracking depth and stepping over strings.
@@ -127,8 +239,8 @@ impl<'a> Scanner<'a> {
             }
             self.i += 1;
             // Jump to the next byte that can matter.
-            let rest = &self.b[self.i..];
-            let skip = rest.iter().position(|c| matches!(c, b'"' | b'{' | b'[' | b'}' | b']'))?;
+            let rest = self.b.get(self.i..)?;
+            let skip = rest.iter().position(|&c| STRUCTURAL[usize::from(c)])?;
             self.i += skip;
         }
     }
@@ -173,10 +285,45 @@ mod tests {
     }
 
     #[test]
+    fn escaped_quotes_and_backslashes() {
+        let line = br#"{"a":"x\\","type":"t","b":{"c":"q\"}\\\"]"},"uuid":"u"}"#;
+        let top = top_level(line).unwrap();
+        assert_eq!(top.kind, Some("t"));
+        assert_eq!(top.uuid, Some("u"));
+        // A line cut right after a backslash is torn, not a panic.
+        assert_eq!(top_level(br#"{"type":"x\"#), None);
+        assert_eq!(top_level(br#"{"type":"assistant","message":{"a":"\"#), None);
+    }
+
+    #[test]
+    fn keeps_the_raw_values_a_response_is_read_from() {
+        let line = br#"{"parentUuid":null,"isSidechain":true,"message":{"id":"m","usage":{"a":1}},"requestId":"r","type":"assistant","uuid":"u","timestamp":"2026-01-01T00:00:00Z","sessionId":"s","x":[1]}"#;
+        let top = top_level(line).unwrap();
+        let raw = top.raw;
+        assert_eq!(raw.message, Some(&br#"{"id":"m","usage":{"a":1}}"#[..]));
+        assert_eq!(raw.parent_uuid, Some(&b"null"[..]));
+        assert_eq!(raw.is_sidechain, Some(&b"true"[..]));
+        assert_eq!(raw.request_id, Some(&br#""r""#[..]));
+        assert_eq!(raw.uuid, Some(&br#""u""#[..]));
+        assert_eq!(raw.timestamp, Some(&br#""2026-01-01T00:00:00Z""#[..]));
+        assert_eq!(raw.session_id, Some(&br#""s""#[..]));
+        let [id, usage, content] = fields(raw.message.unwrap(), [b"id", b"usage", b"content"]).unwrap();
+        assert_eq!((id, usage, content), (Some(&br#""m""#[..]), Some(&br#"{"a":1}"#[..]), None));
+        let m = raw.message_fields.unwrap();
+        assert_eq!((m.id, m.usage, m.model), (id, usage, None));
+        // A message that is not a well-formed object is skipped by its brackets, and has no fields.
+        let odd = top_level(br#"{"message":{"a" [1]},"uuid":"u"}"#).unwrap();
+        assert!(odd.has_message && odd.raw.message_fields.is_none());
+        assert_eq!(odd.raw.message, Some(&br#"{"a" [1]}"#[..]));
+        assert_eq!(fields(br#"{"a" 1}"#, [b"a"]), None);
+    }
+
+    #[test]
     fn rejects_torn_and_non_object_lines() {
         assert_eq!(top_level(br#"{"type":"assistant","message":{"id":"msg_trunc"#), None);
         assert_eq!(top_level(b"[1,2]"), None);
         assert_eq!(top_level(b""), None);
         assert_eq!(top_level(b"{}").unwrap(), TopLevel::default());
+        assert_eq!(top_level(b"  {  }  ").unwrap(), TopLevel::default());
     }
 }

@@ -53,48 +53,56 @@ pub struct Tail {
 
 /// Calls `on_line` for every complete (newline-terminated) line from `from` to the end of the file, without the
 /// newline. A partial last line is left for the next call.
-pub fn read_lines(file: &mut File, from: u64, mut on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
+pub fn read_lines(file: &mut File, from: u64, on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
+    read_lines_up_to(file, from, MAX_LINE, on_line)
+}
+
+fn read_lines_up_to(file: &mut File, from: u64, max_line: usize, mut on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
     file.seek(SeekFrom::Start(from))?;
     let mut tail = Tail { offset: from, ..Tail::default() };
-    // A hook usually reads a few KB: size the first buffer to what is there.
-    let remaining = file.metadata().map(|m| m.len().saturating_sub(from)).unwrap_or(CHUNK as u64);
-    let mut buf: Vec<u8> = Vec::with_capacity((remaining as usize).clamp(4096, CHUNK) + 1);
+    // `buf[..filled]` is the start of a line not yet complete; the rest is room for the next read. A hook usually
+    // reads a few KB, so the first buffer is sized to what is there; larger reads grow it a chunk at a time.
+    let remaining = file.metadata().map(|m| m.len().saturating_sub(from) as usize).unwrap_or(CHUNK);
+    let mut buf: Vec<u8> = vec![0; (remaining + 1).clamp(4096, CHUNK)];
+    let mut filled = 0;
     let mut skipping = false; // inside an oversized line, dropping bytes until its newline
     loop {
-        let filled = buf.len();
-        let room = buf.capacity().saturating_sub(filled).max(CHUNK.min(buf.capacity().max(4096)));
-        buf.resize(filled + room, 0);
+        if buf.len() - filled < 4096 {
+            buf.resize(filled + CHUNK, 0);
+        }
         let n = match file.read(&mut buf[filled..]) {
             Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {
-                buf.truncate(filled);
-                continue;
-            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
         };
-        buf.truncate(filled + n);
         if n == 0 {
             return Ok(tail);
         }
+        let data = filled + n;
         let mut start = 0;
-        while let Some(pos) = memchr::memchr(b'\n', &buf[start..]) {
-            let line = &buf[start..start + pos];
+        // Only the new bytes can hold a newline.
+        let mut search = filled;
+        while let Some(pos) = memchr::memchr(b'\n', &buf[search..data]) {
+            let end = search + pos;
             if skipping {
                 skipping = false;
                 tail.oversized += 1;
             } else {
                 tail.lines += 1;
-                on_line(line);
+                on_line(&buf[start..end]);
             }
-            start += pos + 1;
+            start = end + 1;
+            search = start;
         }
         tail.offset += start as u64;
-        buf.drain(..start);
-        if buf.len() > MAX_LINE {
+        buf.copy_within(start..data, 0);
+        filled = data - start;
+        if filled > max_line {
             // Drop what we hold of the oversized line; its bytes still count toward the offset once it ends.
             skipping = true;
-            tail.offset += buf.len() as u64;
-            buf.clear();
+            tail.offset += filled as u64;
+            filled = 0;
+            buf = vec![0; CHUNK];
         }
     }
 }
@@ -149,6 +157,21 @@ mod tests {
         assert_eq!(lines.len(), 20_000);
         assert_eq!(lines[12_345], "line number 12345 with some padding to cross chunks");
         assert_eq!(tail.offset, content.len() as u64);
+    }
+
+    #[test]
+    fn oversized_lines_are_skipped_whole() {
+        let mut content = b"first\n".to_vec();
+        content.extend(std::iter::repeat_n(b'x', 3 * CHUNK));
+        content.extend_from_slice(b"\nlast\npartial");
+        let path = temp_file("oversized", &content);
+        let (mut file, _) = open(&path).unwrap();
+        let mut lines = Vec::new();
+        let tail =
+            read_lines_up_to(&mut file, 0, CHUNK, |l| lines.push(String::from_utf8_lossy(l).into_owned())).unwrap();
+        assert_eq!(lines, ["first", "last"]);
+        assert_eq!((tail.lines, tail.oversized), (2, 1));
+        assert_eq!(tail.offset, content.len() as u64 - "partial".len() as u64);
     }
 
     #[test]

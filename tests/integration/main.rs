@@ -11,4 +11,5 @@ mod faults;
 mod hook;
 mod install;
 mod lag;
+mod report;
 mod tamper;

@@ -1,0 +1,109 @@
+//! `ccbreaker report daily|weekly|monthly|session|blocks`: what every transcript on this machine cost, by local
+//! day, ISO week, month, session or 5-hour billing block, as a table or as JSON. It reads the transcripts
+//! itself (through the report cache), not the hook's ledger, so it covers any period and never takes the lock.
+
+use super::args::Args;
+use super::{Failure, Io};
+use crate::config;
+use crate::hook::output::exit;
+use crate::ledger::store::create_private_dir;
+use crate::paths;
+use crate::pricing::PriceTable;
+use crate::report::collect::Sources;
+use crate::report::{Kind, Options, Report, build, cache, collect, render};
+use crate::text::Style;
+use crate::zone::Zone;
+use chrono::NaiveDate;
+
+pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
+    const KINDS: &str = "daily, weekly, monthly, session or blocks";
+    let Some(name) = args.next_word()? else {
+        return Err(Failure::usage(format!("`report` needs a kind: {KINDS}")));
+    };
+    let kind = Kind::parse(&name).ok_or_else(|| Failure::usage(format!("unknown report `{name}`: use {KINDS}")))?;
+    let json = args.flag("--json");
+    let breakdown = args.flag("--breakdown");
+    let since = args.value("--since")?.map(|v| date("--since", &v)).transpose()?;
+    let until = args.value("--until")?.map(|v| date("--until", &v)).transpose()?;
+    let timezone = args.value("--timezone")?;
+    let project = args.value("--project")?;
+    args.finish()?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        return Err(Failure::usage(format!("`--since {since}` is after `--until {until}`")));
+    }
+    let zone_override = match timezone {
+        Some(name) => Some(Zone::parse(&name).ok_or_else(|| {
+            Failure::usage(format!(
+                "`--timezone` must be \"local\", \"UTC\" or an IANA zone name such as \"Asia/Tokyo\", got {name:?}"
+            ))
+        })?),
+        None => None,
+    };
+    let config_path = paths::config_file(io.env);
+    let loaded = config::load(&config_path).map_err(|e| Failure::error(e.to_string()))?;
+    for warning in &loaded.warnings {
+        writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
+    }
+    let config = &loaded.config;
+    let prices = config.pricing.table(&config_path).map_err(|e| Failure::error(e.to_string()))?;
+    let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
+    let state_dir = paths::state_dir(io.env);
+    // Without a usable state directory the report still works, only without its cache.
+    let cache_path = create_private_dir(&state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
+    let options = Options {
+        zone: zone_override.unwrap_or(config.budget.timezone),
+        since,
+        until,
+        project,
+        breakdown,
+        now: super::now(io.env)?,
+    };
+    let collected = collect(&Sources { roots: &roots, prices: &prices, cache: cache_path.as_deref() });
+    for note in &collected.notes {
+        writeln!(io.stderr, "ccbreaker: note: {note}")?;
+    }
+    let report = build(kind, collected.items(), &collected.subagents(), &options);
+    warn_unknown_models(&report, &prices, &config.pricing.unknown_model, io)?;
+    if json {
+        let text = serde_json::to_string_pretty(&render::json(&report)).expect("a report serialises");
+        writeln!(io.stdout, "{text}")?;
+    } else {
+        let style = Style::new(io.stdout_is_terminal, io.env.no_color);
+        write!(io.stdout, "{}", render::table(&report, style))?;
+    }
+    Ok(exit::OK)
+}
+
+/// Models the price table does not know are priced at the `pricing.unknown_model` rates: say so, on stderr.
+fn warn_unknown_models(
+    report: &Report,
+    prices: &PriceTable,
+    unknown_model: &config::UnknownModel,
+    io: &mut Io,
+) -> Result<(), Failure> {
+    let unknown: Vec<&str> = report
+        .totals
+        .models
+        .keys()
+        .map(String::as_str)
+        .filter(|m| prices.rates(m).is_none() && !crate::pricing::is_free_model(m))
+        .collect();
+    if !unknown.is_empty() {
+        let rates = match unknown_model {
+            config::UnknownModel::MostExpensive => format!("{}'s rates", prices.most_expensive_model()),
+            config::UnknownModel::Like(model) => format!("{model}'s rates"),
+            config::UnknownModel::Price(_) => "the pricing.unknown_model rates".to_owned(),
+        };
+        writeln!(io.stderr, "ccbreaker: note: not in the price table, priced at {rates}: {}", unknown.join(", "))?;
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` (or `YYYYMMDD`).
+fn date(flag: &str, value: &str) -> Result<NaiveDate, Failure> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(value, "%Y%m%d"))
+        .map_err(|_| Failure::usage(format!("`{flag}` must be a date like 2026-11-24, got {value:?}")))
+}

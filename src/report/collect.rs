@@ -1,0 +1,268 @@
+//! Gathering a report's data: every transcript under the roots, read on every core unless the cache already
+//! holds it, turned into per-file summaries, and de-duplicated across files. This is the I/O edge of reports;
+//! what it returns is plain data for [`super::rows::build`].
+
+use super::cache::{self, Loaded};
+use super::dedupe;
+use super::rows::Item;
+use super::summary::{Bucket, FileSummary, Identity, merge};
+use crate::ledger::account;
+use crate::pricing::PriceTable;
+use crate::sync::price_response;
+use crate::transcript::discover::{self, Found};
+use crate::transcript::fold;
+use crate::transcript::line::ToolUses;
+use crate::transcript::tail;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::UNIX_EPOCH;
+
+/// Where to look, how to price, and where the cache lives (`None`: no cache).
+pub struct Sources<'a> {
+    pub roots: &'a [PathBuf],
+    pub prices: &'a PriceTable,
+    pub cache: Option<&'a Path>,
+}
+
+/// Every transcript's summary, and what of its individually kept responses counts.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// Sorted by path: the order in which files are judged.
+    pub files: Vec<FileSummary>,
+    /// Per file (same order): the entries that count, summed like the file's buckets.
+    pub counted: Vec<Vec<Bucket>>,
+    /// Files that could not be read, and why the cache was not used.
+    pub notes: Vec<String>,
+    pub stats: Stats,
+}
+
+/// What a report cost to gather.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub files: usize,
+    /// Files read from disk (the rest came from the cache).
+    pub read: usize,
+    pub bytes_read: u64,
+    pub cache_written: bool,
+}
+
+impl Collected {
+    /// Every counted bucket with its file's session, project and model name.
+    pub fn items(&self) -> impl Iterator<Item = Item<'_>> {
+        self.files.iter().zip(&self.counted).flat_map(|(file, counted)| {
+            file.buckets.iter().chain(counted).map(move |b| Item {
+                session: &file.session,
+                project: &file.project,
+                model: &file.models[b.model as usize],
+                slot: b.slot,
+                spend: super::rows::Spend { usage: b.usage, cost: b.cost, responses: b.responses },
+                first_ms: b.first_ms,
+                last_ms: b.last_ms,
+            })
+        })
+    }
+
+    /// How many subagent transcripts each session has.
+    pub fn subagents(&self) -> HashMap<&str, u64> {
+        let mut counts: HashMap<&str, u64> = HashMap::new();
+        for file in self.files.iter().filter(|f| f.subagent) {
+            *counts.entry(&file.session).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// What identifies the prices and the program a cache was made with.
+pub fn fingerprint(prices: &PriceTable) -> u64 {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| {
+            let modified = m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).unwrap_or_default();
+            format!("{} {}", m.len(), modified.as_nanos())
+        })
+        .unwrap_or_default();
+    let text = format!("{} {exe} {prices:?}", env!("CARGO_PKG_VERSION"));
+    crate::transcript::line::hash(text.as_bytes())
+}
+
+/// Finds every transcript under the roots, reads what the cache does not hold, and de-duplicates.
+pub fn collect(sources: &Sources) -> Collected {
+    let fingerprint = fingerprint(sources.prices);
+    // The cache loads while the roots are walked.
+    let (mut found, loaded) = std::thread::scope(|scope| {
+        let loading = sources.cache.map(|path| scope.spawn(move || cache::load(path, fingerprint)));
+        let found = discover::all(sources.roots, threads());
+        (found, loading.map(|l| l.join().expect("the report cache loader panicked")))
+    });
+    // By bytes: a session's transcript (`<id>.jsonl`) before its subagents (`<id>/subagents/`), as the hook.
+    found.sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    found.dedup_by(|a, b| a.path == b.path);
+    let mut notes = Vec::new();
+    let mut cached: HashMap<String, FileSummary> = match loaded {
+        Some(Loaded::Valid(files)) => files.into_iter().map(|f| (f.path.clone(), f)).collect(),
+        // Another version, other prices, damage: the cache is only a shortcut, so it is rebuilt quietly.
+        Some(Loaded::Invalid(_) | Loaded::Missing) | None => HashMap::new(),
+    };
+    let cached_count = cached.len();
+    // Each found file: its cached summary if the file is unchanged, else `None` (to be read).
+    let mut files: Vec<Option<FileSummary>> = found
+        .iter()
+        .map(|f| {
+            let key = f.path.to_string_lossy();
+            cached.remove(key.as_ref()).filter(|summary| summary.identity == identity(&f.stat))
+        })
+        .collect();
+    let mut stats = Stats { files: found.len(), ..Stats::default() };
+    let stale: Vec<usize> = (0..found.len()).filter(|&i| files[i].is_none()).collect();
+    let fresh = read_all(&found, &stale, sources.prices, &mut files, &mut notes, &mut stats);
+    // A new response sharing a message id with one summed in an unchanged file: read that file again, so the
+    // duplicate rule sees both.
+    if !fresh.is_empty() {
+        let mut owner: HashMap<u64, usize> = HashMap::new();
+        for (i, file) in files.iter().enumerate() {
+            if let Some(file) = file.as_ref().filter(|_| !fresh.contains(&i)) {
+                owner.extend(file.unique.iter().map(|&hash| (hash, i)));
+            }
+        }
+        let mut again: Vec<usize> = fresh
+            .iter()
+            .filter_map(|&i| files[i].as_ref())
+            .flat_map(|f| f.entries.iter().filter_map(|e| owner.get(&e.key.message).copied()))
+            .collect();
+        again.sort_unstable();
+        again.dedup();
+        for &i in &again {
+            files[i] = None;
+        }
+        let reread = read_all(&found, &again, sources.prices, &mut files, &mut notes, &mut stats);
+        settle(&mut files, fresh.iter().chain(&reread).copied().collect());
+    }
+    let files: Vec<FileSummary> = files.into_iter().flatten().collect();
+    if let Some(path) = sources.cache
+        && (stats.read > 0 || files.len() != cached_count)
+    {
+        match cache::save(path, fingerprint, &files) {
+            Ok(()) => stats.cache_written = true,
+            Err(err) => notes.push(format!("could not write the report cache: {err}")),
+        }
+    }
+    let entries: Vec<&[super::summary::Entry]> = files.iter().map(|f| f.entries.as_slice()).collect();
+    let counted = dedupe::counted(&entries)
+        .into_iter()
+        .zip(&files)
+        .map(|(flags, file)| {
+            merge(file.entries.iter().zip(flags).filter(|(_, counted)| *counted).map(|(e, _)| Bucket::of(e)).collect())
+        })
+        .collect();
+    Collected { files, counted, notes, stats }
+}
+
+/// Sums the responses of the files just read whose message id appears nowhere else.
+fn settle(files: &mut [Option<FileSummary>], fresh: Vec<usize>) {
+    let mut seen: HashMap<u64, u32> = HashMap::new();
+    for file in files.iter().flatten() {
+        for &hash in &file.unique {
+            *seen.entry(hash).or_default() += 1;
+        }
+        for entry in &file.entries {
+            *seen.entry(entry.key.message).or_default() += 1;
+        }
+    }
+    for i in fresh {
+        if let Some(file) = files[i].as_mut() {
+            file.settle(|message| seen.get(&message) == Some(&1));
+        }
+    }
+}
+
+/// Reads `which` of `found` on every core into `files`; returns the indexes that were read.
+fn read_all(
+    found: &[Found],
+    which: &[usize],
+    prices: &PriceTable,
+    files: &mut [Option<FileSummary>],
+    notes: &mut Vec<String>,
+    stats: &mut Stats,
+) -> Vec<usize> {
+    if which.is_empty() {
+        return Vec::new();
+    }
+    // Largest first, so that one big file does not end the run alone on one core.
+    let mut order = which.to_vec();
+    order.sort_by_key(|&i| std::cmp::Reverse(found[i].stat.size));
+    let threads = threads().min(order.len());
+    let next = AtomicUsize::new(0);
+    let results: Vec<(usize, Result<Option<FileSummary>, String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = order.get(n) else { break };
+                        done.push((i, read_file(&found[i], prices)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a report reader panicked")).collect()
+    });
+    let mut read = Vec::with_capacity(results.len());
+    for (i, result) in results {
+        match result {
+            Ok(Some(summary)) => {
+                stats.read += 1;
+                stats.bytes_read += summary.identity.size;
+                files[i] = Some(summary);
+                read.push(i);
+            }
+            Ok(None) => {}
+            Err(note) => notes.push(note),
+        }
+    }
+    read.sort_unstable();
+    read
+}
+
+/// How many threads read transcripts: one per core, at most 8.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
+}
+
+/// One file, read whole and priced; `Ok(None)` if it vanished since it was found.
+fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<FileSummary>, String> {
+    let could_not = |err: std::io::Error| format!("could not read `{}`: {err}", found.path.display());
+    let (mut file, stat) = match tail::open(&found.path) {
+        Ok(opened) => opened,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(could_not(err)),
+    };
+    let folded = fold::read(&mut file, 0, None, ToolUses::Skip).map_err(could_not)?;
+    let summary = FileSummary {
+        path: found.path.to_string_lossy().into_owned(),
+        identity: identity(&stat),
+        session: account::session_of(found, None, &folded.responses),
+        project: found.project.clone(),
+        subagent: is_subagent(&found.path),
+        malformed: folded.malformed,
+        ..FileSummary::default()
+    };
+    Ok(Some(summary.with_responses(&folded.responses, |r| price_response(prices, r).cost)))
+}
+
+fn identity(stat: &tail::Stat) -> Identity {
+    let modified_ns = stat
+        .modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or_else(|e| -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX));
+    Identity { dev: stat.id.dev, ino: stat.id.ino, size: stat.size, modified_ns }
+}
+
+/// A subagent's transcript: under a session's `subagents/` directory, or a legacy `agent-*.jsonl`.
+fn is_subagent(path: &Path) -> bool {
+    path.components().any(|c| c.as_os_str() == "subagents")
+        || path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("agent-"))
+}

@@ -1,0 +1,164 @@
+//! One transcript's lines turned into its responses, by the rules the hook and the reports share so that they
+//! count alike: the lines of one API response (one per content block, or streaming snapshots with a growing
+//! `output_tokens`) are written one after another and fold into one response with the largest usage, placed
+//! where its first line was; a torn write glued to a whole line keeps the whole line; and every line's `uuid`
+//! is remembered, so the next response can tell whether it was written here (its parent is the line before
+//! it) or copied in from another file (`detached`).
+
+use super::Response;
+use super::line::{Skip, ToolUses, parse_scanned};
+use super::scan::{TopLevel, may_carry_usage, top_level};
+use super::tail::{self, Tail};
+use std::fs::File;
+use std::io;
+
+/// What folding a run of lines gave.
+#[derive(Debug, Default)]
+pub struct Folded {
+    /// In file order, one per API response (consecutive lines of one response folded).
+    pub responses: Vec<Response>,
+    /// The `uuid` of the last line read: where the next read continues the chain.
+    pub last_uuid: Option<String>,
+    /// Lines that were not JSON objects (torn writes) or assistant lines with usage that would not parse.
+    pub malformed: u64,
+    pub tail: Tail,
+}
+
+/// Folds lines fed one at a time.
+#[derive(Debug)]
+pub struct Fold {
+    folded: Folded,
+    tool_uses: ToolUses,
+}
+
+impl Fold {
+    /// `last_uuid`: the `uuid` of the line before the first one fed (`None` at the start of a file).
+    pub fn new(last_uuid: Option<String>, tool_uses: ToolUses) -> Fold {
+        Fold { folded: Folded { last_uuid, ..Folded::default() }, tool_uses }
+    }
+
+    /// Feeds one line (without its newline).
+    pub fn line(&mut self, line: &[u8]) {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let (line, top) = match top_level(line) {
+            Some(top) => (line, top),
+            // A torn write followed, without a newline, by a whole line: keep the whole one.
+            None => {
+                self.folded.malformed += 1;
+                match recover_torn(line) {
+                    Some(recovered) => recovered,
+                    None => return,
+                }
+            }
+        };
+        if top.kind == Some("assistant") && top.has_message && may_carry_usage(line) {
+            match parse_scanned(line, &top.raw, self.folded.last_uuid.as_deref(), self.tool_uses) {
+                Ok(response) => push(&mut self.folded.responses, response),
+                Err(Skip::Malformed) => self.folded.malformed += 1,
+                Err(Skip::NoUsage) => {}
+            }
+        }
+        if let Some(uuid) = top.uuid {
+            match &mut self.folded.last_uuid {
+                Some(last) => {
+                    last.clear();
+                    last.push_str(uuid);
+                }
+                None => self.folded.last_uuid = Some(uuid.to_owned()),
+            }
+        }
+    }
+
+    pub fn finish(self, tail: Tail) -> Folded {
+        Folded { tail, ..self.folded }
+    }
+}
+
+/// Reads the complete lines of `file` from byte `from` and folds them. `last_uuid` is the `uuid` of the line
+/// before `from` (`None` when reading from the start).
+pub fn read(file: &mut File, from: u64, last_uuid: Option<String>, tool_uses: ToolUses) -> io::Result<Folded> {
+    let mut fold = Fold::new(if from == 0 { None } else { last_uuid }, tool_uses);
+    let tail = tail::read_lines(file, from, |line| fold.line(line))?;
+    Ok(fold.finish(tail))
+}
+
+/// The last `{"` that starts a well-formed object, if the line is a torn write glued to a whole one.
+fn recover_torn(line: &[u8]) -> Option<(&[u8], TopLevel<'_>)> {
+    let mut end = line.len();
+    while let Some(at) = memchr::memmem::rfind(&line[..end], b"{\"") {
+        if at == 0 {
+            return None;
+        }
+        if let Some(top) = top_level(&line[at..]) {
+            return Some((&line[at..], top));
+        }
+        end = at;
+    }
+    None
+}
+
+/// Lines of one response are written one after another; fold them, keeping the largest usage (older clients
+/// wrote growing snapshots) and the first line's place in the file.
+fn push(responses: &mut Vec<Response>, mut response: Response) {
+    if let Some(last) = responses.last_mut().filter(|last| last.key == response.key) {
+        let mut tool_uses = std::mem::take(&mut last.tool_uses);
+        tool_uses.append(&mut response.tool_uses);
+        if response.usage.total_tokens() > last.usage.total_tokens() {
+            let detached = last.detached;
+            *last = Response { detached, ..response };
+        }
+        last.tool_uses = tool_uses;
+        return;
+    }
+    responses.push(response);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assistant(id: &str, uuid: &str, parent: &str, output: u64) -> String {
+        format!(
+            r#"{{"parentUuid":"{parent}","type":"assistant","uuid":"{uuid}","timestamp":"2026-11-24T10:00:00Z","requestId":"r{id}","message":{{"id":"m{id}","model":"claude-sonnet-5","content":[{{"type":"tool_use","id":"t{uuid}"}}],"usage":{{"input_tokens":1,"output_tokens":{output}}}}}}}"#
+        )
+    }
+
+    fn fold(lines: &[String]) -> Folded {
+        let mut fold = Fold::new(None, ToolUses::Collect);
+        for line in lines {
+            fold.line(line.as_bytes());
+        }
+        fold.finish(Tail::default())
+    }
+
+    #[test]
+    fn lines_of_one_response_fold_to_the_largest_usage_at_the_first_place() {
+        let lines = [
+            r#"{"type":"user","uuid":"u0"}"#.to_owned(),
+            assistant("1", "a1", "elsewhere", 5),
+            assistant("1", "a2", "a1", 50),
+            assistant("1", "a3", "a2", 20),
+            assistant("2", "b1", "a3", 7),
+        ];
+        let folded = fold(&lines);
+        assert_eq!(folded.responses.len(), 2);
+        let first = &folded.responses[0];
+        assert_eq!(first.usage.output_tokens, 50);
+        assert!(first.detached, "the first line's parent was elsewhere");
+        assert_eq!(first.tool_uses, ["ta1", "ta2", "ta3"]);
+        assert!(!folded.responses[1].detached);
+        assert_eq!(folded.last_uuid.as_deref(), Some("b1"));
+    }
+
+    #[test]
+    fn a_torn_write_keeps_the_whole_line_after_it() {
+        let glued = r#"{"type":"assistant","message":{"id":"msg_trunc{"type":"user","uuid":"u1"}"#.to_owned();
+        let lines = [assistant("1", "a1", "u0", 9), glued, "  ".to_owned(), assistant("2", "a2", "u1", 9)];
+        let folded = fold(&lines);
+        assert_eq!(folded.malformed, 1);
+        assert_eq!(folded.responses.len(), 2);
+        assert!(!folded.responses[1].detached, "the recovered line is the parent");
+    }
+}
