@@ -45,7 +45,8 @@ mod tests {
     #[test]
     fn the_fuzz_corpus_replays_without_a_panic() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-        let targets: [(&str, fn(&[u8])); 3] =
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 3] =
             [("transcript_line", super::transcript_line), ("hook_event", super::hook_event), ("config", super::config)];
         for (name, target) in targets {
             let dir = root.join(name);
