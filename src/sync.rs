@@ -88,7 +88,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         let session = discover::session_of_transcript(transcript);
         let project = discover::project_of_transcript(transcript);
         for (path, stat) in discover::session_files(transcript) {
-            sources.push(Found { path, session: session.clone(), project: project.clone(), stat });
+            sources.push(Found { path, session: session.clone(), project: project.clone(), stat, own: true });
         }
     }
     if due {

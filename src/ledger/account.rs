@@ -35,6 +35,9 @@ pub struct FileRead {
     offset: u64,
     last_uuid: Option<String>,
     restarted: bool,
+    /// More lines of a file of the hooked session, followed from a cursor: what is appended there was written
+    /// there, and its hook reads it first (see `apply`).
+    appended: bool,
     malformed: u64,
     responses: Vec<Response>,
 }
@@ -89,6 +92,7 @@ pub fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> 
         offset: tail.offset,
         last_uuid,
         restarted,
+        appended: source.own && from > 0,
         malformed,
         responses,
     })
@@ -142,7 +146,12 @@ pub fn apply(
         stats.responses += 1;
         let day = response.timestamp.date_naive();
         let committed = ledger.keys.get(&day).copied().unwrap_or(0);
-        if keys.check_and_insert(day, committed, response.key, response.sidechain)? != Seen::New {
+        if read.appended && !response.detached {
+            // Written in the hooked session's own file after lines already counted, and read by its own hook within
+            // moments: no other file can have been counted with it first. The hot path then never reads the day's
+            // key log, so it does not grow with the day. Files found by a walk and copies are always looked up.
+            keys.insert_new(day, committed, response.key, response.sidechain)?;
+        } else if keys.check_and_insert(day, committed, response.key, response.sidechain)? != Seen::New {
             continue;
         }
         stats.counted += 1;

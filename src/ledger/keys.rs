@@ -49,13 +49,20 @@ pub fn judge(earlier: impl IntoIterator<Item = (u64, bool)>, request: u64, sidec
         .unwrap_or(Seen::New)
 }
 
-/// One day's log as it is on disk (records are decoded only where the message id matches: a hook looks up a few
-/// responses in thousands).
+/// One day's log: the committed records as they are on disk, read only when a lookup needs them (records are
+/// decoded only where the message id matches: a hook looks up a few responses in thousands), then the records
+/// this call adds.
 #[derive(Debug, Default)]
 struct DayLog {
+    /// The committed records (once loaded) followed by the new ones; before loading, only the new ones.
     bytes: Vec<u8>,
+    loaded: bool,
     committed: usize,
     by_message: Option<HashMap<u64, Vec<usize>>>,
+}
+
+fn record_of(key: ResponseKey, sidechain: bool) -> Record {
+    Record { message: key.message, request: key.request, flags: if sidechain { SIDECHAIN } else { 0 } }
 }
 
 /// The key logs of the days a hook call touches, loaded lazily.
@@ -106,21 +113,35 @@ impl KeyIndex {
     ) -> Result<Seen, KeysError> {
         self.lookups += 1;
         let path = self.path(day);
-        if let std::collections::btree_map::Entry::Vacant(e) = self.days.entry(day) {
-            let log = load(&path, committed as usize)?;
-            e.insert(log);
-        }
-        let many = self.lookups > LINEAR_LOOKUPS;
-        let log = self.days.get_mut(&day).expect("inserted above");
-        let seen = log.find(key, sidechain, many);
+        let log = self.days.entry(day).or_insert_with(|| DayLog::unloaded(committed as usize));
+        log.load(&path)?;
+        let seen = log.find(key, sidechain, self.lookups > LINEAR_LOOKUPS);
         if seen == Seen::New {
-            log.push(Record {
-                message: key.message,
-                request: key.request,
-                flags: if sidechain { SIDECHAIN } else { 0 },
-            });
+            log.push(record_of(key, sidechain));
         }
         Ok(seen)
+    }
+
+    /// Records `key` as counted without looking it up: for a response appended to a file already being followed,
+    /// written there (not copied in), which no other file can have counted. The day's log is not read.
+    /// The log's length is still checked (one `stat`), so a damaged log is noticed without reading it.
+    pub fn insert_new(
+        &mut self,
+        day: NaiveDate,
+        committed: u64,
+        key: ResponseKey,
+        sidechain: bool,
+    ) -> Result<(), KeysError> {
+        if !self.days.contains_key(&day) {
+            let path = self.path(day);
+            let found = fs::metadata(&path).map(|m| m.len() as usize / RECORD).unwrap_or(0);
+            if found < committed as usize {
+                return Err(KeysError::Short { path, found, committed: committed as usize });
+            }
+        }
+        let log = self.days.entry(day).or_insert_with(|| DayLog::unloaded(committed as usize));
+        log.push(record_of(key, sidechain));
+        Ok(())
     }
 
     /// Appends the new records of every day to its log; returns the new committed lengths to store in the ledger.
@@ -128,7 +149,8 @@ impl KeyIndex {
     pub fn write(&mut self) -> Result<Vec<(NaiveDate, u64)>, KeysError> {
         let mut lengths = Vec::new();
         for (day, log) in &mut self.days {
-            if log.len() == log.committed {
+            let fresh = log.fresh();
+            if fresh.is_empty() {
                 continue;
             }
             let path = self.dir.join(format!("{day}.bin"));
@@ -137,8 +159,8 @@ impl KeyIndex {
             file.set_len((log.committed * RECORD) as u64).map_err(write_err)?;
             use std::io::Seek;
             file.seek(io::SeekFrom::End(0)).map_err(write_err)?;
-            file.write_all(&log.bytes[log.committed * RECORD..]).map_err(write_err)?;
-            log.committed = log.len();
+            file.write_all(fresh).map_err(write_err)?;
+            log.commit();
             lengths.push((*day, log.committed as u64));
         }
         Ok(lengths)
@@ -158,6 +180,34 @@ impl KeyIndex {
 }
 
 impl DayLog {
+    fn unloaded(committed: usize) -> DayLog {
+        DayLog { committed, ..DayLog::default() }
+    }
+
+    /// Reads the committed records in front of the new ones, once.
+    fn load(&mut self, path: &Path) -> Result<(), KeysError> {
+        if !self.loaded {
+            let mut disk = read_committed(path, self.committed)?;
+            disk.extend_from_slice(&self.bytes);
+            self.bytes = disk;
+            self.loaded = true;
+            self.by_message = None;
+        }
+        Ok(())
+    }
+
+    /// The records not yet written.
+    fn fresh(&self) -> &[u8] {
+        if self.loaded { &self.bytes[self.committed * RECORD..] } else { &self.bytes }
+    }
+
+    fn commit(&mut self) {
+        self.committed += self.fresh().len() / RECORD;
+        if !self.loaded {
+            self.bytes.clear();
+        }
+    }
+
     fn len(&self) -> usize {
         self.bytes.len() / RECORD
     }
@@ -232,7 +282,8 @@ fn open_log(path: &Path) -> io::Result<File> {
     }
 }
 
-fn load(path: &Path, committed: usize) -> Result<DayLog, KeysError> {
+/// The first `committed` records of a log file (an error if it holds fewer).
+fn read_committed(path: &Path, committed: usize) -> Result<Vec<u8>, KeysError> {
     let mut bytes = Vec::new();
     match File::open(path) {
         Ok(mut file) => {
@@ -248,7 +299,7 @@ fn load(path: &Path, committed: usize) -> Result<DayLog, KeysError> {
         return Err(KeysError::Short { path: path.to_path_buf(), found, committed });
     }
     bytes.truncate(committed * RECORD);
-    Ok(DayLog { bytes, committed, by_message: None })
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -305,6 +356,29 @@ mod tests {
         assert_eq!(again.check_and_insert(day, 2, key(3, 3), false).unwrap(), Seen::New);
         assert_eq!(again.write().unwrap(), vec![(day, 3)]);
         assert_eq!(fs::metadata(dir.join("2026-11-24.bin")).unwrap().len(), 72);
+    }
+
+    #[test]
+    fn records_added_without_a_lookup_are_written_and_found_later() {
+        let dir = temp_dir("unchecked");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut first = KeyIndex::new(&dir);
+        first.check_and_insert(day, 0, key(1, 1), false).unwrap();
+        assert_eq!(first.write().unwrap(), vec![(day, 1)]);
+        let mut hot = KeyIndex::new(&dir);
+        hot.insert_new(day, 1, key(2, 2), false).unwrap();
+        // A lookup later in the same call reads the committed records in front of the unwritten one.
+        assert_eq!(hot.check_and_insert(day, 1, key(2, 2), false).unwrap(), Seen::Duplicate);
+        assert_eq!(hot.check_and_insert(day, 1, key(1, 1), false).unwrap(), Seen::Duplicate);
+        assert_eq!(hot.write().unwrap(), vec![(day, 2)]);
+        let mut unloaded = KeyIndex::new(&dir);
+        unloaded.insert_new(day, 2, key(3, 3), false).unwrap();
+        assert_eq!(unloaded.write().unwrap(), vec![(day, 3)]);
+        let mut again = KeyIndex::new(&dir);
+        for k in 1..=3 {
+            assert_eq!(again.check_and_insert(day, 3, key(k, k), false).unwrap(), Seen::Duplicate);
+        }
+        assert!(matches!(KeyIndex::new(&dir).insert_new(day, 9, key(4, 4), false), Err(KeysError::Short { .. })));
     }
 
     #[test]
