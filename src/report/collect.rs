@@ -119,9 +119,13 @@ pub fn collect(sources: &Sources) -> Collected {
     // A new response sharing a message id with one summed in an unchanged file: read that file again, so the
     // duplicate rule sees both.
     if !fresh.is_empty() {
+        let mut is_fresh = vec![false; files.len()];
+        for &i in &fresh {
+            is_fresh[i] = true;
+        }
         let mut owner: HashMap<u64, usize> = HashMap::new();
         for (i, file) in files.iter().enumerate() {
-            if let Some(file) = file.as_ref().filter(|_| !fresh.contains(&i)) {
+            if let Some(file) = file.as_ref().filter(|_| !is_fresh[i]) {
                 owner.extend(file.unique.iter().map(|&hash| (hash, i)));
             }
         }
