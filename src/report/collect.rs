@@ -119,9 +119,13 @@ pub fn collect(sources: &Sources) -> Collected {
     // A new response sharing a message id with one summed in an unchanged file: read that file again, so the
     // duplicate rule sees both.
     if !fresh.is_empty() {
+        let mut is_fresh = vec![false; files.len()];
+        for &i in &fresh {
+            is_fresh[i] = true;
+        }
         let mut owner: HashMap<u64, usize> = HashMap::new();
         for (i, file) in files.iter().enumerate() {
-            if let Some(file) = file.as_ref().filter(|_| !fresh.contains(&i)) {
+            if let Some(file) = file.as_ref().filter(|_| !is_fresh[i]) {
                 owner.extend(file.unique.iter().map(|&hash| (hash, i)));
             }
         }
@@ -265,4 +269,70 @@ fn identity(stat: &tail::Stat) -> Identity {
 fn is_subagent(path: &Path) -> bool {
     path.components().any(|c| c.as_os_str() == "subagents")
         || path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("agent-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::rows::Spend;
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+
+    fn totals(collected: &Collected) -> (Spend, usize) {
+        let mut total = Spend::default();
+        let mut items = 0;
+        for item in collected.items() {
+            total.usage.add(&item.spend.usage);
+            total.cost += item.spend.cost;
+            total.responses += item.spend.responses;
+            items += 1;
+        }
+        (total, items)
+    }
+
+    #[test]
+    fn the_cache_reads_only_what_changed() {
+        let dir = std::env::temp_dir().join(format!("ccbreaker-collect-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus-seed30/projects"), &dir.join("p"));
+        let roots = [dir.join("p")];
+        let prices = PriceTable::builtin();
+        let cache = dir.join("cache.bin");
+        let sources = Sources { roots: &roots, prices: &prices, cache: Some(&cache) };
+
+        let cold = collect(&sources);
+        assert_eq!((cold.stats.files, cold.stats.read, cold.stats.cache_written), (17, 17, true));
+        assert_eq!(totals(&cold).0.responses, 734);
+        let warm = collect(&sources);
+        assert_eq!((warm.stats.read, warm.stats.cache_written), (0, false));
+        assert_eq!(totals(&warm), totals(&cold));
+
+        // A copy of one response in a new file: the new file is read, and so is the file whose summary had summed
+        // that response, so that the duplicate rule can judge the two.
+        let main = dir.join("p/-home-dev-src-api/35c3212d-d3b9-c9d9-a754-ac3e9f3344d5.jsonl");
+        let text = std::fs::read_to_string(&main).unwrap();
+        let copy = text.lines().filter(|l| l.contains("\"type\":\"assistant\"") && l.contains("\"usage\"")).nth(3);
+        std::fs::write(dir.join("p/-home-dev-src-api/resumed.jsonl"), format!("{}\n", copy.unwrap())).unwrap();
+        let changed = collect(&sources);
+        assert_eq!((changed.stats.files, changed.stats.read), (18, 2));
+        assert_eq!(totals(&changed).0, totals(&cold).0, "the copy counts once");
+        let again = collect(&sources);
+        assert_eq!((again.stats.read, totals(&again).0), (0, totals(&cold).0));
+
+        // A file gone: nothing to read, the cache is rewritten without it.
+        std::fs::remove_file(dir.join("p/-home-dev-src-api/resumed.jsonl")).unwrap();
+        let removed = collect(&sources);
+        assert_eq!((removed.stats.read, removed.stats.cache_written), (0, true));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -258,6 +258,15 @@ fn the_active_block_has_a_burn_rate_and_a_projection() {
 }
 
 #[test]
+fn pricing_overrides_apply_and_a_price_change_rebuilds_the_cache() {
+    let sb = Sandbox::new("report-prices");
+    sb.transcript("a").append(&response("p", 1_000_000).json());
+    assert_eq!(cost_of(&sb), 10.0, "claude-sonnet-5 output: $10 per million tokens");
+    sb.config("[pricing.models.\"claude-sonnet-5\"]\ninput = 1.0\noutput = 2.0\n");
+    assert_eq!(cost_of(&sb), 2.0, "the cached summary was priced at the old rates");
+}
+
+#[test]
 fn projects_filter_by_name_path_or_directory() {
     let sb = Sandbox::new("projects");
     sb.transcript("a").append(&response("p1", 10).json());
