@@ -7,7 +7,7 @@
 
 use super::Response;
 use super::line::{Skip, ToolUses, parse_scanned};
-use super::scan::{TopLevel, may_carry_usage, top_level};
+use super::scan::{TopLevel, is_whole_object, may_carry_usage, top_level};
 use super::tail::{self, Tail};
 use std::fs::File;
 use std::io;
@@ -84,19 +84,17 @@ pub fn read(file: &mut File, from: u64, last_uuid: Option<String>, tool_uses: To
     Ok(fold.finish(tail))
 }
 
-/// The last `{"` that starts a well-formed object, if the line is a torn write glued to a whole one.
+/// The whole line glued after a torn write (a crash left a partial line, then writing resumed without a newline).
 fn recover_torn(line: &[u8]) -> Option<(&[u8], TopLevel<'_>)> {
-    let mut end = line.len();
-    while let Some(at) = memchr::memmem::rfind(&line[..end], b"{\"") {
-        if at == 0 {
+    // The glued whole line runs to the end of the line; a nested object of it would not, so the first `{"` from
+    // which one object spans the rest is where it starts.
+    memchr::memmem::find_iter(line, b"{\"").filter(|&at| at > 0).find_map(|at| {
+        let rest = &line[at..];
+        if !is_whole_object(rest) {
             return None;
         }
-        if let Some(top) = top_level(&line[at..]) {
-            return Some((&line[at..], top));
-        }
-        end = at;
-    }
-    None
+        top_level(rest).map(|top| (rest, top))
+    })
 }
 
 /// Lines of one response are written one after another; fold them, keeping the largest usage (older clients

@@ -118,6 +118,17 @@ pub fn fields<'a, const N: usize>(json: &'a [u8], keys: [&[u8]; N]) -> Option<[O
 }
 
 /// Walks the members of the object at the start of `json` (see [`Scanner::members`]).
+/// Whether `json` is one object with nothing after it but white space (nested values are skipped by their brackets).
+pub fn is_whole_object(json: &[u8]) -> bool {
+    let mut s = Scanner { b: json, i: 0 };
+    s.ws();
+    if s.peek() != Some(b'{') || s.value().is_none() {
+        return false;
+    }
+    s.ws();
+    s.i == json.len()
+}
+
 fn object<'a>(json: &'a [u8], member: impl FnMut(&'a [u8], &mut Scanner<'a>) -> Option<()>) -> Option<()> {
     let mut s = Scanner { b: json, i: 0 };
     s.ws();

@@ -147,3 +147,16 @@ fn cache_writes_are_priced_by_their_lifetime() {
     sb.pre_tool_use("s1");
     assert_eq!(sb.session_status("s1")["cost_usd"], 2.121); // 0.687 + 2 x (0.375 + 0.3 + 0.042)
 }
+
+#[test]
+fn a_torn_write_glued_to_a_whole_line_keeps_the_whole_line() {
+    let sb = Sandbox::new("glued");
+    let t = sb.transcript("s1");
+    // A writer died mid-line; the next one appended a whole line without a newline in between.
+    t.append_raw(br#"{"type":"assistant","message":{"id":"msg_torn","usage":{"input_tokens":"#);
+    t.append(&response("whole", tokens_for_usd(2.0)).cache(10, 0, 20).json());
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let status = sb.session_status("s1");
+    assert_eq!(status["responses"], 1);
+    assert_eq!(status["output_tokens"], tokens_for_usd(2.0));
+}
