@@ -5,8 +5,9 @@ afterwards the totals must equal the generator's truth exactly (issue "Trust und
     python3 bench/stress.py [--bin target/release/ccbreaker] [--sessions 8] [--hooks 64] [--kills 200] [--seed 5]
 
 1. Concurrency: a corpus from ../shared/tools/gen-transcripts.py (mixed clients, subagents, resumes, replays) is
-   written into a live ~/.claude/projects tree by a writer thread, in random-sized chunks that cut lines in half,
-   while waves of --hooks hook processes run at once on the corpus's main sessions. Then `status --json` for every
+   written into a live ~/.claude/projects tree by a writer thread, in the order Claude Code writes it and in
+   random-sized chunks that cut lines anywhere, while waves of --hooks hook processes run at once on the
+   corpus's main sessions. Then `status --json` for every
    day: day totals and every session's tokens must equal expected.json.
 2. Crashes: the same, with one hook at a time killed (SIGKILL) after a random delay, --kills times, then a clean
    call and the same comparison.
@@ -35,22 +36,22 @@ def generate(shared, out, seed, size_mb):
 
 
 def writer(source, live, rng, done):
-    """Copies every transcript of `source` into `live`, in chunks of 1 to 20,000 bytes, files interleaved."""
-    files = sorted(source.glob("projects/**/*.jsonl"))
-    pending = {f: f.read_bytes() for f in files}
-    while pending:
-        f = rng.choice(list(pending))
-        data = pending[f]
-        n = rng.randint(1, 20_000)
-        target = live / f.relative_to(source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "ab") as out:
-            out.write(data[:n])
-        if n >= len(data):
-            del pending[f]
-        else:
-            pending[f] = data[n:]
-        time.sleep(rng.random() * 0.002)
+    """Copies every transcript of `source` into `live` as Claude Code would have written them: sessions in the order
+    the generator wrote them (a resumed session after the one it copies), each main transcript before its
+    subagents' (which replay its lines), every file in chunks of 1 to 20,000 bytes that cut lines anywhere."""
+    mains = sorted(source.glob("projects/*/*.jsonl"), key=lambda p: p.stat().st_mtime_ns)
+    for main in mains:
+        subagents = sorted(main.with_suffix("").glob("subagents/**/*.jsonl"))
+        for f in [main] + subagents:
+            data = f.read_bytes()
+            target = live / f.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            while data:
+                n = rng.randint(1, 20_000)
+                with open(target, "ab") as out:
+                    out.write(data[:n])
+                data = data[n:]
+                time.sleep(rng.random() * 0.002)
     done.set()
 
 

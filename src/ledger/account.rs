@@ -6,8 +6,8 @@
 //! the line before them: resumed sessions, sidechain replays), so a copy read first never takes a response from
 //! the session that made it. Across batches the first file to be read wins; the day total is exact either way.
 
-use super::keys::{KeyIndex, KeysError, Seen};
-use super::state::{Counted, FileCursor, LastResponse, Ledger};
+use super::keys::{KeyIndex, KeysError, Seen, judge};
+use super::state::{COPIES, Counted, FileCursor, LastResponse, Ledger};
 use crate::transcript::Response;
 use crate::transcript::discover::Found;
 use crate::transcript::fold::{self, Folded};
@@ -148,11 +148,21 @@ pub fn apply(
         let committed = ledger.keys.get(&day).copied().unwrap_or(0);
         if read.appended && !response.detached {
             // Written in the hooked session's own file after lines already counted, and read by its own hook within
-            // moments: no other file can have been counted with it first. The hot path then never reads the day's
-            // key log, so it does not grow with the day. Files found by a walk and copies are always looked up.
+            // moments: only a copy counted before it (a session resumed elsewhere in the meantime) can have counted
+            // it first, and those are kept in the ledger. So the hot path never reads the day's key log and does
+            // not grow with the day. Files found by a walk, and copies, are always looked up.
+            let earlier = ledger.copies.iter().filter(|c| c.0 == response.key.message).map(|c| (c.1, c.2));
+            if judge(earlier, response.key.request, response.sidechain) != Seen::New {
+                continue;
+            }
             keys.insert_new(day, committed, response.key, response.sidechain)?;
         } else if keys.check_and_insert(day, committed, response.key, response.sidechain)? != Seen::New {
             continue;
+        }
+        if response.detached {
+            ledger.copies.push((response.key.message, response.key.request, response.sidechain));
+            let excess = ledger.copies.len().saturating_sub(COPIES);
+            ledger.copies.drain(..excess);
         }
         stats.counted += 1;
         counted[f][r] = Some(count(ledger, read, response, price, zone));

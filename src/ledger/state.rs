@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped whenever a field is added, removed or changes meaning (the encoding is positional); a ledger of another
 /// version is rebuilt from the transcripts.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -27,6 +27,9 @@ pub struct Ledger {
     /// When every transcript root was last walked (Unix seconds).
     pub last_scan: Option<i64>,
     pub last_hook: Option<HookTimings>,
+    /// Copies counted before any original was seen (message hash, request hash, sidechain), newest last: an
+    /// original appended later is checked against these without reading the day's key log.
+    pub copies: Vec<(u64, u64, bool)>,
     /// Problems seen while reading transcripts, newest last (bounded).
     pub notes: Vec<String>,
 }
@@ -161,6 +164,9 @@ pub struct HookTimings {
     pub bytes_read: u64,
     pub scanned: bool,
 }
+
+/// How many early-counted copies the ledger remembers.
+pub const COPIES: usize = 1024;
 
 /// How many notes the ledger keeps.
 pub const MAX_NOTES: usize = 20;
