@@ -160,3 +160,19 @@ fn a_torn_write_glued_to_a_whole_line_keeps_the_whole_line() {
     assert_eq!(status["responses"], 1);
     assert_eq!(status["output_tokens"], tokens_for_usd(2.0));
 }
+
+#[test]
+fn an_original_appended_after_its_copy_was_counted_is_not_counted_twice() {
+    let sb = Sandbox::new("copyfirst");
+    let a = sb.transcript("a");
+    a.lines(&chain("a", 1, 1.0));
+    sb.hook(&sb.event("PreToolUse", "a")).assert_silent_allow(); // "a" is followed from here on
+    // "a" writes a response; before its own hook runs again, a resumed copy of it is counted elsewhere.
+    let original = response("late", tokens_for_usd(3.0)).parent("uuid-a-0");
+    let copy = original.clone().parent("not-in-this-file");
+    sb.transcript("b").append(&copy.json());
+    sb.hook(&sb.event("PreToolUse", "b")).assert_silent_allow();
+    a.append(&original.json());
+    sb.hook(&sb.event("PreToolUse", "a")).assert_silent_allow();
+    assert_eq!(sb.status()["day"]["cost_usd"], 4.0, "the response counts once, as the copy counted it");
+}
