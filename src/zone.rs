@@ -42,10 +42,7 @@ impl Zone {
         match name.trim() {
             n if n.eq_ignore_ascii_case("local") => Some(Zone::Local),
             n if n.eq_ignore_ascii_case("utc") || n == "Etc/UTC" || n == "Z" => Some(Zone::Utc),
-            n if is_zone_name(n) => {
-                let rules = tz::TimeZone::from_posix_tz(n).ok()?;
-                Some(Zone::Iana(Box::leak(Box::new(Iana { name: n.to_owned(), rules }))))
-            }
+            n if is_zone_name(n) => load(n).map(Zone::Iana),
             _ => None,
         }
     }
@@ -100,6 +97,20 @@ impl Zone {
             Zone::Local => local_zone_name(),
         }
     }
+}
+
+/// Zones loaded so far, each once per process; kept here so they stay reachable (a process names few zones).
+static LOADED: std::sync::Mutex<Vec<&'static Iana>> = std::sync::Mutex::new(Vec::new());
+
+fn load(name: &str) -> Option<&'static Iana> {
+    let mut loaded = LOADED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(zone) = loaded.iter().find(|zone| zone.name == name) {
+        return Some(zone);
+    }
+    let rules = tz::TimeZone::from_posix_tz(name).ok()?;
+    let zone: &'static Iana = Box::leak(Box::new(Iana { name: name.to_owned(), rules }));
+    loaded.push(zone);
+    Some(zone)
 }
 
 /// A zone name as the database spells it (`Area/City`, `EST5EDT`, `Etc/GMT+5`): no path tricks.
