@@ -156,7 +156,10 @@ impl KeyIndex {
             let path = self.dir.join(format!("{day}.bin"));
             let write_err = |source| KeysError::Write { path: path.clone(), source };
             let mut file = open_log(&path).map_err(write_err)?;
-            file.set_len((log.committed * RECORD) as u64).map_err(write_err)?;
+            let committed = (log.committed * RECORD) as u64;
+            if file.metadata().map_err(write_err)?.len() != committed {
+                file.set_len(committed).map_err(write_err)?;
+            }
             use std::io::Seek;
             file.seek(io::SeekFrom::End(0)).map_err(write_err)?;
             file.write_all(fresh).map_err(write_err)?;

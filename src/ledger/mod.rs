@@ -1,10 +1,10 @@
 //! The ledger: what has been counted so far (per file cursors, per session and per day spend) and the index of
 //! counted responses, kept in the state directory and shared by every hook process under one lock.
 //!
-//! Design, for the hot path: one small binary file (`ledger.bin`: a magic number, the version, then the ledger in
-//! postcard, a compact serde encoding about ten times cheaper to read and write than JSON) holds the cursors and the
-//! spend of the sessions active today and yesterday; it is replaced atomically, so a killed hook leaves either the old or the new
-//! ledger, never a mix. The index of counted responses (for de-duplication across files: resumed sessions and
+//! Design, for the hot path: one small binary ledger (postcard, a compact serde encoding about ten times cheaper to
+//! read and write than JSON) holds the cursors and the spend of the sessions active today and yesterday; it is
+//! written alternately into two checksummed slot files (`ledger-a.bin`, `ledger-b.bin`), so a killed hook leaves the
+//! last committed ledger intact, never a mix. The index of counted responses (for de-duplication across files: resumed sessions and
 //! sidechain replays copy lines) is a binary append-only log per UTC day (`keys/<date>.bin`, 24 bytes a response)
 //! whose committed length is recorded in the ledger: records past it belong to a write that never committed and
 //! are ignored. Everything in the ledger can be rebuilt from the transcripts; only human decisions

@@ -12,8 +12,23 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The first bytes of a ledger file.
+/// The first bytes of a ledger slot.
 const MAGIC: &[u8; 4] = b"CCBL";
+
+/// A slot's generation and body, if its header and checksum hold: magic, generation, body length and FNV-1a of
+/// the body; bytes past the body (left by a longer earlier ledger) are ignored.
+fn frame(bytes: &[u8]) -> Result<(u64, &[u8]), &'static str> {
+    let rest = bytes.strip_prefix(MAGIC).ok_or("is not a ccbreaker ledger")?;
+    let word = |at: usize| rest.get(at..at + 8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
+    let (Some(generation), Some(len), Some(sum)) = (word(0), word(8), word(16)) else {
+        return Err("was cut short");
+    };
+    let body = rest.get(24..).and_then(|b| b.get(..len as usize)).ok_or("was cut short")?;
+    if crate::transcript::line::hash(body) != sum {
+        return Err("failed its checksum");
+    }
+    Ok((generation, body))
+}
 
 /// The largest ledger file read; anything bigger is treated as corrupt and rebuilt.
 const MAX_LEDGER_BYTES: u64 = 64 << 20;
@@ -99,6 +114,8 @@ pub struct Locked {
     pub allowances: Allowances,
     pub fresh: Fresh,
     pub waited: Duration,
+    /// The generation of the ledger loaded (0: none); the save writes the next one into the other slot.
+    generation: u64,
 }
 
 impl Store {
@@ -115,8 +132,9 @@ impl Store {
         &self.dir
     }
 
-    fn ledger_path(&self) -> PathBuf {
-        self.dir.join("ledger.bin")
+    /// The two slots the ledger alternates between (see `Locked::save`).
+    fn slot_path(&self, slot: u64) -> PathBuf {
+        self.dir.join(if slot.is_multiple_of(2) { "ledger-a.bin" } else { "ledger-b.bin" })
     }
 
     fn keys_dir(&self) -> PathBuf {
@@ -133,13 +151,13 @@ impl Store {
         let started = Instant::now();
         let lock = self.acquire(timeout)?;
         let waited = started.elapsed();
-        let (ledger, fresh) = self.load_ledger(timezone)?;
+        let (ledger, generation, fresh) = self.load_ledger(timezone)?;
         if matches!(fresh, Fresh::Rebuilt(_) | Fresh::Missing) {
             self.clear_keys();
         }
         let allowances = self.load_allowances()?;
         let keys = KeyIndex::new(&self.keys_dir());
-        Ok(Locked { store: self.clone(), _lock: lock, ledger, keys, allowances, fresh, waited })
+        Ok(Locked { store: self.clone(), _lock: lock, ledger, keys, allowances, fresh, waited, generation })
     }
 
     fn acquire(&self, timeout: Duration) -> Result<File, LedgerError> {
@@ -169,34 +187,51 @@ impl Store {
         }
     }
 
-    fn load_ledger(&self, timezone: &str) -> Result<(Ledger, Fresh), LedgerError> {
-        let path = self.ledger_path();
-        let bytes = match read_capped(&path, MAX_LEDGER_BYTES) {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) => {
-                return Ok((Ledger::new(timezone), Fresh::Rebuilt(format!("`{}` was too large", path.display()))));
+    /// Loads the newest intact slot. A slot a killed process was writing fails its checksum and the other one, the
+    /// last committed ledger, is used; if neither is intact the ledger is started afresh.
+    fn load_ledger(&self, timezone: &str) -> Result<(Ledger, u64, Fresh), LedgerError> {
+        let mut newest: Option<(u64, Vec<u8>)> = None;
+        let mut damaged = None;
+        for slot in 0..2 {
+            let path = self.slot_path(slot);
+            let bytes = match read_capped(&path, MAX_LEDGER_BYTES) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => {
+                    damaged = Some(format!("`{}` was too large", path.display()));
+                    continue;
+                }
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(LedgerError::Read { path, source }),
+            };
+            match frame(&bytes) {
+                Ok((generation, body)) if newest.as_ref().is_none_or(|(g, _)| generation > *g) => {
+                    newest = Some((generation, body.to_vec()));
+                }
+                Ok(_) => {}
+                Err(why) => damaged = Some(format!("`{}` {why}", path.display())),
             }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok((Ledger::new(timezone), Fresh::Missing)),
-            Err(source) => return Err(LedgerError::Read { path, source }),
-        };
-        let rebuilt = |why: String| Ok((Ledger::new(timezone), Fresh::Rebuilt(why)));
-        let Some(body) = bytes.strip_prefix(MAGIC) else {
-            return rebuilt(format!("`{}` is not a ccbreaker ledger", path.display()));
+        }
+        let rebuilt = |why: String| Ok((Ledger::new(timezone), 0, Fresh::Rebuilt(why)));
+        let Some((generation, body)) = newest else {
+            return match damaged {
+                Some(why) => rebuilt(why),
+                None => Ok((Ledger::new(timezone), 0, Fresh::Missing)),
+            };
         };
         let Some((version, body)) = body.split_first_chunk::<4>().map(|(v, rest)| (u32::from_le_bytes(*v), rest))
         else {
-            return rebuilt(format!("`{}` was cut short", path.display()));
+            return rebuilt("the ledger was cut short".to_owned());
         };
         if version != VERSION {
-            return rebuilt(format!("`{}` had version {version} (this ccbreaker writes {VERSION})", path.display()));
+            return rebuilt(format!("the ledger had version {version} (this ccbreaker writes {VERSION})"));
         }
         match postcard::from_bytes::<Ledger>(body) {
-            Err(err) => rebuilt(format!("`{}` was corrupt ({err})", path.display())),
+            Err(err) => rebuilt(format!("the ledger was corrupt ({err})")),
             Ok(ledger) if ledger.timezone != timezone => rebuilt(format!(
                 "the time zone changed from {} to {timezone}",
                 if ledger.timezone.is_empty() { "none" } else { &ledger.timezone }
             )),
-            Ok(ledger) => Ok((ledger, Fresh::Loaded)),
+            Ok(ledger) => Ok((ledger, generation, Fresh::Loaded)),
         }
     }
 
@@ -246,15 +281,29 @@ impl Locked {
     }
 
     /// Commits: key-log records first, then the ledger that records their length (the commit point).
+    ///
+    /// The ledger alternates between two slot files, each written in place with its generation, length and
+    /// checksum: a write that is cut short damages only the slot being written, and the other holds the last
+    /// committed ledger. (Replacing one file by rename would be as safe, but ext4 flushes a file renamed over
+    /// another, which cost more than everything else a hook call does.)
     pub fn save(mut self) -> Result<(), LedgerError> {
         for (day, length) in self.keys.write()? {
             self.ledger.keys.insert(day, length);
         }
-        let mut bytes = Vec::with_capacity(16 << 10);
+        let generation = self.generation + 1;
+        let mut body = Vec::with_capacity(32 << 10);
+        body.extend_from_slice(&VERSION.to_le_bytes());
+        let body = postcard::to_extend(&self.ledger, body).expect("the ledger always serialises");
+        let mut bytes = Vec::with_capacity(body.len() + 32);
         bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&VERSION.to_le_bytes());
-        let bytes = postcard::to_extend(&self.ledger, bytes).expect("the ledger always serialises");
-        write_atomic(&self.store.ledger_path(), &bytes)
+        bytes.extend_from_slice(&generation.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&crate::transcript::line::hash(&body).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        let path = self.store.slot_path(generation);
+        let write_err = |source| LedgerError::Write { path: path.clone(), source };
+        let mut file = private_options().write(true).create(true).truncate(false).open(&path).map_err(write_err)?;
+        file.write_all(&bytes).map_err(write_err)
     }
 
     /// Writes the allowances now (they are human decisions and must not wait for a ledger save).

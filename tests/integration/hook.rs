@@ -201,22 +201,54 @@ fn a_broken_config_follows_on_error() {
     assert!(block["stopReason"].as_str().unwrap().contains("CCBREAKER_ON_ERROR = \"block\""), "{block}");
 }
 
+/// The ledger's two slot files, newest first.
+fn ledger_slots(sb: &Sandbox) -> Vec<std::path::PathBuf> {
+    let mut slots: Vec<_> =
+        ["ledger-a.bin", "ledger-b.bin"].iter().map(|n| sb.state.join(n)).filter(|p| p.exists()).collect();
+    let generation = |p: &std::path::PathBuf| {
+        std::fs::read(p).unwrap().get(4..12).map_or(0, |g| u64::from_le_bytes(g.try_into().unwrap()))
+    };
+    slots.sort_by_key(|p| std::cmp::Reverse(generation(p)));
+    slots
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
 #[test]
-fn a_corrupt_ledger_is_rebuilt_from_the_transcripts() {
+fn a_torn_ledger_falls_back_to_the_last_committed_one_or_is_rebuilt() {
     let sb = Sandbox::new("corrupt");
     sb.transcript("s1").lines(&chain("a", 2, 5.0));
     sb.pre_tool_use("s1").assert_silent_allow();
-    let ledger = std::fs::read(sb.state.join("ledger.bin")).unwrap();
-    std::fs::write(sb.state.join("ledger.bin"), &ledger[..ledger.len() / 2]).unwrap(); // torn
-    sb.transcript("s1").lines(&chain("b", 1, 11.0));
-    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "$21 after the rebuild");
+    sb.transcript("s1").lines(&chain("b", 1, 5.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    // A hook killed while writing the newest slot: the other one, a call older, is used and the rest read again.
+    let newest = &ledger_slots(&sb)[0];
+    let bytes = std::fs::read(newest).unwrap();
+    std::fs::write(newest, &bytes[..bytes.len() / 2]).unwrap();
+    sb.transcript("s1").lines(&chain("c", 1, 6.0));
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "$21");
+    assert_eq!(sb.session_status("s1")["cost_usd"], 21.0);
+    // Both slots damaged: rebuilt from the transcripts.
+    for slot in ledger_slots(&sb) {
+        std::fs::write(slot, b"CCBL torn").unwrap();
+    }
     let status = sb.status();
     assert_eq!(status["sessions"][0]["cost_usd"], 21.0);
     assert!(status["notes"].to_string().contains("ledger rebuilt"), "{status:#}");
-    // A ledger from a future version is rebuilt too, not trusted.
-    let mut ledger = std::fs::read(sb.state.join("ledger.bin")).unwrap();
-    ledger[4..8].copy_from_slice(&99u32.to_le_bytes());
-    std::fs::write(sb.state.join("ledger.bin"), ledger).unwrap();
+    // A ledger from a future version (intact, with its checksum) is rebuilt too, not trusted.
+    for slot in ledger_slots(&sb) {
+        let mut bytes = std::fs::read(&slot).unwrap();
+        if bytes.len() < 32 {
+            continue; // the slot left torn above
+        }
+        let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap()) as usize;
+        bytes[28..32].copy_from_slice(&99u32.to_le_bytes());
+        let sum = fnv1a(&bytes[28..28 + len]);
+        bytes[20..28].copy_from_slice(&sum.to_le_bytes());
+        std::fs::write(&slot, bytes).unwrap();
+    }
     let status = sb.status();
     assert_eq!(status["sessions"][0]["cost_usd"], 21.0);
     assert!(status["notes"].to_string().contains("had version 99"), "{status:#}");
@@ -230,7 +262,9 @@ fn state_files_are_private() {
     sb.pre_tool_use("s1").assert_silent_allow();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&sb.state), 0o700);
-    assert_eq!(mode(&sb.state.join("ledger.bin")), 0o600);
+    for slot in ledger_slots(&sb) {
+        assert_eq!(mode(&slot), 0o600);
+    }
     assert_eq!(mode(&sb.state.join("keys/2026-11-24.bin")), 0o600);
 }
 
