@@ -1,3 +1,5 @@
+//! The `ccbreaker` binary: reads the environment once and hands the command line to the library (`cli::run`).
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
