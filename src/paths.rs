@@ -75,6 +75,22 @@ pub fn transcript_roots_as_given(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
     roots
 }
 
+/// `path` with symlinks resolved; a file that does not exist yet is resolved through its parent directory.
+pub fn resolve(path: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path)
+        .ok()
+        .or_else(|| Some(std::fs::canonicalize(path.parent()?).ok()?.join(path.file_name()?)))
+}
+
+/// `path` is `root` or inside it, as written or once symlinks are resolved.
+pub fn is_within(path: &Path, root: &Path) -> bool {
+    path.starts_with(root)
+        || match (resolve(path), std::fs::canonicalize(root).ok()) {
+            (Some(path), Some(root)) => path.starts_with(root),
+            _ => false,
+        }
+}
+
 /// `~/x` is `$HOME/x`, as in a shell.
 fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
     match (path.strip_prefix("~"), home) {

@@ -152,19 +152,8 @@ fn readable_transcript(path: &Path, config: &Config, env: &Env, ctx: &sync::Cont
         return false;
     }
     let as_given = paths::transcript_roots_as_given(env, &config.transcripts.extra_roots);
-    as_given.iter().any(|root| path.starts_with(root)) || ctx.roots.get().iter().any(|root| within(path, root))
-}
-
-/// Whether `path` lies under `root`, comparing the resolved paths when they exist.
-fn within(path: &Path, root: &Path) -> bool {
-    if path.starts_with(root) {
-        return true;
-    }
-    let resolve = |p: &Path| std::fs::canonicalize(p).ok();
-    match (resolve(path).or_else(|| path.parent().and_then(resolve)), resolve(root)) {
-        (Some(path), Some(root)) => path.starts_with(root),
-        _ => false,
-    }
+    as_given.iter().any(|root| path.starts_with(root))
+        || ctx.roots.get().iter().any(|root| paths::is_within(path, root))
 }
 
 /// How often a waiting hook looks at the transcript again.

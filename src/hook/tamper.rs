@@ -41,7 +41,7 @@ pub fn check(event: &Event, input: &Value, protected: &Protected) -> Option<Stri
         "Edit" | "Write" | "MultiEdit" | "NotebookEdit" => {
             let path = ["file_path", "notebook_path", "path"].iter().find_map(|k| input.get(*k)?.as_str())?;
             let path = absolute(Path::new(path), cwd);
-            if let Some(owned) = protected.owned.iter().find(|p| inside(&path, p)) {
+            if let Some(owned) = protected.owned.iter().find(|p| crate::paths::is_within(&path, p)) {
                 return Some(refusal(&format!("it would change `{}`", owned.display())));
             }
             let settings = protected.settings.iter().find(|p| same_file(&path, p))?;
@@ -162,28 +162,12 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// `path` is `root` or inside it, lexically or once symlinks are resolved.
-fn inside(path: &Path, root: &Path) -> bool {
-    let resolved = |p: &Path| std::fs::canonicalize(p).ok();
-    path.starts_with(root)
-        || match (resolved(path).or_else(|| resolved_parent(path)), resolved(root)) {
-            (Some(p), Some(r)) => p.starts_with(r),
-            _ => false,
-        }
-}
-
 fn same_file(path: &Path, other: &Path) -> bool {
     path == other
-        || match (std::fs::canonicalize(path).ok().or_else(|| resolved_parent(path)), std::fs::canonicalize(other).ok())
-        {
+        || match (crate::paths::resolve(path), std::fs::canonicalize(other).ok()) {
             (Some(a), Some(b)) => a == b,
             _ => false,
         }
-}
-
-/// A file that does not exist yet, resolved through its (existing) parent directory.
-fn resolved_parent(path: &Path) -> Option<PathBuf> {
-    Some(std::fs::canonicalize(path.parent()?).ok()?.join(path.file_name()?))
 }
 
 #[cfg(test)]
