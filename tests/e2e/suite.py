@@ -249,7 +249,9 @@ def day_budget_sequential(t):
 @scenario("day-budget-concurrent")
 def day_budget_concurrent(t):
     """Day budget, two sessions at once in one HOME: once the day is spent, both stop."""
-    script = {"tool_calls": 4, "overrides": [spike("main", 1, output=30_000)]}
+    # Enough tool calls that neither session can finish its script before the day is spent, whichever starts first
+    # (the clients start about 0.4 s apart; with 4 calls the first one sometimes completed before the other began).
+    script = {"tool_calls": 12, "overrides": [spike("main", 1, output=30_000)]}
     box = t.sandbox(budget(session_usd=10.0, daily_usd=1.0, warn_at=0.99), script)
     box.install()
     a, b = box.start_claude(tag="A"), box.start_claude(tag="B")
