@@ -6,10 +6,13 @@
 #   near     session budget $1, the call's tool_use_id already on disk: within one response of the budget, no wait
 #   arrives  session budget $1, the call's tool_use_id appended ~100 ms after the run starts: the hook waits for it
 #
-# Each case is one hyperfine run of both commands, so every ratio compares numbers measured in the same run.
+# Each case is one hyperfine run of every command, so every ratio compares numbers measured in the same run. With
+# --base, an earlier build runs in the same hyperfine run too (each binary with the state it saved itself): the
+# before/after figure for a change to the hook path.
 #
-# Usage: bench/hook-latency.sh [--bin PATH] [--floor PATH] [--runs N] [--slow-runs N] [--keep]
+# Usage: bench/hook-latency.sh [--bin PATH] [--base PATH] [--floor PATH] [--runs N] [--slow-runs N] [--keep]
 #   --bin        ccbreaker release binary (default: target/release/ccbreaker)
+#   --base       an earlier ccbreaker release binary to compare with (e.g. built from main before the change)
 #   --floor      the floor binary (default: bench/floor/target/release/ccbreaker-floor;
 #                build it: cargo build --release --manifest-path bench/floor/Cargo.toml)
 #   --runs       timed runs of the far and near cases (default 300)
@@ -35,6 +38,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 bin=$root/target/release/ccbreaker
+base=
 floor=$here/floor/target/release/ccbreaker-floor
 runs=300
 slow_runs=40
@@ -42,6 +46,7 @@ keep=0
 while [ $# -gt 0 ]; do
     case $1 in
         --bin) bin=$2; shift 2 ;;
+        --base) base=$2; shift 2 ;;
         --floor) floor=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --slow-runs) slow_runs=$2; shift 2 ;;
@@ -52,6 +57,7 @@ while [ $# -gt 0 ]; do
 done
 hyperfine=${HYPERFINE:-hyperfine}
 bin=$(realpath "$bin")
+[ -z "$base" ] || base=$(realpath "$base")
 floor=$(realpath "$floor")
 [ -x "$bin" ] || { echo "no ccbreaker at $bin: cargo build --release" >&2; exit 2; }
 [ -x "$floor" ] || { echo "no floor at $floor: cargo build --release --manifest-path bench/floor/Cargo.toml" >&2; exit 2; }
@@ -137,11 +143,21 @@ env_of() {
     env -i PATH="$PATH" HOME="$work/home" TZ=UTC CCBREAKER_CONFIG="$work/$1.toml" CCBREAKER_STATE_DIR="$work/state" "${@:2}"
 }
 
-# The saved state of each case: one hook call on the base transcript.
+# The binaries under test, by name: `bin`, and `base` with --base.
+cp "$bin" "$work/ccbreaker-bin"
+whiches=bin
+if [ -n "$base" ]; then
+    cp "$base" "$work/ccbreaker-base"
+    whiches="bin base"
+fi
+
+# The saved state of each case and binary: one hook call on the base transcript.
 for case in far near arrives; do
-    rm -rf "$work/state" && cp "$work/base.jsonl" "$transcript"
-    env_of "$case" "$bin" hook <"$work/event-on-disk.json" >/dev/null
-    cp -a "$work/state" "$work/state-$case"
+    for which in $whiches; do
+        rm -rf "$work/state" && cp "$work/base.jsonl" "$transcript"
+        env_of "$case" "$work/ccbreaker-$which" hook <"$work/event-on-disk.json" >/dev/null
+        cp -a "$work/state" "$work/state-$case-$which"
+    done
 done
 
 event_of() { case $1 in arrives) echo "$work/event-pending.json" ;; *) echo "$work/event-on-disk.json" ;; esac; }
@@ -149,7 +165,7 @@ event_of() { case $1 in arrives) echo "$work/event-pending.json" ;; *) echo "$wo
 # Proof that each case is what it says: one call outside hyperfine, then `status --json` shows its wait_us.
 echo "Checking the cases (one call each, then ccbreaker status --json):"
 for case in far near arrives; do
-    bash "$here/hook-latency-prepare.sh" "$work" "$case"
+    bash "$here/hook-latency-prepare.sh" "$work" "$case" bin
     out=$(env_of "$case" "$bin" hook <"$(event_of "$case")")
     status=$(env_of "$case" "$bin" status --json)
     python3 - "$case" "$out" "$status" <<'PY'
@@ -170,12 +186,16 @@ for case in far near arrives; do
     n=$runs
     [ "$case" = arrives ] && n=$slow_runs
     echo "== $case ($n runs)"
+    # One --prepare per command, in order: each binary's own state; the floor needs only the transcript.
+    commands=(--prepare "bash $here/hook-latency-prepare.sh $work $case bin" --command-name "ccbreaker hook" "$work/ccbreaker-bin hook")
+    if [ -n "$base" ]; then
+        commands+=(--prepare "bash $here/hook-latency-prepare.sh $work $case base" --command-name "base hook" "$work/ccbreaker-base hook")
+    fi
+    commands+=(--prepare "bash $here/hook-latency-prepare.sh $work $case bin" --command-name "floor" "$floor")
     env_of "$case" "$hyperfine" -N --warmup 5 --runs "$n" \
         --input "$(event_of "$case")" \
-        --prepare "bash $here/hook-latency-prepare.sh $work $case" \
         --export-json "$work/results/$case.json" \
-        --command-name "ccbreaker hook" "$bin hook" \
-        --command-name "floor" "$floor"
+        "${commands[@]}"
     echo
 done
 
@@ -195,7 +215,9 @@ print("|---|---|---|---|---|---|---|---|")
 for case, label in what.items():
     results = {r["command"]: r for r in json.loads((Path(sys.argv[1]) / f"{case}.json").read_text())["results"]}
     floor = results["floor"]
-    for name in ("ccbreaker hook", "floor"):
+    for name in ("ccbreaker hook", "base hook", "floor"):
+        if name not in results:
+            continue
         r = results[name]
         p50, mean = statistics.median(r["times"]), r["mean"]
         ratio = f"{p50 / statistics.median(floor['times']):.2f}x | {mean / floor['mean']:.2f}x" if name != "floor" else "1 | 1"
