@@ -2,6 +2,7 @@
 //! each to `audit.log` in the state directory, and shown by `ccbreaker log`. It is never read by the decision, so
 //! it can be kept, rotated or deleted freely.
 
+use crate::files;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A budget was reached and the event was blocked.
     Breach,
     /// A tool call that would have lifted ccbreaker's own limits was refused.
@@ -21,7 +22,7 @@ pub enum Kind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub at: DateTime<Utc>,
     pub kind: Kind,
     pub session: Option<String>,
@@ -34,27 +35,28 @@ pub struct Entry {
     pub detail: String,
 }
 
-pub fn path(state_dir: &Path) -> PathBuf {
+pub(crate) fn path(state_dir: &Path) -> PathBuf {
     state_dir.join("audit.log")
 }
 
-/// Appends `entry` (one `write` of one line, so concurrent hooks do not interleave). Failures are returned for the
-/// caller to ignore: the audit trail must never change a decision.
-pub fn append(state_dir: &Path, entry: &Entry) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
+/// Appends `entry` (one `write` of one line, so concurrent hooks do not interleave), creating the state directory
+/// if needed. Failures are returned for the caller to ignore: the audit trail must never change a decision.
+pub(crate) fn append(state_dir: &Path, entry: &Entry) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
     line.push(b'\n');
-    options.open(path(state_dir))?.write_all(&line)
+    let open = || files::private_options().create(true).append(true).open(path(state_dir));
+    let mut file = match open() {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            files::create_private_dir(state_dir)?;
+            open()?
+        }
+        other => other?,
+    };
+    file.write_all(&line)
 }
 
 /// The entries of the trail, oldest first; lines that do not parse are skipped.
-pub fn read(state_dir: &Path) -> std::io::Result<Vec<Entry>> {
+pub(crate) fn read(state_dir: &Path) -> std::io::Result<Vec<Entry>> {
     match std::fs::read_to_string(path(state_dir)) {
         Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
@@ -68,9 +70,8 @@ mod tests {
 
     #[test]
     fn entries_round_trip() {
-        let dir = std::env::temp_dir().join(format!("ccbreaker-audit-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = crate::test_dir::TestDir::new("audit");
+        let dir = tmp.path().join("state");
         let entry = Entry {
             at: DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z").unwrap().with_timezone(&Utc),
             kind: Kind::Tamper,

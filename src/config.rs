@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Config {
+pub(crate) struct Config {
     pub budget: Budget,
     pub policy: Policy,
     pub pricing: Pricing,
@@ -15,7 +15,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// USD one session may spend, subagents included; 0 turns the scope off.
     pub session_usd: f64,
     /// USD all sessions on this machine may spend in one day of `timezone`; 0 turns the scope off.
@@ -26,7 +26,7 @@ pub struct Budget {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnBreach {
+pub(crate) enum OnBreach {
     /// Deny the call and end the turn (`continue: false`).
     Stop,
     /// Deny the call only: the model is told why and may go on without tools.
@@ -36,13 +36,13 @@ pub enum OnBreach {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnError {
+pub(crate) enum OnError {
     Allow,
     Block,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub on_breach: OnBreach,
     pub on_error: OnError,
     /// Milliseconds a PreToolUse hook near a budget waits for the response that issued its call to reach the
@@ -52,7 +52,7 @@ pub struct Policy {
 
 /// Prices in USD per million tokens; the cache rates default to Anthropic's multiples of `input`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PriceOverride {
+pub(crate) struct PriceOverride {
     pub input: f64,
     pub output: f64,
     pub cache_write_5m: Option<f64>,
@@ -61,7 +61,7 @@ pub struct PriceOverride {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum UnknownModel {
+pub(crate) enum UnknownModel {
     /// Price an unknown model as the most expensive model in the table.
     MostExpensive,
     /// Price it as this known model.
@@ -70,13 +70,13 @@ pub enum UnknownModel {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Pricing {
+pub(crate) struct Pricing {
     pub unknown_model: UnknownModel,
     pub models: Vec<(String, PriceOverride)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Transcripts {
+pub(crate) struct Transcripts {
     /// Seconds between walks of every transcript root for sessions that do not run the hook.
     pub rescan_secs: u64,
     /// More directories laid out like `~/.claude/projects`.
@@ -84,6 +84,18 @@ pub struct Transcripts {
     /// Read a hook event's `transcript_path` even when it lies outside every root (off: a path elsewhere is
     /// hostile input, never opened).
     pub allow_any_path: bool,
+}
+
+impl Budget {
+    /// What `ccbreaker allow` adds by default and what the block message suggests: one more session budget (else
+    /// one more day's, else $10).
+    pub(crate) fn suggested_extra(&self) -> f64 {
+        match (self.session_usd, self.daily_usd) {
+            (s, _) if s > 0.0 => s,
+            (_, d) if d > 0.0 => d,
+            _ => 10.0,
+        }
+    }
 }
 
 impl Default for Budget {
@@ -111,7 +123,7 @@ impl Default for Transcripts {
 }
 
 impl OnBreach {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OnBreach::Stop => "stop",
             OnBreach::Deny => "deny",
@@ -121,14 +133,14 @@ impl OnBreach {
 }
 
 impl OnError {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OnError::Allow => "allow",
             OnError::Block => "block",
         }
     }
 
-    pub fn parse(value: &str) -> Option<OnError> {
+    pub(crate) fn parse(value: &str) -> Option<OnError> {
         match value {
             "allow" => Some(OnError::Allow),
             "block" => Some(OnError::Block),
@@ -138,7 +150,7 @@ impl OnError {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("could not read config file `{path}`")]
     Read {
         path: PathBuf,
@@ -151,30 +163,29 @@ pub enum ConfigError {
     Invalid { path: PathBuf, key: String, message: String },
 }
 
-/// A config as loaded: the values, where they came from, and warnings (unknown keys) to show the user.
+/// A config as loaded: the values, whether the file exists, and warnings (unknown keys) to show the user.
 #[derive(Debug, Clone)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub config: Config,
-    pub path: PathBuf,
     pub exists: bool,
     pub warnings: Vec<String>,
 }
 
 /// Reads `path`; a missing file means the defaults.
-pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Loaded { config: Config::default(), path: path.to_path_buf(), exists: false, warnings: vec![] });
+            return Ok(Loaded { config: Config::default(), exists: false, warnings: vec![] });
         }
         Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
     };
     let (config, warnings) = parse(&text, path)?;
-    Ok(Loaded { config, path: path.to_path_buf(), exists: true, warnings })
+    Ok(Loaded { config, exists: true, warnings })
 }
 
 /// Parses config text; `path` only names the file in messages.
-pub fn parse(text: &str, path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
+pub(crate) fn parse(text: &str, path: &Path) -> Result<(Config, Vec<String>), ConfigError> {
     let table: Table = text.parse().map_err(|err: toml::de::Error| ConfigError::Syntax {
         path: path.to_path_buf(),
         message: syntax_message(text, &err),
@@ -394,7 +405,7 @@ impl Reader<'_> {
 }
 
 /// The commented config that `ccbreaker config init` writes.
-pub const TEMPLATE: &str = r#"# ccbreaker configuration. Every key is optional; the values shown are the defaults.
+pub(crate) const TEMPLATE: &str = r#"# ccbreaker configuration. Every key is optional; the values shown are the defaults.
 # Check it with `ccbreaker config check`.
 
 [budget]
@@ -442,7 +453,7 @@ allow_any_path = false
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.
-pub fn render(config: &Config) -> String {
+pub(crate) fn render(config: &Config) -> String {
     let mut out = String::new();
     let b = &config.budget;
     let _ = writeln!(out, "[budget]");
@@ -496,7 +507,7 @@ fn render_price(p: &PriceOverride) -> String {
 
 impl Pricing {
     /// The built-in price table with this config's overrides; `path` names the file in errors.
-    pub fn table(&self, path: &Path) -> Result<crate::pricing::PriceTable, ConfigError> {
+    pub(crate) fn table(&self, path: &Path) -> Result<crate::pricing::PriceTable, ConfigError> {
         use crate::pricing::{PriceTable, Rates};
         let rates = |p: &PriceOverride| {
             Rates::from_usd_per_mtok(p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read)

@@ -1,8 +1,13 @@
 //! Every environment variable ccbreaker reads, named in one place and read once, so tests can pass a scrubbed
 //! environment and the README can list them all.
 
+use crate::error::Error;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default wait for the ledger lock in a hook: far below the hook timeout `ccbreaker install` sets (10 s).
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_millis(2000);
 
 /// Path of the TOML config file (default: the platform config dir, `~/.config/ccbreaker/config.toml` on Linux).
 pub const CCBREAKER_CONFIG: &str = "CCBREAKER_CONFIG";
@@ -67,6 +72,18 @@ impl Env {
             xdg_config_home: path(XDG_CONFIG_HOME),
             xdg_state_home: path(XDG_STATE_HOME),
             home: path(HOME).or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
+        }
+    }
+
+    /// `CCBREAKER_LOCK_TIMEOUT_MS`, else [`LOCK_TIMEOUT`].
+    pub(crate) fn lock_timeout(&self) -> Result<Duration, Error> {
+        match self.lock_timeout_ms.as_deref() {
+            None => Ok(LOCK_TIMEOUT),
+            Some(value) => value.trim().parse::<u64>().map(Duration::from_millis).map_err(|_| Error::Env {
+                var: CCBREAKER_LOCK_TIMEOUT_MS,
+                expected: "a whole number of milliseconds",
+                value: value.to_owned(),
+            }),
         }
     }
 

@@ -1,19 +1,28 @@
-//! ccbreaker: a cost circuit breaker for Claude Code. The binary is a thin shell around [`cli::run`].
+//! ccbreaker: a cost circuit breaker for Claude Code. The binary is a thin shell around [`cli::run`]; the modules
+//! behind it are crate-private, so the public surface is what the binary, the integration tests and the fuzzers
+//! use, and nothing more.
 
-pub mod audit;
+mod audit;
 pub mod cli;
-pub mod config;
+mod config;
 pub mod env;
+mod error;
+mod files;
 pub mod fuzzing;
-pub mod hook;
-pub mod install;
-pub mod ledger;
-pub mod paths;
-pub mod policy;
-pub mod pricing;
-pub mod report;
-pub mod sync;
-pub mod text;
-pub mod transcript;
-pub mod usage;
-pub mod zone;
+mod hook;
+mod install;
+mod ledger;
+mod paths;
+mod policy;
+mod pricing;
+mod report;
+mod sync;
+#[cfg(test)]
+mod test_dir;
+mod text;
+mod transcript;
+mod usage;
+mod zone;
+
+/// The built-in price table, for tests that check a price against the published rates.
+pub use pricing::{LongContext, PriceTable, Rates};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 const APP: &str = "ccbreaker";
 
 /// The config file: `$CCBREAKER_CONFIG`, else `<platform config dir>/ccbreaker/config.toml`.
-pub fn config_file(env: &Env) -> PathBuf {
+pub(crate) fn config_file(env: &Env) -> PathBuf {
     if let Some(path) = &env.config {
         return path.clone();
     }
@@ -29,7 +29,7 @@ fn config_dir(env: &Env) -> PathBuf {
 }
 
 /// The state directory: `$CCBREAKER_STATE_DIR`, else the platform state dir (`~/.local/state/ccbreaker`).
-pub fn state_dir(env: &Env) -> PathBuf {
+pub(crate) fn state_dir(env: &Env) -> PathBuf {
     if let Some(path) = &env.state_dir {
         return path.clone();
     }
@@ -49,7 +49,7 @@ pub fn state_dir(env: &Env) -> PathBuf {
 /// Every directory Claude Code may write transcripts to: each `CLAUDE_CONFIG_DIR` entry's `projects/`,
 /// `~/.claude/projects` and `$XDG_CONFIG_HOME/claude/projects` (`~/.config/claude/projects`), plus any extra
 /// roots from the config. Duplicates are dropped; missing directories are kept (they may appear later).
-pub fn transcript_roots(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn transcript_roots(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
     let mut unique: Vec<PathBuf> = Vec::new();
     for root in transcript_roots_as_given(env, extra) {
         let canonical = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
@@ -61,7 +61,7 @@ pub fn transcript_roots(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// The roots as the environment and config spell them, without resolving symlinks (no system calls).
-pub fn transcript_roots_as_given(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn transcript_roots_as_given(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
     let mut roots = Vec::new();
     for dir in env.claude_config_dirs() {
         roots.push(projects_of(&dir));
@@ -76,14 +76,14 @@ pub fn transcript_roots_as_given(env: &Env, extra: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// `path` with symlinks resolved; a file that does not exist yet is resolved through its parent directory.
-pub fn resolve(path: &Path) -> Option<PathBuf> {
+pub(crate) fn resolve(path: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(path)
         .ok()
         .or_else(|| Some(std::fs::canonicalize(path.parent()?).ok()?.join(path.file_name()?)))
 }
 
 /// `path` is `root` or inside it, as written or once symlinks are resolved.
-pub fn is_within(path: &Path, root: &Path) -> bool {
+pub(crate) fn is_within(path: &Path, root: &Path) -> bool {
     path.starts_with(root)
         || match (resolve(path), std::fs::canonicalize(root).ok()) {
             (Some(path), Some(root)) => path.starts_with(root),

@@ -4,23 +4,14 @@
 use crate::usage::Pico;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Scope {
+pub(crate) enum Scope {
     Session,
     Day,
 }
 
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Session => "session",
-            Scope::Day => "daily",
-        }
-    }
-}
-
 /// The limits that apply to one session right now (config budgets plus any allowance granted to it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// `None`: the scope is off.
     pub session: Option<Pico>,
     pub day: Option<Pico>,
@@ -30,7 +21,7 @@ pub struct Limits {
 
 impl Limits {
     /// From config values in USD; 0 turns a scope (or the warning) off. `extra` is added to both limits.
-    pub fn from_usd(session_usd: f64, daily_usd: f64, warn_at: f64, extra: Pico) -> Limits {
+    pub(crate) fn from_usd(session_usd: f64, daily_usd: f64, warn_at: f64, extra: Pico) -> Limits {
         let limit = |usd: f64| (usd > 0.0).then(|| Pico::from_usd(usd).saturating_add(extra));
         let warn = (warn_at > 0.0 && warn_at < 1.0).then(|| (warn_at * 1000.0).round() as u64);
         Limits { session: limit(session_usd), day: limit(daily_usd), warn_per_mille: warn }
@@ -39,14 +30,14 @@ impl Limits {
 
 /// One scope's spend against its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Standing {
+pub(crate) struct Standing {
     pub scope: Scope,
     pub spent: Pico,
     pub limit: Pico,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Allow,
     /// Over the warning level of these scopes, under every limit.
     Warn(Vec<Standing>),
@@ -55,7 +46,7 @@ pub enum Verdict {
 }
 
 /// Compares spend with the limits: a budget is crossed when the spend reaches it.
-pub fn assess(session_spent: Pico, day_spent: Pico, limits: &Limits) -> Verdict {
+pub(crate) fn assess(session_spent: Pico, day_spent: Pico, limits: &Limits) -> Verdict {
     let standings: Vec<Standing> =
         [(Scope::Session, session_spent, limits.session), (Scope::Day, day_spent, limits.day)]
             .into_iter()
@@ -72,7 +63,7 @@ pub fn assess(session_spent: Pico, day_spent: Pico, limits: &Limits) -> Verdict 
 
 /// Whether spending `next` more would reach a limit: used to decide when waiting for the response that is still
 /// being written is worth its latency.
-pub fn within_reach(session_spent: Pico, day_spent: Pico, next: Pico, limits: &Limits) -> bool {
+pub(crate) fn within_reach(session_spent: Pico, day_spent: Pico, next: Pico, limits: &Limits) -> bool {
     let reach = |spent: Pico, limit: Option<Pico>| limit.is_some_and(|l| spent.saturating_add(next) >= l);
     reach(session_spent, limits.session) || reach(day_spent, limits.day)
 }

@@ -6,6 +6,8 @@
 //! that run the hook bring their own spend in on every call. The day total is therefore exact for hooked
 //! sessions and at most `rescan_secs` stale for the others.
 
+use crate::config::{Config, ConfigError};
+use crate::env::Env;
 use crate::ledger::account::{self, Priced, ReadStats};
 use crate::ledger::keys::{KeyIndex, KeysError};
 use crate::ledger::store::Locked;
@@ -21,39 +23,58 @@ use std::time::SystemTime;
 /// How long key logs are kept: Claude Code deletes transcripts after 30 days, so older copies cannot appear.
 const KEY_DAYS: i64 = 40;
 
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// Where transcripts live; resolved only when a walk is due (resolving them costs syscalls).
     pub roots: Roots<'a>,
     pub zone: Zone,
-    pub prices: &'a PriceTable,
+    pub prices: PriceTable,
     pub now: DateTime<Utc>,
     pub rescan_secs: u64,
 }
 
+impl<'a> Context<'a> {
+    /// The context for `config` (its prices with their overrides, its roots and zone) at `now`; `config_path` names
+    /// the config in errors.
+    pub(crate) fn new(
+        env: &'a Env,
+        config: &'a Config,
+        config_path: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Context {
+            roots: Roots::new(env, &config.transcripts.extra_roots),
+            zone: config.budget.timezone,
+            prices: config.pricing.table(config_path)?,
+            now,
+            rescan_secs: config.transcripts.rescan_secs,
+        })
+    }
+}
+
 /// The transcript roots, resolved on first use.
-pub struct Roots<'a> {
+pub(crate) struct Roots<'a> {
     env: &'a crate::env::Env,
     extra: &'a [PathBuf],
     resolved: std::cell::OnceCell<Vec<PathBuf>>,
 }
 
 impl<'a> Roots<'a> {
-    pub fn new(env: &'a crate::env::Env, extra: &'a [PathBuf]) -> Roots<'a> {
+    pub(crate) fn new(env: &'a Env, extra: &'a [PathBuf]) -> Roots<'a> {
         Roots { env, extra, resolved: std::cell::OnceCell::new() }
     }
 
-    pub fn get(&self) -> &[PathBuf] {
+    pub(crate) fn get(&self) -> &[PathBuf] {
         self.resolved.get_or_init(|| crate::paths::transcript_roots(self.env, self.extra))
     }
 }
 
 #[derive(Debug, Default)]
-pub struct Synced {
+pub(crate) struct Synced {
     pub stats: ReadStats,
     pub scanned: bool,
 }
 
-pub enum Scan {
+pub(crate) enum Scan {
     /// Walk the roots if the last walk is older than `rescan_secs` (the hook).
     IfDue,
     /// Walk them now (status, reports).
@@ -63,10 +84,10 @@ pub enum Scan {
 /// Reads the session's own transcripts (if any) and, when due, every root; updates the ledger in `locked`.
 /// A key log that lost records the ledger had committed (a damaged disk, a hand edit) makes de-duplication
 /// unreliable: the ledger is then started afresh and everything read again, once.
-pub fn sync(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context) -> Result<Synced, KeysError> {
+pub(crate) fn sync(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context) -> Result<Synced, KeysError> {
     match sync_once(locked, own, scan, ctx) {
         Err(err @ KeysError::Short { .. }) => {
-            locked.reset(err.to_string());
+            locked.reset(&err.to_string());
             sync_once(locked, own, Scan::Now, ctx)
         }
         other => other,
@@ -98,7 +119,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
     }
     let mut notes = Vec::new();
     let reads: Vec<_> = sources.iter().filter_map(|s| account::read_source(&locked.ledger, s, &mut notes)).collect();
-    let prices = ctx.prices;
+    let prices = &ctx.prices;
     let price = |r: &Response| price_response(prices, r);
     let stats = account::apply(&mut locked.ledger, &mut locked.keys, reads, &price, ctx.zone, ctx.now)?;
     for note in notes {
@@ -111,13 +132,13 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         let own_session = own.and_then(discover::session_of_transcript).unwrap_or_default();
         locked.ledger.prune(keep_from, keys_from, &own_session);
         KeyIndex::prune(&locked.store().dir().join("keys"), keys_from);
-        locked.store().remove_stale_temps();
+        crate::files::remove_stale_temps(locked.store().dir());
     }
     Ok(Synced { stats, scanned: due })
 }
 
 /// Prices one response with the table (the only place transcript facts meet prices).
-pub fn price_response(prices: &PriceTable, r: &Response) -> Priced {
+pub(crate) fn price_response(prices: &PriceTable, r: &Response) -> Priced {
     let facts = ResponseFacts {
         model: &r.model,
         usage: &r.usage,

@@ -2,7 +2,7 @@
 //! `NO_COLOR` is unset (<https://no-color.org>).
 
 /// 1234567 -> "1,234,567".
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -16,30 +16,30 @@ pub fn thousands(n: u64) -> String {
 
 /// Whether output may carry ANSI colours: only on a terminal, and never with `NO_COLOR` set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Style {
+pub(crate) struct Style {
     pub color: bool,
 }
 
 impl Style {
-    pub fn new(stdout_is_terminal: bool, no_color: bool) -> Style {
+    pub(crate) fn new(stdout_is_terminal: bool, no_color: bool) -> Style {
         Style { color: stdout_is_terminal && !no_color }
     }
 
     /// `text` in the SGR `code` (e.g. `1` bold, `2` dim, `1;33` bold yellow).
-    pub fn paint(self, code: &str, text: &str) -> String {
+    pub(crate) fn paint(self, code: &str, text: &str) -> String {
         if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
+pub(crate) enum Align {
     Left,
     Right,
 }
 
 /// What a table row is, which decides its style and the rules drawn around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowKind {
+pub(crate) enum RowKind {
     Body,
     /// A part of the body row above it (e.g. one model's share), dimmed.
     Detail,
@@ -49,21 +49,21 @@ pub enum RowKind {
 
 /// Columns aligned to their widest cell, two spaces apart, with a rule under the header and above the totals.
 #[derive(Debug, Clone)]
-pub struct Table {
+pub(crate) struct Table {
     headers: Vec<(String, Align)>,
     rows: Vec<(RowKind, Vec<String>)>,
 }
 
 impl Table {
-    pub fn new(headers: &[(&str, Align)]) -> Table {
+    pub(crate) fn new(headers: &[(&str, Align)]) -> Table {
         Table { headers: headers.iter().map(|(h, a)| ((*h).to_owned(), *a)).collect(), rows: Vec::new() }
     }
 
-    pub fn row(&mut self, kind: RowKind, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, kind: RowKind, cells: Vec<String>) {
         self.rows.push((kind, cells));
     }
 
-    pub fn render(&self, style: Style) -> String {
+    pub(crate) fn render(&self, style: Style) -> String {
         let columns = self.headers.len();
         let mut widths: Vec<usize> = self.headers.iter().map(|(h, _)| h.chars().count()).collect();
         for (_, cells) in &self.rows {

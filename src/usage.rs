@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The model name Claude Code writes on messages it made up itself (errors, interruptions): never an API call,
+/// never billed.
+pub(crate) const SYNTHETIC_MODEL: &str = "<synthetic>";
+
 /// Tokens (and server-side requests) billed for one response, or summed over many.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

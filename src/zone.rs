@@ -9,7 +9,7 @@ use chrono::{DateTime, Local, NaiveDate, Offset, TimeZone, Utc};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, Default)]
-pub enum Zone {
+pub(crate) enum Zone {
     #[default]
     Local,
     Utc,
@@ -18,7 +18,7 @@ pub enum Zone {
 }
 
 #[derive(Debug)]
-pub struct Iana {
+pub(crate) struct Iana {
     name: String,
     rules: tz::TimeZone,
 }
@@ -38,7 +38,7 @@ impl Eq for Zone {}
 impl Zone {
     /// Parses `local`, `UTC` or an IANA name such as `Europe/Berlin`; `None` if the name is not a zone of the
     /// system's database.
-    pub fn parse(name: &str) -> Option<Zone> {
+    pub(crate) fn parse(name: &str) -> Option<Zone> {
         match name.trim() {
             n if n.eq_ignore_ascii_case("local") => Some(Zone::Local),
             n if n.eq_ignore_ascii_case("utc") || n == "Etc/UTC" || n == "Z" => Some(Zone::Utc),
@@ -59,18 +59,18 @@ impl Zone {
     }
 
     /// `instant` as the clock on the wall shows it in this zone.
-    pub fn to_local(&self, instant: DateTime<Utc>) -> DateTime<chrono::FixedOffset> {
+    pub(crate) fn to_local(self, instant: DateTime<Utc>) -> DateTime<chrono::FixedOffset> {
         let offset = chrono::FixedOffset::east_opt(self.offset_at(instant) as i32).unwrap_or(Utc.fix());
         instant.with_timezone(&offset)
     }
 
     /// The calendar date of `instant` in this zone.
-    pub fn date_of(&self, instant: DateTime<Utc>) -> NaiveDate {
+    pub(crate) fn date_of(&self, instant: DateTime<Utc>) -> NaiveDate {
         (instant + chrono::Duration::seconds(self.offset_at(instant))).date_naive()
     }
 
     /// The first instant of `date` in this zone (later than local midnight where a DST change skips midnight).
-    pub fn start_of(&self, date: NaiveDate) -> DateTime<Utc> {
+    pub(crate) fn start_of(&self, date: NaiveDate) -> DateTime<Utc> {
         let midnight = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default());
         if matches!(self, Zone::Utc) {
             return midnight;
@@ -90,7 +90,7 @@ impl Zone {
     }
 
     /// The name shown to users and stored in the ledger: `UTC`, the IANA name, or the local zone's name.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match self {
             Zone::Utc => "UTC".to_owned(),
             Zone::Iana(zone) => zone.name.clone(),

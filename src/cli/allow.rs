@@ -1,45 +1,44 @@
 //! `ccbreaker allow`: a human lifts a block by granting a session more money. It refuses to run from inside a
 //! Claude Code tool call, so the agent under guard cannot lift its own limit.
 
+use super::Io;
 use super::args::Args;
-use super::{Failure, Io};
 use crate::audit;
 use crate::config;
-use crate::hook::output::exit;
-use crate::hook::run::suggested_extra;
+use crate::error::{Error, exit};
 use crate::ledger::store::Allowance;
 use crate::paths;
 use crate::usage::Pico;
 
-pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
-    let session = args.value("--session")?.ok_or_else(|| Failure::usage("`allow` needs `--session ID`"))?;
+pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Error> {
+    let session = args.value("--session")?.ok_or_else(|| Error::usage("`allow` needs `--session ID`"))?;
     let add = args.value("--add-usd")?;
     let human = args.flag("--i-am-human");
     args.finish()?;
     super::refuse_inside_claude_code(io, "allow", human)?;
     let config_path = paths::config_file(io.env);
-    let loaded = config::load(&config_path).map_err(|e| Failure::error(e.to_string()))?;
+    let loaded = config::load(&config_path)?;
     let usd = match add {
-        None => suggested_extra(&loaded.config),
+        None => loaded.config.budget.suggested_extra(),
         Some(text) => match text.trim().parse::<f64>() {
             Ok(usd) if usd.is_finite() && usd > 0.0 => usd,
-            _ => return Err(Failure::usage(format!("`--add-usd` must be a positive number of USD, got {text:?}"))),
+            _ => return Err(Error::usage(format!("`--add-usd` must be a positive number of USD, got {text:?}"))),
         },
     };
-    let mut locked = super::status::refresh(&loaded.config, &config_path, io)?;
     let now = super::now(io.env)?;
+    let (mut locked, _) = super::status::refresh(&loaded.config, &config_path, io.env, now)?;
     let grant = locked.allowances.sessions.entry(session.clone()).or_insert_with(Allowance::default);
     grant.extra = grant.extra.saturating_add(Pico::from_usd(usd));
     grant.granted_at = Some(now);
     let extra = grant.extra;
-    locked.save_allowances().map_err(|e| Failure::error(e.to_string()))?;
+    locked.save_allowances()?;
     let known = locked.ledger.sessions.contains_key(&session);
     if let Some(spend) = locked.ledger.sessions.get_mut(&session) {
         spend.warned_session = false;
         spend.warned_day = None;
         spend.blocked_since = None;
     }
-    locked.save().map_err(|e| Failure::error(e.to_string()))?;
+    locked.save()?;
     let entry = audit::Entry {
         at: now,
         kind: audit::Kind::Allow,

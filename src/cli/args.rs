@@ -1,7 +1,7 @@
 //! A minimal argument reader: words, `--flag`, `--key value` and `--key=value`, with errors that name the
 //! argument.
 
-use super::Failure;
+use crate::error::Error;
 use std::ffi::OsString;
 
 pub(super) struct Args {
@@ -14,7 +14,7 @@ impl Args {
     }
 
     /// The next argument if it is not an option.
-    pub(super) fn next_word(&mut self) -> Result<Option<String>, Failure> {
+    pub(super) fn next_word(&mut self) -> Result<Option<String>, Error> {
         match self.rest.front() {
             Some(word) if !word.starts_with('-') || word == "-h" || word == "-V" || word.starts_with("--h") => {
                 Ok(self.rest.pop_front())
@@ -36,7 +36,7 @@ impl Args {
     }
 
     /// Removes `--name VALUE` or `--name=VALUE` if present.
-    pub(super) fn value(&mut self, name: &str) -> Result<Option<String>, Failure> {
+    pub(super) fn value(&mut self, name: &str) -> Result<Option<String>, Error> {
         let prefix = format!("{name}=");
         if let Some(i) = self.rest.iter().position(|a| a.starts_with(&prefix)) {
             let arg = self.rest.remove(i).unwrap_or_default();
@@ -46,15 +46,15 @@ impl Args {
         self.rest.remove(i);
         match self.rest.remove(i) {
             Some(value) if !value.starts_with("--") => Ok(Some(value)),
-            _ => Err(Failure::usage(format!("`{name}` needs a value"))),
+            _ => Err(Error::usage(format!("`{name}` needs a value"))),
         }
     }
 
     /// Fails on anything left over.
-    pub(super) fn finish(self) -> Result<(), Failure> {
+    pub(super) fn finish(self) -> Result<(), Error> {
         match self.rest.front() {
             None => Ok(()),
-            Some(extra) => Err(Failure::usage(format!("unexpected argument `{extra}`"))),
+            Some(extra) => Err(Error::usage(format!("unexpected argument `{extra}`"))),
         }
     }
 }

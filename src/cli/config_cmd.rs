@@ -1,14 +1,15 @@
 //! `ccbreaker config init|check|path`: write the commented default, validate and show the effective values, or
 //! say where the file is.
 
+use super::Io;
 use super::args::Args;
-use super::{Failure, Io};
 use crate::config;
-use crate::hook::output::exit;
+use crate::error::{Error, exit};
+use crate::files::{self, Durability};
 use crate::paths;
 
-pub(super) fn config(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
-    let sub = args.next_word()?.ok_or_else(|| Failure::usage("`config` needs `init`, `check` or `path`"))?;
+pub(super) fn config(mut args: Args, io: &mut Io) -> Result<u8, Error> {
+    let sub = args.next_word()?.ok_or_else(|| Error::usage("`config` needs `init`, `check` or `path`"))?;
     let path = paths::config_file(io.env);
     match sub.as_str() {
         "path" => {
@@ -24,23 +25,22 @@ pub(super) fn config(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
                 super::refuse_inside_claude_code(io, "config init --force", human)?;
             }
             if path.exists() && !force {
-                return Err(Failure::error(format!(
+                return Err(Error::Failed(format!(
                     "`{}` already exists; pass --force to overwrite it",
                     path.display()
                 )));
             }
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Failure::error(format!("could not create `{}`: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(Error::file("create directory", dir))?;
             }
-            crate::ledger::store::write_atomic(&path, config::TEMPLATE.as_bytes())
-                .map_err(|e| Failure::error(e.to_string()))?;
+            files::write_atomic(&path, config::TEMPLATE.as_bytes(), Durability::Synced, None)
+                .map_err(Error::file("write", &path))?;
             writeln!(io.stdout, "wrote {}", path.display())?;
         }
         "check" => {
             args.finish()?;
-            let loaded = config::load(&path).map_err(|e| Failure::error(e.to_string()))?;
-            loaded.config.pricing.table(&path).map_err(|e| Failure::error(e.to_string()))?;
+            let loaded = config::load(&path)?;
+            loaded.config.pricing.table(&path)?;
             for warning in &loaded.warnings {
                 writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
             }
@@ -48,7 +48,7 @@ pub(super) fn config(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
             writeln!(io.stdout, "# {}{origin}", path.display())?;
             write!(io.stdout, "{}", config::render(&loaded.config))?;
         }
-        other => return Err(Failure::usage(format!("unknown `config` command `{other}`"))),
+        other => return Err(Error::usage(format!("unknown `config` command `{other}`"))),
     }
     Ok(exit::OK)
 }

@@ -1,23 +1,22 @@
 //! `ccbreaker log`: the audit trail of blocks and overrides, newest last.
 
+use super::Io;
 use super::args::Args;
-use super::{Failure, Io};
 use crate::audit::{self, Kind};
-use crate::hook::output::exit;
+use crate::error::{Error, exit};
 use crate::paths;
 
-pub(super) fn log(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
+pub(super) fn log(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let json = args.flag("--json");
     let limit = match args.value("--limit")? {
         None => 50,
         Some(n) => {
-            n.parse::<usize>().map_err(|_| Failure::usage(format!("`--limit` takes a whole number, got {n:?}")))?
+            n.parse::<usize>().map_err(|_| Error::usage(format!("`--limit` takes a whole number, got {n:?}")))?
         }
     };
     args.finish()?;
     let state = paths::state_dir(io.env);
-    let entries = audit::read(&state)
-        .map_err(|e| Failure::error(format!("could not read `{}`: {e}", audit::path(&state).display())))?;
+    let entries = audit::read(&state).map_err(Error::file("read", audit::path(&state)))?;
     let shown = &entries[entries.len().saturating_sub(limit)..];
     if json {
         writeln!(io.stdout, "{}", serde_json::to_string_pretty(shown).expect("entries serialise"))?;

@@ -10,13 +10,13 @@ mod report;
 mod status;
 
 use crate::env::Env;
-use crate::hook::output::exit;
+use crate::error::{Error, OutputError, exit};
 use args::Args;
 use chrono::{DateTime, Utc};
 use std::ffi::OsString;
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 
-pub const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 ccbreaker: a cost circuit breaker for Claude Code
 
 Usage:
@@ -51,47 +51,53 @@ pub struct Io<'a> {
     pub stdin_is_terminal: bool,
     /// Colour only goes to a terminal.
     pub stdout_is_terminal: bool,
-    pub stdout: &'a mut dyn Write,
-    pub stderr: &'a mut dyn Write,
+    pub stdout: Out<'a>,
+    /// Progress lines only go to a terminal.
+    pub stderr_is_terminal: bool,
+    pub stderr: Out<'a>,
     pub env: &'a Env,
 }
 
-/// A command's failure: the message (printed once, prefixed `ccbreaker:`) and the exit code.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
+/// Standard output or error. `write!`/`writeln!` on it fail with an [`OutputError`] naming the stream, so that a
+/// failed write is never confused with another I/O error (and a closed pipe is recognised by its type).
+pub struct Out<'a> {
+    stream: &'static str,
+    inner: &'a mut dyn Write,
 }
 
-impl Failure {
-    pub fn error(message: impl Into<String>) -> Failure {
-        Failure { code: exit::ERROR, message: message.into() }
+impl<'a> Out<'a> {
+    pub fn stdout(inner: &'a mut dyn Write) -> Out<'a> {
+        Out { stream: "standard output", inner }
     }
 
-    pub fn usage(message: impl Into<String>) -> Failure {
-        Failure { code: exit::USAGE, message: format!("{}\nRun `ccbreaker --help` for usage.", message.into()) }
+    pub fn stderr(inner: &'a mut dyn Write) -> Out<'a> {
+        Out { stream: "standard error", inner }
+    }
+
+    /// What `write!` and `writeln!` call.
+    pub(crate) fn write_fmt(&mut self, args: std::fmt::Arguments) -> Result<(), OutputError> {
+        self.inner.write_fmt(args).map_err(|source| OutputError { stream: self.stream, source })
+    }
+
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), OutputError> {
+        self.inner.write_all(bytes).map_err(|source| OutputError { stream: self.stream, source })
     }
 }
 
-impl From<io::Error> for Failure {
-    fn from(err: io::Error) -> Failure {
-        Failure::error(format!("could not write output: {err}"))
-    }
-}
-
-/// Runs the command in `args` (without the program name) and returns the exit code.
+/// Runs the command in `args` (without the program name) and returns the exit code. An error is printed once,
+/// with every cause, prefixed `ccbreaker:`; its kind decides the exit code ([`Error::code`]).
 pub fn run(args: Vec<OsString>, io: &mut Io) -> u8 {
     match dispatch(args, io) {
         Ok(code) => code,
-        Err(failure) if failure.message.contains("Broken pipe") => exit::OK,
-        Err(failure) => {
-            let _ = writeln!(io.stderr, "ccbreaker: {}", failure.message);
-            failure.code
+        Err(err) if err.is_broken_pipe() => exit::OK,
+        Err(err) => {
+            let _ = writeln!(io.stderr, "ccbreaker: {}", err.report());
+            err.code()
         }
     }
 }
 
-fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Failure> {
+fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
     let mut args = Args::new(args);
     let Some(command) = args.next_word()? else {
         write!(io.stdout, "{USAGE}")?;
@@ -117,20 +123,16 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Failure> {
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
         "config" => config_cmd::config(args, io),
-        other => Err(Failure::usage(format!("unknown command `{other}`"))),
+        other => Err(Error::usage(format!("unknown command `{other}`"))),
     }
 }
 
-fn hook(io: &mut Io) -> Result<u8, Failure> {
+fn hook(io: &mut Io) -> Result<u8, Error> {
     let mut stdin = Vec::new();
     let limit = crate::hook::event::MAX_STDIN as u64 + 1;
-    if let Err(err) = io.stdin.take(limit).read_to_end(&mut stdin) {
-        let _ = writeln!(io.stderr, "ccbreaker: could not read the hook input on stdin: {err}");
-        return Ok(exit::ERROR);
-    }
-    let answer = match now(io.env) {
-        Ok(now) => crate::hook::run::run(&stdin, io.env, now),
-        Err(failure) => crate::hook::Answer::error(&failure.message),
+    let answer = match io.stdin.take(limit).read_to_end(&mut stdin) {
+        Ok(_) => crate::hook::run::run(&stdin, io.env, now(io.env)),
+        Err(source) => crate::hook::Answer::error(&Error::Stdin(source).report()),
     };
     io.stdout.write_all(answer.stdout.as_bytes())?;
     io.stderr.write_all(answer.stderr.as_bytes())?;
@@ -139,9 +141,9 @@ fn hook(io: &mut Io) -> Result<u8, Failure> {
 
 /// Refuses a command that would lift a limit when it runs inside Claude Code (a tool call of the agent under guard),
 /// unless a person typed `--i-am-human` on an interactive terminal.
-pub(crate) fn refuse_inside_claude_code(io: &Io, what: &str, human: bool) -> Result<(), Failure> {
+pub(crate) fn refuse_inside_claude_code(io: &Io, what: &str, human: bool) -> Result<(), Error> {
     if io.env.inside_claude_code && !(human && io.stdin_is_terminal) {
-        return Err(Failure::error(format!(
+        return Err(Error::Failed(format!(
             "`{what}` refuses to run inside Claude Code (CLAUDECODE is set): a person must run it in their own \
              terminal, or pass --i-am-human on an interactive terminal"
         )));
@@ -150,11 +152,11 @@ pub(crate) fn refuse_inside_claude_code(io: &Io, what: &str, human: bool) -> Res
 }
 
 /// The clock: `CCBREAKER_NOW` if set, else the system's.
-pub fn now(env: &Env) -> Result<DateTime<Utc>, Failure> {
+pub(crate) fn now(env: &Env) -> Result<DateTime<Utc>, Error> {
     match env.now.as_deref() {
         None => Ok(Utc::now()),
-        Some(value) => DateTime::parse_from_rfc3339(value.trim())
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| Failure::error(format!("CCBREAKER_NOW must be an RFC 3339 time, got {value:?}"))),
+        Some(value) => DateTime::parse_from_rfc3339(value.trim()).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+            Error::Env { var: crate::env::CCBREAKER_NOW, expected: "an RFC 3339 time", value: value.to_owned() }
+        }),
     }
 }

@@ -2,11 +2,10 @@
 //! day, ISO week, month, session or 5-hour billing block, as a table or as JSON. It reads the transcripts
 //! itself (through the report cache), not the hook's ledger, so it covers any period and never takes the lock.
 
+use super::Io;
 use super::args::Args;
-use super::{Failure, Io};
 use crate::config;
-use crate::hook::output::exit;
-use crate::ledger::store::create_private_dir;
+use crate::error::{Error, exit};
 use crate::paths;
 use crate::pricing::PriceTable;
 use crate::report::collect::Sources;
@@ -15,12 +14,12 @@ use crate::text::Style;
 use crate::zone::Zone;
 use chrono::NaiveDate;
 
-pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
+pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     const KINDS: &str = "daily, weekly, monthly, session or blocks";
     let Some(name) = args.next_word()? else {
-        return Err(Failure::usage(format!("`report` needs a kind: {KINDS}")));
+        return Err(Error::usage(format!("`report` needs a kind: {KINDS}")));
     };
-    let kind = Kind::parse(&name).ok_or_else(|| Failure::usage(format!("unknown report `{name}`: use {KINDS}")))?;
+    let kind = Kind::parse(&name).ok_or_else(|| Error::usage(format!("unknown report `{name}`: use {KINDS}")))?;
     let json = args.flag("--json");
     let breakdown = args.flag("--breakdown");
     let since = args.value("--since")?.map(|v| date("--since", &v)).transpose()?;
@@ -31,27 +30,27 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
     if let (Some(since), Some(until)) = (since, until)
         && since > until
     {
-        return Err(Failure::usage(format!("`--since {since}` is after `--until {until}`")));
+        return Err(Error::usage(format!("`--since {since}` is after `--until {until}`")));
     }
     let zone_override = match timezone {
         Some(name) => Some(Zone::parse(&name).ok_or_else(|| {
-            Failure::usage(format!(
+            Error::usage(format!(
                 "`--timezone` must be \"local\", \"UTC\" or an IANA zone name such as \"Asia/Tokyo\", got {name:?}"
             ))
         })?),
         None => None,
     };
     let config_path = paths::config_file(io.env);
-    let loaded = config::load(&config_path).map_err(|e| Failure::error(e.to_string()))?;
+    let loaded = config::load(&config_path)?;
     for warning in &loaded.warnings {
         writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
     }
     let config = &loaded.config;
-    let prices = config.pricing.table(&config_path).map_err(|e| Failure::error(e.to_string()))?;
+    let prices = config.pricing.table(&config_path)?;
     let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
     let state_dir = paths::state_dir(io.env);
     // Without a usable state directory the report still works, only without its cache.
-    let cache_path = create_private_dir(&state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
+    let cache_path = crate::files::create_private_dir(&state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
     let options = Options {
         zone: zone_override.unwrap_or(config.budget.timezone),
         since,
@@ -60,7 +59,21 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
         breakdown,
         now: super::now(io.env)?,
     };
+    let started = std::time::Instant::now();
     let collected = collect(&Sources { roots: &roots, prices: &prices, cache: cache_path.as_deref() });
+    let stats = &collected.stats;
+    if io.stderr_is_terminal && stats.read > 0 && started.elapsed().as_secs() >= 1 {
+        // A cold report over a large history: say what took the time, and that the next one will be quick.
+        writeln!(
+            io.stderr,
+            "ccbreaker: read {} of {} transcripts ({:.1} MB) in {:.1} s{}",
+            stats.read,
+            stats.files,
+            stats.bytes_read as f64 / 1e6,
+            started.elapsed().as_secs_f64(),
+            if stats.cache_written { "; the report cache holds them now" } else { "" }
+        )?;
+    }
     for note in &collected.notes {
         writeln!(io.stderr, "ccbreaker: note: {note}")?;
     }
@@ -82,7 +95,7 @@ fn warn_unknown_models(
     prices: &PriceTable,
     unknown_model: &config::UnknownModel,
     io: &mut Io,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let unknown: Vec<&str> = report
         .totals
         .models
@@ -102,8 +115,8 @@ fn warn_unknown_models(
 }
 
 /// `YYYY-MM-DD` (or `YYYYMMDD`).
-fn date(flag: &str, value: &str) -> Result<NaiveDate, Failure> {
+fn date(flag: &str, value: &str) -> Result<NaiveDate, Error> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(value, "%Y%m%d"))
-        .map_err(|_| Failure::usage(format!("`{flag}` must be a date like 2026-11-24, got {value:?}")))
+        .map_err(|_| Error::usage(format!("`{flag}` must be a date like 2026-11-24, got {value:?}")))
 }

@@ -1,22 +1,23 @@
 //! `ccbreaker status`: brings the ledger up to date with every transcript, then shows today's spend, each
 //! session's spend and state against the budgets, unknown models, and where the last hook call spent its time.
 
+use super::Io;
 use super::args::Args;
-use super::{Failure, Io};
 use crate::config::{self, Config};
-use crate::hook::output::exit;
-use crate::hook::run::lock_timeout;
+use crate::env::Env;
+use crate::error::{Error, exit};
 use crate::ledger::state::{HookTimings, SessionSpend, Spend};
-use crate::ledger::store::{Fresh, Locked, Store};
+use crate::ledger::store::{Locked, Store};
 use crate::paths;
 use crate::policy::{self, Limits, Verdict};
 use crate::sync::{self, Scan};
 use crate::text::thousands;
 use crate::usage::Pico;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::fmt::Write as _;
+use std::path::Path;
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -85,27 +86,23 @@ fn round_usd(p: Pico) -> f64 {
     p.usd_for_json()
 }
 
-pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
+pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let json = args.flag("--json");
     let only = args.value("--session")?;
     args.finish()?;
     let config_path = paths::config_file(io.env);
-    let loaded = config::load(&config_path).map_err(|e| Failure::error(e.to_string()))?;
+    let loaded = config::load(&config_path)?;
     for warning in &loaded.warnings {
         writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
     }
-    let mut locked = refresh(&loaded.config, &config_path, io)?;
     let now = super::now(io.env)?;
-    if let Fresh::Rebuilt(why) = &locked.fresh {
-        let note = format!("ledger rebuilt from the transcripts: {why}");
-        locked.ledger.note(note);
-    }
-    let report = build(&loaded.config, &config_path, &mut locked, only.as_deref(), now);
-    locked.save().map_err(|e| Failure::error(e.to_string()))?;
+    let (locked, ctx) = refresh(&loaded.config, &config_path, io.env, now)?;
+    let report = build(&loaded.config, &config_path, &ctx, &locked, only.as_deref());
+    locked.save()?;
     if json {
         writeln!(io.stdout, "{}", serde_json::to_string_pretty(&report).expect("report serialises"))?;
     } else {
-        render(&report, io.stdout)?;
+        write!(io.stdout, "{}", render(&report))?;
     }
     if let Some(id) = only
         && report.sessions.is_empty()
@@ -117,29 +114,23 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Failure> {
 }
 
 /// Locks the ledger and reads every transcript root now. Shared with `allow`.
-pub(super) fn refresh(config: &Config, config_path: &std::path::Path, io: &Io) -> Result<Locked, Failure> {
-    let prices = config.pricing.table(config_path).map_err(|e| Failure::error(e.to_string()))?;
-    let zone = config.budget.timezone;
-    let store = Store::open(&paths::state_dir(io.env)).map_err(|e| Failure::error(e.to_string()))?;
+pub(super) fn refresh<'a>(
+    config: &'a Config,
+    config_path: &Path,
+    env: &'a Env,
+    now: DateTime<Utc>,
+) -> Result<(Locked, sync::Context<'a>), Error> {
+    let ctx = sync::Context::new(env, config, config_path, now)?;
+    let store = Store::open(&paths::state_dir(env))?;
     // A person can wait longer than a hook: five times the hook's lock timeout.
-    let timeout = lock_timeout(io.env).map_err(Failure::error)? * 5;
-    let mut locked = store.lock(timeout, &zone.name()).map_err(|e| Failure::error(e.to_string()))?;
-    let roots = sync::Roots::new(io.env, &config.transcripts.extra_roots);
-    let now = super::now(io.env)?;
-    let ctx = sync::Context { roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
-    sync::sync(&mut locked, None, Scan::Now, &ctx).map_err(|e| Failure::error(e.to_string()))?;
-    Ok(locked)
+    let mut locked = store.lock(env.lock_timeout()? * 5, &ctx.zone.name())?;
+    sync::sync(&mut locked, None, Scan::Now, &ctx)?;
+    Ok((locked, ctx))
 }
 
-fn build(
-    config: &Config,
-    config_path: &std::path::Path,
-    locked: &mut Locked,
-    only: Option<&str>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Report {
-    let zone = config.budget.timezone;
-    let today = zone.date_of(now);
+fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Locked, only: Option<&str>) -> Report {
+    let zone = ctx.zone;
+    let today = zone.date_of(ctx.now);
     let ledger = &locked.ledger;
     let day = ledger.day(today);
     let b = &config.budget;
@@ -162,7 +153,6 @@ fn build(
         .filter(|s| only.is_some() || s.days.contains_key(&today))
         .flat_map(|s| s.unknown_models.iter().cloned())
         .collect();
-    let prices = config.pricing.table(config_path).ok();
     Report {
         date: today,
         timezone: zone.name(),
@@ -177,9 +167,7 @@ fn build(
         },
         unknown_models: unknown.into_iter().collect(),
         unknown_model_priced_as: match &config.pricing.unknown_model {
-            config::UnknownModel::MostExpensive => {
-                prices.as_ref().map(|p| p.most_expensive_model().to_owned()).unwrap_or_default()
-            }
+            config::UnknownModel::MostExpensive => ctx.prices.most_expensive_model().to_owned(),
             config::UnknownModel::Like(model) => model.clone(),
             config::UnknownModel::Price(_) => "pricing.unknown_model".to_owned(),
         },
@@ -208,7 +196,14 @@ fn session_row(id: &str, s: &SessionSpend, limits: &Limits, day_cost: Pico, toda
     }
 }
 
-fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+fn render(r: &Report) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_report(r, &mut out);
+    out
+}
+
+fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
     let usd = |x: f64| Pico::from_usd(x).to_string();
     let percent =
         |spent: f64, limit: f64| if limit > 0.0 { format!(" ({:.0}%)", spent / limit * 100.0) } else { String::new() };

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default)]
-pub struct Event {
+pub(crate) struct Event {
     pub session_id: Option<String>,
     pub transcript_path: Option<PathBuf>,
     pub cwd: Option<String>,
@@ -15,14 +15,12 @@ pub struct Event {
     /// Read as text by the tamper checks; any shape is accepted.
     pub tool_input: Option<serde_json::Value>,
     pub tool_use_id: Option<String>,
-    pub permission_mode: Option<String>,
     /// Present when the event fires inside a subagent (whose `session_id` is its parent's).
     pub agent_id: Option<String>,
-    pub agent_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     PreToolUse,
     PostToolBatch,
     UserPromptSubmit,
@@ -33,7 +31,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub fn of(name: &str) -> EventKind {
+    pub(crate) fn of(name: &str) -> EventKind {
         match name {
             "PreToolUse" => EventKind::PreToolUse,
             "PostToolBatch" => EventKind::PostToolBatch,
@@ -46,16 +44,16 @@ impl EventKind {
 
     /// Events whose answer can stop spending. Stop and SubagentStop are never blocked: there, a block means
     /// "keep going".
-    pub fn can_block(self) -> bool {
+    pub(crate) fn can_block(self) -> bool {
         matches!(self, EventKind::PreToolUse | EventKind::PostToolBatch | EventKind::UserPromptSubmit)
     }
 }
 
 /// The largest stdin accepted: an event is a few KB; tool inputs can be large, but not this large.
-pub const MAX_STDIN: usize = 64 << 20;
+pub(crate) const MAX_STDIN: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub enum EventError {
+pub(crate) enum EventError {
     #[error("hook input on stdin is empty (Claude Code sends the event as JSON)")]
     Empty,
     #[error("hook input on stdin is larger than {} MiB", MAX_STDIN >> 20)]
@@ -65,7 +63,7 @@ pub enum EventError {
 }
 
 impl Event {
-    pub fn parse(stdin: &[u8]) -> Result<Event, EventError> {
+    pub(crate) fn parse(stdin: &[u8]) -> Result<Event, EventError> {
         if stdin.len() > MAX_STDIN {
             return Err(EventError::TooLarge);
         }
@@ -75,7 +73,7 @@ impl Event {
         serde_json::from_slice(stdin).map_err(|err| EventError::Invalid(err.to_string()))
     }
 
-    pub fn kind(&self) -> EventKind {
+    pub(crate) fn kind(&self) -> EventKind {
         EventKind::of(self.hook_event_name.as_deref().unwrap_or(""))
     }
 }

@@ -1,25 +1,14 @@
 //! The hook's answer in Claude Code's protocol. Stdout carries only protocol JSON, stderr only a reason, and the
-//! exit code is one of the named constants below.
+//! exit code is one of the named constants of [`crate::error::exit`].
 
 use super::event::EventKind;
 use crate::config::OnBreach;
+use crate::error::exit;
 use serde_json::{Value, json};
-
-/// Exit codes of every ccbreaker command.
-pub mod exit {
-    /// Success: the hook allowed the event or printed its decision as JSON.
-    pub const OK: u8 = 0;
-    /// ccbreaker could not do its job (bad input, unreadable files); the message is on stderr.
-    pub const ERROR: u8 = 1;
-    /// The hook blocked the event the classic way (`policy.on_breach = "exit-code"`); the reason is on stderr.
-    pub const BLOCK: u8 = 2;
-    /// The command line was wrong.
-    pub const USAGE: u8 = 64;
-}
 
 /// What the hook decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Allow,
     /// Allow, and show the user this once.
     Warn(String),
@@ -29,18 +18,18 @@ pub enum Action {
 
 /// What the process prints and returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub stdout: String,
     pub stderr: String,
     pub code: u8,
 }
 
 impl Answer {
-    pub fn silent() -> Answer {
+    pub(crate) fn silent() -> Answer {
         Answer { stdout: String::new(), stderr: String::new(), code: exit::OK }
     }
 
-    pub fn error(message: &str) -> Answer {
+    pub(crate) fn error(message: &str) -> Answer {
         Answer { stdout: String::new(), stderr: format!("ccbreaker: {message}\n"), code: exit::ERROR }
     }
 
@@ -51,7 +40,7 @@ impl Answer {
 
 /// Renders `action` for `event` under `on_breach`. Events that cannot block (Stop, SubagentStop, others) are
 /// always answered with silence: blocking Stop would tell Claude to keep going.
-pub fn render(event: EventKind, action: &Action, on_breach: OnBreach) -> Answer {
+pub(crate) fn render(event: EventKind, action: &Action, on_breach: OnBreach) -> Answer {
     match action {
         Action::Allow => Answer::silent(),
         Action::Warn(message) if event.can_block() => Answer::json(json!({ "systemMessage": message })),

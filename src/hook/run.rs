@@ -1,5 +1,7 @@
-//! One hook call, start to finish: parse the event, load config and ledger, sync the transcripts, decide, save,
-//! answer. Errors in ccbreaker's own files go through `policy.on_error`, in one place.
+//! One hook call, start to finish: parse the event, load the config, check for tampering, then bring the ledger
+//! up to date, wait for the response that issued the call when that could matter, decide, save and answer. The
+//! call is one value ([`Call`]) that each step reads; errors in ccbreaker's own files go through
+//! `policy.on_error` in one place ([`own_fault`]); and every answer, whatever the path to it, is logged once.
 
 use super::event::{Event, EventKind};
 use super::output::{Action, Answer, render};
@@ -7,112 +9,161 @@ use super::tamper;
 use crate::audit;
 use crate::config::{self, Config, OnBreach, OnError};
 use crate::env::Env;
-use crate::install::{self, Scope as SettingsScope};
+use crate::error::Error;
+use crate::install;
 use crate::ledger::state::{HookTimings, SessionSpend};
-use crate::ledger::store::{Fresh, Locked, Store};
+use crate::ledger::store::{Locked, Store};
 use crate::paths;
 use crate::policy::{self, Limits, Scope, Standing, Verdict};
 use crate::pricing::{PriceTable, ResponseFacts, Speed};
 use crate::sync::{self, Scan};
 use crate::transcript::discover;
 use crate::usage::{Pico, Usage};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Default wait for the ledger lock in a hook: far below the hook timeout `ccbreaker install` sets (10 s).
-pub const LOCK_TIMEOUT: Duration = Duration::from_millis(2000);
+/// Everything one hook call knows, built once: the event, whose session it is, the config and where it came
+/// from, where the state lives, and the clock.
+pub(crate) struct Call<'a> {
+    pub(crate) env: &'a Env,
+    pub(crate) event: &'a Event,
+    pub(crate) kind: EventKind,
+    pub(crate) session: String,
+    pub(crate) config: Config,
+    pub(crate) config_path: PathBuf,
+    pub(crate) state_dir: PathBuf,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) started: Instant,
+    /// When the event was parsed and the config loaded.
+    pub(crate) parsed_at: Duration,
+}
 
-/// Runs the hook for one event.
-pub fn run(stdin: &[u8], env: &Env, now: DateTime<Utc>) -> Answer {
+/// How a call ended: the answer, and what the log line records beside it.
+struct Outcome {
+    answer: Answer,
+    session: Option<String>,
+    wait_us: u64,
+}
+
+impl Outcome {
+    fn of(answer: Answer, session: Option<&str>) -> Outcome {
+        Outcome { answer, session: session.map(str::to_owned), wait_us: 0 }
+    }
+}
+
+/// Runs the hook for one event. `now` is the clock (`CCBREAKER_NOW` or the system's), or why it could not be read.
+pub(crate) fn run(stdin: &[u8], env: &Env, now: Result<DateTime<Utc>, Error>) -> Answer {
     let started = Instant::now();
-    let event = match Event::parse(stdin) {
-        Ok(event) => event,
-        Err(err) => {
-            let answer = Answer::error(&err.to_string());
-            log(env, &Event::default(), None, &answer, now, started, 0);
-            return answer;
+    let logged_at = now.as_ref().map_or_else(|_| Utc::now(), |now| *now);
+    let (event, outcome) = match Event::parse(stdin) {
+        Ok(event) => {
+            let outcome = respond(&event, env, now, started);
+            (event, outcome)
         }
+        Err(err) => (Event::default(), Outcome::of(Answer::error(&crate::error::report(&err)), None)),
     };
+    log(env, &event, &outcome, logged_at, started);
+    outcome.answer
+}
+
+/// Everything after parsing: config, session, tamper check, decision.
+fn respond(event: &Event, env: &Env, now: Result<DateTime<Utc>, Error>, started: Instant) -> Outcome {
     let kind = event.kind();
     let config_path = paths::config_file(env);
-    let loaded = match config::load(&config_path) {
-        Ok(loaded) => loaded,
+    let config = match config::load(&config_path) {
+        Ok(loaded) => loaded.config,
         Err(err) => {
             let (on_error, source) = match env.on_error.as_deref().and_then(OnError::parse) {
-                Some(on_error) => (on_error, "CCBREAKER_ON_ERROR"),
-                None => (OnError::Allow, "the default on_error, as the config cannot be read"),
+                Some(on_error) => (on_error, OnErrorSource::Env),
+                None => (OnError::Allow, OnErrorSource::Unreadable),
             };
-            let answer = own_fault(kind, &err.to_string(), on_error, OnBreach::Stop, source);
-            log(env, &event, None, &answer, now, started, 0);
-            return answer;
+            return Outcome::of(own_fault(kind, &Error::from(err), on_error, OnBreach::Stop, source), None);
         }
     };
-    let config = &loaded.config;
-    let Some(session) = session_of(&event) else {
-        if kind.can_block() {
-            return Answer::error("hook input has neither `transcript_path` nor `session_id`");
-        }
-        return Answer::silent();
+    let Some(session) = session_of(event) else {
+        let answer = if kind.can_block() {
+            Answer::error("hook input has neither `transcript_path` nor `session_id`")
+        } else {
+            Answer::silent()
+        };
+        return Outcome::of(answer, None);
     };
-    let state_dir = paths::state_dir(env);
-    if let Some(reason) = tampering(&event, env, &config_path, &state_dir) {
-        audit(&state_dir, &event, &session, audit::Kind::Tamper, &reason, now);
+    let now = match now {
+        Ok(now) => now,
+        Err(err) => {
+            let (on_error, on_breach) = (config.policy.on_error, config.policy.on_breach);
+            return Outcome::of(own_fault(kind, &err, on_error, on_breach, OnErrorSource::Config), Some(&session));
+        }
+    };
+    let call = Call {
+        env,
+        event,
+        kind,
+        session,
+        state_dir: paths::state_dir(env),
+        config,
+        config_path,
+        now,
+        started,
+        parsed_at: started.elapsed(),
+    };
+    if let Some(reason) = tampering(&call) {
+        call.audit(audit::Kind::Tamper, &reason);
         // A refusal, not a breach: the session goes on without this call.
-        let mode = if config.policy.on_breach == OnBreach::ExitCode { OnBreach::ExitCode } else { OnBreach::Deny };
-        let answer = render(kind, &Action::Block(reason), mode);
-        log(env, &event, Some(&session), &answer, now, started, 0);
-        return answer;
+        let on_breach = call.config.policy.on_breach;
+        let mode = if on_breach == OnBreach::ExitCode { OnBreach::ExitCode } else { OnBreach::Deny };
+        return Outcome::of(render(kind, &Action::Block(reason), mode), Some(&call.session));
     }
-    let parsed_at = started.elapsed();
-    let (answer, wait_us) = match decide(&event, &session, config, &config_path, env, now, started, parsed_at) {
-        Ok((action, wait_us)) => {
-            if let (Action::Block(reason), true) = (&action, kind.can_block()) {
-                audit(&state_dir, &event, &session, audit::Kind::Breach, reason, now);
+    let policy = &call.config.policy;
+    match decide(&call) {
+        Ok(decision) => {
+            if let (Action::Block(reason), true) = (&decision.action, kind.can_block()) {
+                call.audit(audit::Kind::Breach, reason);
             }
-            (render(kind, &action, config.policy.on_breach), wait_us)
+            let answer = render(kind, &decision.action, policy.on_breach);
+            Outcome { answer, session: Some(call.session), wait_us: decision.wait_us }
         }
-        Err(message) => {
-            if config.policy.on_error == OnError::Block && kind.can_block() {
-                audit(&state_dir, &event, &session, audit::Kind::Error, &message, now);
+        Err(err) => {
+            if policy.on_error == OnError::Block && kind.can_block() {
+                call.audit(audit::Kind::Error, &err.report());
             }
-            (own_fault(kind, &message, config.policy.on_error, config.policy.on_breach, "policy.on_error"), 0)
+            let answer = own_fault(kind, &err, policy.on_error, policy.on_breach, OnErrorSource::Config);
+            Outcome::of(answer, Some(&call.session))
         }
-    };
-    log(env, &event, Some(&session), &answer, now, started, wait_us);
-    answer
+    }
+}
+
+impl Call<'_> {
+    fn audit(&self, kind: audit::Kind, detail: &str) {
+        let entry = audit::Entry {
+            at: self.now,
+            kind,
+            session: Some(self.session.clone()),
+            agent_id: self.event.agent_id.clone(),
+            event: self.event.hook_event_name.clone(),
+            tool: self.event.tool_name.clone(),
+            detail: detail.to_owned(),
+        };
+        // The audit trail must never change the answer.
+        let _ = audit::append(&self.state_dir, &entry);
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.config.budget.timezone.date_of(self.now)
+    }
 }
 
 /// The tamper check of a `PreToolUse` (see [`tamper`]): what ccbreaker owns and the settings files that hold its
 /// hooks, for this event's working directory.
-fn tampering(event: &Event, env: &Env, config_path: &Path, state_dir: &Path) -> Option<String> {
-    let input = event.tool_input.as_ref().filter(|_| event.kind() == EventKind::PreToolUse)?;
+fn tampering(call: &Call) -> Option<String> {
+    let event = call.event;
+    let input = event.tool_input.as_ref().filter(|_| call.kind == EventKind::PreToolUse)?;
     let cwd = event.cwd.as_deref().map(PathBuf::from).or_else(|| std::env::current_dir().ok()).unwrap_or_default();
-    let mut settings = Vec::new();
-    for scope in [SettingsScope::User, SettingsScope::Project, SettingsScope::Local] {
-        settings.extend(install::settings_path(scope, env, &cwd).ok());
-    }
-    for dir in env.claude_config_dirs().into_iter().chain(env.home.as_ref().map(|h| h.join(".claude"))) {
-        settings.extend([dir.join("settings.json"), dir.join("settings.local.json")]);
-    }
+    let settings = install::settings_files(call.env, &cwd);
     let binary = std::env::current_exe().ok();
-    let protected = tamper::Protected::new(config_path, state_dir, binary, settings, env.home.clone());
+    let protected = tamper::Protected::new(&call.config_path, &call.state_dir, binary, settings, call.env.home.clone());
     tamper::check(event, input, &protected)
-}
-
-fn audit(state_dir: &Path, event: &Event, session: &str, kind: audit::Kind, detail: &str, now: DateTime<Utc>) {
-    let entry = audit::Entry {
-        at: now,
-        kind,
-        session: Some(session.to_owned()),
-        agent_id: event.agent_id.clone(),
-        event: event.hook_event_name.clone(),
-        tool: event.tool_name.clone(),
-        detail: detail.to_owned(),
-    };
-    if Store::open(state_dir).is_ok() {
-        let _ = audit::append(state_dir, &entry);
-    }
 }
 
 /// The session an event belongs to: its transcript's file name (the id every file of the session is filed
@@ -125,15 +176,35 @@ fn session_of(event: &Event) -> Option<String> {
         .or_else(|| event.session_id.clone().filter(|id| !id.is_empty()))
 }
 
-/// A fault of ccbreaker's own (config, state): allow with a visible warning, or block, as configured.
-fn own_fault(kind: EventKind, message: &str, on_error: OnError, on_breach: OnBreach, source: &str) -> Answer {
+/// Where the `on_error` that applies to a fault came from, as the fail-open or fail-closed notice names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnErrorSource {
+    /// `policy.on_error` in the config.
+    Config,
+    /// `CCBREAKER_ON_ERROR`, because the config itself could not be read.
+    Env,
+    /// Neither: the config could not be read and the variable is not set, so the default applies.
+    Unreadable,
+}
+
+/// A fault of ccbreaker's own (config, state): allow with a visible warning, or block, as configured. The notice
+/// carries the whole error, causes included.
+fn own_fault(kind: EventKind, err: &Error, on_error: OnError, on_breach: OnBreach, source: OnErrorSource) -> Answer {
+    let message = err.report();
+    let why = match source {
+        OnErrorSource::Config => format!("policy.on_error is \"{}\"", on_error.as_str()),
+        OnErrorSource::Env => format!("CCBREAKER_ON_ERROR is \"{}\"", on_error.as_str()),
+        OnErrorSource::Unreadable => {
+            "the config cannot be read, and without it the default on_error, \"allow\", applies".to_owned()
+        }
+    };
     let action = match on_error {
-        OnError::Allow => Action::Warn(format!(
-            "ccbreaker could not check your budgets, so this call is allowed ({source} = \"allow\"): {message}"
-        )),
-        OnError::Block => Action::Block(format!(
-            "ccbreaker could not check your budgets, so this call is blocked ({source} = \"block\"): {message}"
-        )),
+        OnError::Allow => {
+            Action::Warn(format!("ccbreaker could not check your budgets, so this call is allowed ({why}): {message}"))
+        }
+        OnError::Block => {
+            Action::Block(format!("ccbreaker could not check your budgets, so this call is blocked ({why}): {message}"))
+        }
     };
     let mut answer = render(kind, &action, on_breach);
     if answer.stderr.is_empty() {
@@ -142,103 +213,134 @@ fn own_fault(kind: EventKind, message: &str, on_error: OnError, on_breach: OnBre
     answer
 }
 
+/// How often a waiting hook looks at the transcript again.
+const POLL: Duration = Duration::from_millis(10);
+
+/// What the hook decided, and how long it waited for the response that issued the call.
+struct Decision {
+    action: Action,
+    wait_us: u64,
+}
+
+/// The parts of a call that reading and deciding need: prices and roots, the store, the lock's patience, and the
+/// transcript to read (if it may be read).
+struct Setup<'a> {
+    ctx: sync::Context<'a>,
+    store: Store,
+    lock_timeout: Duration,
+    transcript: Option<&'a Path>,
+    /// Said in the ledger on the first save: why the transcript was not read.
+    unread: Option<String>,
+}
+
+impl<'a> Setup<'a> {
+    fn open(call: &'a Call) -> Result<Setup<'a>, Error> {
+        let ctx = sync::Context::new(call.env, &call.config, &call.config_path, call.now)?;
+        let store = Store::open(&call.state_dir)?;
+        let lock_timeout = call.env.lock_timeout()?;
+        let given = call.event.transcript_path.as_deref();
+        let transcript = given.filter(|path| readable_transcript(path, call, &ctx));
+        let unread = match (transcript, given) {
+            (None, Some(path)) => Some(format!(
+                "did not read `{}`: it is outside every transcript root (set transcripts.allow_any_path to read it)",
+                path.display()
+            )),
+            _ => None,
+        };
+        Ok(Setup { ctx, store, lock_timeout, transcript, unread })
+    }
+
+    /// Takes the lock and reads what is new: the session's own files, and every root when a walk is due.
+    fn lock_and_read(&mut self, call: &Call, timings: &mut HookTimings) -> Result<Locked, Error> {
+        let before_lock = call.started.elapsed();
+        let mut locked = self.store.lock(self.lock_timeout, &self.ctx.zone.name())?;
+        let locked_at = call.started.elapsed();
+        timings.lock_us += micros(locked_at - before_lock);
+        if let Some(note) = self.unread.take() {
+            locked.ledger.note(note);
+        }
+        // Marked before reading, so the tool-call ids of this read are remembered for the session.
+        locked.ledger.sessions.entry(call.session.clone()).or_default().hooked = true;
+        let read = sync::sync(&mut locked, self.transcript, Scan::IfDue, &self.ctx)?;
+        timings.tail_us += micros(call.started.elapsed() - locked_at);
+        timings.files_read += read.stats.files;
+        timings.bytes_read += read.stats.bytes;
+        timings.scanned |= read.scanned;
+        Ok(locked)
+    }
+}
+
 /// A transcript the hook may open: under a transcript root (as spelled, or once resolved), without `..`, unless
 /// the config allows any path.
-fn readable_transcript(path: &Path, config: &Config, env: &Env, ctx: &sync::Context) -> bool {
-    if config.transcripts.allow_any_path {
+fn readable_transcript(path: &Path, call: &Call, ctx: &sync::Context) -> bool {
+    let transcripts = &call.config.transcripts;
+    if transcripts.allow_any_path {
         return true;
     }
     if path.components().any(|c| c == std::path::Component::ParentDir) {
         return false;
     }
-    let as_given = paths::transcript_roots_as_given(env, &config.transcripts.extra_roots);
+    let as_given = paths::transcript_roots_as_given(call.env, &transcripts.extra_roots);
     as_given.iter().any(|root| path.starts_with(root))
         || ctx.roots.get().iter().any(|root| paths::is_within(path, root))
 }
 
-/// How often a waiting hook looks at the transcript again.
-const POLL: Duration = Duration::from_millis(10);
-
-#[allow(clippy::too_many_arguments)]
-fn decide(
-    event: &Event,
-    session: &str,
-    config: &Config,
-    config_path: &Path,
-    env: &Env,
-    now: DateTime<Utc>,
-    started: Instant,
-    parsed_at: Duration,
-) -> Result<(Action, u64), String> {
-    let prices = config.pricing.table(config_path).map_err(|e| e.to_string())?;
-    let zone = config.budget.timezone;
-    let store = Store::open(&paths::state_dir(env)).map_err(|e| e.to_string())?;
-    let timeout = lock_timeout(env)?;
-    let roots = sync::Roots::new(env, &config.transcripts.extra_roots);
-    let ctx = sync::Context { roots, zone, prices: &prices, now, rescan_secs: config.transcripts.rescan_secs };
-    let transcript = event.transcript_path.as_deref().filter(|path| readable_transcript(path, config, env, &ctx));
-    if let (None, Some(path)) = (transcript, &event.transcript_path) {
-        // Not opened: the budget is checked on what the ledger already has.
-        let note = format!(
-            "did not read `{}`: it is outside every transcript root (set transcripts.allow_any_path to read it)",
-            path.display()
-        );
-        let mut locked = store.lock(timeout, &zone.name()).map_err(|e| e.to_string())?;
-        locked.ledger.note(note);
-        save(locked)?;
-    }
-    let today = zone.date_of(now);
-    let wait_until = started + Duration::from_millis(config.policy.wait_ms);
-    let mut timings = HookTimings { parse_us: micros(parsed_at), ..HookTimings::default() };
+/// Brings the ledger up to date, waits (near a budget) for the response that issued this call to reach the
+/// transcript, and decides.
+fn decide(call: &Call) -> Result<Decision, Error> {
+    let mut setup = Setup::open(call)?;
+    let deadline = call.started + Duration::from_millis(call.config.policy.wait_ms);
+    let mut timings = HookTimings { parse_us: micros(call.parsed_at), ..HookTimings::default() };
     let mut wait_started: Option<Instant> = None;
     loop {
-        let before_lock = started.elapsed();
-        let mut locked = store.lock(timeout, &zone.name()).map_err(|e| e.to_string())?;
-        let locked_at = started.elapsed();
-        timings.lock_us += micros(locked_at - before_lock);
-        // Marked before reading, so the tool-call ids of this read are remembered for the session.
-        locked.ledger.sessions.entry(session.to_owned()).or_default().hooked = true;
-        let synced = sync::sync(&mut locked, transcript, Scan::IfDue, &ctx).map_err(|e| e.to_string())?;
-        let synced_at = started.elapsed();
-        timings.tail_us += micros(synced_at - locked_at);
-        timings.files_read += synced.stats.files;
-        timings.bytes_read += synced.stats.bytes;
-        timings.scanned |= synced.scanned;
-
-        let extra = locked.allowances.extra_for(session);
-        let limits = Limits::from_usd(config.budget.session_usd, config.budget.daily_usd, config.budget.warn_at, extra);
-        let spend = locked.ledger.sessions.get(session);
-        let spent = spend.map(|s| s.total.cost).unwrap_or_default();
-        let day = locked.ledger.day(today).cost;
-        let verdict = policy::assess(spent, day, &limits);
-        let pending = match (event.kind(), event.tool_use_id.as_deref()) {
-            (EventKind::PreToolUse, Some(id)) => !spend.is_some_and(|s| s.saw_tool_use(id)),
-            _ => false,
-        };
-        let next = next_response_bound(spend, &prices, now);
-        let worth_waiting = pending
-            && !matches!(verdict, Verdict::Breach(_))
-            && policy::within_reach(spent, day, next, &limits)
-            && Instant::now() + POLL <= wait_until;
-        if worth_waiting {
+        let mut locked = setup.lock_and_read(call, &mut timings)?;
+        let read_at = call.started.elapsed();
+        let (verdict, worth_waiting) = assess(call, &locked, &setup.ctx.prices);
+        if worth_waiting && Instant::now() + POLL <= deadline {
             // The response that issued this call is still being written: let go of the lock, look again soon.
             save(locked)?;
             wait_started.get_or_insert_with(Instant::now);
             std::thread::sleep(POLL);
             continue;
         }
-        let action = conclude(&mut locked, event, session, config, config_path, verdict, today, now);
-        timings.decide_us = micros(started.elapsed() - synced_at);
-        timings.wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
-        timings.total_us = micros(started.elapsed());
-        timings.at = Some(now);
-        timings.event = event.hook_event_name.clone().unwrap_or_default();
-        timings.session = session.to_owned();
-        let wait_us = timings.wait_us;
-        locked.ledger.last_hook = Some(timings);
+        let action = conclude(&mut locked, call, verdict);
+        let wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
+        locked.ledger.last_hook = Some(HookTimings {
+            decide_us: micros(call.started.elapsed() - read_at),
+            wait_us,
+            total_us: micros(call.started.elapsed()),
+            at: Some(call.now),
+            event: call.event.hook_event_name.clone().unwrap_or_default(),
+            session: call.session.clone(),
+            ..timings
+        });
         save(locked)?;
-        return Ok((action, wait_us));
+        return Ok(Decision { action, wait_us });
     }
+}
+
+/// The session's standing against its limits, and whether waiting for the response that issued this call is
+/// worth its latency: the call's `tool_use_id` is not in the transcript yet, and that response could cross a
+/// budget.
+fn assess(call: &Call, locked: &Locked, prices: &PriceTable) -> (Verdict, bool) {
+    let limits = limits(call, locked);
+    let spend = locked.ledger.sessions.get(&call.session);
+    let spent = spend.map(|s| s.total.cost).unwrap_or_default();
+    let day = locked.ledger.day(call.today()).cost;
+    let verdict = policy::assess(spent, day, &limits);
+    let pending = match (call.kind, call.event.tool_use_id.as_deref()) {
+        (EventKind::PreToolUse, Some(id)) => !spend.is_some_and(|s| s.saw_tool_use(id)),
+        _ => false,
+    };
+    let worth_waiting = pending
+        && !matches!(verdict, Verdict::Breach(_))
+        && policy::within_reach(spent, day, next_response_bound(spend, prices, call.now), &limits);
+    (verdict, worth_waiting)
+}
+
+fn limits(call: &Call, locked: &Locked) -> Limits {
+    let b = &call.config.budget;
+    Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, locked.allowances.extra_for(&call.session))
 }
 
 /// The most Claude Code asks one response to write (`max_tokens` of 2.1.331 on Opus and Sonnet).
@@ -261,32 +363,22 @@ fn next_response_bound(spend: Option<&SessionSpend>, prices: &PriceTable, now: D
 }
 
 /// Turns the verdict into an action, recording warnings shown and blocks in the session's entry.
-#[allow(clippy::too_many_arguments)]
-fn conclude(
-    locked: &mut Locked,
-    event: &Event,
-    session: &str,
-    config: &Config,
-    config_path: &Path,
-    verdict: Verdict,
-    today: chrono::NaiveDate,
-    now: DateTime<Utc>,
-) -> Action {
-    let project = event.transcript_path.as_deref().map(discover::project_of_transcript).unwrap_or_default();
-    let entry = locked.ledger.sessions.entry(session.to_owned()).or_default();
+fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict) -> Action {
+    let project = call.event.transcript_path.as_deref().map(discover::project_of_transcript).unwrap_or_default();
+    let today = call.today();
+    let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
     if entry.project.is_empty() {
         entry.project = project;
     }
     entry.hooked = true;
-    let zone = config.budget.timezone.name();
     let action = match verdict {
         Verdict::Allow => Action::Allow,
         Verdict::Breach(standing) => {
-            entry.blocked_since.get_or_insert(now);
-            Action::Block(breach_reason(&standing, session, suggested_extra(config), config_path, &zone, today))
+            entry.blocked_since.get_or_insert(call.now);
+            Action::Block(breach_reason(&standing, call))
         }
         // A warning is marked as shown only where it can be shown (not on Stop, SubagentStop, ...).
-        Verdict::Warn(_) if !event.kind().can_block() => Action::Allow,
+        Verdict::Warn(_) if !call.kind.can_block() => Action::Allow,
         Verdict::Warn(standings) => {
             let fresh: Vec<Standing> = standings
                 .into_iter()
@@ -310,61 +402,31 @@ fn conclude(
     action
 }
 
-fn save(mut locked: Locked) -> Result<(), String> {
-    if let Fresh::Rebuilt(why) = &locked.fresh {
-        let note = format!("ledger rebuilt from the transcripts: {why}");
-        locked.ledger.note(note);
-    }
-    locked.save().map_err(|e| e.to_string())
+fn save(locked: Locked) -> Result<(), Error> {
+    Ok(locked.save()?)
 }
 
 fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
 }
 
-pub fn lock_timeout(env: &Env) -> Result<Duration, String> {
-    match env.lock_timeout_ms.as_deref() {
-        None => Ok(LOCK_TIMEOUT),
-        Some(value) => value
-            .trim()
-            .parse::<u64>()
-            .map(Duration::from_millis)
-            .map_err(|_| format!("CCBREAKER_LOCK_TIMEOUT_MS must be a whole number of milliseconds, got {value:?}")),
-    }
-}
-
-/// What `ccbreaker allow` adds by default and what the block message suggests: one more session budget.
-pub fn suggested_extra(config: &Config) -> f64 {
-    match (config.budget.session_usd, config.budget.daily_usd) {
-        (s, _) if s > 0.0 => s,
-        (_, d) if d > 0.0 => d,
-        _ => 10.0,
-    }
-}
-
-fn breach_reason(
-    standing: &Standing,
-    session: &str,
-    extra: f64,
-    config_path: &Path,
-    zone: &str,
-    today: chrono::NaiveDate,
-) -> String {
-    let lift = format!("ccbreaker allow --session {session} --add-usd {}", format_usd_arg(extra));
+fn breach_reason(standing: &Standing, call: &Call) -> String {
+    let extra = call.config.budget.suggested_extra();
+    let lift = format!("ccbreaker allow --session {} --add-usd {}", call.session, format_usd_arg(extra));
+    let config = call.config_path.display();
     match standing.scope {
         Scope::Session => format!(
             "ccbreaker: session budget reached: this session has spent {} of its {} budget. To go on, run `{lift}` \
-             in a terminal, or raise budget.session_usd in {}.",
-            standing.spent,
-            standing.limit,
-            config_path.display()
+             in a terminal, or raise budget.session_usd in {config}.",
+            standing.spent, standing.limit,
         ),
         Scope::Day => format!(
-            "ccbreaker: daily budget reached: {} spent today ({today}, {zone}) across all sessions, of a {} daily \
-             budget. It resets at midnight; to go on now, run `{lift}` in a terminal, or raise budget.daily_usd in {}.",
+            "ccbreaker: daily budget reached: {} spent today ({}, {}) across all sessions, of a {} daily budget. It \
+             resets at midnight; to go on now, run `{lift}` in a terminal, or raise budget.daily_usd in {config}.",
             standing.spent,
+            call.today(),
+            call.config.budget.timezone.name(),
             standing.limit,
-            config_path.display()
         ),
     }
 }
@@ -389,32 +451,25 @@ fn warning(standings: &[Standing]) -> String {
 
 /// Appends one line per hook call to `$CCBREAKER_LOG`, if set, whatever the outcome. Failures are ignored:
 /// logging must never change the answer.
-fn log(
-    env: &Env,
-    event: &Event,
-    session: Option<&str>,
-    answer: &Answer,
-    now: DateTime<Utc>,
-    started: Instant,
-    wait_us: u64,
-) {
+fn log(env: &Env, event: &Event, outcome: &Outcome, at: DateTime<Utc>, started: Instant) {
     let Some(path) = &env.log else { return };
+    let answer = &outcome.answer;
     let line = serde_json::json!({
-        "at": now.to_rfc3339(),
+        "at": at.to_rfc3339(),
         "event": event.hook_event_name,
-        "session": session,
+        "session": outcome.session,
         "agent_id": event.agent_id,
         "tool_use_id": event.tool_use_id,
         "exit": answer.code,
         "stdout": answer.stdout.trim_end(),
         "stderr": answer.stderr.trim_end(),
         "micros": started.elapsed().as_micros() as u64,
-        "wait_micros": wait_us,
+        "wait_micros": outcome.wait_us,
     });
     let _ = append_line(path, &line.to_string());
 }
 
-fn append_line(path: &PathBuf, line: &str) -> std::io::Result<()> {
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     writeln!(file, "{line}")

@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 
 /// What the hook protects, as absolute paths.
 #[derive(Debug, Clone)]
-pub struct Protected {
+pub(crate) struct Protected {
     /// Files and directories the agent may not touch at all: the config file, the state directory, the binary.
     pub owned: Vec<PathBuf>,
     /// Claude Code settings files: edits that would remove ccbreaker's entries or disable hooks are refused.
@@ -20,7 +20,7 @@ pub struct Protected {
 }
 
 impl Protected {
-    pub fn new(
+    pub(crate) fn new(
         config: &Path,
         state: &Path,
         binary: Option<PathBuf>,
@@ -34,7 +34,7 @@ impl Protected {
 }
 
 /// Why this tool call is refused, if it is.
-pub fn check(event: &Event, input: &Value, protected: &Protected) -> Option<String> {
+pub(crate) fn check(event: &Event, input: &Value, protected: &Protected) -> Option<String> {
     let tool = event.tool_name.as_deref()?;
     let cwd = event.cwd.as_deref().map(Path::new);
     match tool {

@@ -57,8 +57,9 @@ impl EventSpec {
 }
 
 /// ccbreaker's whole `hooks` object for `command`: what [`add_hooks`] adds to settings that have none, and what
-/// a plugin's `hooks/hooks.json` holds.
-pub fn hook_entries(command: &str, fail_closed: bool) -> Value {
+/// a plugin's `hooks/hooks.json` holds (checked by the plugin's tests).
+#[cfg(test)]
+pub(crate) fn hook_entries(command: &str, fail_closed: bool) -> Value {
     let events =
         EVENTS.iter().map(|spec| (spec.name.to_owned(), json!([spec.group(spec.handler(command, fail_closed))])));
     Value::Object(events.collect())
@@ -66,7 +67,7 @@ pub fn hook_entries(command: &str, fail_closed: bool) -> Value {
 
 /// What happened to one event's ccbreaker handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     Added,
     /// The existing handler was rewritten; the names say what differed (handler keys such as `command`,
     /// `timeout` or `onFailure`, or `matcher` when it had to move to a group that matches every tool, or
@@ -78,7 +79,7 @@ pub enum Change {
 
 /// A [`Change`] to one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventChange {
+pub(crate) struct EventChange {
     pub event: String,
     pub change: Change,
 }
@@ -96,20 +97,14 @@ impl fmt::Display for EventChange {
 
 /// Edited settings and what changed; no changes means the settings are returned as they came.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Edited {
+pub(crate) struct Edited {
     pub settings: Value,
     pub changes: Vec<EventChange>,
 }
 
-impl Edited {
-    pub fn is_unchanged(&self) -> bool {
-        self.changes.is_empty()
-    }
-}
-
 /// Settings the edit cannot safely apply to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EditError {
+pub(crate) enum EditError {
     /// A value has a type Claude Code's settings never give it there; `path` is a JSON path such as
     /// `$.hooks.PreToolUse[0].hooks`.
     #[error("`{path}` should be {expected}, found {found}")]
@@ -126,7 +121,7 @@ pub enum EditError {
 ///
 /// An event without a ccbreaker handler gets a new matcher group at its end. An existing handler (recognised by
 /// its command, whatever the binary path) is rewritten in place if it differs; further copies are removed.
-pub fn add_hooks(settings: &Value, command: &str, fail_closed: bool) -> Result<Edited, EditError> {
+pub(crate) fn add_hooks(settings: &Value, command: &str, fail_closed: bool) -> Result<Edited, EditError> {
     if !shell::is_ccbreaker_hook(command) {
         return Err(EditError::NotOurCommand { command: command.to_owned() });
     }
@@ -157,7 +152,7 @@ pub fn add_hooks(settings: &Value, command: &str, fail_closed: bool) -> Result<E
 
 /// `settings` without ccbreaker's handlers, in every event. A matcher group, event or `hooks` object that this
 /// leaves empty is removed; one that was empty already is kept.
-pub fn remove_hooks(settings: &Value) -> Result<Edited, EditError> {
+pub(crate) fn remove_hooks(settings: &Value) -> Result<Edited, EditError> {
     let mut settings = settings.clone();
     let mut changes = Vec::new();
     let root = as_object_mut(&mut settings, "$")?;
@@ -428,7 +423,7 @@ mod tests {
 }"#;
         assert_eq!(text(&edited.settings), expected);
         assert_eq!(edited.changes, all_added());
-        assert!(!edited.is_unchanged());
+        assert!(!edited.changes.is_empty());
     }
 
     const OTHERS: &str = r#"{
@@ -521,7 +516,7 @@ mod tests {
         for fail_closed in [false, true] {
             let once = add_hooks(&parse(OTHERS), CMD, fail_closed).unwrap();
             let twice = add_hooks(&once.settings, CMD, fail_closed).unwrap();
-            assert!(twice.is_unchanged());
+            assert!(twice.changes.is_empty());
             assert_eq!(text(&twice.settings), text(&once.settings));
         }
     }
@@ -533,7 +528,7 @@ mod tests {
         reordered["hooks"]["Stop"][0]["hooks"][0] =
             parse(&format!(r#"{{"timeout": 10, "command": "{CMD}", "type": "command"}}"#));
         let edited = add_hooks(&reordered, CMD, false).unwrap();
-        assert!(edited.is_unchanged());
+        assert!(edited.changes.is_empty());
         assert_eq!(text(&edited.settings), text(&reordered));
     }
 
@@ -640,7 +635,7 @@ mod tests {
         let stop = edited.changes.iter().find(|c| c.event == "Stop").unwrap();
         assert_eq!(stop.change, updated(&["command"]));
         assert_eq!(edited.settings["hooks"]["Stop"], json!([{"hooks": [handler(quoted)]}]));
-        assert!(add_hooks(&edited.settings, quoted, false).unwrap().is_unchanged());
+        assert!(add_hooks(&edited.settings, quoted, false).unwrap().changes.is_empty());
         let removed = remove_hooks(&edited.settings).unwrap();
         assert_eq!(removed.settings, json!({}));
         assert_eq!(removed.changes.len(), 5);
@@ -697,7 +692,7 @@ mod tests {
                 ("SubagentStop", Change::Removed(2)),
             ])
         );
-        assert!(remove_hooks(&edited.settings).unwrap().is_unchanged());
+        assert!(remove_hooks(&edited.settings).unwrap().changes.is_empty());
     }
 
     #[test]
@@ -707,9 +702,9 @@ mod tests {
         assert_eq!(text(&edited.settings), text(&json!({"a": 1, "z": 2})));
         let untouched = json!({"a": 1, "hooks": {}, "z": 2});
         let edited = remove_hooks(&untouched).unwrap();
-        assert!(edited.is_unchanged());
+        assert!(edited.changes.is_empty());
         assert_eq!(text(&edited.settings), text(&untouched));
-        assert!(remove_hooks(&json!({"a": 1})).unwrap().is_unchanged());
+        assert!(remove_hooks(&json!({"a": 1})).unwrap().changes.is_empty());
     }
 
     fn shape(path: &str, expected: &'static str, found: &'static str) -> EditError {

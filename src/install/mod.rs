@@ -7,8 +7,6 @@ mod file;
 #[cfg(test)]
 mod plugin;
 mod shell;
-#[cfg(test)]
-mod test_dir;
 
 use std::fmt;
 use std::io;
@@ -18,12 +16,13 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use crate::env::Env;
+use crate::files::{self, Durability};
 
-pub use edit::{Change, EditError, Edited, EventChange, add_hooks, hook_entries, remove_hooks};
+pub(crate) use edit::{EditError, Edited, EventChange, add_hooks, remove_hooks};
 
 /// Which Claude Code settings file to edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Every session of this user: `~/.claude/settings.json`.
     User,
     /// Everyone working in this project, checked in: `.claude/settings.json`.
@@ -58,7 +57,7 @@ impl fmt::Display for Scope {
 /// The settings file of `scope`. User settings live in `CLAUDE_CONFIG_DIR` (its first entry if it holds a
 /// comma-separated list; relative to `cwd` if relative), else in `HOME/.claude`; project and local settings in
 /// `cwd/.claude`.
-pub fn settings_path(scope: Scope, env: &Env, cwd: &Path) -> Result<PathBuf, InstallError> {
+pub(crate) fn settings_path(scope: Scope, env: &Env, cwd: &Path) -> Result<PathBuf, InstallError> {
     let config_dirs = env.claude_config_dirs();
     let config_dir = config_dirs.first();
     let home = env.home.as_deref().filter(|home| !home.as_os_str().is_empty());
@@ -72,8 +71,25 @@ pub fn settings_path(scope: Scope, env: &Env, cwd: &Path) -> Result<PathBuf, Ins
     Ok(dir.join(name))
 }
 
+/// Every Claude Code settings file that can hold (or switch off) ccbreaker's hooks for a session working in `cwd`:
+/// the user, project and local settings, and `settings.json`/`settings.local.json` of every Claude config
+/// directory (`CLAUDE_CONFIG_DIR` entries and `~/.claude`). What the tamper checks protect.
+pub(crate) fn settings_files(env: &Env, cwd: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        [Scope::User, Scope::Project, Scope::Local].iter().filter_map(|&s| settings_path(s, env, cwd).ok()).collect();
+    for dir in env.claude_config_dirs().into_iter().chain(env.home.as_ref().map(|h| h.join(".claude"))) {
+        for name in ["settings.json", "settings.local.json"] {
+            let path = dir.join(name);
+            if !files.contains(&path) {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
 /// The hook command for the ccbreaker binary at `binary`: its path, shell-quoted if it needs it, then `hook`.
-pub fn hook_command(binary: &Path) -> Result<String, InstallError> {
+pub(crate) fn hook_command(binary: &Path) -> Result<String, InstallError> {
     if !binary.is_absolute() {
         return Err(InstallError::RelativeBinary { path: binary.to_path_buf() });
     }
@@ -83,7 +99,7 @@ pub fn hook_command(binary: &Path) -> Result<String, InstallError> {
 
 /// What [`install`] or [`uninstall`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// The settings file, as given.
     pub path: PathBuf,
     /// What changed (or would have, in a dry run), event by event; empty when nothing needed to.
@@ -91,14 +107,8 @@ pub struct Outcome {
     pub status: Status,
 }
 
-impl Outcome {
-    pub fn changed(&self) -> bool {
-        !self.changes.is_empty()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// The file already said what it should; it was not touched (nor created).
     Unchanged,
     /// The file was rewritten; `backup` holds the previous bytes if the file existed.
@@ -108,7 +118,7 @@ pub enum Status {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum InstallError {
+pub(crate) enum InstallError {
     #[error("unknown settings scope `{scope}` (expected `user`, `project` or `local`)")]
     UnknownScope { scope: String },
     #[error("cannot locate the user settings: neither CLAUDE_CONFIG_DIR nor HOME is set")]
@@ -159,13 +169,13 @@ pub enum InstallError {
 
 /// Adds ccbreaker's hook entries for `command` (see [`hook_command`]) to the settings file at `path`, creating
 /// it if missing; see [`add_hooks`].
-pub fn install(path: &Path, command: &str, fail_closed: bool, dry_run: bool) -> Result<Outcome, InstallError> {
+pub(crate) fn install(path: &Path, command: &str, fail_closed: bool, dry_run: bool) -> Result<Outcome, InstallError> {
     update(path, dry_run, |settings| add_hooks(settings, command, fail_closed))
 }
 
 /// Removes ccbreaker's hook entries from the settings file at `path`; see [`remove_hooks`]. A missing file is
 /// left missing.
-pub fn uninstall(path: &Path, dry_run: bool) -> Result<Outcome, InstallError> {
+pub(crate) fn uninstall(path: &Path, dry_run: bool) -> Result<Outcome, InstallError> {
     update(path, dry_run, remove_hooks)
 }
 
@@ -178,7 +188,7 @@ fn update(
 ) -> Result<Outcome, InstallError> {
     let read_error = |source| InstallError::Read { path: path.to_path_buf(), source };
     let target = file::resolve_symlinks(path).map_err(read_error)?;
-    let before = file::read_optional(&target).map_err(read_error)?;
+    let before = files::read_optional(&target).map_err(read_error)?;
     let settings = parse(path, before.as_deref())?;
     let edited = edit(&settings).map_err(|source| InstallError::Edit { path: path.to_path_buf(), source })?;
     let mut outcome = Outcome { path: path.to_path_buf(), changes: edited.changes, status: Status::Unchanged };
@@ -194,7 +204,7 @@ fn update(
         Some(bytes) => {
             let meta = std::fs::metadata(&target).map_err(read_error)?;
             let backup = file::backup_path(path);
-            file::write_atomic(&backup, bytes, Some(&meta))
+            files::write_atomic(&backup, bytes, Durability::Synced, Some(&meta))
                 .map_err(|source| InstallError::Backup { path: backup.clone(), source })?;
             (Some(meta), Some(backup))
         }
@@ -206,7 +216,7 @@ fn update(
             (None, None)
         }
     };
-    file::write_atomic(&target, json.as_bytes(), like.as_ref())
+    files::write_atomic(&target, json.as_bytes(), Durability::Synced, like.as_ref())
         .map_err(|source| InstallError::Write { path: path.to_path_buf(), source })?;
     outcome.status = Status::Written { backup };
     Ok(outcome)
@@ -229,7 +239,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::install::test_dir::TestDir;
+    use crate::test_dir::TestDir;
 
     const CMD: &str = "/usr/local/bin/ccbreaker hook";
 
@@ -256,7 +266,7 @@ mod tests {
         assert_eq!(outcome.status, Status::Written { backup: None });
         assert_eq!(outcome.path, path);
         assert_eq!(outcome.changes.len(), 5);
-        assert!(outcome.changed());
+        assert!(!outcome.changes.is_empty());
         assert_eq!(read(&path), installed(&json!({}), true));
         assert!(read(&path).ends_with("}\n"));
         assert_eq!(dir.names(), [".claude"]);
@@ -292,7 +302,7 @@ mod tests {
         fs::remove_file(dir.path().join("settings.json.ccbreaker.bak")).unwrap();
         let outcome = install(&path, CMD, false, false).unwrap();
         assert_eq!(outcome.status, Status::Unchanged);
-        assert!(!outcome.changed());
+        assert!(outcome.changes.is_empty());
         assert_eq!(read(&path), first);
         assert_eq!(dir.names(), ["settings.json"], "no backup of an unchanged file");
         let outcome = install(&path, CMD, true, false).unwrap();

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::hook_entries;
+use super::edit::hook_entries;
 
 /// The plugin's hook command, quoted because the plugin root may hold spaces (macOS "Application Support").
 const PLUGIN_COMMAND: &str = "\"${CLAUDE_PLUGIN_ROOT}/hooks/ccbreaker-hook\"";
@@ -36,7 +36,7 @@ mod wrapper {
     use std::process::{Command, Stdio};
 
     use super::PLUGIN_COMMAND;
-    use crate::install::test_dir::TestDir;
+    use crate::test_dir::TestDir;
 
     /// A plugin root whose path needs quoting, holding a copy of the wrapper.
     fn plugin_root(dir: &TestDir) -> PathBuf {

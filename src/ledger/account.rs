@@ -16,18 +16,17 @@ use crate::transcript::tail::{self, Stat};
 use crate::usage::Pico;
 use crate::zone::Zone;
 use chrono::{DateTime, Utc};
-use std::path::Path;
 
 /// What pricing says of one response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Priced {
+pub(crate) struct Priced {
     pub cost: Pico,
     pub known_model: bool,
 }
 
 /// The new lines of one file.
 #[derive(Debug)]
-pub struct FileRead {
+pub(crate) struct FileRead {
     path: String,
     session: String,
     project: String,
@@ -44,7 +43,7 @@ pub struct FileRead {
 
 /// Counts for `status` and the timings line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReadStats {
+pub(crate) struct ReadStats {
     pub files: u64,
     pub bytes: u64,
     pub responses: u64,
@@ -52,7 +51,7 @@ pub struct ReadStats {
 }
 
 /// Reads what is new in `source` since its cursor; `None` if nothing changed.
-pub fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> Option<FileRead> {
+pub(crate) fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> Option<FileRead> {
     let key = source.path.to_string_lossy();
     let cursor = ledger.files.get(key.as_ref());
     let same_file = cursor.is_some_and(|c| c.dev == source.stat.id.dev && c.ino == source.stat.id.ino);
@@ -100,7 +99,7 @@ pub fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> 
 
 /// The session a file's responses belong to: the one its place in the tree names, else the one an earlier read
 /// found (`previous`), else the first response's `sessionId` (legacy `agent-*.jsonl` files), else `unknown`.
-pub fn session_of(source: &Found, previous: Option<&str>, responses: &[Response]) -> String {
+pub(crate) fn session_of(source: &Found, previous: Option<&str>, responses: &[Response]) -> String {
     source
         .session
         .clone()
@@ -110,7 +109,7 @@ pub fn session_of(source: &Found, previous: Option<&str>, responses: &[Response]
 }
 
 /// Adds the new responses of `reads` to the ledger. `price` prices one response; `zone` decides its day.
-pub fn apply(
+pub(crate) fn apply(
     ledger: &mut Ledger,
     keys: &mut KeyIndex,
     mut reads: Vec<FileRead>,
@@ -257,11 +256,6 @@ fn continue_response(
 /// The order in which responses are judged new or seen, shared with the reports: responses written in their own
 /// file before copies (`detached`: resumed sessions, sidechain replays), so that a copy never takes a response
 /// from the session that made it; then by file, then by place in the file.
-pub fn counting_order(detached: bool, file: usize, place: usize) -> (bool, usize, usize) {
+pub(crate) fn counting_order(detached: bool, file: usize, place: usize) -> (bool, usize, usize) {
     (detached, file, place)
-}
-
-/// The path a cursor is stored under.
-pub fn cursor_key(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
 }

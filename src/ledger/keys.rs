@@ -2,10 +2,11 @@
 //! (message-id hash, request-id hash, flags). It answers "was this response counted already, in any file?"
 //! without loading every past response into the ledger.
 
+use crate::files;
 use crate::transcript::ResponseKey;
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -21,7 +22,7 @@ struct Record {
 
 /// What the index says about a response about to be counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seen {
+pub(crate) enum Seen {
     New,
     /// The same message and request: a copy (resume, or lines of one response split over files).
     Duplicate,
@@ -34,7 +35,7 @@ pub enum Seen {
 /// the responses with its message id counted before it (request-id hash and sidechain flag of each, in order).
 /// The same message under another request id, both on the main chain, is a distinct response (a gateway reusing
 /// ids), so only a same-request or sidechain match makes it a copy.
-pub fn judge(earlier: impl IntoIterator<Item = (u64, bool)>, request: u64, sidechain: bool) -> Seen {
+pub(crate) fn judge(earlier: impl IntoIterator<Item = (u64, bool)>, request: u64, sidechain: bool) -> Seen {
     earlier
         .into_iter()
         .find_map(|(earlier_request, earlier_sidechain)| {
@@ -67,14 +68,14 @@ fn record_of(key: ResponseKey, sidechain: bool) -> Record {
 
 /// The key logs of the days a hook call touches, loaded lazily.
 #[derive(Debug)]
-pub struct KeyIndex {
+pub(crate) struct KeyIndex {
     dir: PathBuf,
     days: BTreeMap<NaiveDate, DayLog>,
     lookups: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum KeysError {
+pub(crate) enum KeysError {
     #[error("could not read key log `{path}`")]
     Read {
         path: PathBuf,
@@ -95,7 +96,7 @@ pub enum KeysError {
 const LINEAR_LOOKUPS: usize = 16;
 
 impl KeyIndex {
-    pub fn new(dir: &Path) -> KeyIndex {
+    pub(crate) fn new(dir: &Path) -> KeyIndex {
         KeyIndex { dir: dir.to_path_buf(), days: BTreeMap::new(), lookups: 0 }
     }
 
@@ -104,7 +105,7 @@ impl KeyIndex {
     }
 
     /// Looks `key` up in `day`'s log (loading it, up to `committed` records) and records it if new.
-    pub fn check_and_insert(
+    pub(crate) fn check_and_insert(
         &mut self,
         day: NaiveDate,
         committed: u64,
@@ -125,7 +126,7 @@ impl KeyIndex {
     /// Records `key` as counted without looking it up: for a response appended to a file already being followed,
     /// written there (not copied in), which no other file can have counted. The day's log is not read.
     /// The log's length is still checked (one `stat`), so a damaged log is noticed without reading it.
-    pub fn insert_new(
+    pub(crate) fn insert_new(
         &mut self,
         day: NaiveDate,
         committed: u64,
@@ -146,7 +147,7 @@ impl KeyIndex {
 
     /// Appends the new records of every day to its log; returns the new committed lengths to store in the ledger.
     /// Records past the old committed length (from a hook that died before committing) are cut off first.
-    pub fn write(&mut self) -> Result<Vec<(NaiveDate, u64)>, KeysError> {
+    pub(crate) fn write(&mut self) -> Result<Vec<(NaiveDate, u64)>, KeysError> {
         let mut lengths = Vec::new();
         for (day, log) in &mut self.days {
             let fresh = log.fresh();
@@ -170,7 +171,7 @@ impl KeyIndex {
     }
 
     /// Deletes the logs of days before `keep_from`.
-    pub fn prune(dir: &Path, keep_from: NaiveDate) {
+    pub(crate) fn prune(dir: &Path, keep_from: NaiveDate) {
         let Ok(entries) = fs::read_dir(dir) else { return };
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -261,25 +262,12 @@ fn word(bytes: &[u8], at: usize) -> u64 {
 }
 
 fn open_log(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
+    let open = || files::private_options().read(true).write(true).create(true).truncate(false).open(path);
+    match open() {
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             // The keys directory is made on the first write.
-            let mut dir = fs::DirBuilder::new();
-            dir.recursive(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::DirBuilderExt;
-                dir.mode(0o700);
-            }
-            dir.create(path.parent().unwrap_or(Path::new(".")))?;
-            options.open(path)
+            files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
+            open()
         }
         other => other,
     }
@@ -313,18 +301,16 @@ mod tests {
         ResponseKey { message: m, request: r }
     }
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ccbreaker-keys-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+    fn temp_dir(name: &str) -> crate::test_dir::TestDir {
+        crate::test_dir::TestDir::new(name)
     }
 
     #[test]
     fn duplicates_replays_and_reused_ids() {
-        let dir = temp_dir("kinds");
+        let tmp = temp_dir("kinds");
+        let dir = tmp.path();
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut index = KeyIndex::new(&dir);
+        let mut index = KeyIndex::new(dir);
         assert_eq!(index.check_and_insert(day, 0, key(1, 1), false).unwrap(), Seen::New);
         assert_eq!(index.check_and_insert(day, 0, key(1, 1), false).unwrap(), Seen::Duplicate);
         assert_eq!(index.check_and_insert(day, 0, key(1, 2), true).unwrap(), Seen::Replay);
@@ -343,18 +329,19 @@ mod tests {
 
     #[test]
     fn committed_records_survive_and_uncommitted_ones_are_cut() {
-        let dir = temp_dir("commit");
+        let tmp = temp_dir("commit");
+        let dir = tmp.path();
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut index = KeyIndex::new(&dir);
+        let mut index = KeyIndex::new(dir);
         index.check_and_insert(day, 0, key(1, 1), false).unwrap();
         index.check_and_insert(day, 0, key(2, 2), false).unwrap();
         assert_eq!(index.write().unwrap(), vec![(day, 2)]);
         // A hook that appended a record and died before committing the ledger:
-        let mut later = KeyIndex::new(&dir);
+        let mut later = KeyIndex::new(dir);
         later.check_and_insert(day, 2, key(3, 3), false).unwrap();
         later.write().unwrap();
         // The ledger still says 2: record 3 is not counted, and the next write replaces it.
-        let mut again = KeyIndex::new(&dir);
+        let mut again = KeyIndex::new(dir);
         assert_eq!(again.check_and_insert(day, 2, key(2, 2), false).unwrap(), Seen::Duplicate);
         assert_eq!(again.check_and_insert(day, 2, key(3, 3), false).unwrap(), Seen::New);
         assert_eq!(again.write().unwrap(), vec![(day, 3)]);
@@ -363,41 +350,44 @@ mod tests {
 
     #[test]
     fn records_added_without_a_lookup_are_written_and_found_later() {
-        let dir = temp_dir("unchecked");
+        let tmp = temp_dir("unchecked");
+        let dir = tmp.path();
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut first = KeyIndex::new(&dir);
+        let mut first = KeyIndex::new(dir);
         first.check_and_insert(day, 0, key(1, 1), false).unwrap();
         assert_eq!(first.write().unwrap(), vec![(day, 1)]);
-        let mut hot = KeyIndex::new(&dir);
+        let mut hot = KeyIndex::new(dir);
         hot.insert_new(day, 1, key(2, 2), false).unwrap();
         // A lookup later in the same call reads the committed records in front of the unwritten one.
         assert_eq!(hot.check_and_insert(day, 1, key(2, 2), false).unwrap(), Seen::Duplicate);
         assert_eq!(hot.check_and_insert(day, 1, key(1, 1), false).unwrap(), Seen::Duplicate);
         assert_eq!(hot.write().unwrap(), vec![(day, 2)]);
-        let mut unloaded = KeyIndex::new(&dir);
+        let mut unloaded = KeyIndex::new(dir);
         unloaded.insert_new(day, 2, key(3, 3), false).unwrap();
         assert_eq!(unloaded.write().unwrap(), vec![(day, 3)]);
-        let mut again = KeyIndex::new(&dir);
+        let mut again = KeyIndex::new(dir);
         for k in 1..=3 {
             assert_eq!(again.check_and_insert(day, 3, key(k, k), false).unwrap(), Seen::Duplicate);
         }
-        assert!(matches!(KeyIndex::new(&dir).insert_new(day, 9, key(4, 4), false), Err(KeysError::Short { .. })));
+        assert!(matches!(KeyIndex::new(dir).insert_new(day, 9, key(4, 4), false), Err(KeysError::Short { .. })));
     }
 
     #[test]
     fn a_log_shorter_than_committed_is_an_error() {
-        let dir = temp_dir("short");
+        let tmp = temp_dir("short");
+        let dir = tmp.path();
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut index = KeyIndex::new(&dir);
+        let mut index = KeyIndex::new(dir);
         let err = index.check_and_insert(day, 5, key(1, 1), false).unwrap_err();
         assert!(matches!(err, KeysError::Short { found: 0, committed: 5, .. }));
     }
 
     #[test]
     fn many_lookups_use_the_map() {
-        let dir = temp_dir("many");
+        let tmp = temp_dir("many");
+        let dir = tmp.path();
         let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut index = KeyIndex::new(&dir);
+        let mut index = KeyIndex::new(dir);
         for i in 0..100 {
             assert_eq!(index.check_and_insert(day, 0, key(i, i), false).unwrap(), Seen::New);
         }

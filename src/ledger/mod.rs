@@ -10,10 +10,9 @@
 //! are ignored. Everything in the ledger can be rebuilt from the transcripts; only human decisions
 //! (`allowances.json`) cannot, so they live apart.
 
-pub mod account;
-pub mod keys;
-pub mod state;
-pub mod store;
+pub(crate) mod account;
+pub(crate) mod keys;
+pub(crate) mod state;
+pub(crate) mod store;
 
-pub use state::{Ledger, SessionSpend, Spend};
-pub use store::{LedgerError, Store};
+pub(crate) use store::LedgerError;

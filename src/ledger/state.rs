@@ -7,12 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped whenever a field is added, removed or changes meaning (the encoding is positional); a ledger of another
 /// version is rebuilt from the transcripts.
-pub const VERSION: u32 = 4;
+pub(crate) const VERSION: u32 = 5;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
-pub struct Ledger {
-    pub version: u32,
+pub(crate) struct Ledger {
     /// The zone the per-day buckets were made in; another zone means a rebuild.
     pub timezone: String,
     /// Cursors by transcript path.
@@ -37,21 +36,21 @@ pub struct Ledger {
 /// Money and tokens summed over responses.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
-pub struct Spend {
+pub(crate) struct Spend {
     pub cost: Pico,
     pub usage: Usage,
     pub responses: u64,
 }
 
 impl Spend {
-    pub fn add(&mut self, cost: Pico, usage: &Usage) {
+    pub(crate) fn add(&mut self, cost: Pico, usage: &Usage) {
         self.cost += cost;
         self.usage.add(usage);
         self.responses += 1;
     }
 
     /// Replaces a response counted as `old` by its larger copy `new` (same response, more lines seen).
-    pub fn replace(&mut self, old: (Pico, &Usage), new: (Pico, &Usage)) {
+    pub(crate) fn replace(&mut self, old: (Pico, &Usage), new: (Pico, &Usage)) {
         self.cost = self.cost.saturating_sub(old.0).saturating_add(new.0);
         self.usage.sub(old.1);
         self.usage.add(new.1);
@@ -60,7 +59,7 @@ impl Spend {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
-pub struct SessionSpend {
+pub(crate) struct SessionSpend {
     pub project: String,
     pub total: Spend,
     #[serde(with = "compact::date_map")]
@@ -92,18 +91,18 @@ pub struct SessionSpend {
 }
 
 /// How many tool-call ids a session remembers.
-pub const RECENT_TOOL_USES: usize = 16;
+pub(crate) const RECENT_TOOL_USES: usize = 16;
 
 impl SessionSpend {
-    pub fn day(&self, date: NaiveDate) -> Spend {
+    pub(crate) fn day(&self, date: NaiveDate) -> Spend {
         self.days.get(&date).copied().unwrap_or_default()
     }
 
-    pub fn saw_tool_use(&self, id: &str) -> bool {
+    pub(crate) fn saw_tool_use(&self, id: &str) -> bool {
         self.recent_tool_uses.iter().any(|seen| seen == id)
     }
 
-    pub fn remember_tool_uses(&mut self, ids: &[String]) {
+    pub(crate) fn remember_tool_uses(&mut self, ids: &[String]) {
         self.recent_tool_uses.extend(ids.iter().cloned());
         let excess = self.recent_tool_uses.len().saturating_sub(RECENT_TOOL_USES);
         self.recent_tool_uses.drain(..excess);
@@ -112,7 +111,7 @@ impl SessionSpend {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
-pub struct FileCursor {
+pub(crate) struct FileCursor {
     pub session: String,
     pub dev: u64,
     pub ino: u64,
@@ -129,7 +128,7 @@ pub struct FileCursor {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
-pub struct LastResponse {
+pub(crate) struct LastResponse {
     pub message: u64,
     pub request: u64,
     /// How it was counted here; `None` if another file had counted it.
@@ -138,7 +137,7 @@ pub struct LastResponse {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
-pub struct Counted {
+pub(crate) struct Counted {
     pub usage: Usage,
     pub cost: Pico,
     #[serde(with = "compact::date")]
@@ -148,7 +147,7 @@ pub struct Counted {
 /// How long the last hook call spent in each phase, in microseconds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
-pub struct HookTimings {
+pub(crate) struct HookTimings {
     #[serde(with = "chrono::serde::ts_microseconds_option")]
     pub at: Option<DateTime<Utc>>,
     pub event: String,
@@ -166,21 +165,21 @@ pub struct HookTimings {
 }
 
 /// How many early-counted copies the ledger remembers.
-pub const COPIES: usize = 1024;
+pub(crate) const COPIES: usize = 1024;
 
 /// How many notes the ledger keeps.
-pub const MAX_NOTES: usize = 20;
+pub(crate) const MAX_NOTES: usize = 20;
 
 impl Ledger {
-    pub fn new(timezone: &str) -> Ledger {
-        Ledger { version: VERSION, timezone: timezone.to_owned(), ..Ledger::default() }
+    pub(crate) fn new(timezone: &str) -> Ledger {
+        Ledger { timezone: timezone.to_owned(), ..Ledger::default() }
     }
 
-    pub fn day(&self, date: NaiveDate) -> Spend {
+    pub(crate) fn day(&self, date: NaiveDate) -> Spend {
         self.days.get(&date).copied().unwrap_or_default()
     }
 
-    pub fn note(&mut self, note: String) {
+    pub(crate) fn note(&mut self, note: String) {
         if self.notes.last() != Some(&note) {
             self.notes.push(note);
         }
@@ -191,7 +190,7 @@ impl Ledger {
     /// Drops sessions last active before `keep_from` (and their cursors), and key-log lengths of days before
     /// `keys_from`. A dropped session that comes back is read again from the start; its copies are still
     /// recognised by the key logs that remain.
-    pub fn prune(&mut self, keep_from: DateTime<Utc>, keys_from: NaiveDate, keep_session: &str) {
+    pub(crate) fn prune(&mut self, keep_from: DateTime<Utc>, keys_from: NaiveDate, keep_session: &str) {
         let stale: BTreeSet<String> = self
             .sessions
             .iter()

@@ -3,28 +3,34 @@
 
 use super::keys::{KeyIndex, KeysError};
 use super::state::{Ledger, VERSION};
+use crate::files::{self, Durability, private_options};
 use crate::usage::Pico;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The first bytes of a ledger slot.
-const MAGIC: &[u8; 4] = b"CCBL";
+const MAGIC: &[u8; 4] = b"CCB2";
+/// The first bytes of a slot in the layout before this one (another checksum).
+const OLD_MAGIC: &[u8; 4] = b"CCBL";
 
-/// A slot's generation and body, if its header and checksum hold: magic, generation, body length and FNV-1a of
-/// the body; bytes past the body (left by a longer earlier ledger) are ignored.
+/// A slot's generation and body, if its header and checksum hold: magic, generation, body length and the
+/// [`files::checksum`] of the body; bytes past the body (left by a longer earlier ledger) are ignored.
 fn frame(bytes: &[u8]) -> Result<(u64, &[u8]), &'static str> {
+    if bytes.starts_with(OLD_MAGIC) {
+        return Err("was written by an older ccbreaker");
+    }
     let rest = bytes.strip_prefix(MAGIC).ok_or("is not a ccbreaker ledger")?;
     let word = |at: usize| rest.get(at..at + 8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
     let (Some(generation), Some(len), Some(sum)) = (word(0), word(8), word(16)) else {
         return Err("was cut short");
     };
     let body = rest.get(24..).and_then(|b| b.get(..len as usize)).ok_or("was cut short")?;
-    if crate::transcript::line::hash(body) != sum {
+    if files::checksum(body) != sum {
         return Err("failed its checksum");
     }
     Ok((generation, body))
@@ -34,7 +40,7 @@ fn frame(bytes: &[u8]) -> Result<(u64, &[u8]), &'static str> {
 const MAX_LEDGER_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
-pub enum LedgerError {
+pub(crate) enum LedgerError {
     #[error("could not create state directory `{path}`")]
     CreateDir {
         path: PathBuf,
@@ -70,27 +76,27 @@ pub enum LedgerError {
 /// Human decisions that lift a block: extra USD per session, granted with `ccbreaker allow`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
-pub struct Allowances {
+pub(crate) struct Allowances {
     pub sessions: BTreeMap<String, Allowance>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
-pub struct Allowance {
+pub(crate) struct Allowance {
     /// Added to both the session and the daily budget while this session runs.
     pub extra: Pico,
     pub granted_at: Option<DateTime<Utc>>,
 }
 
 impl Allowances {
-    pub fn extra_for(&self, session: &str) -> Pico {
+    pub(crate) fn extra_for(&self, session: &str) -> Pico {
         self.sessions.get(session).map(|a| a.extra).unwrap_or_default()
     }
 }
 
 /// Why the ledger was started afresh on load.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fresh {
+enum Fresh {
     /// It was there and loaded.
     Loaded,
     /// There was none (first run).
@@ -100,20 +106,18 @@ pub enum Fresh {
 }
 
 #[derive(Debug, Clone)]
-pub struct Store {
+pub(crate) struct Store {
     dir: PathBuf,
 }
 
 /// The ledger, loaded under the lock. Saving consumes it, so nothing can be written after the lock is released.
 #[must_use = "a locked ledger must be saved or dropped"]
-pub struct Locked {
+pub(crate) struct Locked {
     store: Store,
     _lock: File,
     pub ledger: Ledger,
     pub keys: KeyIndex,
     pub allowances: Allowances,
-    pub fresh: Fresh,
-    pub waited: Duration,
     /// The generation of the ledger loaded (0: none); the save writes the next one into the other slot.
     generation: u64,
 }
@@ -121,14 +125,14 @@ pub struct Locked {
 impl Store {
     /// The store in `dir`, created with mode 0700 if missing (checked by the lock file: one syscall when it
     /// exists).
-    pub fn open(dir: &Path) -> Result<Store, LedgerError> {
+    pub(crate) fn open(dir: &Path) -> Result<Store, LedgerError> {
         if !dir.join("ledger.lock").exists() {
             create_private_dir(dir)?;
         }
         Ok(Store { dir: dir.to_path_buf() })
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -147,17 +151,21 @@ impl Store {
 
     /// Takes the lock (waiting at most `timeout`), then loads the ledger for `timezone`. A ledger that is
     /// corrupt, of another version or made for another zone is started afresh (and its key logs with it).
-    pub fn lock(&self, timeout: Duration, timezone: &str) -> Result<Locked, LedgerError> {
-        let started = Instant::now();
+    pub(crate) fn lock(&self, timeout: Duration, timezone: &str) -> Result<Locked, LedgerError> {
         let lock = self.acquire(timeout)?;
-        let waited = started.elapsed();
-        let (ledger, generation, fresh) = self.load_ledger(timezone)?;
+        let (mut ledger, generation, fresh) = self.load_ledger(timezone)?;
         if matches!(fresh, Fresh::Rebuilt(_) | Fresh::Missing) {
             self.clear_keys();
         }
-        let allowances = self.load_allowances()?;
+        if let Fresh::Rebuilt(why) = &fresh {
+            ledger.note(rebuilt(why));
+        }
+        let (allowances, damaged) = self.load_allowances()?;
+        if let Some(note) = damaged {
+            ledger.note(note);
+        }
         let keys = KeyIndex::new(&self.keys_dir());
-        Ok(Locked { store: self.clone(), _lock: lock, ledger, keys, allowances, fresh, waited, generation })
+        Ok(Locked { store: self.clone(), _lock: lock, ledger, keys, allowances, generation })
     }
 
     fn acquire(&self, timeout: Duration) -> Result<File, LedgerError> {
@@ -194,7 +202,7 @@ impl Store {
         let mut damaged = None;
         for slot in 0..2 {
             let path = self.slot_path(slot);
-            let bytes = match read_capped(&path, MAX_LEDGER_BYTES) {
+            let bytes = match files::read_capped(&path, MAX_LEDGER_BYTES) {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => {
                     damaged = Some(format!("`{}` was too large", path.display()));
@@ -235,20 +243,6 @@ impl Store {
         }
     }
 
-    /// Removes temporary files a killed process left behind (older than a minute, so none still being written).
-    pub fn remove_stale_temps(&self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else { return };
-        let minute_ago = std::time::SystemTime::now() - Duration::from_secs(60);
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let stale = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < minute_ago);
-            if name.starts_with('.') && name.ends_with(".tmp") && stale {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-
     fn clear_keys(&self) {
         let Ok(entries) = fs::read_dir(self.keys_dir()) else { return };
         for entry in entries.flatten() {
@@ -256,28 +250,45 @@ impl Store {
         }
     }
 
-    fn load_allowances(&self) -> Result<Allowances, LedgerError> {
+    /// The allowances, and a note if the file was damaged. Allowances are human decisions that nothing can
+    /// rebuild: a file that does not parse is moved aside (never overwritten by the next grant) and said in
+    /// `status`; until a person restores it, its grants do not apply, so budgets are only ever stricter for it.
+    fn load_allowances(&self) -> Result<(Allowances, Option<String>), LedgerError> {
         let path = self.allowances_path();
-        match fs::read(&path) {
-            Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Allowances::default()),
-            Err(source) => Err(LedgerError::Read { path, source }),
-        }
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok((Allowances::default(), None)),
+            Err(source) => return Err(LedgerError::Read { path, source }),
+        };
+        let err = match serde_json::from_slice(&bytes) {
+            Ok(allowances) => return Ok((allowances, None)),
+            Err(err) => err,
+        };
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let aside = path.with_file_name(format!("allowances.json.damaged-{stamp}"));
+        fs::rename(&path, &aside).map_err(|source| LedgerError::Write { path: path.clone(), source })?;
+        let note = format!(
+            "`{}` could not be read ({err}); it was moved to `{}` and its grants no longer apply: fix and move it back, \
+             or grant again with `ccbreaker allow`",
+            path.display(),
+            aside.display()
+        );
+        Ok((Allowances::default(), Some(note)))
     }
 }
 
 impl Locked {
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// Starts the ledger afresh (and its key logs), keeping the allowances: the transcripts are read again.
-    pub fn reset(&mut self, why: String) {
+    pub(crate) fn reset(&mut self, why: &str) {
         let timezone = std::mem::take(&mut self.ledger.timezone);
         self.ledger = Ledger::new(&timezone);
         self.store.clear_keys();
         self.keys = KeyIndex::new(&self.store.keys_dir());
-        self.fresh = Fresh::Rebuilt(why);
+        self.ledger.note(rebuilt(why));
     }
 
     /// Commits: key-log records first, then the ledger that records their length (the commit point).
@@ -286,7 +297,7 @@ impl Locked {
     /// checksum: a write that is cut short damages only the slot being written, and the other holds the last
     /// committed ledger. (Replacing one file by rename would be as safe, but ext4 flushes a file renamed over
     /// another, which cost more than everything else a hook call does.)
-    pub fn save(mut self) -> Result<(), LedgerError> {
+    pub(crate) fn save(mut self) -> Result<(), LedgerError> {
         for (day, length) in self.keys.write()? {
             self.ledger.keys.insert(day, length);
         }
@@ -298,7 +309,7 @@ impl Locked {
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&generation.to_le_bytes());
         bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&crate::transcript::line::hash(&body).to_le_bytes());
+        bytes.extend_from_slice(&files::checksum(&body).to_le_bytes());
         bytes.extend_from_slice(&body);
         let path = self.store.slot_path(generation);
         let write_err = |source| LedgerError::Write { path: path.clone(), source };
@@ -306,66 +317,20 @@ impl Locked {
         file.write_all(&bytes).map_err(write_err)
     }
 
-    /// Writes the allowances now (they are human decisions and must not wait for a ledger save).
-    pub fn save_allowances(&self) -> Result<(), LedgerError> {
+    /// Writes the allowances now, synced (they are human decisions and must not wait for a ledger save).
+    pub(crate) fn save_allowances(&self) -> Result<(), LedgerError> {
         let bytes = serde_json::to_vec_pretty(&self.allowances).expect("allowances always serialise");
-        write_atomic(&self.store.allowances_path(), &bytes)
+        let path = self.store.allowances_path();
+        files::write_atomic(&path, &bytes, Durability::Synced, None)
+            .map_err(|source| LedgerError::Write { path, source })
     }
 }
 
-fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
+/// The note a rebuilt ledger carries, for `status`.
+fn rebuilt(why: &str) -> String {
+    format!("ledger rebuilt from the transcripts: {why}")
 }
 
-pub fn create_private_dir(dir: &Path) -> Result<(), LedgerError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|source| LedgerError::CreateDir { path: dir.to_path_buf(), source })
-}
-
-/// Reads a file unless it is larger than `cap` (then `Ok(None)`).
-fn read_capped(path: &Path, cap: u64) -> io::Result<Option<Vec<u8>>> {
-    let file = File::open(path)?;
-    let len = file.metadata()?.len();
-    if len > cap {
-        return Ok(None);
-    }
-    let mut bytes = Vec::with_capacity(len as usize + 1);
-    io::Read::read_to_end(&mut io::Read::take(file, cap + 1), &mut bytes)?;
-    Ok(Some(bytes))
-}
-
-/// Writes `bytes` to a fresh temp file beside `path` (mode 0600) and renames it over `path`. No fsync: the
-/// ledger is a cache of the transcripts, checked on load and rebuilt if a crash left it torn.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
-    let write_err = |source| LedgerError::Write { path: path.to_path_buf(), source };
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let name = format!(
-        ".{}.{}.{nanos}.tmp",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
-        std::process::id()
-    );
-    let temp = path.with_file_name(name);
-    let result = private_options()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .and_then(|mut file| file.write_all(bytes))
-        .and_then(|()| fs::rename(&temp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result.map_err(write_err)
+fn create_private_dir(dir: &Path) -> Result<(), LedgerError> {
+    files::create_private_dir(dir).map_err(|source| LedgerError::CreateDir { path: dir.to_path_buf(), source })
 }

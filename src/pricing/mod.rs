@@ -11,14 +11,8 @@ use chrono::NaiveDate;
 
 use crate::usage::{Pico, Usage};
 
-/// The model name of transcript lines that are not API calls (errors, interruptions).
-const FREE_MODEL: &str = "<synthetic>";
-
 /// Web search: $10 per 1,000 requests, for every model.
 const WEB_SEARCH_PER_REQUEST: u64 = Pico::PER_USD / 100;
-
-/// Prompts above this many tokens are billed at the long-context rates, where a model has them.
-pub const LONG_CONTEXT_THRESHOLD: u64 = 200_000;
 
 /// `usage.speed` of a response: fast mode costs a model-specific multiple of the standard price.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -67,7 +61,7 @@ pub struct Rates {
 /// the tokens above it at the premium, which undercounts such responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LongContext {
-    /// [`LONG_CONTEXT_THRESHOLD`] for all current models; the late table gives Haiku 5.5 a
+    /// 200,000 prompt tokens for all current models; the late table gives Haiku 5.5 a
     /// 100,000-token tier.
     pub above_prompt_tokens: u64,
     pub input: u64,
@@ -274,15 +268,15 @@ impl Default for PriceTable {
 }
 
 /// `<synthetic>` lines are written by Claude Code itself, not by an API call: they cost nothing.
-pub fn is_free_model(model: &str) -> bool {
-    model == FREE_MODEL
+pub(crate) fn is_free_model(model: &str) -> bool {
+    model == crate::usage::SYNTHETIC_MODEL
 }
 
 /// The lookup form of a model name: `[1m]`-style suffix dropped, lower case, provider prefixes
 /// (`anthropic/`, `us.anthropic.`, `bedrock/…/`, `vertex_ai/`) and Bedrock `-v1:0` versions
 /// stripped, Vertex `@20251001` turned into `-20251001` (`@default` dropped), dots turned into
 /// dashes: `us.anthropic.claude-opus-4-1-20250805-v1:0` gives `claude-opus-4-1-20250805`.
-pub fn normalize(model: &str) -> String {
+pub(crate) fn normalize(model: &str) -> String {
     let name = strip_bracket_suffix(model).to_ascii_lowercase();
     let name = strip_provider_prefix(&name);
     let name = strip_bedrock_version(name);

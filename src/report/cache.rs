@@ -15,53 +15,69 @@
 //! The format is little-endian binary: loading a cache of a few megabytes must take milliseconds.
 
 use super::summary::{Bucket, Entry, FileSummary, Identity};
-use crate::ledger::store::{LedgerError, write_atomic};
+use crate::files::{self, Durability};
 use crate::transcript::ResponseKey;
 use crate::usage::{Pico, Usage};
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"ccbrrpt\n";
 /// Bumped whenever the layout or the meaning of a field changes.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 const HEADER: usize = 8 + 4 + 8 + 8 + 8;
 /// A cache larger than this is not read (it would be about 50 GB of transcripts).
 const MAX_BYTES: u64 = 1 << 30;
 
 /// The file name in the state directory.
-pub const FILE_NAME: &str = "report-cache.bin";
+pub(crate) const FILE_NAME: &str = "report-cache.bin";
 
 /// What loading found.
 #[derive(Debug)]
-pub enum Loaded {
+pub(crate) enum Loaded {
     Missing,
     Valid(Vec<FileSummary>),
-    /// Unusable (another version or fingerprint, damaged): the reason, for diagnostics.
-    Invalid(String),
+    /// Made by another version, or with other prices: discarded without a word.
+    Stale,
+    /// Unreadable or damaged: the reason, which the report notes.
+    Damaged(String),
+}
+
+/// Why a cache's bytes cannot be used.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Unusable {
+    Stale,
+    Damaged(String),
+}
+
+impl From<&str> for Unusable {
+    fn from(why: &str) -> Unusable {
+        Unusable::Damaged(why.to_owned())
+    }
 }
 
 /// Reads the cache at `path`, if it was made with `fingerprint`.
-pub fn load(path: &Path, fingerprint: u64) -> Loaded {
+pub(crate) fn load(path: &Path, fingerprint: u64) -> Loaded {
     let bytes = match std::fs::metadata(path) {
-        Ok(meta) if meta.len() > MAX_BYTES => return Loaded::Invalid(format!("larger than {MAX_BYTES} bytes")),
+        Ok(meta) if meta.len() > MAX_BYTES => return Loaded::Damaged(format!("larger than {MAX_BYTES} bytes")),
         Ok(_) => match std::fs::read(path) {
             Ok(bytes) => bytes,
-            Err(err) => return Loaded::Invalid(err.to_string()),
+            Err(err) => return Loaded::Damaged(err.to_string()),
         },
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Loaded::Missing,
-        Err(err) => return Loaded::Invalid(err.to_string()),
+        Err(err) => return Loaded::Damaged(err.to_string()),
     };
     match decode(&bytes, fingerprint) {
         Ok(files) => Loaded::Valid(files),
-        Err(why) => Loaded::Invalid(why),
+        Err(Unusable::Stale) => Loaded::Stale,
+        Err(Unusable::Damaged(why)) => Loaded::Damaged(why),
     }
 }
 
 /// Writes `files` to `path` atomically.
-pub fn save(path: &Path, fingerprint: u64, files: &[FileSummary]) -> Result<(), LedgerError> {
-    write_atomic(path, &encode(fingerprint, files))
+pub(crate) fn save(path: &Path, fingerprint: u64, summaries: &[FileSummary]) -> std::io::Result<()> {
+    files::write_atomic(path, &encode(fingerprint, summaries), Durability::Cache, None)
 }
 
-pub fn encode(fingerprint: u64, files: &[FileSummary]) -> Vec<u8> {
+pub(crate) fn encode(fingerprint: u64, files: &[FileSummary]) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(HEADER + files.len() * 512));
     w.0.extend_from_slice(MAGIC);
     w.u32(VERSION);
@@ -111,31 +127,29 @@ pub fn encode(fingerprint: u64, files: &[FileSummary]) -> Vec<u8> {
     }
     let mut bytes = w.0;
     let payload_len = (bytes.len() - HEADER) as u64;
-    let sum = checksum(&bytes[HEADER..]);
+    let sum = files::checksum(&bytes[HEADER..]);
     bytes[20..28].copy_from_slice(&payload_len.to_le_bytes());
     bytes[28..36].copy_from_slice(&sum.to_le_bytes());
     bytes
 }
 
-pub fn decode(bytes: &[u8], fingerprint: u64) -> Result<Vec<FileSummary>, String> {
+pub(crate) fn decode(bytes: &[u8], fingerprint: u64) -> Result<Vec<FileSummary>, Unusable> {
     let mut r = Reader { b: bytes, i: 0 };
     if r.take(8) != Some(MAGIC.as_slice()) {
-        return Err("not a ccbreaker report cache".to_owned());
+        return Err("not a ccbreaker report cache".into());
     }
     let version = r.u32().ok_or("truncated header")?;
-    if version != VERSION {
-        return Err(format!("version {version} (this ccbreaker writes {VERSION})"));
-    }
-    if r.u64() != Some(fingerprint) {
-        return Err("made with other prices or another ccbreaker binary".to_owned());
+    if version != VERSION || r.u64() != Some(fingerprint) {
+        // Another ccbreaker, or other prices.
+        return Err(Unusable::Stale);
     }
     let length = r.u64().ok_or("truncated header")?;
     let sum = r.u64().ok_or("truncated header")?;
     let payload = &bytes[HEADER..];
-    if payload.len() as u64 != length || checksum(payload) != sum {
-        return Err("damaged (length or checksum)".to_owned());
+    if payload.len() as u64 != length || files::checksum(payload) != sum {
+        return Err("damaged (length or checksum)".into());
     }
-    files(&mut r).ok_or_else(|| "damaged (bad counts or indexes)".to_owned())
+    files(&mut r).ok_or_else(|| "damaged (bad counts or indexes)".into())
 }
 
 fn files(r: &mut Reader) -> Option<Vec<FileSummary>> {
@@ -199,20 +213,6 @@ fn files(r: &mut Reader) -> Option<Vec<FileSummary>> {
         });
     }
     (r.i == r.b.len()).then_some(files)
-}
-
-/// A 64-bit checksum of whole words: catches torn and damaged files at memory speed.
-fn checksum(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0x243f_6a88_85a3_08d3 ^ bytes.len() as u64;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        h = (h.rotate_left(23) ^ u64::from_le_bytes(word.try_into().expect("8 bytes")))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    for &byte in words.remainder() {
-        h = (h.rotate_left(23) ^ u64::from(byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-    h
 }
 
 struct Writer(Vec<u8>);
@@ -356,10 +356,10 @@ mod tests {
     #[test]
     fn another_fingerprint_or_version_is_refused() {
         let bytes = encode(42, &sample());
-        assert!(decode(&bytes, 43).unwrap_err().contains("other prices"));
+        assert_eq!(decode(&bytes, 43).unwrap_err(), Unusable::Stale);
         let mut other = bytes.clone();
         other[8..12].copy_from_slice(&(VERSION + 1).to_le_bytes());
-        assert!(decode(&other, 42).unwrap_err().contains("version"));
+        assert_eq!(decode(&other, 42).unwrap_err(), Unusable::Stale);
     }
 
     #[test]
@@ -384,15 +384,13 @@ mod tests {
 
     #[test]
     fn files_are_saved_and_loaded() {
-        let dir = std::env::temp_dir().join(format!("ccbreaker-report-cache-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(FILE_NAME);
-        let _ = std::fs::remove_file(&path);
+        let dir = crate::test_dir::TestDir::new("report-cache");
+        let path = dir.path().join(FILE_NAME);
         assert!(matches!(load(&path, 1), Loaded::Missing));
         save(&path, 1, &sample()).unwrap();
         assert!(matches!(load(&path, 1), Loaded::Valid(files) if files == sample()));
-        assert!(matches!(load(&path, 2), Loaded::Invalid(_)));
+        assert!(matches!(load(&path, 2), Loaded::Stale));
         std::fs::write(&path, b"garbage").unwrap();
-        assert!(matches!(load(&path, 1), Loaded::Invalid(_)));
+        assert!(matches!(load(&path, 1), Loaded::Damaged(why) if why == "not a ccbreaker report cache"));
     }
 }

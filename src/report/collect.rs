@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::UNIX_EPOCH;
 
 /// Where to look, how to price, and where the cache lives (`None`: no cache).
-pub struct Sources<'a> {
+pub(crate) struct Sources<'a> {
     pub roots: &'a [PathBuf],
     pub prices: &'a PriceTable,
     pub cache: Option<&'a Path>,
@@ -27,7 +27,7 @@ pub struct Sources<'a> {
 
 /// Every transcript's summary, and what of its individually kept responses counts.
 #[derive(Debug, Default)]
-pub struct Collected {
+pub(crate) struct Collected {
     /// Sorted by path: the order in which files are judged.
     pub files: Vec<FileSummary>,
     /// Per file (same order): the entries that count, summed like the file's buckets.
@@ -39,7 +39,7 @@ pub struct Collected {
 
 /// What a report cost to gather.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub files: usize,
     /// Files read from disk (the rest came from the cache).
     pub read: usize,
@@ -49,7 +49,7 @@ pub struct Stats {
 
 impl Collected {
     /// Every counted bucket with its file's session, project and model name.
-    pub fn items(&self) -> impl Iterator<Item = Item<'_>> {
+    pub(crate) fn items(&self) -> impl Iterator<Item = Item<'_>> {
         self.files.iter().zip(&self.counted).flat_map(|(file, counted)| {
             file.buckets.iter().chain(counted).map(move |b| Item {
                 session: &file.session,
@@ -64,7 +64,7 @@ impl Collected {
     }
 
     /// How many subagent transcripts each session has.
-    pub fn subagents(&self) -> HashMap<&str, u64> {
+    pub(crate) fn subagents(&self) -> HashMap<&str, u64> {
         let mut counts: HashMap<&str, u64> = HashMap::new();
         for file in self.files.iter().filter(|f| f.subagent) {
             *counts.entry(&file.session).or_default() += 1;
@@ -74,7 +74,7 @@ impl Collected {
 }
 
 /// What identifies the prices and the program a cache was made with.
-pub fn fingerprint(prices: &PriceTable) -> u64 {
+pub(crate) fn fingerprint(prices: &PriceTable) -> u64 {
     let exe = std::env::current_exe()
         .and_then(std::fs::metadata)
         .map(|m| {
@@ -87,7 +87,7 @@ pub fn fingerprint(prices: &PriceTable) -> u64 {
 }
 
 /// Finds every transcript under the roots, reads what the cache does not hold, and de-duplicates.
-pub fn collect(sources: &Sources) -> Collected {
+pub(crate) fn collect(sources: &Sources) -> Collected {
     let fingerprint = fingerprint(sources.prices);
     // The cache loads while the roots are walked.
     let (mut found, loaded) = std::thread::scope(|scope| {
@@ -101,8 +101,13 @@ pub fn collect(sources: &Sources) -> Collected {
     let mut notes = Vec::new();
     let mut cached: HashMap<String, FileSummary> = match loaded {
         Some(Loaded::Valid(files)) => files.into_iter().map(|f| (f.path.clone(), f)).collect(),
-        // Another version, other prices, damage: the cache is only a shortcut, so it is rebuilt quietly.
-        Some(Loaded::Invalid(_) | Loaded::Missing) | None => HashMap::new(),
+        Some(Loaded::Damaged(why)) => {
+            let path = sources.cache.unwrap_or(Path::new(cache::FILE_NAME)).display();
+            notes.push(format!("the report cache `{path}` could not be used ({why}); it is made again"));
+            HashMap::new()
+        }
+        // Another version or other prices: the cache is only a shortcut, so it is made again quietly.
+        Some(Loaded::Stale | Loaded::Missing) | None => HashMap::new(),
     };
     let cached_count = cached.len();
     // Each found file: its cached summary if the file is unchanged, else `None` (to be read).
@@ -302,8 +307,8 @@ mod tests {
 
     #[test]
     fn the_cache_reads_only_what_changed() {
-        let dir = std::env::temp_dir().join(format!("ccbreaker-collect-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = crate::test_dir::TestDir::new("collect");
+        let dir = tmp.path();
         copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus-seed30/projects"), &dir.join("p"));
         let roots = [dir.join("p")];
         let prices = PriceTable::builtin();
@@ -333,6 +338,6 @@ mod tests {
         std::fs::remove_file(dir.join("p/-home-dev-src-api/resumed.jsonl")).unwrap();
         let removed = collect(&sources);
         assert_eq!((removed.stats.read, removed.stats.cache_written), (0, true));
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 /// Which entries count: `files` in report order (by path), each file's entries in file order; the answer has
 /// the same shape.
-pub fn counted(files: &[&[Entry]]) -> Vec<Vec<bool>> {
+pub(crate) fn counted(files: &[&[Entry]]) -> Vec<Vec<bool>> {
     let mut order: Vec<(usize, usize)> =
         files.iter().enumerate().flat_map(|(f, entries)| (0..entries.len()).map(move |e| (f, e))).collect();
     order.sort_unstable_by_key(|&(f, e)| {

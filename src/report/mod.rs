@@ -9,12 +9,12 @@
 //! - [`rows`] groups buckets into the rows of a report, in a time zone, with filters;
 //! - [`render`] prints them as JSON or as an aligned table.
 
-pub mod cache;
-pub mod collect;
-pub mod dedupe;
-pub mod render;
-pub mod rows;
-pub mod summary;
+pub(crate) mod cache;
+pub(crate) mod collect;
+pub(crate) mod dedupe;
+pub(crate) mod render;
+pub(crate) mod rows;
+pub(crate) mod summary;
 
-pub use collect::{Collected, collect};
-pub use rows::{Kind, Options, Report, build};
+pub(crate) use collect::collect;
+pub(crate) use rows::{Kind, Options, Report, build};

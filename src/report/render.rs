@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 /// `{"<daily|weekly|monthly|sessions|blocks>": [rows], "totals": {...}}`.
-pub fn json(report: &Report) -> Value {
+pub(crate) fn json(report: &Report) -> Value {
     let rows: Vec<Value> = report.rows.iter().map(|row| json_row(report, row)).collect();
     let mut totals = Map::new();
     spend_fields(&mut totals, &report.totals.spend);
@@ -107,7 +107,7 @@ fn round_rate(usd_per_hour: f64) -> f64 {
 }
 
 /// The aligned table, with a totals row; `--breakdown` adds one dimmed row per model under each row.
-pub fn table(report: &Report, style: Style) -> String {
+pub(crate) fn table(report: &Report, style: Style) -> String {
     let zone = report.zone;
     let (title, first): (String, &[(&str, Align)]) = match report.kind {
         Kind::Daily => (format!("Daily usage ({zone})"), &[("Date", Align::Left)]),

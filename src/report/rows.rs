@@ -9,11 +9,11 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use std::collections::{BTreeMap, HashMap};
 
 /// A Claude subscription's usage window: it opens at the first request (floored to the hour) and lasts 5 hours.
-pub const BLOCK_MS: i64 = 5 * 60 * 60 * 1000;
+pub(crate) const BLOCK_MS: i64 = 5 * 60 * 60 * 1000;
 const HOUR_MS: i64 = 60 * 60 * 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Daily,
     Weekly,
     Monthly,
@@ -22,7 +22,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn parse(name: &str) -> Option<Kind> {
+    pub(crate) fn parse(name: &str) -> Option<Kind> {
         match name {
             "daily" => Some(Kind::Daily),
             "weekly" => Some(Kind::Weekly),
@@ -34,7 +34,7 @@ impl Kind {
     }
 
     /// The JSON key the rows are listed under.
-    pub fn list_key(self) -> &'static str {
+    pub(crate) fn list_key(self) -> &'static str {
         match self {
             Kind::Daily => "daily",
             Kind::Weekly => "weekly",
@@ -47,7 +47,7 @@ impl Kind {
 
 /// What to report on, and how.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     pub zone: Zone,
     /// First and last local date to include (both inclusive).
     pub since: Option<NaiveDate>,
@@ -59,7 +59,7 @@ pub struct Options {
 
 /// Tokens, money and responses summed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Spend {
+pub(crate) struct Spend {
     pub usage: Usage,
     pub cost: Pico,
     pub responses: u64,
@@ -75,7 +75,7 @@ impl Spend {
 
 /// A row's (or the report's) spend, in all and per model.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     pub spend: Spend,
     pub models: BTreeMap<String, Spend>,
 }
@@ -99,7 +99,7 @@ impl Totals {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Detail {
+pub(crate) enum Detail {
     Period,
     Session {
         project: String,
@@ -122,7 +122,7 @@ pub enum Detail {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     /// The date, week (its Monday), month (`YYYY-MM`), session id, or block start.
     pub label: String,
     pub totals: Totals,
@@ -130,7 +130,7 @@ pub struct Row {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Report {
+pub(crate) struct Report {
     pub kind: Kind,
     pub zone: Zone,
     pub breakdown: bool,
@@ -140,7 +140,7 @@ pub struct Report {
 
 /// Spend of one file, model and quarter hour: what rows are made of.
 #[derive(Debug, Clone, Copy)]
-pub struct Item<'a> {
+pub(crate) struct Item<'a> {
     pub session: &'a str,
     pub project: &'a str,
     pub model: &'a str,
@@ -152,7 +152,7 @@ pub struct Item<'a> {
 
 /// Whether a transcript directory name is the project `wanted`: the directory name itself, the project's path
 /// (`/home/me/src/api`, which Claude Code writes as `-home-me-src-api`), or its last part (`api`).
-pub fn project_matches(project: &str, wanted: &str) -> bool {
+pub(crate) fn project_matches(project: &str, wanted: &str) -> bool {
     let encoded: String = wanted.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
     project == wanted
         || project == encoded
@@ -160,7 +160,7 @@ pub fn project_matches(project: &str, wanted: &str) -> bool {
 }
 
 /// Groups `items` into the rows of a `kind` report. `subagents` counts each session's subagent transcripts.
-pub fn build<'a>(
+pub(crate) fn build<'a>(
     kind: Kind,
     items: impl IntoIterator<Item = Item<'a>>,
     subagents: &HashMap<&str, u64>,

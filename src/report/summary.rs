@@ -12,16 +12,16 @@ use crate::transcript::ResponseKey;
 use crate::usage::{Pico, Usage};
 
 /// Milliseconds in a bucket: 15 minutes.
-pub const SLOT_MS: i64 = 15 * 60 * 1000;
+pub(crate) const SLOT_MS: i64 = 15 * 60 * 1000;
 
 /// The quarter hour (counted from the Unix epoch) an instant falls in.
-pub fn slot_of(at_ms: i64) -> i64 {
+pub(crate) fn slot_of(at_ms: i64) -> i64 {
     at_ms.div_euclid(SLOT_MS)
 }
 
 /// One response, as reports keep it while it may still be a copy of another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub key: ResponseKey,
     /// Its timestamp, in milliseconds since the Unix epoch.
     pub at_ms: i64,
@@ -37,14 +37,14 @@ pub struct Entry {
 
 impl Entry {
     /// The UTC day (days since the epoch) whose responses it is compared with, as the hook's key logs do.
-    pub fn utc_day(&self) -> i64 {
+    pub(crate) fn utc_day(&self) -> i64 {
         self.at_ms.div_euclid(86_400_000)
     }
 }
 
 /// Responses of one file and model in one quarter hour, summed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     pub slot: i64,
     pub model: u32,
     pub usage: Usage,
@@ -55,7 +55,7 @@ pub struct Bucket {
 }
 
 impl Bucket {
-    pub fn of(entry: &Entry) -> Bucket {
+    pub(crate) fn of(entry: &Entry) -> Bucket {
         Bucket {
             slot: slot_of(entry.at_ms),
             model: entry.model,
@@ -67,7 +67,7 @@ impl Bucket {
         }
     }
 
-    pub fn add(&mut self, other: &Bucket) {
+    pub(crate) fn add(&mut self, other: &Bucket) {
         self.usage.add(&other.usage);
         self.cost += other.cost;
         self.responses += other.responses;
@@ -78,7 +78,7 @@ impl Bucket {
 
 /// Which file a summary was made from: any change (a new inode, growth, a touch) means it is read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub dev: u64,
     pub ino: u64,
     pub size: u64,
@@ -88,7 +88,7 @@ pub struct Identity {
 
 /// One transcript file's contribution to reports.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct FileSummary {
+pub(crate) struct FileSummary {
     pub path: String,
     pub identity: Identity,
     /// The session it belongs to (a subagent's file belongs to its parent's session).
@@ -110,7 +110,7 @@ pub struct FileSummary {
 
 impl FileSummary {
     /// Adds `responses` (the file's, in order) as [`Entry`]s; `price` gives a response's cost.
-    pub fn with_responses(mut self, responses: &[Response], price: impl Fn(&Response) -> Pico) -> FileSummary {
+    pub(crate) fn with_responses(mut self, responses: &[Response], price: impl Fn(&Response) -> Pico) -> FileSummary {
         self.entries.reserve(responses.len());
         for (place, r) in responses.iter().enumerate() {
             let model = match self.models.iter().position(|m| *m == r.model) {
@@ -135,7 +135,7 @@ impl FileSummary {
     }
 
     /// Sums every entry whose message id `is_unique` into the buckets; the rest stay entries.
-    pub fn settle(&mut self, is_unique: impl Fn(u64) -> bool) {
+    pub(crate) fn settle(&mut self, is_unique: impl Fn(u64) -> bool) {
         let (unique, rest): (Vec<Entry>, Vec<Entry>) =
             std::mem::take(&mut self.entries).into_iter().partition(|e| is_unique(e.key.message));
         self.entries = rest;
@@ -148,7 +148,7 @@ impl FileSummary {
 }
 
 /// Buckets of the same slot and model summed into one, sorted by slot and model.
-pub fn merge(mut buckets: Vec<Bucket>) -> Vec<Bucket> {
+pub(crate) fn merge(mut buckets: Vec<Bucket>) -> Vec<Bucket> {
     buckets.sort_unstable_by_key(|b| (b.slot, b.model));
     let mut merged: Vec<Bucket> = Vec::with_capacity(buckets.len());
     for bucket in buckets {

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 /// A transcript file and the session it belongs to.
 #[derive(Debug, Clone)]
-pub struct Found {
+pub(crate) struct Found {
     pub path: PathBuf,
     /// `None` for a legacy `agent-*.jsonl` beside the session files: its lines name the session.
     pub session: Option<String>,
@@ -19,24 +19,24 @@ pub struct Found {
 }
 
 /// `<dir>/<session>.jsonl` -> `<dir>/<session>/subagents`.
-pub fn subagents_dir(transcript: &Path) -> PathBuf {
+pub(crate) fn subagents_dir(transcript: &Path) -> PathBuf {
     transcript.with_extension("").join("subagents")
 }
 
 /// The session id a main transcript's file name gives.
-pub fn session_of_transcript(transcript: &Path) -> Option<String> {
+pub(crate) fn session_of_transcript(transcript: &Path) -> Option<String> {
     let stem = transcript.file_stem()?.to_str()?;
     (!stem.is_empty() && !stem.starts_with("agent-")).then(|| stem.to_owned())
 }
 
 /// The project a transcript sits in: the name of its `projects/<project>` directory.
-pub fn project_of_transcript(transcript: &Path) -> String {
+pub(crate) fn project_of_transcript(transcript: &Path) -> String {
     transcript.parent().and_then(Path::file_name).map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// The session's transcript and every `.jsonl` below its `subagents/` directory (nested agents included).
 /// Files that do not exist (yet) are left out.
-pub fn session_files(transcript: &Path) -> Vec<(PathBuf, Stat)> {
+pub(crate) fn session_files(transcript: &Path) -> Vec<(PathBuf, Stat)> {
     let mut files = Vec::new();
     if let Ok(meta) = fs::metadata(transcript)
         && meta.is_file()
@@ -81,7 +81,7 @@ fn is_jsonl(path: &Path) -> bool {
 /// Every transcript under `roots` modified at or after `since`:
 /// `<root>/<project>/<session>.jsonl`, `<root>/<project>/<session>/subagents/**/*.jsonl` and legacy
 /// `<root>/<project>/agent-*.jsonl`.
-pub fn changed_since(roots: &[PathBuf], since: SystemTime) -> Vec<Found> {
+pub(crate) fn changed_since(roots: &[PathBuf], since: SystemTime) -> Vec<Found> {
     let mut found = Vec::new();
     for entry in project_entries(roots) {
         entry.files(since, &mut found);
@@ -91,7 +91,7 @@ pub fn changed_since(roots: &[PathBuf], since: SystemTime) -> Vec<Found> {
 
 /// Every transcript under `roots`, as [`changed_since`] finds them, with the files' `stat`s (one system call
 /// each, the bulk of the work) spread over `threads` threads.
-pub fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
+pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
     let entries = project_entries(roots);
     let threads = threads.clamp(1, entries.len().max(1));
     if threads == 1 {

@@ -14,7 +14,7 @@ use std::io;
 
 /// What folding a run of lines gave.
 #[derive(Debug, Default)]
-pub struct Folded {
+pub(crate) struct Folded {
     /// In file order, one per API response (consecutive lines of one response folded).
     pub responses: Vec<Response>,
     /// The `uuid` of the last line read: where the next read continues the chain.
@@ -26,19 +26,19 @@ pub struct Folded {
 
 /// Folds lines fed one at a time.
 #[derive(Debug)]
-pub struct Fold {
+pub(crate) struct Fold {
     folded: Folded,
     tool_uses: ToolUses,
 }
 
 impl Fold {
     /// `last_uuid`: the `uuid` of the line before the first one fed (`None` at the start of a file).
-    pub fn new(last_uuid: Option<String>, tool_uses: ToolUses) -> Fold {
+    pub(crate) fn new(last_uuid: Option<String>, tool_uses: ToolUses) -> Fold {
         Fold { folded: Folded { last_uuid, ..Folded::default() }, tool_uses }
     }
 
     /// Feeds one line (without its newline).
-    pub fn line(&mut self, line: &[u8]) {
+    pub(crate) fn line(&mut self, line: &[u8]) {
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
@@ -71,14 +71,14 @@ impl Fold {
         }
     }
 
-    pub fn finish(self, tail: Tail) -> Folded {
+    pub(crate) fn finish(self, tail: Tail) -> Folded {
         Folded { tail, ..self.folded }
     }
 }
 
 /// Reads the complete lines of `file` from byte `from` and folds them. `last_uuid` is the `uuid` of the line
 /// before `from` (`None` when reading from the start).
-pub fn read(file: &mut File, from: u64, last_uuid: Option<String>, tool_uses: ToolUses) -> io::Result<Folded> {
+pub(crate) fn read(file: &mut File, from: u64, last_uuid: Option<String>, tool_uses: ToolUses) -> io::Result<Folded> {
     let mut fold = Fold::new(if from == 0 { None } else { last_uuid }, tool_uses);
     let tail = tail::read_lines(file, from, |line| fold.line(line))?;
     Ok(fold.finish(tail))

@@ -6,21 +6,21 @@
 //! checked for balanced brackets and strings, which is what tells a torn write from a whole line.
 
 use super::scan::{Raw, fields, top_level};
-use crate::usage::Usage;
+use crate::usage::{SYNTHETIC_MODEL, Usage};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::borrow::Cow;
 
 /// Identifies one API response across lines and files: hashes of `message.id` and `requestId`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ResponseKey {
+pub(crate) struct ResponseKey {
     pub message: u64,
     pub request: u64,
 }
 
 /// One assistant line's view of an API response.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Response {
+pub(crate) struct Response {
     pub key: ResponseKey,
     pub model: String,
     pub usage: Usage,
@@ -38,7 +38,7 @@ pub struct Response {
 
 /// Why an assistant line was not turned into a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Skip {
+pub(crate) enum Skip {
     /// No `message.usage`: not a billed response (or a `<synthetic>` one).
     NoUsage,
     /// Not valid JSON, wrong types, or no usable timestamp.
@@ -48,7 +48,7 @@ pub enum Skip {
 /// Whether to collect the ids of a response's `tool_use` blocks: the hook needs them (to wait for the response
 /// that issued its call), reports do not, and skipping them spares a second parse of the content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolUses {
+pub(crate) enum ToolUses {
     Collect,
     Skip,
 }
@@ -79,18 +79,15 @@ struct RawUsage<'a> {
     inference_geo: Option<Cow<'a, str>>,
 }
 
-/// The model name Claude Code writes for messages it made up itself (errors, interruptions): never billed.
-pub const SYNTHETIC_MODEL: &str = "<synthetic>";
-
 /// Parses an assistant line. `previous_uuid` is the `uuid` of the last line before it in the same file.
-pub fn parse_response(line: &[u8], previous_uuid: Option<&str>, tool_uses: ToolUses) -> Result<Response, Skip> {
+pub(crate) fn parse_response(line: &[u8], previous_uuid: Option<&str>, tool_uses: ToolUses) -> Result<Response, Skip> {
     let top = top_level(line).ok_or(Skip::Malformed)?;
     parse_scanned(line, &top.raw, previous_uuid, tool_uses)
 }
 
 /// [`parse_response`] for a line [`top_level`] already read: only the fields a response is made of are decoded
 /// (each must have its JSON type, or the line is malformed); the rest of the line, content included, is not.
-pub fn parse_scanned(
+pub(crate) fn parse_scanned(
     line: &[u8],
     raw: &Raw,
     previous_uuid: Option<&str>,
@@ -259,7 +256,7 @@ fn key_of(message_id: Option<&str>, request_id: Option<&str>, uuid: Option<&str>
 }
 
 /// FNV-1a, 64 bit: stable across builds and platforms, which the on-disk key logs rely on.
-pub fn hash(bytes: &[u8]) -> u64 {
+pub(crate) fn hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);

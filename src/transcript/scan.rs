@@ -7,7 +7,7 @@ use memchr::memchr;
 
 /// The top-level fields of one transcript line that decide how to treat it. Repeated keys: the last one wins.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct TopLevel<'a> {
+pub(crate) struct TopLevel<'a> {
     /// `type` and `uuid`, if strings: their raw text between the quotes (escapes left as they are).
     pub kind: Option<&'a str>,
     pub uuid: Option<&'a str>,
@@ -19,7 +19,7 @@ pub struct TopLevel<'a> {
 
 /// Raw JSON values of the top-level fields a response is read from, when present.
 #[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
-pub struct Raw<'a> {
+pub(crate) struct Raw<'a> {
     pub message: Option<&'a [u8]>,
     /// The members of `message` a response is read from, found in the same pass; `None` if `message` is not an
     /// object or not a well-formed one.
@@ -34,7 +34,7 @@ pub struct Raw<'a> {
 
 /// Raw JSON values of the members of a line's `message` object that a response is read from.
 #[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
-pub struct MessageFields<'a> {
+pub(crate) struct MessageFields<'a> {
     pub id: Option<&'a [u8]>,
     pub model: Option<&'a [u8]>,
     pub usage: Option<&'a [u8]>,
@@ -43,7 +43,7 @@ pub struct MessageFields<'a> {
 
 /// Reads the top-level fields of a JSON object line. Returns `None` if the line is not a well-formed object at
 /// the top level (nested values are skipped, not validated; bytes after the closing brace are ignored).
-pub fn top_level(line: &[u8]) -> Option<TopLevel<'_>> {
+pub(crate) fn top_level(line: &[u8]) -> Option<TopLevel<'_>> {
     let mut top = TopLevel::default();
     object(line, |key, s| {
         let raw = &mut top.raw;
@@ -105,7 +105,7 @@ pub fn top_level(line: &[u8]) -> Option<TopLevel<'_>> {
 
 /// The raw JSON values of `keys` in the object `json` (the last of repeated keys); `None` if `json` is not a
 /// well-formed object at its top level.
-pub fn fields<'a, const N: usize>(json: &'a [u8], keys: [&[u8]; N]) -> Option<[Option<&'a [u8]>; N]> {
+pub(crate) fn fields<'a, const N: usize>(json: &'a [u8], keys: [&[u8]; N]) -> Option<[Option<&'a [u8]>; N]> {
     let mut found = [None; N];
     object(json, |key, s| {
         let value = s.value()?;
@@ -119,7 +119,7 @@ pub fn fields<'a, const N: usize>(json: &'a [u8], keys: [&[u8]; N]) -> Option<[O
 
 /// Walks the members of the object at the start of `json` (see [`Scanner::members`]).
 /// Whether `json` is one object with nothing after it but white space (nested values are skipped by their brackets).
-pub fn is_whole_object(json: &[u8]) -> bool {
+pub(crate) fn is_whole_object(json: &[u8]) -> bool {
     let mut s = Scanner { b: json, i: 0 };
     s.ws();
     if s.peek() != Some(b'{') || s.value().is_none() {
@@ -258,13 +258,8 @@ impl<'a> Scanner<'a> {
 }
 
 /// Whether a line may carry usage at all: a cheap filter before any parsing.
-pub fn may_carry_usage(line: &[u8]) -> bool {
+pub(crate) fn may_carry_usage(line: &[u8]) -> bool {
     memchr::memmem::find(line, b"\"usage\"").is_some()
-}
-
-/// Whether a byte slice holds a line feed.
-pub fn has_newline(bytes: &[u8]) -> bool {
-    memchr(b'\n', bytes).is_some()
 }
 
 #[cfg(test)]

@@ -8,20 +8,20 @@ use std::time::SystemTime;
 
 /// Which file a path pointed to: a replaced file (same path, new inode) must not continue an old cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FileId {
+pub(crate) struct FileId {
     pub dev: u64,
     pub ino: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct Stat {
+pub(crate) struct Stat {
     pub id: FileId,
     pub size: u64,
     pub modified: SystemTime,
 }
 
 impl Stat {
-    pub fn of(meta: &std::fs::Metadata) -> Stat {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Stat {
         Stat { id: id_of(meta), size: meta.len(), modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH) }
     }
 }
@@ -38,12 +38,12 @@ fn id_of(_meta: &std::fs::Metadata) -> FileId {
 }
 
 /// Lines longer than this are skipped whole (a transcript line of 10 MB exists; 64 MB does not).
-pub const MAX_LINE: usize = 64 << 20;
+pub(crate) const MAX_LINE: usize = 64 << 20;
 const CHUNK: usize = 256 << 10;
 
 /// What one read of a file found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tail {
+pub(crate) struct Tail {
     /// The offset just past the last complete line: where the next read starts.
     pub offset: u64,
     pub lines: u64,
@@ -53,7 +53,7 @@ pub struct Tail {
 
 /// Calls `on_line` for every complete (newline-terminated) line from `from` to the end of the file, without the
 /// newline. A partial last line is left for the next call.
-pub fn read_lines(file: &mut File, from: u64, on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
+pub(crate) fn read_lines(file: &mut File, from: u64, on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
     read_lines_up_to(file, from, MAX_LINE, on_line)
 }
 
@@ -108,7 +108,7 @@ fn read_lines_up_to(file: &mut File, from: u64, max_line: usize, mut on_line: im
 }
 
 /// Opens `path` and returns it with its identity.
-pub fn open(path: &Path) -> io::Result<(File, Stat)> {
+pub(crate) fn open(path: &Path) -> io::Result<(File, Stat)> {
     let file = File::open(path)?;
     let stat = Stat::of(&file.metadata()?);
     Ok((file, stat))
@@ -119,12 +119,12 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn temp_file(name: &str, content: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("ccbreaker-tail-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.jsonl");
+    /// A file `t.jsonl` with `content`, in a directory removed with the returned guard.
+    fn temp_file(name: &str, content: &[u8]) -> (crate::test_dir::TestDir, std::path::PathBuf) {
+        let dir = crate::test_dir::TestDir::new(name);
+        let path = dir.path().join("t.jsonl");
         std::fs::write(&path, content).unwrap();
-        path
+        (dir, path)
     }
 
     fn lines_from(path: &Path, from: u64) -> (Vec<String>, Tail) {
@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn leaves_a_partial_last_line() {
-        let path = temp_file("partial", b"a\nbb\nccc");
+        let (_dir, path) = temp_file("partial", b"a\nbb\nccc");
         let (lines, tail) = lines_from(&path, 0);
         assert_eq!(lines, ["a", "bb"]);
         assert_eq!(tail.offset, 5);
@@ -152,7 +152,7 @@ mod tests {
         for i in 0..20_000 {
             content.extend_from_slice(format!("line number {i} with some padding to cross chunks\n").as_bytes());
         }
-        let path = temp_file("chunks", &content);
+        let (_dir, path) = temp_file("chunks", &content);
         let (lines, tail) = lines_from(&path, 0);
         assert_eq!(lines.len(), 20_000);
         assert_eq!(lines[12_345], "line number 12345 with some padding to cross chunks");
@@ -164,7 +164,7 @@ mod tests {
         let mut content = b"first\n".to_vec();
         content.extend(std::iter::repeat_n(b'x', 3 * CHUNK));
         content.extend_from_slice(b"\nlast\npartial");
-        let path = temp_file("oversized", &content);
+        let (_dir, path) = temp_file("oversized", &content);
         let (mut file, _) = open(&path).unwrap();
         let mut lines = Vec::new();
         let tail =
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn blank_lines_are_lines() {
-        let path = temp_file("blank", b"\n\nx\n");
+        let (_dir, path) = temp_file("blank", b"\n\nx\n");
         let (lines, _) = lines_from(&path, 0);
         assert_eq!(lines, ["", "", "x"]);
     }

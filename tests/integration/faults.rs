@@ -99,14 +99,22 @@ fn an_unusable_state_directory_follows_on_error() {
     let file = sb.root.join("state-is-a-file");
     std::fs::write(&file, b"").unwrap();
     sb.env("CCBREAKER_STATE_DIR", file.join("nested").to_str().unwrap());
+    let cause = format!("could not create state directory `{}/nested`: Not a directory (os error 20)", file.display());
     let allow = sb.pre_tool_use("s1");
-    assert_eq!(allow.code, 0);
-    let message = allow.json()["systemMessage"].as_str().unwrap().to_owned();
-    assert!(message.contains("could not create state directory"), "{message}");
+    let notice = format!(
+        "ccbreaker could not check your budgets, so this call is allowed (policy.on_error is \"allow\"): {cause}"
+    );
+    allow.assert_is(0, &format!("{}\n", json!({ "systemMessage": notice })), &format!("ccbreaker: {cause}\n"));
     sb.config("[policy]\non_error = \"block\"\n");
     let block = sb.pre_tool_use("s1").json();
     assert_eq!(block["hookSpecificOutput"]["permissionDecision"], "deny");
-    assert!(block["stopReason"].as_str().unwrap().contains("policy.on_error = \"block\""));
+    let reason = format!(
+        "ccbreaker could not check your budgets, so this call is blocked (policy.on_error is \"block\"): {cause}"
+    );
+    assert_eq!(block["stopReason"], reason);
+    // The commands a person runs say the same cause.
+    let status = sb.run(&["status"], b"");
+    status.assert_is(1, "", &format!("ccbreaker: {cause}\n"));
 }
 
 #[test]

@@ -37,6 +37,19 @@ impl Output {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?}\nstderr: {}", self.stdout, self.stderr))
     }
 
+    /// Checks the exit code, stdout and stderr together, and shows all three when any differs: the words a user
+    /// acts on are pinned whole.
+    #[track_caller]
+    pub(crate) fn assert_is(&self, code: i32, stdout: &str, stderr: &str) {
+        if (self.code, self.stdout.as_str(), self.stderr.as_str()) != (code, stdout, stderr) {
+            panic!(
+                "output differs\n--- exit: expected {code}, got {}\n--- stdout, expected:\n{stdout}\n--- stdout, got:\n{}\n\
+                 --- stderr, expected:\n{stderr}\n--- stderr, got:\n{}",
+                self.code, self.stdout, self.stderr
+            );
+        }
+    }
+
     /// Exit 0 and nothing on stdout: the hook allowed silently.
     pub(crate) fn assert_silent_allow(&self) {
         assert_eq!((self.code, self.stdout.as_str()), (0, ""), "expected a silent allow; stderr: {}", self.stderr);

@@ -11,5 +11,6 @@ mod faults;
 mod hook;
 mod install;
 mod lag;
+mod messages;
 mod report;
 mod tamper;

@@ -352,7 +352,7 @@ fn difference_models_ccusage_prices_at_zero_or_does_not_know() {
     // A name the table does not know costs as much as the most expensive model, never nothing.
     let unknown = Sandbox::new("unknown-model-name");
     unknown.transcript("a").append(&response("u", 1_000_000).model("claude-sonnet-4").json());
-    let table = ccbreaker::pricing::PriceTable::builtin();
+    let table = ccbreaker::PriceTable::builtin();
     let rates = table.rates(table.most_expensive_model()).unwrap();
     assert_eq!(cost_of(&unknown), rates.output as f64 / 1e6);
     let out = unknown.run(&["report", "daily"], b"");
@@ -374,7 +374,7 @@ fn difference_us_only_inference_costs_more() {
     let sb = Sandbox::new("us-geo");
     let line = response("us", 100_000).json().replace("\"service_tier\"", "\"inference_geo\":\"us\",\"service_tier\"");
     sb.transcript("a").append(&line);
-    let table = ccbreaker::pricing::PriceTable::builtin();
+    let table = ccbreaker::PriceTable::builtin();
     assert!(table.rates("claude-sonnet-5").unwrap().us_geo_multiplier);
     assert_eq!(cost_of(&sb), 1.1);
 }
@@ -383,7 +383,7 @@ fn difference_us_only_inference_costs_more() {
 fn difference_a_long_prompt_bills_the_whole_request_at_the_long_context_rates() {
     let sb = Sandbox::new("long-context");
     let model = "claude-sonnet-4-5-20250929";
-    let table = ccbreaker::pricing::PriceTable::builtin();
+    let table = ccbreaker::PriceTable::builtin();
     let long = table.rates(model).unwrap().long_context.expect("Sonnet 4.5 has long-context rates");
     // 250,000 prompt tokens (50,000 over the threshold) and 1,000 output tokens.
     let line = response("lc", 1_000).model(model).cache(0, 0, 250_000).at("2025-11-01T10:00:00.000Z");
@@ -402,7 +402,7 @@ fn difference_fast_mode_keeps_the_model_name() {
     sb.transcript("a").append(&line);
     let report = sb.report(&["daily", "--breakdown"]);
     assert_eq!(report["daily"][0]["models"], json!(["claude-opus-4-6"]));
-    let table = ccbreaker::pricing::PriceTable::builtin();
+    let table = ccbreaker::PriceTable::builtin();
     let rates = table.rates("claude-opus-4-6").unwrap();
     assert!(rates.fast_multiplier > 1);
     let want = (1_000 * rates.output * u64::from(rates.fast_multiplier)) as f64 / 1e12;
