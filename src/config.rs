@@ -81,9 +81,6 @@ pub(crate) struct Transcripts {
     pub rescan_secs: u64,
     /// More directories laid out like `~/.claude/projects`.
     pub extra_roots: Vec<PathBuf>,
-    /// Read a hook event's `transcript_path` even when it lies outside every root (off: a path elsewhere is
-    /// hostile input, never opened).
-    pub allow_any_path: bool,
 }
 
 impl Budget {
@@ -118,7 +115,7 @@ impl Default for Pricing {
 
 impl Default for Transcripts {
     fn default() -> Transcripts {
-        Transcripts { rescan_secs: 10, extra_roots: Vec::new(), allow_any_path: false }
+        Transcripts { rescan_secs: 10, extra_roots: Vec::new() }
     }
 }
 
@@ -169,19 +166,34 @@ pub(crate) struct Loaded {
     pub config: Config,
     pub exists: bool,
     pub warnings: Vec<String>,
+    /// The fingerprint of what was read ([`last_good::fingerprint`]).
+    pub fingerprint: u64,
+    /// The file's text, to keep as the last good config.
+    pub text: Option<String>,
 }
 
-/// Reads `path`; a missing file means the defaults.
+/// The largest config file read: a config is a few KB.
+const MAX_CONFIG: u64 = 1 << 20;
+
+/// Reads `path`; a missing file means the defaults. Only a regular file is read (never a FIFO, which would block),
+/// and the config must be valid as a whole ([`validate`]).
 pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_regular(path, MAX_CONFIG) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Loaded { config: Config::default(), exists: false, warnings: vec![] });
+            let fingerprint = last_good::fingerprint(path, None);
+            return Ok(Loaded { config: Config::default(), exists: false, warnings: vec![], fingerprint, text: None });
         }
         Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
     };
+    let text = String::from_utf8(text).map_err(|_| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message: "it is not UTF-8 text".to_owned(),
+    })?;
     let (config, warnings) = parse(&text, path)?;
-    Ok(Loaded { config, exists: true, warnings })
+    validate(&config, path)?;
+    let fingerprint = last_good::fingerprint(path, Some(&text));
+    Ok(Loaded { config, exists: true, warnings, fingerprint, text: Some(text) })
 }
 
 /// Parses config text; `path` only names the file in messages.
@@ -336,12 +348,7 @@ impl Reader<'_> {
 
     fn transcripts(&mut self, table: Option<&Table>, mut t: Transcripts) -> Result<Transcripts, ConfigError> {
         let Some(table) = table else { return Ok(t) };
-        self.warn_unknown(table, "transcripts", &["rescan_secs", "extra_roots", "allow_any_path"]);
-        if let Some(v) = table.get("allow_any_path") {
-            t.allow_any_path = v
-                .as_bool()
-                .ok_or_else(|| self.invalid("transcripts.allow_any_path", format!("must be true or false, got {v}")))?;
-        }
+        self.warn_unknown(table, "transcripts", &["rescan_secs", "extra_roots"]);
         if let Some(v) = table.get("rescan_secs") {
             t.rescan_secs = match v {
                 Value::Integer(n) if *n >= 0 => *n as u64,
@@ -404,6 +411,136 @@ impl Reader<'_> {
     }
 }
 
+impl OnBreach {
+    /// How hard a breach stops the session: `stop` ends the turn, `exit-code` refuses and halts at PostToolBatch,
+    /// `deny` only refuses tool calls.
+    fn strength(self) -> u8 {
+        match self {
+            OnBreach::Deny => 0,
+            OnBreach::ExitCode => 1,
+            OnBreach::Stop => 2,
+        }
+    }
+}
+
+/// The budgets in force in locked mode: `root`'s (the root-owned config), tightened by the user's own config where
+/// it is stricter, never loosened. A budget that one side turns off (0) is the other side's; warnings come at the
+/// earlier fraction; the stricter `on_breach` and `on_error` and the longer `wait_ms` win; more transcript roots
+/// and more frequent walks only count more. The time zone and prices are the root's alone (another zone would move
+/// the day's end; other prices could make spend cheaper).
+pub(crate) fn tighten(root: Config, user: &Config) -> Config {
+    let budget = |a: f64, b: f64| match (a > 0.0, b > 0.0) {
+        (true, true) => a.min(b),
+        (true, false) => a,
+        _ => b,
+    };
+    let mut config = root;
+    let b = &mut config.budget;
+    b.session_usd = budget(b.session_usd, user.budget.session_usd);
+    b.daily_usd = budget(b.daily_usd, user.budget.daily_usd);
+    b.warn_at = budget(b.warn_at, user.budget.warn_at);
+    let p = &mut config.policy;
+    if user.policy.on_breach.strength() > p.on_breach.strength() {
+        p.on_breach = user.policy.on_breach;
+    }
+    if user.policy.on_error == OnError::Block {
+        p.on_error = OnError::Block;
+    }
+    p.wait_ms = p.wait_ms.max(user.policy.wait_ms);
+    let t = &mut config.transcripts;
+    t.rescan_secs = t.rescan_secs.min(user.transcripts.rescan_secs);
+    for root in &user.transcripts.extra_roots {
+        if !t.extra_roots.contains(root) {
+            t.extra_roots.push(root.clone());
+        }
+    }
+    config
+}
+
+/// Checks what the config names that only the price table can confirm (`pricing.unknown_model`), so that a config
+/// that loads is a config that works.
+pub(crate) fn validate(config: &Config, path: &Path) -> Result<(), ConfigError> {
+    if let UnknownModel::Like(model) = &config.pricing.unknown_model
+        && crate::pricing::PriceTable::builtin().rates(model).is_none()
+    {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: "pricing.unknown_model".to_owned(),
+            message: format!("names {model:?}, which the price table does not know"),
+        });
+    }
+    Ok(())
+}
+
+/// The last config that was read whole and valid, kept in the state directory: a config that later cannot be read
+/// or parsed (a typo, `chmod 000`, a file removed) leaves it in force, never the defaults nor "allow".
+pub(crate) mod last_good {
+    use super::{Config, ConfigError};
+    use crate::files::{self, Durability};
+    use chrono::{DateTime, Utc};
+    use std::path::{Path, PathBuf};
+
+    /// What the copy records about where and when it was read.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Header {
+        path: PathBuf,
+        at: DateTime<Utc>,
+        exists: bool,
+    }
+
+    const PREFIX: &str = "# ccbreaker last good: ";
+
+    /// The copy's file in `state_dir` for the config at `source` (one per config file name: locked mode keeps the
+    /// root's and the user's apart).
+    pub(crate) fn file(state_dir: &Path, root: bool) -> PathBuf {
+        state_dir.join(if root { "root-config.last-good.toml" } else { "config.last-good.toml" })
+    }
+
+    /// A fingerprint of a config as read (its text, whether it exists, where it is): the copy is rewritten only
+    /// when this changes.
+    pub(crate) fn fingerprint(path: &Path, text: Option<&str>) -> u64 {
+        let mut bytes = path.as_os_str().as_encoded_bytes().to_vec();
+        bytes.push(0);
+        bytes.extend_from_slice(text.map_or(b"\x01missing".as_slice(), str::as_bytes));
+        files::checksum(&bytes)
+    }
+
+    /// Keeps `text` (`None`: the file did not exist, so the defaults were in force) as the last good config.
+    pub(crate) fn remember(copy: &Path, path: &Path, text: Option<&str>, at: DateTime<Utc>) -> std::io::Result<()> {
+        let header = Header { path: path.to_path_buf(), at, exists: text.is_some() };
+        let json = serde_json::to_string(&header).expect("the header serialises");
+        let body = format!("{PREFIX}{json}\n{}", text.unwrap_or(""));
+        files::write_atomic(copy, body.as_bytes(), Durability::Synced, None)
+    }
+
+    /// What is kept for a config at `path`, when it was read, and whether that config existed.
+    pub(crate) struct Kept {
+        pub config: Config,
+        pub at: DateTime<Utc>,
+        pub existed: bool,
+    }
+
+    /// The last good config for `path`, if one is kept (for that same path, and still valid).
+    pub(crate) fn recall(copy: &Path, path: &Path) -> Option<Kept> {
+        let bytes = files::read_capped(copy, 4 << 20).ok().flatten()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (first, body) = text.split_once('\n')?;
+        let header: Header = serde_json::from_str(first.strip_prefix(PREFIX)?).ok()?;
+        if header.path != path {
+            return None;
+        }
+        let config = if header.exists {
+            let (config, _) = super::parse(body, path).ok()?;
+            super::validate(&config, path).ok()?;
+            config
+        } else {
+            Config::default()
+        };
+        Some(Kept { config, at: header.at, existed: header.exists })
+    }
+
+}
+
 /// The commented config that `ccbreaker config init` writes.
 pub(crate) const TEMPLATE: &str = r#"# ccbreaker configuration. Every key is optional; the values shown are the defaults.
 # Check it with `ccbreaker config check`.
@@ -448,8 +585,6 @@ wait_ms = 1500
 rescan_secs = 10
 # More directories laid out like ~/.claude/projects.
 extra_roots = []
-# A hook event names its transcript; one outside every directory above is not read unless this is true.
-allow_any_path = false
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.
@@ -489,7 +624,6 @@ pub(crate) fn render(config: &Config) -> String {
     let _ = writeln!(out, "rescan_secs = {}", t.rescan_secs);
     let roots: Vec<String> = t.extra_roots.iter().map(|r| format!("{:?}", r.display().to_string())).collect();
     let _ = writeln!(out, "extra_roots = [{}]", roots.join(", "));
-    let _ = writeln!(out, "allow_any_path = {}", t.allow_any_path);
     out
 }
 

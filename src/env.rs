@@ -26,6 +26,12 @@ pub const CLAUDE_CONFIG_DIR: &str = "CLAUDE_CONFIG_DIR";
 /// Set by Claude Code in the environment of everything it runs (hooks and tool calls).
 pub const CLAUDECODE: &str = "CLAUDECODE";
 pub const CLAUDE_CODE_SESSION_ID: &str = "CLAUDE_CODE_SESSION_ID";
+/// The project's root, set by Claude Code for hooks: where project settings are, whatever the event's `cwd`.
+pub const CLAUDE_PROJECT_DIR: &str = "CLAUDE_PROJECT_DIR";
+/// Set by Claude Code for a plugin's hooks: the plugin's directory (its wrapper is protected like the binary).
+pub const CLAUDE_PLUGIN_ROOT: &str = "CLAUDE_PLUGIN_ROOT";
+/// Set by `sudo`: the user who ran it, whose grants `sudo ccbreaker allow` writes in locked mode.
+pub const SUDO_UID: &str = "SUDO_UID";
 /// Set (to anything) to turn colour off in human output (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
@@ -43,6 +49,9 @@ pub struct Env {
     pub now: Option<String>,
     pub claude_config_dir: Option<String>,
     pub inside_claude_code: bool,
+    pub project_dir: Option<PathBuf>,
+    pub plugin_root: Option<PathBuf>,
+    pub sudo_uid: Option<String>,
     pub no_color: bool,
     pub xdg_config_home: Option<PathBuf>,
     pub xdg_state_home: Option<PathBuf>,
@@ -68,11 +77,19 @@ impl Env {
             now: string(CCBREAKER_NOW),
             claude_config_dir: string(CLAUDE_CONFIG_DIR),
             inside_claude_code: get(CLAUDECODE).is_some() || get(CLAUDE_CODE_SESSION_ID).is_some(),
+            project_dir: path(CLAUDE_PROJECT_DIR),
+            plugin_root: path(CLAUDE_PLUGIN_ROOT),
+            sudo_uid: string(SUDO_UID),
             no_color: get(NO_COLOR).is_some(),
             xdg_config_home: path(XDG_CONFIG_HOME),
             xdg_state_home: path(XDG_STATE_HOME),
             home: path(HOME).or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
         }
+    }
+
+    /// This environment without any `CCBREAKER_*` variable: what locked mode reads (see `locked`).
+    pub(crate) fn without_overrides(&self) -> Env {
+        Env { config: None, state_dir: None, on_error: None, lock_timeout_ms: None, log: None, now: None, ..self.clone() }
     }
 
     /// `CCBREAKER_LOCK_TIMEOUT_MS`, else [`LOCK_TIMEOUT`].

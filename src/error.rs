@@ -7,6 +7,7 @@ use crate::hook::event::EventError;
 use crate::install::InstallError;
 use crate::ledger::LedgerError;
 use crate::ledger::keys::KeysError;
+use crate::locked::LockedError;
 use std::io;
 use std::path::PathBuf;
 
@@ -34,6 +35,8 @@ pub(crate) enum Error {
     Install(#[from] InstallError),
     #[error(transparent)]
     Event(#[from] EventError),
+    #[error(transparent)]
+    Locked(#[from] LockedError),
     /// The command line was wrong.
     #[error("{0}\nRun `ccbreaker --help` for usage.")]
     Usage(String),

@@ -152,6 +152,52 @@ pub(crate) fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
+/// A group whose files ccbreaker never reads on a user's behalf: in locked mode, the group of its own state, so a
+/// symlink the user plants cannot make the privileged hook read the state as a config or a transcript.
+static FORBIDDEN_GROUP: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+/// Sets the group whose files [`read_regular`] and the transcript reader refuse (once per process).
+pub(crate) fn forbid_group(gid: u32) {
+    let _ = FORBIDDEN_GROUP.set(gid);
+}
+
+/// Whether `meta` is of the group set by [`forbid_group`].
+pub(crate) fn is_forbidden(meta: &Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        FORBIDDEN_GROUP.get().is_some_and(|gid| meta.gid() == *gid)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
+/// Reads a file a user controls (a config): a regular file only, opened without blocking (a FIFO would wait for a
+/// writer), at most `cap` bytes, never one of the group set by [`forbid_group`].
+pub(crate) fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file"));
+    }
+    if is_forbidden(&meta) {
+        return Err(io::Error::new(io::ErrorKind::PermissionDenied, "it belongs to ccbreaker's own state"));
+    }
+    if meta.len() > cap {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("it is larger than {cap} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads a file unless it is larger than `cap` (then `Ok(None)`).
 pub(crate) fn read_capped(path: &Path, cap: u64) -> io::Result<Option<Vec<u8>>> {
     let file = File::open(path)?;

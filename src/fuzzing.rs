@@ -25,7 +25,7 @@ pub fn hook_event(data: &[u8]) {
                 vec![Path::new("/h/.claude/settings.json").to_path_buf()],
                 Some(Path::new("/h").to_path_buf()),
             );
-            let _ = crate::hook::tamper::check(&event, input, &protected);
+            let _ = crate::hook::tamper::check(&event, &crate::hook::event::ToolInput::new(input), &protected);
         }
     }
 }

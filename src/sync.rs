@@ -10,13 +10,15 @@ use crate::config::{Config, ConfigError};
 use crate::env::Env;
 use crate::ledger::account::{self, Priced, ReadStats};
 use crate::ledger::keys::{KeyIndex, KeysError};
+use crate::ledger::state::Ledger;
 use crate::ledger::store::Locked;
 use crate::pricing::{PriceTable, ResponseFacts, Speed};
 use crate::transcript::Response;
 use crate::transcript::discover::{self, Found};
 use crate::zone::Zone;
+use crate::transcript::tail::{Budget, Stat};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -30,7 +32,20 @@ pub(crate) struct Context<'a> {
     pub prices: PriceTable,
     pub now: DateTime<Utc>,
     pub rescan_secs: u64,
+    /// What one sync may read (see [`HOOK_BYTES`]).
+    pub budget: Budget,
 }
+
+/// Bytes one hook call reads at most (soft: a line under way is finished); the rest is read by later calls. A
+/// first call reads about 1 GB a second, so this stays far inside the hook's timeout.
+pub(crate) const HOOK_BYTES: u64 = 256 << 20;
+/// How long after its start a hook call stops reading and answers from what the ledger has.
+pub(crate) const HOOK_READ_FOR: std::time::Duration = std::time::Duration::from_millis(3000);
+/// Transcript files the ledger follows at most (each a cursor of a few hundred bytes): the ledger stays far below
+/// its 64 MiB cap whatever lands under a root. The hooked session's own files are always followed.
+pub(crate) const MAX_TRACKED_FILES: usize = 20_000;
+/// Roots learned from hooked sessions whose transcripts lie outside the configured roots.
+const MAX_LEARNED_ROOTS: usize = 16;
 
 impl<'a> Context<'a> {
     /// The context for `config` (its prices with their overrides, its roots and zone) at `now`; `config_path` names
@@ -47,6 +62,7 @@ impl<'a> Context<'a> {
             prices: config.pricing.table(config_path)?,
             now,
             rescan_secs: config.transcripts.rescan_secs,
+            budget: Budget::UNLIMITED,
         })
     }
 }
@@ -66,12 +82,21 @@ impl<'a> Roots<'a> {
     pub(crate) fn get(&self) -> &[PathBuf] {
         self.resolved.get_or_init(|| crate::paths::transcript_roots(self.env, self.extra))
     }
+
+    /// The roots as the environment and config spell them (no system calls).
+    pub(crate) fn as_given(&self) -> Vec<PathBuf> {
+        crate::paths::transcript_roots_as_given(self.env, self.extra)
+    }
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Synced {
     pub stats: ReadStats,
     pub scanned: bool,
+    /// The budget ran out before every file was read: the rest is for a later call.
+    pub unfinished: bool,
+    /// Files of the hooked session that stopped being what was read from them (why, one per file).
+    pub tampered: Vec<String>,
 }
 
 pub(crate) enum Scan {
@@ -104,21 +129,58 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
             ctx.now.signed_duration_since(last) >= Duration::seconds(ctx.rescan_secs as i64) || last < day_start
         }),
     };
+    let mut notes = Vec::new();
     let mut sources: Vec<Found> = Vec::new();
+    let mut tampered = Vec::new();
     if let Some(transcript) = own {
         let session = discover::session_of_transcript(transcript);
         let project = discover::project_of_transcript(transcript);
-        for (path, stat) in discover::session_files(transcript) {
+        let listed = discover::session_files(transcript);
+        if let Some(session) = &session {
+            tampered = own_anomalies(&locked.ledger, transcript, session, &listed);
+        }
+        for (path, stat) in listed {
             sources.push(Found { path, session: session.clone(), project: project.clone(), stat, own: true });
         }
+        learn_root(&mut locked.ledger.roots, transcript, ctx);
     }
     if due {
         let since = SystemTime::from(day_start);
         let seen: HashSet<PathBuf> = sources.iter().map(|f| f.path.clone()).collect();
-        sources.extend(discover::changed_since(ctx.roots.get(), since).into_iter().filter(|f| !seen.contains(&f.path)));
+        let mut roots = ctx.roots.get().to_vec();
+        for learned in &locked.ledger.roots {
+            let resolved = std::fs::canonicalize(learned).unwrap_or_else(|_| PathBuf::from(learned));
+            if !roots.contains(&resolved) {
+                roots.push(resolved);
+            }
+        }
+        sources.extend(discover::changed_since(&roots, since).into_iter().filter(|f| !seen.contains(&f.path)));
     }
-    let mut notes = Vec::new();
-    let reads: Vec<_> = sources.iter().filter_map(|s| account::read_source(&locked.ledger, s, &mut notes)).collect();
+    let sources = bounded(&locked.ledger, sources, ctx.now, &mut notes);
+    let mut budget = ctx.budget;
+    let mut reads = Vec::new();
+    let mut unfinished = 0usize;
+    for source in &sources {
+        if budget.spent() {
+            unfinished += 1;
+            continue;
+        }
+        if let Some(read) = account::read_source(&locked.ledger, source, &budget, &mut notes) {
+            let before = locked.ledger.files.get(read.path()).filter(|_| !read.restarted()).map_or(0, |c| c.offset);
+            budget.spend(read.offset().saturating_sub(before));
+            if read.stopped() {
+                unfinished += 1;
+            }
+            reads.push(read);
+        }
+    }
+    if unfinished > 0 {
+        notes.push(format!(
+            "read what one call may ({} MiB or {} s); {unfinished} file(s) are left for the next calls",
+            ctx.budget.bytes.min(HOOK_BYTES) >> 20,
+            HOOK_READ_FOR.as_secs()
+        ));
+    }
     let prices = &ctx.prices;
     let price = |r: &Response| price_response(prices, r);
     let stats = account::apply(&mut locked.ledger, &mut locked.keys, reads, &price, ctx.zone, ctx.now)?;
@@ -134,7 +196,115 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         KeyIndex::prune(&locked.store().dir().join("keys"), keys_from);
         crate::files::remove_stale_temps(locked.store().dir());
     }
-    Ok(Synced { stats, scanned: due })
+    Ok(Synced { stats, scanned: due, unfinished: unfinished > 0, tampered })
+}
+
+/// A file may grow by this much between two looks, plus [`PLAUSIBLE_RATE`] per second since the last growth; a
+/// new file may hold [`PLAUSIBLE_NEW`]. Beyond that it is not something Claude Code wrote, and is skipped.
+const PLAUSIBLE_BASE: u64 = 1 << 30;
+const PLAUSIBLE_RATE: u64 = 64 << 20;
+const PLAUSIBLE_NEW: u64 = 4 << 30;
+
+/// The sources worth reading: not empty and new (nothing to read, no cursor worth keeping), not grown beyond what
+/// Claude Code could have written since the last look, and no more new files than the ledger may follow (the
+/// hooked session's own files first).
+fn bounded(ledger: &Ledger, sources: Vec<Found>, now: DateTime<Utc>, notes: &mut Vec<String>) -> Vec<Found> {
+    let mut tracked = ledger.files.len();
+    let mut untracked = 0usize;
+    let mut out = Vec::with_capacity(sources.len());
+    for source in sources {
+        let cursor = ledger.files.get(source.path.to_string_lossy().as_ref());
+        let Some(cursor) = cursor else {
+            if source.stat.size == 0 {
+                continue;
+            }
+            if source.stat.size > PLAUSIBLE_NEW {
+                notes.push(implausible(&source, source.stat.size));
+                continue;
+            }
+            if tracked >= MAX_TRACKED_FILES && !source.own {
+                untracked += 1;
+                continue;
+            }
+            tracked += 1;
+            out.push(source);
+            continue;
+        };
+        let same = cursor.dev == source.stat.id.dev && cursor.ino == source.stat.id.ino;
+        let grown = if same { source.stat.size.saturating_sub(cursor.offset) } else { source.stat.size };
+        let secs = u64::try_from(now.timestamp().saturating_sub(cursor.touched)).unwrap_or(0);
+        if grown > PLAUSIBLE_BASE.saturating_add(PLAUSIBLE_RATE.saturating_mul(secs)).min(PLAUSIBLE_NEW) {
+            notes.push(implausible(&source, grown));
+            continue;
+        }
+        out.push(source);
+    }
+    if untracked > 0 {
+        notes.push(format!(
+            "{untracked} transcript file(s) were not read: ccbreaker follows at most {MAX_TRACKED_FILES} files"
+        ));
+    }
+    out
+}
+
+fn implausible(source: &Found, bytes: u64) -> String {
+    format!(
+        "skipped `{}`: {bytes} new bytes is more than Claude Code could have written since the last look",
+        source.path.display()
+    )
+}
+
+/// Remembers the root of a hooked session's transcript (`<root>/<project>/<session>.jsonl`) when it is none of the
+/// configured roots, so the day's walk covers the sessions beside it (a child `claude` with its own
+/// `CLAUDE_CONFIG_DIR`, say).
+fn learn_root(learned: &mut Vec<String>, transcript: &Path, ctx: &Context) {
+    let Some(root) = transcript.parent().and_then(Path::parent).filter(|r| r.is_absolute()) else { return };
+    let text = root.to_string_lossy();
+    if learned.iter().any(|r| *r == text) || ctx.roots.as_given().iter().any(|r| transcript.starts_with(r)) {
+        return;
+    }
+    if ctx.roots.get().iter().any(|r| crate::paths::is_within(transcript, r)) {
+        return;
+    }
+    learned.push(text.into_owned());
+    let excess = learned.len().saturating_sub(MAX_LEARNED_ROOTS);
+    learned.drain(..excess);
+}
+
+/// The hooked session's files that stopped being what ccbreaker read from them: deleted, no longer a regular file
+/// (a directory, a symlink to `/dev/null`), or holding less than was read (replaced by another file, or cut
+/// short). Claude Code only ever appends to them; each one found is a reason, naming the file.
+fn own_anomalies(ledger: &Ledger, transcript: &Path, session: &str, listed: &[(PathBuf, Stat)]) -> Vec<String> {
+    let main = transcript.to_string_lossy();
+    let dir = transcript.with_extension("");
+    let dir = format!("{}{}", dir.to_string_lossy(), std::path::MAIN_SEPARATOR);
+    let listed: HashMap<&Path, &Stat> = listed.iter().map(|(p, s)| (p.as_path(), s)).collect();
+    let mut found = Vec::new();
+    let prefix = &main[..main.len() - transcript.extension().map_or(0, |e| e.len() + 1)];
+    for (path, cursor) in ledger.files.range(prefix.to_owned()..) {
+        if !path.starts_with(prefix) {
+            break;
+        }
+        if (path.as_str() != main && !path.starts_with(&dir)) || cursor.session != session || cursor.offset == 0 {
+            continue;
+        }
+        let why = match listed.get(Path::new(path)) {
+            Some(stat) if stat.size >= cursor.offset => continue,
+            Some(stat) if (stat.id.dev, stat.id.ino) == (cursor.dev, cursor.ino) => {
+                format!("was cut short from {} to {} bytes", cursor.offset, stat.size)
+            }
+            Some(stat) => format!("was replaced by another file with less in it ({} bytes, {} were read)", stat.size, cursor.offset),
+            None => match std::fs::metadata(path) {
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => "was deleted".to_owned(),
+                Err(err) => format!("can no longer be read ({err})"),
+                Ok(meta) if meta.is_dir() => "was replaced by a directory".to_owned(),
+                Ok(meta) if !meta.is_file() => "was replaced by something that is not a regular file".to_owned(),
+                Ok(_) => continue,
+            },
+        };
+        found.push(format!("`{path}` {why}"));
+    }
+    found
 }
 
 /// Prices one response with the table (the only place transcript facts meet prices).

@@ -6,11 +6,11 @@ use super::args::Args;
 use crate::config;
 use crate::error::{Error, exit};
 use crate::files::{self, Durability};
-use crate::paths;
 
 pub(super) fn config(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let sub = args.next_word()?.ok_or_else(|| Error::usage("`config` needs `init`, `check` or `path`"))?;
-    let path = paths::config_file(io.env);
+    let place = crate::place::Place::resolve(io.env)?;
+    let path = place.config_path.clone();
     match sub.as_str() {
         "path" => {
             args.finish()?;
@@ -23,6 +23,9 @@ pub(super) fn config(mut args: Args, io: &mut Io) -> Result<u8, Error> {
             if force {
                 // Overwriting resets the budgets to the defaults: a person's decision.
                 super::refuse_inside_claude_code(io, "config init --force", human)?;
+            }
+            if place.is_locked() {
+                crate::locked::require_root("changing the config", "config init")?;
             }
             if path.exists() && !force {
                 return Err(Error::Failed(format!(
@@ -40,13 +43,18 @@ pub(super) fn config(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         "check" => {
             args.finish()?;
             let loaded = config::load(&path)?;
-            loaded.config.pricing.table(&path)?;
             for warning in &loaded.warnings {
                 writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
             }
             let origin = if loaded.exists { "" } else { " (not found: the defaults apply)" };
             writeln!(io.stdout, "# {}{origin}", path.display())?;
-            write!(io.stdout, "{}", config::render(&loaded.config))?;
+            let mut config = loaded.config;
+            if let Some(user) = &place.user_config {
+                let mine = config::load(user)?;
+                writeln!(io.stdout, "# tightened by {} (locked mode: it may only tighten)", user.display())?;
+                config = config::tighten(config, &mine.config);
+            }
+            write!(io.stdout, "{}", config::render(&config))?;
         }
         other => return Err(Error::usage(format!("unknown `config` command `{other}`"))),
     }

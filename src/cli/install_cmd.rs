@@ -3,17 +3,23 @@
 
 use super::Io;
 use super::args::Args;
-use crate::config::{self, OnError};
+use crate::config;
+use crate::locked::{self, Mode};
 use crate::error::{Error, exit};
 use crate::install::{self, Outcome, Scope, Status};
 use crate::paths;
 
 pub(super) fn install(mut args: Args, io: &mut Io) -> Result<u8, Error> {
+    if args.flag("--locked") {
+        let prefix = args.value("--prefix")?.unwrap_or_else(|| "/usr/local".to_owned());
+        args.finish()?;
+        return install_locked(std::path::Path::new(&prefix), io);
+    }
     let (scope, dry_run) = scope_and_dry_run(&mut args)?;
     args.finish()?;
     let config_path = paths::config_file(io.env);
     let loaded = config::load(&config_path)?;
-    let fail_closed = loaded.config.policy.on_error == OnError::Block;
+    let fail_closed = fail_closed(io)?;
     let binary = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .map_err(Error::file("find the path of", "ccbreaker"))?;
@@ -38,16 +44,76 @@ pub(super) fn install(mut args: Args, io: &mut Io) -> Result<u8, Error> {
 }
 
 pub(super) fn uninstall(mut args: Args, io: &mut Io) -> Result<u8, Error> {
+    if args.flag("--locked") {
+        args.finish()?;
+        for step in locked::setup::uninstall()? {
+            writeln!(io.stdout, "{step}")?;
+        }
+        return Ok(exit::OK);
+    }
     let (scope, dry_run) = scope_and_dry_run(&mut args)?;
     let human = args.flag("--i-am-human");
     args.finish()?;
     if !dry_run {
         super::refuse_inside_claude_code(io, "uninstall", human)?;
+        if Mode::detect()? != Mode::User {
+            locked::require_root("`uninstall`", "uninstall --locked")?;
+        }
     }
     let path = settings_path(scope, io)?;
     let outcome = install::uninstall(&path, dry_run)?;
     report(&outcome, "removed", io)?;
     Ok(exit::OK)
+}
+
+/// `sudo ccbreaker install --locked`: sets locked mode up, then shows whether its boundary holds.
+fn install_locked(prefix: &std::path::Path, io: &mut Io) -> Result<u8, Error> {
+    let (install, steps) = locked::setup::install(prefix, fail_closed(io)?)?;
+    for step in steps {
+        writeln!(io.stdout, "{step}")?;
+    }
+    let checks = locked::checks::run(&install);
+    for c in &checks {
+        writeln!(io.stdout, "{} {}", if c.ok { "ok  " } else { "FAIL" }, c.what)?;
+    }
+    if checks.iter().all(|c| c.ok) {
+        writeln!(io.stdout, "locked mode is on: new Claude Code sessions of every user on this machine are guarded")?;
+        Ok(exit::OK)
+    } else {
+        writeln!(io.stderr, "ccbreaker: locked mode is installed, but its boundary does not hold (see FAIL above)")?;
+        Ok(exit::ERROR)
+    }
+}
+
+/// Whether the hook entries get `"onFailure": "block"` (a hook that crashes, hangs or is killed then denies the call
+/// instead of letting it through). Claude Code honours it from 2.1.295 on; 2.1.240 accepts the key and ignores it
+/// (measured), so it is written unless the `claude` on PATH is known to be older, which is said.
+fn fail_closed(io: &mut Io) -> Result<bool, Error> {
+    if let Some(version) = claude_version().filter(|v| *v < ON_FAILURE_SINCE) {
+        writeln!(
+            io.stderr,
+            "ccbreaker: note: Claude Code {} ignores \"onFailure\": \"block\" (2.1.295 and later honour it): a hook \
+             that is killed or hangs lets its call through; it is written anyway and applies once you update",
+            version.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+        )?;
+    }
+    Ok(true)
+}
+
+/// The first Claude Code release whose hooks honour `"onFailure": "block"`.
+const ON_FAILURE_SINCE: [u32; 3] = [2, 1, 295];
+
+/// The version of the `claude` on PATH (`claude --version` prints "2.1.331 (Claude Code)"), if there is one.
+fn claude_version() -> Option<[u32; 3]> {
+    let output = std::process::Command::new("claude")
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut parts = text.split_whitespace().next()?.split('.').map(|p| p.parse::<u32>().ok());
+    Some([parts.next()??, parts.next()??, parts.next()??])
 }
 
 fn scope_and_dry_run(args: &mut Args) -> Result<(Scope, bool), Error> {

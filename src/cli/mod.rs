@@ -22,15 +22,19 @@ ccbreaker: a cost circuit breaker for Claude Code
 Usage:
   ccbreaker install [--scope user|project|local] [--dry-run]
                                     register the hook in Claude Code's settings
+  sudo ccbreaker install --locked [--prefix DIR]
+                                    locked mode: a boundary the agent cannot lift (see the README)
   ccbreaker uninstall [--scope user|project|local] [--dry-run] [--i-am-human]
                                     remove ccbreaker's hook entries (only those)
+  sudo ccbreaker uninstall --locked remove locked mode's managed hooks
   ccbreaker status [--json] [--session ID]
                                     today's spend, each session's spend and state, the budgets
   ccbreaker report daily|weekly|monthly|session|blocks [--json] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
                    [--timezone TZ] [--project NAME] [--breakdown]
                                     spend of every transcript by day, ISO week, month, session or 5-hour block
-  ccbreaker allow --session ID [--add-usd N] [--i-am-human]
-                                    let a blocked session spend N USD more (default: one session budget)
+  ccbreaker allow --session ID [--add-usd N] [--user NAME] [--i-am-human]
+                                    let a blocked session spend N USD more (default: one session budget);
+                                    in locked mode, as root (sudo)
   ccbreaker log [--json] [--limit N]
                                     the audit trail: every block, refused tamper attempt and override
   ccbreaker config init [--force] [--i-am-human]
@@ -137,6 +141,30 @@ fn hook(io: &mut Io) -> Result<u8, Error> {
     io.stdout.write_all(answer.stdout.as_bytes())?;
     io.stderr.write_all(answer.stderr.as_bytes())?;
     Ok(answer.code)
+}
+
+/// Where this mode keeps things, for a command other than the hook. In locked mode only the locked binary can
+/// reach the state, so any other ccbreaker says which one to run.
+pub(crate) fn place(io: &Io, command: &str) -> Result<crate::place::Place, Error> {
+    let place = crate::place::Place::resolve(io.env)?;
+    if let crate::locked::Mode::Locked(install) = &place.mode
+        && !install.is_this_binary()
+    {
+        return Err(install.not_this_binary(command).into());
+    }
+    Ok(place)
+}
+
+/// The config in force for a command: the file, or its last good copy (with the notice on stderr).
+pub(crate) fn config(place: &crate::place::Place, io: &mut Io) -> Result<crate::config::Config, Error> {
+    let effective = place.config().map_err(|no| Error::from(no.error))?;
+    for warning in &effective.warnings {
+        writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
+    }
+    if let Some(notice) = &effective.notice {
+        writeln!(io.stderr, "{notice}")?;
+    }
+    Ok(effective.config)
 }
 
 /// Refuses a command that would lift a limit when it runs inside Claude Code (a tool call of the agent under guard),

@@ -40,15 +40,12 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         })?),
         None => None,
     };
-    let config_path = paths::config_file(io.env);
-    let loaded = config::load(&config_path)?;
-    for warning in &loaded.warnings {
-        writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
-    }
-    let config = &loaded.config;
+    let place = super::place(io, "report")?;
+    let config_path = place.config_path.clone();
+    let config = &super::config(&place, io)?;
     let prices = config.pricing.table(&config_path)?;
-    let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
-    let state_dir = paths::state_dir(io.env);
+    let roots = paths::transcript_roots(&place.env, &config.transcripts.extra_roots);
+    let state_dir = place.state_dir.clone();
     // Without a usable state directory the report still works, only without its cache.
     let cache_path = crate::files::create_private_dir(&state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
     let options = Options {
@@ -57,7 +54,7 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         until,
         project,
         breakdown,
-        now: super::now(io.env)?,
+        now: super::now(&place.env)?,
     };
     let started = std::time::Instant::now();
     let collected = collect(&Sources { roots: &roots, prices: &prices, cache: cache_path.as_deref() });

@@ -4,11 +4,12 @@
 use super::Io;
 use super::args::Args;
 use crate::config::{self, Config};
-use crate::env::Env;
+use crate::locked::checks::{self, Check};
+use crate::place::Place;
+use crate::transcript::tail::Budget;
 use crate::error::{Error, exit};
 use crate::ledger::state::{HookTimings, SessionSpend, Spend};
 use crate::ledger::store::{Locked, Store};
-use crate::paths;
 use crate::policy::{self, Limits, Verdict};
 use crate::sync::{self, Scan};
 use crate::text::thousands;
@@ -33,6 +34,10 @@ struct Report {
     state_dir: String,
     last_hook: Option<HookTimings>,
     notes: Vec<String>,
+    /// `user` or `locked`.
+    mode: &'static str,
+    /// Locked mode: whether its boundary holds, fact by fact.
+    boundary: Vec<Check>,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,15 +95,16 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let json = args.flag("--json");
     let only = args.value("--session")?;
     args.finish()?;
-    let config_path = paths::config_file(io.env);
-    let loaded = config::load(&config_path)?;
-    for warning in &loaded.warnings {
-        writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
-    }
-    let now = super::now(io.env)?;
-    let (locked, ctx) = refresh(&loaded.config, &config_path, io.env, now)?;
-    let report = build(&loaded.config, &config_path, &ctx, &locked, only.as_deref());
+    let place = super::place(io, "status")?;
+    let config = super::config(&place, io)?;
+    let now = super::now(&place.env)?;
+    let (locked, ctx) = refresh(&config, &place, io, now)?;
+    let mut report = build(&config, &place.config_path, &ctx, &locked, only.as_deref());
     locked.save()?;
+    report.mode = place.mode.name();
+    if let Some(install) = place.mode.install() {
+        report.boundary = checks::run(install);
+    }
     if json {
         writeln!(io.stdout, "{}", serde_json::to_string_pretty(&report).expect("report serialises"))?;
     } else {
@@ -113,19 +119,39 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
-/// Locks the ledger and reads every transcript root now. Shared with `allow`.
+/// Locks the ledger and reads every transcript root now. Shared with `allow`. The reading is done in rounds of a
+/// hook's budget, letting go of the lock between them (hooks keep answering meanwhile), with progress on a
+/// terminal when it takes long.
 pub(super) fn refresh<'a>(
     config: &'a Config,
-    config_path: &Path,
-    env: &'a Env,
+    place: &'a Place,
+    io: &mut Io,
     now: DateTime<Utc>,
 ) -> Result<(Locked, sync::Context<'a>), Error> {
-    let ctx = sync::Context::new(env, config, config_path, now)?;
-    let store = Store::open(&paths::state_dir(env))?;
-    // A person can wait longer than a hook: five times the hook's lock timeout.
-    let mut locked = store.lock(env.lock_timeout()? * 5, &ctx.zone.name())?;
-    sync::sync(&mut locked, None, Scan::Now, &ctx)?;
-    Ok((locked, ctx))
+    let env = &place.env;
+    let mut ctx = sync::Context::new(env, config, &place.config_path, now)?;
+    let store = Store::open(&place.state_dir)?.with_grants(place.grants.clone());
+    let started = std::time::Instant::now();
+    let (mut files, mut bytes) = (0, 0);
+    loop {
+        ctx.budget = Budget { bytes: sync::HOOK_BYTES, deadline: Some(std::time::Instant::now() + sync::HOOK_READ_FOR) };
+        // A person can wait longer than a hook: five times the hook's lock timeout.
+        let mut locked = store.lock(env.lock_timeout()? * 5, &ctx.zone.name())?;
+        let read = sync::sync(&mut locked, None, Scan::Now, &ctx)?;
+        (files, bytes) = (files + read.stats.files, bytes + read.stats.bytes);
+        if !read.unfinished {
+            return Ok((locked, ctx));
+        }
+        locked.save()?;
+        if io.stderr_is_terminal || started.elapsed().as_secs() >= 2 {
+            writeln!(
+                io.stderr,
+                "ccbreaker: reading transcripts: {files} files, {:.1} MB so far ({:.0} s)",
+                bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            )?;
+        }
+    }
 }
 
 fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Locked, only: Option<&str>) -> Report {
@@ -175,11 +201,14 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         state_dir: locked.store().dir().display().to_string(),
         last_hook: ledger.last_hook.clone(),
         notes: ledger.notes.clone(),
+        mode: "user",
+        boundary: Vec::new(),
     }
 }
 
 fn session_row(id: &str, s: &SessionSpend, limits: &Limits, day_cost: Pico, today: NaiveDate) -> SessionRow {
     let state = match policy::assess(s.total.cost, day_cost, limits) {
+        _ if s.tampered.is_some() => "tampered",
         Verdict::Allow => "ok",
         Verdict::Warn(_) => "warn",
         Verdict::Breach(_) => "blocked",
@@ -272,5 +301,9 @@ fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
     for note in &r.notes {
         writeln!(out, "note: {note}")?;
     }
-    writeln!(out, "\nconfig: {}\nstate:  {}", r.config, r.state_dir)
+    writeln!(out, "\nmode:   {}", r.mode)?;
+    for check in &r.boundary {
+        writeln!(out, "  {} {}", if check.ok { "ok  " } else { "FAIL" }, check.what)?;
+    }
+    writeln!(out, "config: {}\nstate:  {}", r.config, r.state_dir)
 }

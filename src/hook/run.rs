@@ -3,21 +3,24 @@
 //! call is one value ([`Call`]) that each step reads; errors in ccbreaker's own files go through
 //! `policy.on_error` in one place ([`own_fault`]); and every answer, whatever the path to it, is logged once.
 
-use super::event::{Event, EventKind};
+use super::event::{Event, EventKind, ToolInput};
 use super::output::{Action, Answer, render};
 use super::tamper;
 use crate::audit;
-use crate::config::{self, Config, OnBreach, OnError};
+use crate::config::{Config, OnBreach, OnError};
 use crate::env::Env;
 use crate::error::Error;
 use crate::install;
-use crate::ledger::state::{HookTimings, SessionSpend};
+use crate::ledger::LedgerError;
+use crate::ledger::state::{HookTimings, SessionSpend, Tampered};
 use crate::ledger::store::{Locked, Store};
-use crate::paths;
+use crate::locked::Mode;
+use crate::place::{Effective, NoConfig, Place};
 use crate::policy::{self, Limits, Scope, Standing, Verdict};
 use crate::pricing::{PriceTable, ResponseFacts, Speed};
 use crate::sync::{self, Scan};
 use crate::transcript::discover;
+use crate::transcript::tail::Budget;
 use crate::usage::{Pico, Usage};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::{Path, PathBuf};
@@ -26,13 +29,17 @@ use std::time::{Duration, Instant};
 /// Everything one hook call knows, built once: the event, whose session it is, the config and where it came
 /// from, where the state lives, and the clock.
 pub(crate) struct Call<'a> {
+    /// The environment that applies (locked mode: without the `CCBREAKER_*` overrides).
     pub(crate) env: &'a Env,
+    pub(crate) place: &'a Place,
     pub(crate) event: &'a Event,
     pub(crate) kind: EventKind,
     pub(crate) session: String,
     pub(crate) config: Config,
     pub(crate) config_path: PathBuf,
     pub(crate) state_dir: PathBuf,
+    /// The config as read: kept as the last good copy when it changes; a notice when the last good one is in force.
+    pub(crate) effective: &'a Effective,
     pub(crate) now: DateTime<Utc>,
     pub(crate) started: Instant,
     /// When the event was parsed and the config loaded.
@@ -56,29 +63,51 @@ impl Outcome {
 pub(crate) fn run(stdin: &[u8], env: &Env, now: Result<DateTime<Utc>, Error>) -> Answer {
     let started = Instant::now();
     let logged_at = now.as_ref().map_or_else(|_| Utc::now(), |now| *now);
+    let place = Place::resolve(env);
     let (event, outcome) = match Event::parse(stdin) {
         Ok(event) => {
-            let outcome = respond(&event, env, now, started);
+            let outcome = match &place {
+                Ok(place) => respond(&event, place, now, started),
+                Err(err) => Outcome::of(unusable_install(event.kind(), err), None),
+            };
             (event, outcome)
         }
         Err(err) => (Event::default(), Outcome::of(Answer::error(&crate::error::report(&err)), None)),
     };
-    log(env, &event, &outcome, logged_at, started);
+    // Locked mode writes no log where the agent could point it.
+    if place.as_ref().is_ok_and(|p| !p.is_locked()) {
+        log(env, &event, &outcome, logged_at, started);
+    }
     outcome.answer
 }
 
+/// Locked mode's record of its install cannot be read: nothing can be checked, and only root can fix it.
+fn unusable_install(kind: EventKind, err: &crate::locked::LockedError) -> Answer {
+    let reason = format!(
+        "ccbreaker could not check your budgets, so this call is blocked: {}",
+        crate::error::report(err)
+    );
+    render(kind, &Action::Block(reason), OnBreach::Stop)
+}
+
 /// Everything after parsing: config, session, tamper check, decision.
-fn respond(event: &Event, env: &Env, now: Result<DateTime<Utc>, Error>, started: Instant) -> Outcome {
+fn respond(event: &Event, place: &Place, now: Result<DateTime<Utc>, Error>, started: Instant) -> Outcome {
     let kind = event.kind();
-    let config_path = paths::config_file(env);
-    let config = match config::load(&config_path) {
-        Ok(loaded) => loaded.config,
-        Err(err) => {
-            let (on_error, source) = match env.on_error.as_deref().and_then(OnError::parse) {
-                Some(on_error) => (on_error, OnErrorSource::Env),
-                None => (OnError::Allow, OnErrorSource::Unreadable),
+    if let Mode::Locked(install) = &place.mode
+        && !install.is_this_binary()
+    {
+        // A hook of a user-mode install, in locked mode: the managed hook, which runs the locked binary, guards this
+        // call; this one could not reach the state anyway.
+        return Outcome::of(Answer::silent(), None);
+    }
+    let effective = match place.config() {
+        Ok(effective) => effective,
+        Err(NoConfig { error }) => {
+            let (on_error, source) = match place.env.on_error.as_deref().and_then(OnError::parse) {
+                Some(on_error) if !place.is_locked() => (on_error, OnErrorSource::Env),
+                _ => (OnError::Block, OnErrorSource::Unreadable),
             };
-            return Outcome::of(own_fault(kind, &Error::from(err), on_error, OnBreach::Stop, source), None);
+            return Outcome::of(own_fault(kind, &Error::from(error), on_error, OnBreach::Stop, source), None);
         }
     };
     let Some(session) = session_of(event) else {
@@ -89,21 +118,26 @@ fn respond(event: &Event, env: &Env, now: Result<DateTime<Utc>, Error>, started:
         };
         return Outcome::of(answer, None);
     };
+    // Locked mode keeps its own clock: `CCBREAKER_NOW` is an override like any other.
+    let now = if place.is_locked() { Ok(Utc::now()) } else { now };
     let now = match now {
         Ok(now) => now,
         Err(err) => {
-            let (on_error, on_breach) = (config.policy.on_error, config.policy.on_breach);
-            return Outcome::of(own_fault(kind, &err, on_error, on_breach, OnErrorSource::Config), Some(&session));
+            let policy = &effective.config.policy;
+            let answer = own_fault(kind, &err, policy.on_error, policy.on_breach, OnErrorSource::Config);
+            return Outcome::of(answer, Some(&session));
         }
     };
     let call = Call {
-        env,
+        env: &place.env,
+        place,
         event,
         kind,
         session,
-        state_dir: paths::state_dir(env),
-        config,
-        config_path,
+        state_dir: place.state_dir.clone(),
+        config: effective.config.clone(),
+        config_path: place.config_path.clone(),
+        effective: &effective,
         now,
         started,
         parsed_at: started.elapsed(),
@@ -119,10 +153,30 @@ fn respond(event: &Event, env: &Env, now: Result<DateTime<Utc>, Error>, started:
     match decide(&call) {
         Ok(decision) => {
             if let (Action::Block(reason), true) = (&decision.action, kind.can_block()) {
-                call.audit(audit::Kind::Breach, reason);
+                let what = if decision.tampered { audit::Kind::Tamper } else { audit::Kind::Breach };
+                call.audit(what, reason);
             }
-            let answer = render(kind, &decision.action, policy.on_breach);
+            let action = with_notice(decision.action, call.effective.notice.as_deref());
+            let answer = render(kind, &action, policy.on_breach);
             Outcome { answer, session: Some(call.session), wait_us: decision.wait_us }
+        }
+        Err(err) if seized(&err) => {
+            // Something the agent can do (hold the lock, `chmod 000` the state, put a directory where a file was)
+            // is not a fault of ccbreaker's: the call is refused, whatever `on_error` says.
+            let reason = format!(
+                "ccbreaker: this call is refused: ccbreaker's state was made unusable ({}). Its budgets cannot be \
+                 checked until a person fixes or removes `{}` (ccbreaker rebuilds it from the transcripts).",
+                err.report(),
+                call.state_dir.display()
+            );
+            if kind.can_block() {
+                call.audit(audit::Kind::Tamper, &reason);
+            }
+            let mut answer = render(kind, &Action::Block(reason), policy.on_breach);
+            if answer.stderr.is_empty() {
+                answer.stderr = format!("ccbreaker: {}\n", err.report());
+            }
+            Outcome::of(answer, Some(&call.session))
         }
         Err(err) => {
             if policy.on_error == OnError::Block && kind.can_block() {
@@ -131,6 +185,40 @@ fn respond(event: &Event, env: &Env, now: Result<DateTime<Utc>, Error>, started:
             let answer = own_fault(kind, &err, policy.on_error, policy.on_breach, OnErrorSource::Config);
             Outcome::of(answer, Some(&call.session))
         }
+    }
+}
+
+/// The notice that the last good config is in force, shown with whatever the call answers (a block keeps its
+/// reason).
+fn with_notice(action: Action, notice: Option<&str>) -> Action {
+    match (action, notice) {
+        (action, None) => action,
+        (Action::Allow, Some(notice)) => Action::Warn(notice.to_owned()),
+        (Action::Warn(message), Some(notice)) => Action::Warn(format!("{notice}; {message}")),
+        (block @ Action::Block(_), Some(_)) => block,
+    }
+}
+
+/// Whether an error is ccbreaker's state made unusable from outside (a tamper), as opposed to a genuine fault (a
+/// full disk, a slow one, a bug), which follows `policy.on_error`.
+fn seized(err: &Error) -> bool {
+    use crate::ledger::keys::KeysError;
+    use std::io::ErrorKind::{IsADirectory, NotADirectory, PermissionDenied};
+    let unusable = |source: &std::io::Error| matches!(source.kind(), PermissionDenied | NotADirectory | IsADirectory);
+    let keys = |err: &KeysError| match err {
+        KeysError::Read { source, .. } | KeysError::Write { source, .. } => unusable(source),
+        KeysError::Short { .. } => false,
+    };
+    match err {
+        Error::Ledger(LedgerError::LockSeized { .. } | LedgerError::LockReplaced { .. }) => true,
+        Error::Ledger(
+            LedgerError::CreateDir { source, .. }
+            | LedgerError::OpenLock { source, .. }
+            | LedgerError::Read { source, .. }
+            | LedgerError::Write { source, .. },
+        ) => unusable(source),
+        Error::Ledger(LedgerError::Keys(err)) | Error::Keys(err) => keys(err),
+        _ => false,
     }
 }
 
@@ -155,15 +243,22 @@ impl Call<'_> {
 }
 
 /// The tamper check of a `PreToolUse` (see [`tamper`]): what ccbreaker owns and the settings files that hold its
-/// hooks, for this event's working directory.
+/// hooks, for this session's project (`CLAUDE_PROJECT_DIR`, else the event's working directory).
 fn tampering(call: &Call) -> Option<String> {
     let event = call.event;
-    let input = event.tool_input.as_ref().filter(|_| call.kind == EventKind::PreToolUse)?;
+    let input = event.tool_input.as_deref().filter(|_| call.kind == EventKind::PreToolUse)?;
     let cwd = event.cwd.as_deref().map(PathBuf::from).or_else(|| std::env::current_dir().ok()).unwrap_or_default();
-    let settings = install::settings_files(call.env, &cwd);
+    let project = call.env.project_dir.clone().unwrap_or(cwd);
+    let mut settings = install::settings_files(call.env, &project);
+    settings.push(crate::locked::managed_settings());
     let binary = std::env::current_exe().ok();
-    let protected = tamper::Protected::new(&call.config_path, &call.state_dir, binary, settings, call.env.home.clone());
-    tamper::check(event, input, &protected)
+    let mut protected =
+        tamper::Protected::new(&call.config_path, &call.state_dir, binary, settings, call.env.home.clone());
+    protected.owned.extend(call.place.user_config.clone());
+    if let Some(plugin) = &call.env.plugin_root {
+        protected.owned.push(plugin.join("hooks"));
+    }
+    tamper::check(event, &ToolInput::new(input), &protected)
 }
 
 /// The session an event belongs to: its transcript's file name (the id every file of the session is filed
@@ -183,7 +278,7 @@ enum OnErrorSource {
     Config,
     /// `CCBREAKER_ON_ERROR`, because the config itself could not be read.
     Env,
-    /// Neither: the config could not be read and the variable is not set, so the default applies.
+    /// Neither: the config could not be read, and no earlier good config is kept to fall back on.
     Unreadable,
 }
 
@@ -194,9 +289,7 @@ fn own_fault(kind: EventKind, err: &Error, on_error: OnError, on_breach: OnBreac
     let why = match source {
         OnErrorSource::Config => format!("policy.on_error is \"{}\"", on_error.as_str()),
         OnErrorSource::Env => format!("CCBREAKER_ON_ERROR is \"{}\"", on_error.as_str()),
-        OnErrorSource::Unreadable => {
-            "the config cannot be read, and without it the default on_error, \"allow\", applies".to_owned()
-        }
+        OnErrorSource::Unreadable => "the config cannot be read, and no earlier good config is kept".to_owned(),
     };
     let action = match on_error {
         OnError::Allow => {
@@ -220,6 +313,8 @@ const POLL: Duration = Duration::from_millis(10);
 struct Decision {
     action: Action,
     wait_us: u64,
+    /// The block is for a tampered transcript, not a budget.
+    tampered: bool,
 }
 
 /// The parts of a call that reading and deciding need: prices and roots, the store, the lock's patience, and the
@@ -229,25 +324,18 @@ struct Setup<'a> {
     store: Store,
     lock_timeout: Duration,
     transcript: Option<&'a Path>,
-    /// Said in the ledger on the first save: why the transcript was not read.
-    unread: Option<String>,
 }
 
 impl<'a> Setup<'a> {
     fn open(call: &'a Call) -> Result<Setup<'a>, Error> {
-        let ctx = sync::Context::new(call.env, &call.config, &call.config_path, call.now)?;
-        let store = Store::open(&call.state_dir)?;
+        let mut ctx = sync::Context::new(call.env, &call.config, &call.config_path, call.now)?;
+        ctx.budget = Budget { bytes: sync::HOOK_BYTES, deadline: Some(call.started + sync::HOOK_READ_FOR) };
+        let store = Store::open(&call.state_dir)?.with_grants(call.place.grants.clone());
         let lock_timeout = call.env.lock_timeout()?;
-        let given = call.event.transcript_path.as_deref();
-        let transcript = given.filter(|path| readable_transcript(path, call, &ctx));
-        let unread = match (transcript, given) {
-            (None, Some(path)) => Some(format!(
-                "did not read `{}`: it is outside every transcript root (set transcripts.allow_any_path to read it)",
-                path.display()
-            )),
-            _ => None,
-        };
-        Ok(Setup { ctx, store, lock_timeout, transcript, unread })
+        // The transcript is read wherever the client says it is, if it is a `.jsonl` file (the reader takes only a
+        // regular file).
+        let transcript = call.event.transcript_path.as_deref().filter(|p| p.extension().is_some_and(|e| e == "jsonl"));
+        Ok(Setup { ctx, store, lock_timeout, transcript })
     }
 
     /// Takes the lock and reads what is new: the session's own files, and every root when a walk is due.
@@ -256,12 +344,20 @@ impl<'a> Setup<'a> {
         let mut locked = self.store.lock(self.lock_timeout, &self.ctx.zone.name())?;
         let locked_at = call.started.elapsed();
         timings.lock_us += micros(locked_at - before_lock);
-        if let Some(note) = self.unread.take() {
-            locked.ledger.note(note);
-        }
+        remember_config(&mut locked, call);
+        apply_grant(&mut locked, call);
         // Marked before reading, so the tool-call ids of this read are remembered for the session.
         locked.ledger.sessions.entry(call.session.clone()).or_default().hooked = true;
         let read = sync::sync(&mut locked, self.transcript, Scan::IfDue, &self.ctx)?;
+        if !read.tampered.is_empty() {
+            let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
+            let flag = entry.tampered.get_or_insert_with(|| Tampered { at: call.now, reasons: Vec::new() });
+            for reason in read.tampered {
+                if !flag.reasons.contains(&reason) && flag.reasons.len() < 8 {
+                    flag.reasons.push(reason);
+                }
+            }
+        }
         timings.tail_us += micros(call.started.elapsed() - locked_at);
         timings.files_read += read.stats.files;
         timings.bytes_read += read.stats.bytes;
@@ -270,19 +366,39 @@ impl<'a> Setup<'a> {
     }
 }
 
-/// A transcript the hook may open: under a transcript root (as spelled, or once resolved), without `..`, unless
-/// the config allows any path.
-fn readable_transcript(path: &Path, call: &Call, ctx: &sync::Context) -> bool {
-    let transcripts = &call.config.transcripts;
-    if transcripts.allow_any_path {
-        return true;
+/// Keeps the config just read as the last good copy, when it differs from the one kept.
+fn remember_config(locked: &mut Locked, call: &Call) {
+    let effective = call.effective;
+    if effective.good.is_empty() || locked.ledger.config_hash == effective.fingerprint {
+        return;
     }
-    if path.components().any(|c| c == std::path::Component::ParentDir) {
-        return false;
+    match effective.remember(&call.state_dir, call.now) {
+        Ok(()) => locked.ledger.config_hash = effective.fingerprint,
+        Err(err) => locked.ledger.note(format!("could not keep a copy of the config: {err}")),
     }
-    let as_given = paths::transcript_roots_as_given(call.env, &transcripts.extra_roots);
-    as_given.iter().any(|root| path.starts_with(root))
-        || ctx.roots.get().iter().any(|root| paths::is_within(path, root))
+}
+
+/// Applies a grant made since this session's hook last looked (`ccbreaker allow`): its warnings are shown again, and
+/// a tampered transcript is accepted as it now is (its spend stays counted; what it holds now is read afresh).
+fn apply_grant(locked: &mut Locked, call: &Call) {
+    let Some(grant) = locked.allowances.sessions.get(&call.session) else { return };
+    let Some(at) = grant.granted_at else { return };
+    let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
+    if entry.grant_seen.is_some_and(|seen| seen >= at) {
+        return;
+    }
+    entry.grant_seen = Some(at);
+    entry.warned_session = false;
+    entry.warned_day = None;
+    entry.blocked_since = None;
+    let Some(tampered) = entry.tampered.take() else { return };
+    if let Some(transcript) = call.event.transcript_path.as_deref() {
+        let main = transcript.to_string_lossy().into_owned();
+        let dir = format!("{}{}", transcript.with_extension("").display(), std::path::MAIN_SEPARATOR);
+        let session = call.session.as_str();
+        locked.ledger.files.retain(|path, c| c.session != session || (*path != main && !path.starts_with(&dir)));
+    }
+    call.audit(audit::Kind::Allow, &format!("tampered transcript accepted: {}", tampered.reasons.join("; ")));
 }
 
 /// Brings the ledger up to date, waits (near a budget) for the response that issued this call to reach the
@@ -295,15 +411,19 @@ fn decide(call: &Call) -> Result<Decision, Error> {
     loop {
         let mut locked = setup.lock_and_read(call, &mut timings)?;
         let read_at = call.started.elapsed();
+        let tampered = locked.ledger.sessions.get(&call.session).and_then(|s| s.tampered.clone());
         let (verdict, worth_waiting) = assess(call, &locked, &setup.ctx.prices);
-        if worth_waiting && Instant::now() + POLL <= deadline {
+        if tampered.is_none() && worth_waiting && Instant::now() + POLL <= deadline {
             // The response that issued this call is still being written: let go of the lock, look again soon.
             save(locked)?;
             wait_started.get_or_insert_with(Instant::now);
             std::thread::sleep(POLL);
             continue;
         }
-        let action = conclude(&mut locked, call, verdict);
+        let action = match &tampered {
+            Some(flag) => Action::Block(tamper_reason(flag, call)),
+            None => conclude(&mut locked, call, verdict),
+        };
         let wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
         locked.ledger.last_hook = Some(HookTimings {
             decide_us: micros(call.started.elapsed() - read_at),
@@ -315,8 +435,18 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             ..timings
         });
         save(locked)?;
-        return Ok(Decision { action, wait_us });
+        return Ok(Decision { action, wait_us, tampered: tampered.is_some() });
     }
+}
+
+fn tamper_reason(flag: &Tampered, call: &Call) -> String {
+    format!(
+        "ccbreaker: this session's transcript was tampered with: {}. Its spend so far stays counted, and its calls \
+         are refused until a person runs `{} allow --session {}` in a terminal.",
+        flag.reasons.join("; "),
+        call.place.human_command(),
+        call.session
+    )
 }
 
 /// The session's standing against its limits, and whether waiting for the response that issued this call is
@@ -412,8 +542,13 @@ fn micros(d: Duration) -> u64 {
 
 fn breach_reason(standing: &Standing, call: &Call) -> String {
     let extra = call.config.budget.suggested_extra();
-    let lift = format!("ccbreaker allow --session {} --add-usd {}", call.session, format_usd_arg(extra));
-    let config = call.config_path.display();
+    let lift =
+        format!("{} allow --session {} --add-usd {}", call.place.human_command(), call.session, format_usd_arg(extra));
+    let config = if call.place.is_locked() {
+        format!("{} (as root)", call.config_path.display())
+    } else {
+        call.config_path.display().to_string()
+    };
     match standing.scope {
         Scope::Session => format!(
             "ccbreaker: session budget reached: this session has spent {} of its {} budget. To go on, run `{lift}` \

@@ -1,20 +1,24 @@
-//! Tamper resistance: the agent a budget guards must not be able to lift it. Tool calls that would edit
-//! ccbreaker's config, state or binary, remove its hook entries from Claude Code's settings (or switch hooks off),
-//! or run `ccbreaker allow|uninstall|config`, are refused with a reason; a person does these in their own terminal.
+//! Tamper resistance in the tool call itself: the agent a budget guards must not be able to lift it. Tool calls that
+//! would edit ccbreaker's config, state or binary, change or remove its hook entries in Claude Code's settings (or
+//! switch hooks off, or steer ccbreaker through a settings `env`), or run `ccbreaker allow|uninstall|config`, are
+//! refused with a reason; a person does these in their own terminal.
 //!
-//! The checks read the tool call's input as text (paths, shell commands); they are deliberately broad for the
-//! files ccbreaker owns, and for Claude Code's settings they look for edits that touch ccbreaker's entries or hooks.
+//! These checks read the tool call's input as text (paths, shell commands). They are a first line, not a boundary:
+//! a shell can build any path at run time. Locked mode (`sudo ccbreaker install --locked`) is the boundary; these
+//! checks run there too. A settings file edit is judged by the file it would produce: the edit is applied to the
+//! file's current content and ccbreaker's handlers and the keys that switch hooks off are compared.
 
-use super::event::Event;
+use super::event::{Event, ToolInput};
 use serde_json::Value;
 use std::path::{Component, Path, PathBuf};
 
 /// What the hook protects, as absolute paths.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Protected {
-    /// Files and directories the agent may not touch at all: the config file, the state directory, the binary.
+    /// Files and directories the agent may not touch at all: the config file, the state directory, the binary,
+    /// the plugin's hook wrapper.
     pub owned: Vec<PathBuf>,
-    /// Claude Code settings files: edits that would remove ccbreaker's entries or disable hooks are refused.
+    /// Claude Code settings files: edits that would change ccbreaker's entries or disable hooks are refused.
     pub settings: Vec<PathBuf>,
     pub home: Option<PathBuf>,
 }
@@ -34,21 +38,21 @@ impl Protected {
 }
 
 /// Why this tool call is refused, if it is.
-pub(crate) fn check(event: &Event, input: &Value, protected: &Protected) -> Option<String> {
+pub(crate) fn check(event: &Event, input: &ToolInput, protected: &Protected) -> Option<String> {
     let tool = event.tool_name.as_deref()?;
     let cwd = event.cwd.as_deref().map(Path::new);
     match tool {
         "Edit" | "Write" | "MultiEdit" | "NotebookEdit" => {
-            let path = ["file_path", "notebook_path", "path"].iter().find_map(|k| input.get(*k)?.as_str())?;
-            let path = absolute(Path::new(path), cwd);
+            let path = ["file_path", "notebook_path", "path"].iter().find_map(|k| input.text(k))?;
+            let path = absolute(Path::new(&path), cwd);
             if let Some(owned) = protected.owned.iter().find(|p| crate::paths::is_within(&path, p)) {
                 return Some(refusal(&format!("it would change `{}`", owned.display())));
             }
-            let settings = protected.settings.iter().find(|p| same_file(&path, p))?;
-            settings_edit_is_harmful(tool, input)
-                .then(|| refusal(&format!("it would remove ccbreaker's hooks from `{}`", settings.display())))
+            let settings = protected.settings.iter().find(|p| same_file(&path, p)).cloned();
+            let settings = settings.or_else(|| is_settings_name(&path).then(|| path.clone()))?;
+            settings_edit(tool, input, &settings)
         }
-        "Bash" | "PowerShell" => bash(input.get("command")?.as_str()?, protected, cwd),
+        "Bash" | "PowerShell" => bash(&input.text("command")?, protected, cwd),
         _ => None,
     }
 }
@@ -60,23 +64,106 @@ fn refusal(what: &str) -> String {
     )
 }
 
-/// An edit of a settings file that drops ccbreaker's entries or switches hooks off.
-fn settings_edit_is_harmful(tool: &str, input: &Value) -> bool {
-    let text = |key: &str| input.get(key).and_then(Value::as_str).unwrap_or("");
-    let disables = |s: &str| s.contains("disableAllHooks") || s.contains("allowManagedHooksOnly");
-    let edit_harms = |old: &str, new: &str| (old.contains("ccbreaker") && !new.contains("ccbreaker")) || disables(new);
-    match tool {
-        "Write" => !text("content").contains("ccbreaker") || disables(text("content")),
-        "MultiEdit" => input.get("edits").and_then(Value::as_array).is_some_and(|edits| {
-            edits.iter().any(|e| {
-                edit_harms(
-                    e.get("old_string").and_then(Value::as_str).unwrap_or(""),
-                    e.get("new_string").and_then(Value::as_str).unwrap_or(""),
-                )
-            })
-        }),
-        _ => edit_harms(text("old_string"), text("new_string")),
+/// A file Claude Code reads as settings wherever it lies: `.claude/settings.json` or `.claude/settings.local.json`.
+fn is_settings_name(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str());
+    matches!(name, Some("settings.json" | "settings.local.json"))
+        && path.parent().and_then(Path::file_name).is_some_and(|dir| dir == ".claude")
+}
+
+/// The largest settings file read to judge an edit of it.
+const MAX_SETTINGS: u64 = 4 << 20;
+
+/// Judges an edit of the settings file `path` by the file it would produce.
+fn settings_edit(tool: &str, input: &ToolInput, path: &Path) -> Option<String> {
+    let before = crate::files::read_capped(path, MAX_SETTINGS).ok().flatten().unwrap_or_default();
+    let before = String::from_utf8_lossy(&before).into_owned();
+    let after = match tool {
+        "Write" => input.text("content").unwrap_or_default(),
+        "Edit" => apply_edit(&before, input)?,
+        "MultiEdit" => {
+            let mut text = before.clone();
+            for edit in input.objects("edits")? {
+                text = apply_edit(&text, &edit)?;
+            }
+            text
+        }
+        _ => return Some(refusal(&format!("it would change `{}` outside the settings editor", path.display()))),
+    };
+    let why = harm(&before, &after)?;
+    Some(refusal(&format!("{why} in `{}`", path.display())))
+}
+
+/// The text an `Edit` (or one edit of a `MultiEdit`) leaves; `None` when it would fail (its `old_string` is not
+/// there), so it changes nothing.
+fn apply_edit(text: &str, edit: &ToolInput) -> Option<String> {
+    let old = edit.text("old_string")?;
+    let new = edit.text("new_string").unwrap_or_default();
+    if old.is_empty() {
+        return (text.trim().is_empty()).then_some(new);
     }
+    if !text.contains(&old) {
+        return None;
+    }
+    Some(if edit.flag("replace_all") { text.replace(&old, &new) } else { text.replacen(&old, &new, 1) })
+}
+
+/// Environment variables that steer ccbreaker or switch hooks off when a settings file's `env` sets them.
+fn steers(var: &str) -> bool {
+    var.starts_with("CCBREAKER_")
+        || matches!(var, "CLAUDE_CONFIG_DIR" | "HOME" | "XDG_CONFIG_HOME" | "XDG_STATE_HOME" | "CLAUDE_CODE_SIMPLE")
+}
+
+/// What harm turning settings `before` into `after` would do, if any.
+pub(crate) fn harm(before: &str, after: &str) -> Option<String> {
+    let parse = |text: &str| -> Option<Value> {
+        if text.trim().is_empty() { Some(Value::Object(Default::default())) } else { serde_json::from_str(text).ok() }
+    };
+    let old = parse(before).unwrap_or(Value::Null);
+    let Some(new) = parse(after) else {
+        // Claude Code ignores a settings file it cannot parse, hooks and all.
+        return (!handlers(&old).is_empty()).then(|| "it would leave ccbreaker's hooks in a file that is not JSON".to_owned());
+    };
+    if handlers(&old) != handlers(&new) {
+        return Some("it would change or remove ccbreaker's hooks".to_owned());
+    }
+    for key in ["disableAllHooks", "allowManagedHooksOnly"] {
+        if new.get(key).is_some_and(|v| v != &Value::Bool(false)) && old.get(key) != new.get(key) {
+            return Some(format!("it would set `{key}`"));
+        }
+    }
+    let env = |v: &Value| v.get("env").and_then(Value::as_object).cloned().unwrap_or_default();
+    let (old_env, new_env) = (env(&old), env(&new));
+    for (var, value) in &new_env {
+        if steers(var) && old_env.get(var) != Some(value) {
+            return Some(format!("it would set `{var}` in its `env`"));
+        }
+    }
+    let plugins = |v: &Value| v.get("enabledPlugins").and_then(Value::as_object).cloned().unwrap_or_default();
+    let (old_plugins, new_plugins) = (plugins(&old), plugins(&new));
+    for (name, value) in &new_plugins {
+        if name.contains("ccbreaker") && value == &Value::Bool(false) && old_plugins.get(name) != Some(value) {
+            return Some(format!("it would disable the plugin `{name}`"));
+        }
+    }
+    None
+}
+
+/// Every handler that mentions ccbreaker, with its event and matcher, in file order.
+fn handlers(settings: &Value) -> Vec<(String, Value, Value)> {
+    let mut out = Vec::new();
+    let Some(hooks) = settings.get("hooks").and_then(Value::as_object) else { return out };
+    for (event, groups) in hooks {
+        for group in groups.as_array().into_iter().flatten() {
+            let matcher = group.get("matcher").cloned().unwrap_or(Value::Null);
+            for handler in group.get("hooks").and_then(Value::as_array).into_iter().flatten() {
+                if handler.to_string().contains("ccbreaker") {
+                    out.push((event.clone(), matcher.clone(), handler.clone()));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<String> {
@@ -87,13 +174,25 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
     for pair in words.windows(2) {
         let program = pair[0].trim_matches(|c| c == '"' || c == '\'');
         if (program == "ccbreaker" || program.ends_with("/ccbreaker"))
-            && matches!(pair[1], "allow" | "uninstall" | "config")
+            && matches!(pair[1].trim_matches(|c| c == '"' || c == '\''), "allow" | "uninstall" | "config")
         {
             return Some(refusal(&format!("it runs `ccbreaker {}`", pair[1])));
         }
     }
     if let Some(var) = words.iter().find(|w| w.starts_with("CCBREAKER_") && w.contains('=')) {
         return Some(refusal(&format!("it sets `{}`", var.split('=').next().unwrap_or(var))));
+    }
+    if command.contains("CLAUDE_CONFIG_DIR=") {
+        return Some(refusal("it runs Claude Code under another config directory, where ccbreaker's hooks may not run"));
+    }
+    if command.contains("ccbreaker")
+        && words.iter().any(|w| matches!(w.rsplit('/').next().unwrap_or(w), "kill" | "pkill" | "killall"))
+    {
+        return Some(refusal("it would kill ccbreaker"));
+    }
+    let runs_claude = words.iter().any(|w| w.rsplit('/').next() == Some("claude"));
+    if runs_claude && words.iter().any(|w| *w == "--bare" || w.starts_with("CLAUDE_CODE_SIMPLE=")) {
+        return Some(refusal("it runs Claude Code without hooks"));
     }
     for owned in &protected.owned {
         if spellings(owned, protected.home.as_deref(), cwd).iter().any(|s| command.contains(s.as_str())) {
@@ -105,11 +204,13 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
         .settings
         .iter()
         .find(|p| spellings(p, protected.home.as_deref(), cwd).iter().any(|s| command.contains(s.as_str())));
+    let settings_named = command.contains(".claude/settings") || command.contains("settings.local.json");
     match settings {
         Some(path) if hooks_off || command.contains("ccbreaker") || command.contains("hooks") || writes(command) => {
             Some(refusal(&format!("it would change `{}`", path.display())))
         }
-        None if hooks_off => Some(refusal("it would switch Claude Code's hooks off")),
+        None if settings_named && writes(command) => Some(refusal("it would change a Claude Code settings file")),
+        _ if hooks_off => Some(refusal("it would switch Claude Code's hooks off")),
         _ => None,
     }
 }
@@ -173,26 +274,33 @@ fn same_file(path: &Path, other: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_dir::TestDir;
     use serde_json::json;
 
-    fn protected() -> Protected {
+    fn protected(settings: Vec<PathBuf>) -> Protected {
         Protected::new(
             Path::new("/home/u/.config/ccbreaker/config.toml"),
             Path::new("/home/u/.local/state/ccbreaker"),
             Some(PathBuf::from("/home/u/.local/bin/ccbreaker")),
-            vec![PathBuf::from("/home/u/.claude/settings.json"), PathBuf::from("/work/p/.claude/settings.local.json")],
+            settings,
             Some(PathBuf::from("/home/u")),
         )
     }
 
-    fn call(tool: &str, input: Value) -> Option<String> {
+    fn call_with(tool: &str, input: Value, protected: &Protected, cwd: &str) -> Option<String> {
         let event = Event {
             tool_name: Some(tool.to_owned()),
-            cwd: Some("/work/p".to_owned()),
+            cwd: Some(cwd.to_owned()),
             hook_event_name: Some("PreToolUse".to_owned()),
             ..Event::default()
         };
-        check(&event, &input, &protected())
+        let raw = input.to_string();
+        check(&event, &ToolInput::new(raw.as_bytes()), protected)
+    }
+
+    fn call(tool: &str, input: Value) -> Option<String> {
+        let settings = vec![PathBuf::from("/home/u/.claude/settings.json")];
+        call_with(tool, input, &protected(settings), "/work/p")
     }
 
     #[test]
@@ -205,24 +313,45 @@ mod tests {
         assert!(call("Read", json!({"file_path": "/home/u/.config/ccbreaker/config.toml"})).is_none());
     }
 
+    const INSTALLED: &str = r#"{
+  "model": "a",
+  "hooks": {
+    "PreToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": "/b/ccbreaker hook", "timeout": 10}]}]
+  }
+}"#;
+
     #[test]
-    fn settings_edits_that_drop_the_hooks_are_refused() {
-        let settings = "/home/u/.claude/settings.json";
-        assert!(call("Write", json!({"file_path": settings, "content": "{}"})).is_some());
-        assert!(
-            call("Write", json!({"file_path": settings, "content": "{\"hooks\": \"/b/ccbreaker hook\"}"})).is_none()
-        );
-        let off = json!({"file_path": settings, "old_string": "{", "new_string": "{\"disableAllHooks\": true,"});
-        assert!(call("Edit", off).is_some());
-        let drop = json!({"file_path": settings, "old_string": "\"command\": \"/b/ccbreaker hook\"", "new_string": ""});
-        assert!(call("Edit", drop).is_some());
-        let other = json!({"file_path": settings, "old_string": "\"model\": \"a\"", "new_string": "\"model\": \"b\""});
-        assert!(call("Edit", other).is_none());
-        let relative = json!({"file_path": ".claude/settings.local.json", "content": "{}"});
-        assert!(call("Write", relative).is_some());
+    fn settings_edits_are_judged_by_the_file_they_produce() {
+        let dir = TestDir::new("settings-edit");
+        let settings = dir.path().join(".claude/settings.json");
+        std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+        std::fs::write(&settings, INSTALLED).unwrap();
+        let p = protected(vec![settings.clone()]);
+        let cwd = dir.path().to_str().unwrap();
+        let edit = |old: &str, new: &str| {
+            call_with("Edit", json!({"file_path": settings, "old_string": old, "new_string": new}), &p, cwd)
+        };
+        assert!(edit("/b/ccbreaker hook", "true # ccbreaker").is_some());
+        assert!(edit("/b/ccbreaker hook", "/b/ccbreaker hook >/dev/null").is_some());
+        assert!(edit("\"timeout\": 10", "\"timeout\": 10, \"async\": true").is_some());
+        assert!(edit("\"model\": \"a\",", "\"model\": \"a\", \"disableAllHooks\": true,").is_some());
+        assert!(edit("\"model\": \"a\",", "\"env\": {\"CCBREAKER_CONFIG\": \"/tmp/x\"},").is_some());
+        assert!(edit("\"model\": \"a\",", "\"env\": {\"CLAUDE_CONFIG_DIR\": \"/tmp/x\"},").is_some());
+        assert!(edit("\"model\": \"a\",", "\"enabledPlugins\": {\"ccbreaker@x\": false},").is_some());
+        assert!(edit("{", "").is_some(), "a file Claude Code cannot parse loses the hooks");
+        assert!(edit("\"model\": \"a\"", "\"model\": \"b\"").is_none());
+        assert!(edit("not there", "{}").is_none(), "an edit that fails changes nothing");
+        let write = |content: &str| call_with("Write", json!({"file_path": settings, "content": content}), &p, cwd);
+        assert!(write("{}").is_some());
+        assert!(write(&INSTALLED.replace("\"a\"", "\"b\"")).is_none());
         let multi = json!({"file_path": settings, "edits": [{"old_string": "a", "new_string": "b"},
             {"old_string": "ccbreaker hook", "new_string": "true"}]});
-        assert!(call("MultiEdit", multi).is_some());
+        assert!(call_with("MultiEdit", multi, &p, cwd).is_some());
+        let sub = dir.path().join("sub/.claude/settings.local.json");
+        let anywhere = json!({"file_path": sub, "content": "{\"disableAllHooks\": true}"});
+        assert!(call_with("Write", anywhere, &p, cwd).is_some(), "a settings file anywhere is judged");
+        let relative = json!({"file_path": ".claude/settings.json", "content": "{}"});
+        assert!(call_with("Write", relative, &p, cwd).is_some());
     }
 
     #[test]
@@ -237,8 +366,12 @@ mod tests {
         assert!(bash("jq 'del(.hooks)' ~/.claude/settings.json > t && mv t ~/.claude/settings.json").is_some());
         assert!(bash("echo '{}' > .claude/settings.local.json").is_some());
         assert!(bash("claude --settings '{\"disableAllHooks\": true}' -p go").is_some());
+        assert!(bash("CLAUDE_CONFIG_DIR=/tmp/c claude -p go").is_some());
+        assert!(bash("while true; do pkill -f 'ccbreaker hook'; done &").is_some());
+        assert!(bash("claude --bare -p go").is_some());
         assert!(bash("ccbreaker status").is_none());
         assert!(bash("cat ~/.claude/settings.json").is_none());
+        assert!(bash("git clone --bare x").is_none());
         assert!(bash("cargo test && git commit -am wip").is_none());
     }
 }

@@ -38,7 +38,28 @@ pub(crate) struct FileRead {
     /// there, and its hook reads it first (see `apply`).
     appended: bool,
     malformed: u64,
+    stopped: bool,
     responses: Vec<Response>,
+}
+
+impl FileRead {
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Where this read ended: the file's next cursor.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub(crate) fn restarted(&self) -> bool {
+        self.restarted
+    }
+
+    /// The read stopped before the end of the file (its budget ran out).
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped
+    }
 }
 
 /// Counts for `status` and the timings line.
@@ -50,8 +71,14 @@ pub(crate) struct ReadStats {
     pub counted: u64,
 }
 
-/// Reads what is new in `source` since its cursor; `None` if nothing changed.
-pub(crate) fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<String>) -> Option<FileRead> {
+/// Reads what is new in `source` since its cursor, within `budget`; `None` if nothing changed (or nothing could
+/// be read: the reason is in `notes`).
+pub(crate) fn read_source(
+    ledger: &Ledger,
+    source: &Found,
+    budget: &tail::Budget,
+    notes: &mut Vec<String>,
+) -> Option<FileRead> {
     let key = source.path.to_string_lossy();
     let cursor = ledger.files.get(key.as_ref());
     let same_file = cursor.is_some_and(|c| c.dev == source.stat.id.dev && c.ino == source.stat.id.ino);
@@ -63,15 +90,18 @@ pub(crate) fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<Strin
     let restarted = from == 0 && cursor.is_some_and(|c| c.offset > 0);
     let (mut file, stat) = match tail::open(&source.path) {
         Ok(opened) => opened,
-        Err(err) => {
-            if err.kind() != std::io::ErrorKind::NotFound {
-                notes.push(format!("could not read `{}`: {err}", source.path.display()));
-            }
+        Err(tail::OpenError::Io(err)) if err.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(tail::OpenError::Io(err)) => {
+            notes.push(format!("could not read `{}`: {err}", source.path.display()));
+            return None;
+        }
+        Err(tail::OpenError::Refused(why)) => {
+            notes.push(format!("skipped `{}`: {why}", source.path.display()));
             return None;
         }
     };
     let last_uuid = cursor.and_then(|c| c.last_uuid.clone());
-    let folded = match fold::read(&mut file, from, last_uuid, ToolUses::Collect) {
+    let folded = match fold::read(&mut file, from, last_uuid, ToolUses::Collect, budget.limit(&stat)) {
         Ok(folded) => folded,
         Err(err) => {
             notes.push(format!("could not read `{}`: {err}", source.path.display()));
@@ -93,6 +123,7 @@ pub(crate) fn read_source(ledger: &Ledger, source: &Found, notes: &mut Vec<Strin
         restarted,
         appended: source.own && from > 0,
         malformed,
+        stopped: tail.stopped,
         responses,
     })
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped whenever a field is added, removed or changes meaning (the encoding is positional); a ledger of another
 /// version is rebuilt from the transcripts.
-pub(crate) const VERSION: u32 = 5;
+pub(crate) const VERSION: u32 = 6;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -31,6 +31,11 @@ pub(crate) struct Ledger {
     pub copies: Vec<(u64, u64, bool)>,
     /// Problems seen while reading transcripts, newest last (bounded).
     pub notes: Vec<String>,
+    /// Transcript roots learned from hooked sessions whose transcripts lie outside the configured ones (bounded).
+    pub roots: Vec<String>,
+    /// The content hash of the config file last read whole and valid, so the copy kept beside the ledger
+    /// (`config.last-good.toml`) is written only when the config changes.
+    pub config_hash: u64,
 }
 
 /// Money and tokens summed over responses.
@@ -88,6 +93,21 @@ pub(crate) struct SessionSpend {
     /// Ids of the latest tool calls found in the transcripts (newest last), so a hook can tell whether the
     /// response that issued its call has been counted.
     pub recent_tool_uses: Vec<String>,
+    /// The session's own transcript was tampered with: refused until a person allows the session again.
+    pub tampered: Option<Tampered>,
+    /// The newest `ccbreaker allow` grant this session's hook has applied (warnings reset, tamper lifted).
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
+    pub grant_seen: Option<DateTime<Utc>>,
+}
+
+/// What was found wrong with a session's transcripts, and when.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct Tampered {
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    /// One line per file: the file and what happened to it.
+    pub reasons: Vec<String>,
 }
 
 /// How many tool-call ids a session remembers.

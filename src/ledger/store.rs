@@ -57,6 +57,12 @@ pub(crate) enum LedgerError {
         "another ccbreaker process held `{path}` for more than {waited_ms} ms (raise CCBREAKER_LOCK_TIMEOUT_MS if the disk is slow)"
     )]
     LockTimeout { path: PathBuf, waited_ms: u64 },
+    /// The lock was held past the timeout by something that is not a running ccbreaker call: a process that took
+    /// it from outside ccbreaker, or a ccbreaker stopped by a signal.
+    #[error("`{path}` has been held for more than {waited_ms} ms by {holder}")]
+    LockSeized { path: PathBuf, waited_ms: u64, holder: String },
+    #[error("`{path}` was replaced while ccbreaker held it")]
+    LockReplaced { path: PathBuf },
     #[error("could not read `{path}`")]
     Read {
         path: PathBuf,
@@ -108,6 +114,8 @@ enum Fresh {
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     dir: PathBuf,
+    /// Locked mode: root's grants, read instead of `allowances.json` (which only `allow` as root may change).
+    grants: Option<PathBuf>,
 }
 
 /// The ledger, loaded under the lock. Saving consumes it, so nothing can be written after the lock is released.
@@ -129,7 +137,13 @@ impl Store {
         if !dir.join("ledger.lock").exists() {
             create_private_dir(dir)?;
         }
-        Ok(Store { dir: dir.to_path_buf() })
+        Ok(Store { dir: dir.to_path_buf(), grants: None })
+    }
+
+    /// Reads grants from `grants` (locked mode) instead of the state directory's `allowances.json`.
+    pub(crate) fn with_grants(mut self, grants: Option<PathBuf>) -> Store {
+        self.grants = grants;
+        self
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -146,7 +160,7 @@ impl Store {
     }
 
     fn allowances_path(&self) -> PathBuf {
-        self.dir.join("allowances.json")
+        self.grants.clone().unwrap_or_else(|| self.dir.join("allowances.json"))
     }
 
     /// Takes the lock (waiting at most `timeout`), then loads the ledger for `timezone`. A ledger that is
@@ -168,31 +182,26 @@ impl Store {
         Ok(Locked { store: self.clone(), _lock: lock, ledger, keys, allowances, generation })
     }
 
+    /// Takes the lock file's lock, waiting while other calls hold it in turn; gives up when one holder has kept it
+    /// for `timeout` (each holder writes who it is into the lock file, so a waiter sees the lock change hands).
     fn acquire(&self, timeout: Duration) -> Result<File, LedgerError> {
         let path = self.dir.join("ledger.lock");
-        let file = private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|source| LedgerError::OpenLock { path: path.clone(), source })?;
-        let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_micros(200);
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(file),
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(source)) if source.kind() == io::ErrorKind::Interrupted => continue,
-                Err(fs::TryLockError::Error(source)) => return Err(LedgerError::OpenLock { path, source }),
+        for _ in 0..3 {
+            let file = private_options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|source| LedgerError::OpenLock { path: path.clone(), source })?;
+            wait_for(&file, &path, timeout)?;
+            // The lock guards this inode only: a lock file replaced meanwhile would let two processes in at once.
+            if same_inode(&file, &path) {
+                holder::write(&file);
+                return Ok(file);
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(LedgerError::LockTimeout { path, waited_ms: timeout.as_millis() as u64 });
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(10));
         }
+        Err(LedgerError::LockReplaced { path })
     }
 
     /// Loads the newest intact slot. A slot a killed process was writing fails its checksum and the other one, the
@@ -264,6 +273,11 @@ impl Store {
             Ok(allowances) => return Ok((allowances, None)),
             Err(err) => err,
         };
+        if self.grants.is_some() {
+            // Root's grants (locked mode) are root's to mend: the hook only reads them.
+            let note = format!("`{}` could not be read ({err}); its grants do not apply", path.display());
+            return Ok((Allowances::default(), Some(note)));
+        }
         let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let aside = path.with_file_name(format!("allowances.json.damaged-{stamp}"));
         fs::rename(&path, &aside).map_err(|source| LedgerError::Write { path: path.clone(), source })?;
@@ -323,6 +337,120 @@ impl Locked {
         let path = self.store.allowances_path();
         files::write_atomic(&path, &bytes, Durability::Synced, None)
             .map_err(|source| LedgerError::Write { path, source })
+    }
+}
+
+fn wait_for(file: &File, path: &Path, timeout: Duration) -> Result<(), LedgerError> {
+    let mut since = Instant::now();
+    let mut last = holder::read(file);
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(source)) if source.kind() == io::ErrorKind::Interrupted => continue,
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(LedgerError::OpenLock { path: path.to_path_buf(), source });
+            }
+        }
+        let now = Instant::now();
+        let current = holder::read(file);
+        if current != last {
+            // Another call took its turn: the lock is busy, not stuck.
+            (last, since) = (current, now);
+        }
+        if now >= since + timeout {
+            let waited_ms = timeout.as_millis() as u64;
+            return Err(match holder::stuck(last.as_deref()) {
+                None => LedgerError::LockTimeout { path: path.to_path_buf(), waited_ms },
+                Some(holder) => LedgerError::LockSeized { path: path.to_path_buf(), waited_ms, holder },
+            });
+        }
+        std::thread::sleep(pause.min(since + timeout - now));
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+fn same_inode(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// Who holds the lock: each holder writes `ccbreaker <pid> <nanos>` at the start of the lock file once it has the
+/// lock. A waiter that sees the record change knows the lock changed hands; one that sees it unchanged for the
+/// whole timeout asks whether that holder is a running ccbreaker.
+mod holder {
+    use std::fs::File;
+
+    const LEN: usize = 48;
+
+    pub(super) fn write(file: &File) {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let mut record = format!("ccbreaker {} {nanos}", std::process::id()).into_bytes();
+        record.resize(LEN, b' ');
+        #[cfg(unix)]
+        {
+            // Best effort: a record not written only makes a stuck lock look like someone else's.
+            let _ = std::os::unix::fs::FileExt::write_at(file, &record, 0);
+        }
+        #[cfg(not(unix))]
+        let _ = (file, record);
+    }
+
+    pub(super) fn read(file: &File) -> Option<String> {
+        let mut buf = [0u8; LEN];
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(file, &mut buf, 0).ok()?;
+        #[cfg(not(unix))]
+        let n = {
+            let _ = file;
+            0
+        };
+        Some(String::from_utf8_lossy(&buf[..n]).trim().to_owned()).filter(|s| !s.is_empty())
+    }
+
+    /// `None` if the last recorded holder is a ccbreaker process that is running (slow, not stuck: a genuine
+    /// fault); else who holds it, for the tamper notice.
+    pub(super) fn stuck(record: Option<&str>) -> Option<String> {
+        let pid = record.and_then(|r| r.strip_prefix("ccbreaker ")).and_then(|r| r.split(' ').next());
+        let Some(pid) = pid.and_then(|p| p.parse::<i32>().ok()) else {
+            return Some("a process that is not ccbreaker".to_owned());
+        };
+        match state(pid) {
+            None => Some(format!("a process that is not ccbreaker (the last ccbreaker holder, pid {pid}, has exited)")),
+            Some('T' | 't') => Some(format!("a ccbreaker call that was stopped (pid {pid})")),
+            Some(_) => None,
+        }
+    }
+
+    /// The state letter of process `pid` if it is a running ccbreaker (`R`, `S`, `D`, `T`, ...).
+    #[cfg(target_os = "linux")]
+    fn state(pid: i32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (comm, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+        (comm == "ccbreaker").then(|| rest.chars().next()).flatten()
+    }
+
+    #[cfg(all(unix, not(target_os = "linux")))]
+    fn state(pid: i32) -> Option<char> {
+        let pid = rustix::process::Pid::from_raw(pid)?;
+        rustix::process::test_kill_process(pid).is_ok().then_some('R')
+    }
+
+    #[cfg(not(unix))]
+    fn state(_pid: i32) -> Option<char> {
+        Some('R')
     }
 }
 

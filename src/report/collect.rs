@@ -245,10 +245,11 @@ fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<FileSummary>, 
     let could_not = |err: std::io::Error| format!("could not read `{}`: {err}", found.path.display());
     let (mut file, stat) = match tail::open(&found.path) {
         Ok(opened) => opened,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(could_not(err)),
+        Err(tail::OpenError::Io(err)) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(tail::OpenError::Io(err)) => return Err(could_not(err)),
+        Err(tail::OpenError::Refused(why)) => return Err(format!("skipped `{}`: {why}", found.path.display())),
     };
-    let folded = fold::read(&mut file, 0, None, ToolUses::Skip).map_err(could_not)?;
+    let folded = fold::read(&mut file, 0, None, ToolUses::Skip, tail::Limit::whole(&stat)).map_err(could_not)?;
     let summary = FileSummary {
         path: found.path.to_string_lossy().into_owned(),
         identity: identity(&stat),

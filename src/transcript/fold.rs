@@ -77,10 +77,16 @@ impl Fold {
 }
 
 /// Reads the complete lines of `file` from byte `from` and folds them. `last_uuid` is the `uuid` of the line
-/// before `from` (`None` when reading from the start).
-pub(crate) fn read(file: &mut File, from: u64, last_uuid: Option<String>, tool_uses: ToolUses) -> io::Result<Folded> {
+/// before `from` (`None` when reading from the start); `limit` bounds the read (see [`tail::Limit`]).
+pub(crate) fn read(
+    file: &mut File,
+    from: u64,
+    last_uuid: Option<String>,
+    tool_uses: ToolUses,
+    limit: tail::Limit,
+) -> io::Result<Folded> {
     let mut fold = Fold::new(if from == 0 { None } else { last_uuid }, tool_uses);
-    let tail = tail::read_lines(file, from, |line| fold.line(line))?;
+    let tail = tail::read_lines(file, from, limit, |line| fold.line(line))?;
     Ok(fold.finish(tail))
 }
 

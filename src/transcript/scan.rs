@@ -117,6 +117,28 @@ pub(crate) fn fields<'a, const N: usize>(json: &'a [u8], keys: [&[u8]; N]) -> Op
     Some(found)
 }
 
+/// The raw JSON values of the array `json`'s elements; `None` if `json` is not a well-formed array at its top level.
+pub(crate) fn elements(json: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut s = Scanner { b: json, i: 0 };
+    s.ws();
+    s.eat(b'[')?;
+    let mut out = Vec::new();
+    s.ws();
+    if s.peek() == Some(b']') {
+        return Some(out);
+    }
+    loop {
+        s.ws();
+        out.push(s.value()?);
+        s.ws();
+        match s.next()? {
+            b',' => continue,
+            b']' => return Some(out),
+            _ => return None,
+        }
+    }
+}
+
 /// Walks the members of the object at the start of `json` (see [`Scanner::members`]).
 /// Whether `json` is one object with nothing after it but white space (nested values are skipped by their brackets).
 pub(crate) fn is_whole_object(json: &[u8]) -> bool {

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 /// Which file a path pointed to: a replaced file (same path, new inode) must not continue an old cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,28 +49,89 @@ pub(crate) struct Tail {
     pub lines: u64,
     /// Lines over [`MAX_LINE`], skipped.
     pub oversized: u64,
+    /// The read stopped before the end of the file (its byte budget or deadline): the rest is for a later call.
+    pub stopped: bool,
 }
 
-/// Calls `on_line` for every complete (newline-terminated) line from `from` to the end of the file, without the
-/// newline. A partial last line is left for the next call.
-pub(crate) fn read_lines(file: &mut File, from: u64, on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
-    read_lines_up_to(file, from, MAX_LINE, on_line)
+/// How much one read may take: never past the size the file had when it was opened (so a file that claims
+/// nothing, as `/proc` files do, or keeps growing, is not read without end), at most `bytes` more (finishing the
+/// line under way), and nothing after `deadline`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limit {
+    /// The file's size when it was opened: the end of this read.
+    pub end: u64,
+    /// Bytes this read may consume; once spent, the read stops at the end of the line under way.
+    pub bytes: u64,
+    pub deadline: Option<Instant>,
 }
 
-fn read_lines_up_to(file: &mut File, from: u64, max_line: usize, mut on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
+/// What one call may still read, over all its files: bytes (soft: a line under way is finished) and a deadline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub bytes: u64,
+    pub deadline: Option<Instant>,
+}
+
+impl Budget {
+    pub(crate) const UNLIMITED: Budget = Budget { bytes: u64::MAX, deadline: None };
+
+    /// The limit of one read of a file whose size at open is `stat.size`.
+    pub(crate) fn limit(&self, stat: &Stat) -> Limit {
+        Limit { end: stat.size, bytes: self.bytes, deadline: self.deadline }
+    }
+
+    pub(crate) fn spend(&mut self, bytes: u64) {
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+
+    /// Nothing more may be read in this call.
+    pub(crate) fn spent(&self) -> bool {
+        self.bytes == 0 || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+impl Limit {
+    /// The whole file as it was when opened.
+    pub(crate) fn whole(stat: &Stat) -> Limit {
+        Limit { end: stat.size, bytes: u64::MAX, deadline: None }
+    }
+}
+
+/// Calls `on_line` for every complete (newline-terminated) line from `from` to the end of the file (as `limit`
+/// allows), without the newline. A partial last line is left for the next call.
+pub(crate) fn read_lines(file: &mut File, from: u64, limit: Limit, on_line: impl FnMut(&[u8])) -> io::Result<Tail> {
+    read_lines_up_to(file, from, MAX_LINE, limit, on_line)
+}
+
+fn read_lines_up_to(
+    file: &mut File,
+    from: u64,
+    max_line: usize,
+    limit: Limit,
+    mut on_line: impl FnMut(&[u8]),
+) -> io::Result<Tail> {
     file.seek(SeekFrom::Start(from))?;
     let mut tail = Tail { offset: from, ..Tail::default() };
     // `buf[..filled]` is the start of a line not yet complete; the rest is room for the next read. A hook usually
     // reads a few KB, so the first buffer is sized to what is there; larger reads grow it a chunk at a time.
-    let remaining = file.metadata().map(|m| m.len().saturating_sub(from) as usize).unwrap_or(CHUNK);
-    let mut buf: Vec<u8> = vec![0; (remaining + 1).clamp(4096, CHUNK)];
+    let mut left = limit.end.saturating_sub(from);
+    let mut buf: Vec<u8> = vec![0; (left.min(CHUNK as u64) as usize + 1).clamp(4096, CHUNK)];
     let mut filled = 0;
     let mut skipping = false; // inside an oversized line, dropping bytes until its newline
     loop {
+        if left == 0 || limit.deadline.is_some_and(|d| Instant::now() >= d) {
+            tail.stopped = left > 0;
+            return Ok(tail);
+        }
+        if tail.offset - from >= limit.bytes && filled == 0 && !skipping {
+            tail.stopped = true;
+            return Ok(tail);
+        }
         if buf.len() - filled < 4096 {
             buf.resize(filled + CHUNK, 0);
         }
-        let n = match file.read(&mut buf[filled..]) {
+        let room = (buf.len() - filled).min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match file.read(&mut buf[filled..filled + room]) {
             Ok(n) => n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
@@ -78,6 +139,7 @@ fn read_lines_up_to(file: &mut File, from: u64, max_line: usize, mut on_line: im
         if n == 0 {
             return Ok(tail);
         }
+        left -= n as u64;
         let data = filled + n;
         let mut start = 0;
         // Only the new bytes can hold a newline.
@@ -107,11 +169,94 @@ fn read_lines_up_to(file: &mut File, from: u64, max_line: usize, mut on_line: im
     }
 }
 
-/// Opens `path` and returns it with its identity.
-pub(crate) fn open(path: &Path) -> io::Result<(File, Stat)> {
-    let file = File::open(path)?;
-    let stat = Stat::of(&file.metadata()?);
-    Ok((file, stat))
+/// Why a transcript was not read: it is not something Claude Code writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Not a regular file (a directory, FIFO, device or socket, or a symlink to one).
+    NotRegular(&'static str),
+    /// A regular file that claims far more bytes than it holds (`truncate -s 1T`).
+    Sparse { size: u64, allocated: u64 },
+    /// A file of a kernel file system (`/proc`, `/sys`), whose size says nothing of what reading it returns.
+    Kernel,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::NotRegular(kind) => write!(f, "it is {kind}, not a regular file"),
+            Refused::Sparse { size, allocated } => {
+                write!(f, "it claims {size} bytes but holds {allocated} (a sparse file, not a transcript)")
+            }
+            Refused::Kernel => write!(f, "it is a file of the kernel (/proc, /sys), not a transcript"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OpenError {
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error("{0}")]
+    Refused(Refused),
+}
+
+/// A file larger than this whose blocks hold less than 1/64 of its size is sparse: real transcripts are written
+/// byte by byte (and even a compressing file system rarely stores JSON in under a 64th of its size).
+const SPARSE_FROM: u64 = 64 << 20;
+
+/// Opens `path` (following symlinks) if it is a file ccbreaker may read, and returns it with its identity. The
+/// open never blocks (a FIFO would wait for a writer), and only a regular file that is not sparse and not of a
+/// kernel file system is read.
+pub(crate) fn open(path: &Path) -> Result<(File, Stat), OpenError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    check(&file, &meta)?;
+    Ok((file, Stat::of(&meta)))
+}
+
+fn check(file: &File, meta: &std::fs::Metadata) -> Result<(), OpenError> {
+    let kind = meta.file_type();
+    if crate::files::is_forbidden(meta) {
+        return Err(OpenError::Refused(Refused::NotRegular("one of ccbreaker's own state files")));
+    }
+    if !kind.is_file() {
+        let what = if kind.is_dir() { "a directory" } else { "a FIFO, device or socket" };
+        return Err(OpenError::Refused(Refused::NotRegular(what)));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let allocated = meta.blocks().saturating_mul(512);
+        if meta.len() > SPARSE_FROM && allocated.saturating_mul(64) < meta.len() {
+            return Err(OpenError::Refused(Refused::Sparse { size: meta.len(), allocated }));
+        }
+        // Kernel files claim 0 (or 4096) bytes and make up their content as they are read.
+        if meta.len() <= 4096 && meta.blocks() == 0 && is_kernel_fs(file) {
+            return Err(OpenError::Refused(Refused::Kernel));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn is_kernel_fs(file: &File) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, SECURITYFS_MAGIC, TRACEFS_MAGIC.
+        const KERNEL: [i64; 5] = [0x9fa0, 0x6265_6572, 0x6462_6720, 0x7363_6673, 0x7472_6163];
+        rustix::fs::fstatfs(file).is_ok_and(|fs| KERNEL.contains(&(fs.f_type as i64)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        false
+    }
 }
 
 #[cfg(test)]
@@ -128,9 +273,9 @@ mod tests {
     }
 
     fn lines_from(path: &Path, from: u64) -> (Vec<String>, Tail) {
-        let (mut file, _) = open(path).unwrap();
+        let (mut file, stat) = open(path).unwrap();
         let mut lines = Vec::new();
-        let tail = read_lines(&mut file, from, |l| lines.push(String::from_utf8_lossy(l).into_owned())).unwrap();
+        let tail = read_lines(&mut file, from, Limit::whole(&stat), |l| lines.push(String::from_utf8_lossy(l).into_owned())).unwrap();
         (lines, tail)
     }
 
@@ -165,10 +310,10 @@ mod tests {
         content.extend(std::iter::repeat_n(b'x', 3 * CHUNK));
         content.extend_from_slice(b"\nlast\npartial");
         let (_dir, path) = temp_file("oversized", &content);
-        let (mut file, _) = open(&path).unwrap();
+        let (mut file, stat) = open(&path).unwrap();
         let mut lines = Vec::new();
         let tail =
-            read_lines_up_to(&mut file, 0, CHUNK, |l| lines.push(String::from_utf8_lossy(l).into_owned())).unwrap();
+            read_lines_up_to(&mut file, 0, CHUNK, Limit::whole(&stat), |l| lines.push(String::from_utf8_lossy(l).into_owned())).unwrap();
         assert_eq!(lines, ["first", "last"]);
         assert_eq!((tail.lines, tail.oversized), (2, 1));
         assert_eq!(tail.offset, content.len() as u64 - "partial".len() as u64);

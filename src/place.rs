@@ -1,0 +1,163 @@
+//! Where this machine's mode keeps things, decided once per command: the environment that applies (locked mode
+//! ignores every `CCBREAKER_*` variable), the config in force (locked mode: the root-owned one, tightened by the
+//! user's), the state directory, and where grants come from. And the config as loaded, with the last good one in
+//! force when the file cannot be used.
+
+use crate::config::{self, Config, ConfigError, last_good};
+use crate::env::Env;
+use crate::locked::{self, Install, LockedError, Mode};
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+
+pub(crate) struct Place {
+    pub mode: Mode,
+    /// The environment that applies: the process's in user mode; without the `CCBREAKER_*` overrides in locked mode.
+    pub env: Env,
+    /// The config whose budgets are in force (locked mode: the root-owned one).
+    pub config_path: PathBuf,
+    /// Locked mode: the user's own config, which may only tighten.
+    pub user_config: Option<PathBuf>,
+    pub state_dir: PathBuf,
+    /// Locked mode: root's grants for this user, which the hook only reads.
+    pub grants: Option<PathBuf>,
+}
+
+/// The config in force, and what to remember or say about it.
+pub(crate) struct Effective {
+    pub config: Config,
+    pub warnings: Vec<String>,
+    /// What was read whole and valid: (a locked-mode root config?, path, text), to keep as the last good copy.
+    pub good: Vec<(bool, PathBuf, Option<String>)>,
+    /// A combined fingerprint of what was read.
+    pub fingerprint: u64,
+    /// Set when a config could not be used and the last good one is in force instead.
+    pub notice: Option<String>,
+}
+
+/// A config that cannot be used, with no earlier good copy to fall back on.
+pub(crate) struct NoConfig {
+    pub error: ConfigError,
+}
+
+impl Place {
+    pub(crate) fn resolve(env: &Env) -> Result<Place, LockedError> {
+        match Mode::detect()? {
+            Mode::User => Ok(Place {
+                config_path: crate::paths::config_file(env),
+                state_dir: crate::paths::state_dir(env),
+                env: env.clone(),
+                mode: Mode::User,
+                user_config: None,
+                grants: None,
+            }),
+            Mode::Locked(install) => Ok(Place::locked(env, install)),
+        }
+    }
+
+    fn locked(env: &Env, install: Install) -> Place {
+        crate::files::forbid_group(install.gid);
+        let env = env.without_overrides();
+        Place {
+            config_path: PathBuf::from(locked::ROOT_CONFIG),
+            user_config: Some(crate::paths::config_file(&env)),
+            state_dir: install.state_dir(),
+            grants: Some(install.grants_file(locked::real_uid())),
+            env,
+            mode: Mode::Locked(install),
+        }
+    }
+
+    pub(crate) fn is_locked(&self) -> bool {
+        matches!(self.mode, Mode::Locked(_))
+    }
+
+    /// How a person runs a command that needs privilege in this mode: `sudo ccbreaker` in locked mode.
+    pub(crate) fn human_command(&self) -> &'static str {
+        if self.is_locked() { "sudo ccbreaker" } else { "ccbreaker" }
+    }
+
+    /// The config in force: what the file says, or, when it cannot be read or parsed (or was removed after it had
+    /// been read), the last good copy kept in the state directory, with a notice naming the file and the error.
+    pub(crate) fn config(&self) -> Result<Effective, NoConfig> {
+        let root = self.is_locked();
+        let (mut config, mut warnings, mut good, mut notice, mut fingerprint) =
+            match load_or_recall(&self.config_path, &last_good::file(&self.state_dir, root)) {
+                Ok((loaded, recalled)) => loaded_parts(loaded, recalled, root, &self.config_path),
+                Err(error) => return Err(NoConfig { error }),
+            };
+        if let Some(user) = &self.user_config {
+            let copy = last_good::file(&self.state_dir, false);
+            match load_or_recall(user, &copy) {
+                Ok((loaded, recalled)) => {
+                    let (user_config, w, g, n, f) = loaded_parts(loaded, recalled, false, user);
+                    config = config::tighten(config, &user_config);
+                    warnings.extend(w);
+                    good.extend(g);
+                    notice = notice.or(n);
+                    fingerprint = fingerprint.rotate_left(1) ^ f;
+                }
+                Err(error) => {
+                    let why = crate::error::report(&error);
+                    notice = notice.or(Some(format!("ccbreaker: your own config could not be used ({why}); the \
+                        budgets of {} apply", locked::ROOT_CONFIG)));
+                }
+            }
+        }
+        Ok(Effective { config, warnings, good, fingerprint, notice })
+    }
+}
+
+/// What loading gave: either the file (`Ok`, no recall) or the last good copy in its place.
+type Recalled = Option<(last_good::Kept, String)>;
+
+fn load_or_recall(path: &Path, copy: &Path) -> Result<(Option<config::Loaded>, Recalled), ConfigError> {
+    let error = match config::load(path) {
+        Ok(loaded) if loaded.exists => return Ok((Some(loaded), None)),
+        Ok(loaded) => match last_good::recall(copy, path) {
+            // The file was there when last read, and now is not: it was removed, not never written.
+            Some(kept) if kept.existed => {
+                let why = format!("`{}` was removed", path.display());
+                return Ok((None, Some((kept, why))));
+            }
+            _ => return Ok((Some(loaded), None)),
+        },
+        Err(error) => error,
+    };
+    match last_good::recall(copy, path) {
+        Some(kept) => Ok((None, Some((kept, crate::error::report(&error))))),
+        None => Err(error),
+    }
+}
+
+fn loaded_parts(
+    loaded: Option<config::Loaded>,
+    recalled: Recalled,
+    root: bool,
+    path: &Path,
+) -> (Config, Vec<String>, Vec<(bool, PathBuf, Option<String>)>, Option<String>, u64) {
+    match (loaded, recalled) {
+        (Some(loaded), _) => {
+            let good = vec![(root, path.to_path_buf(), loaded.text)];
+            (loaded.config, loaded.warnings, good, None, loaded.fingerprint)
+        }
+        (None, Some((kept, why))) => {
+            let notice = format!(
+                "ccbreaker: {why}; the last good config (read {}) stays in force until the file is fixed (check it \
+                 with `ccbreaker config check`)",
+                kept.at.format("%Y-%m-%d %H:%M UTC")
+            );
+            (kept.config, Vec::new(), Vec::new(), Some(notice), 0)
+        }
+        (None, None) => unreachable!("a config is either loaded or recalled"),
+    }
+}
+
+impl Effective {
+    /// Keeps what was read whole and valid as the last good copies, in `state_dir`.
+    pub(crate) fn remember(&self, state_dir: &Path, now: DateTime<Utc>) -> std::io::Result<()> {
+        for (root, path, text) in &self.good {
+            last_good::remember(&last_good::file(state_dir, *root), path, text.as_deref(), now)?;
+        }
+        Ok(())
+    }
+}
