@@ -475,7 +475,7 @@ pub(crate) fn validate(config: &Config, path: &Path) -> Result<(), ConfigError> 
 /// The last config that was read whole and valid, kept in the state directory: a config that later cannot be read
 /// or parsed (a typo, `chmod 000`, a file removed) leaves it in force, never the defaults nor "allow".
 pub(crate) mod last_good {
-    use super::{Config, ConfigError};
+    use super::Config;
     use crate::files::{self, Durability};
     use chrono::{DateTime, Utc};
     use std::path::{Path, PathBuf};

@@ -272,8 +272,8 @@ fn learn_root(learned: &mut Vec<String>, transcript: &Path, ctx: &Context) {
 }
 
 /// The hooked session's files that stopped being what ccbreaker read from them: deleted, no longer a regular file
-/// (a directory, a symlink to `/dev/null`), or holding less than was read (replaced by another file, or cut
-/// short). Claude Code only ever appends to them; each one found is a reason, naming the file.
+/// (a directory, a symlink to `/dev/null`), or replaced by another file holding less than was read. Claude Code
+/// only ever appends to them; each one found is a reason, naming the file.
 fn own_anomalies(ledger: &Ledger, transcript: &Path, session: &str, listed: &[(PathBuf, Stat)]) -> Vec<String> {
     let main = transcript.to_string_lossy();
     let dir = transcript.with_extension("");
@@ -290,9 +290,8 @@ fn own_anomalies(ledger: &Ledger, transcript: &Path, session: &str, listed: &[(P
         }
         let why = match listed.get(Path::new(path)) {
             Some(stat) if stat.size >= cursor.offset => continue,
-            Some(stat) if (stat.id.dev, stat.id.ino) == (cursor.dev, cursor.ino) => {
-                format!("was cut short from {} to {} bytes", cursor.offset, stat.size)
-            }
+            // Cut short in place: how that is counted is the reader's business, not a replaced file.
+            Some(stat) if (stat.id.dev, stat.id.ino) == (cursor.dev, cursor.ino) => continue,
             Some(stat) => format!("was replaced by another file with less in it ({} bytes, {} were read)", stat.size, cursor.offset),
             None => match std::fs::metadata(path) {
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => "was deleted".to_owned(),

@@ -46,23 +46,26 @@ fn a_directory_where_a_transcript_was_expected_is_not_a_crash() {
 }
 
 #[test]
-fn a_transcript_outside_every_root_is_not_read() {
+fn a_transcript_anywhere_is_read_and_its_root_joins_the_walk() {
     let sb = Sandbox::new("outside");
-    let outside = sb.root.join("not-claude/s1.jsonl");
+    // A child `claude` run with another CLAUDE_CONFIG_DIR: its transcripts are under another root.
+    let root = sb.root.join("other-config/projects");
+    let outside = root.join("-p/s1.jsonl");
     std::fs::create_dir_all(outside.parent().unwrap()).unwrap();
     std::fs::write(&outside, chain("a", 3, 7.0).join("\n") + "\n").unwrap();
+    let sibling = root.join("-p/s2.jsonl");
+    std::fs::write(&sibling, chain("b", 1, 2.0).join("\n") + "\n").unwrap();
     let mut event = sb.event("PreToolUse", "s1");
     event["transcript_path"] = json!(outside);
-    sb.hook(&event).assert_silent_allow();
-    let escape = sb.home.join(".claude/projects/../../not-claude/s1.jsonl");
-    event["transcript_path"] = json!(escape);
-    sb.hook(&event).assert_silent_allow();
+    assert_eq!(sb.hook(&event).json()["continue"], false, "read where the client says it is");
     let status = sb.status();
-    assert_eq!(status["day"]["cost_usd"], 0.0);
-    assert!(status["notes"].to_string().contains("outside every transcript root"), "{status:#}");
-    sb.config("[transcripts]\nallow_any_path = true\n");
-    event["transcript_path"] = json!(outside);
-    assert_eq!(sb.hook(&event).json()["continue"], false, "read once the config allows it");
+    assert_eq!(status["day"]["cost_usd"], 23.0, "its sibling, which never ran the hook, counts for the day");
+    // Only a `.jsonl` file is read as a transcript.
+    let not_jsonl = sb.root.join("secret.txt");
+    std::fs::write(&not_jsonl, chain("c", 1, 50.0).join("\n") + "\n").unwrap();
+    let mut other = sb.event("PreToolUse", "s3");
+    other["transcript_path"] = json!(not_jsonl);
+    sb.hook(&other).assert_silent_allow();
 }
 
 #[test]
@@ -79,10 +82,11 @@ fn a_hundred_megabyte_stdin_is_refused_with_a_message() {
 #[test]
 fn missing_fields_and_wrong_types_are_documented_errors() {
     let sb = Sandbox::new("types");
+    // Only a blocking event without any session is an error; a wrong type is an absent field.
     let cases: [(&str, i32); 5] = [
         (r#"{"hook_event_name":"PreToolUse"}"#, 1),
         (r#"{"hook_event_name":"PreToolUse","session_id":["s"]}"#, 1),
-        (r#"{"hook_event_name":7}"#, 1),
+        (r#"{"hook_event_name":7}"#, 0),
         (r#"{"hook_event_name":"PreToolUse","session_id":"s","tool_input":"not an object"}"#, 0),
         (r#"{"hook_event_name":"Teleport","session_id":"s"}"#, 0),
     ];
@@ -93,28 +97,45 @@ fn missing_fields_and_wrong_types_are_documented_errors() {
 }
 
 #[test]
-fn an_unusable_state_directory_follows_on_error() {
+fn an_unusable_state_directory_is_refused_as_tamper() {
     let mut sb = Sandbox::new("badstate");
     sb.transcript("s1").lines(&chain("a", 1, 1.0));
     let file = sb.root.join("state-is-a-file");
     std::fs::write(&file, b"").unwrap();
     sb.env("CCBREAKER_STATE_DIR", file.join("nested").to_str().unwrap());
     let cause = format!("could not create state directory `{}/nested`: Not a directory (os error 20)", file.display());
-    let allow = sb.pre_tool_use("s1");
-    let notice = format!(
-        "ccbreaker could not check your budgets, so this call is allowed (policy.on_error is \"allow\"): {cause}"
-    );
-    allow.assert_is(0, &format!("{}\n", json!({ "systemMessage": notice })), &format!("ccbreaker: {cause}\n"));
-    sb.config("[policy]\non_error = \"block\"\n");
-    let block = sb.pre_tool_use("s1").json();
-    assert_eq!(block["hookSpecificOutput"]["permissionDecision"], "deny");
     let reason = format!(
-        "ccbreaker could not check your budgets, so this call is blocked (policy.on_error is \"block\"): {cause}"
+        "ccbreaker: this call is refused: ccbreaker's state was made unusable ({cause}). Its budgets cannot be checked \
+         until a person fixes or removes `{}/nested` (ccbreaker rebuilds it from the transcripts).",
+        file.display()
     );
-    assert_eq!(block["stopReason"], reason);
+    // Whatever on_error says: this is something the agent can do, not a fault of ccbreaker's.
+    let block = sb.pre_tool_use("s1");
+    assert_eq!(block.json()["stopReason"], reason);
+    assert_eq!(block.stderr, format!("ccbreaker: {cause}\n"));
     // The commands a person runs say the same cause.
     let status = sb.run(&["status"], b"");
     status.assert_is(1, "", &format!("ccbreaker: {cause}\n"));
+}
+
+#[test]
+fn state_files_made_unusable_are_refused_as_tamper() {
+    let sb = Sandbox::new("badstate-files");
+    sb.transcript("s1").lines(&chain("a", 1, 1.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    // The lock file replaced by a directory.
+    std::fs::remove_file(sb.state.join("ledger.lock")).unwrap();
+    std::fs::create_dir(sb.state.join("ledger.lock")).unwrap();
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    std::fs::remove_dir(sb.state.join("ledger.lock")).unwrap();
+    sb.pre_tool_use("s1").assert_silent_allow();
+    // A ledger slot replaced by a directory.
+    for slot in ["ledger-a.bin", "ledger-b.bin"] {
+        let _ = std::fs::remove_file(sb.state.join(slot));
+        std::fs::create_dir(sb.state.join(slot)).unwrap();
+    }
+    let refused = sb.pre_tool_use("s1").json();
+    assert!(refused["stopReason"].as_str().unwrap().contains("state was made unusable"), "{refused}");
 }
 
 #[test]
@@ -178,28 +199,54 @@ fn hooks_killed_at_random_points_lose_and_double_count_nothing() {
 }
 
 #[test]
-fn a_lock_held_too_long_follows_on_error() {
+fn a_lock_held_by_something_else_is_refused_as_tamper() {
     let mut sb = Sandbox::new("locked");
     sb.transcript("s1").lines(&chain("a", 1, 1.0));
     sb.pre_tool_use("s1").assert_silent_allow();
+    // What `flock ledger.lock sleep 1000 &` does: hold the lock from outside ccbreaker.
     let lock = std::fs::File::open(sb.state.join("ledger.lock")).unwrap();
     lock.lock().unwrap();
+    sb.env("CCBREAKER_LOCK_TIMEOUT_MS", "50");
+    let refused = sb.pre_tool_use("s1").json();
+    let reason = refused["stopReason"].as_str().unwrap();
+    assert!(reason.contains("has been held for more than 50 ms by a process that is not ccbreaker"), "{reason}");
+    drop(lock);
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
+
+#[test]
+fn a_lock_held_too_long_by_a_running_ccbreaker_follows_on_error() {
+    use std::io::{Seek, Write};
+    let mut sb = Sandbox::new("locked-slow");
+    sb.transcript("s1").lines(&chain("a", 1, 1.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    // A running ccbreaker (a hook still reading its stdin) is recorded as the holder: a slow call, not a seized lock.
+    let mut slow = sb.command(&["hook"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+    let mut lock = std::fs::OpenOptions::new().write(true).open(sb.state.join("ledger.lock")).unwrap();
+    lock.lock().unwrap();
+    lock.seek(std::io::SeekFrom::Start(0)).unwrap();
+    write!(lock, "{:<48}", format!("ccbreaker {} 1", slow.id())).unwrap();
     sb.env("CCBREAKER_LOCK_TIMEOUT_MS", "50");
     let allow = sb.pre_tool_use("s1").json();
     assert!(allow["systemMessage"].as_str().unwrap().contains("for more than 50 ms"), "{allow}");
     sb.config("[policy]\non_error = \"block\"\n");
     assert_eq!(sb.pre_tool_use("s1").json()["hookSpecificOutput"]["permissionDecision"], "deny");
     drop(lock);
+    let _ = slow.kill();
+    let _ = slow.wait();
     sb.pre_tool_use("s1").assert_silent_allow();
 }
 
 #[test]
-fn a_price_override_naming_an_unknown_model_follows_on_error() {
+fn a_price_override_naming_an_unknown_model_is_a_config_error() {
     let sb = Sandbox::new("badprice");
     sb.transcript("s1").lines(&chain("a", 1, 1.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
     sb.config("[pricing]\nunknown_model = \"claude-imaginary-9\"\n");
-    let allow = sb.pre_tool_use("s1").json();
-    assert!(allow["systemMessage"].as_str().unwrap().contains("`pricing.unknown_model`"), "{allow}");
-    sb.config("[policy]\non_error = \"block\"\n[pricing]\nunknown_model = \"claude-imaginary-9\"\n");
-    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    let kept = sb.pre_tool_use("s1").json();
+    let notice = kept["systemMessage"].as_str().unwrap();
+    assert!(notice.contains("`pricing.unknown_model`") && notice.contains("the last good config"), "{kept}");
+    let check = sb.run(&["config", "check"], b"");
+    assert_eq!(check.code, 1);
+    assert!(check.stderr.contains("names \"claude-imaginary-9\", which the price table does not know"), "{}", check.stderr);
 }

@@ -174,7 +174,7 @@ fn the_day_follows_the_configured_zone() {
 #[test]
 fn malformed_stdin_is_a_documented_error_not_a_panic() {
     let sb = Sandbox::new("stdin");
-    for input in [&b""[..], b"not json", b"[1,2]", br#"{"session_id": 5}"#, b"\xff\xfe"] {
+    for input in [&b""[..], b"not json", b"[1,2]", br#"{"hook_event_name":"PreToolUse","session_id": 5}"#, b"\xff\xfe"] {
         let out = sb.run(&["hook"], input);
         assert_eq!(out.code, 1, "input {input:?}: {}", out.stderr);
         assert_eq!(out.stdout, "");
@@ -187,24 +187,46 @@ fn malformed_stdin_is_a_documented_error_not_a_panic() {
 }
 
 #[test]
-fn a_broken_config_follows_on_error() {
-    let mut sb = Sandbox::new("badconfig");
+fn a_broken_config_keeps_the_last_good_one_in_force() {
+    let sb = Sandbox::new("badconfig");
+    sb.config("[budget]\nsession_usd = 10\n");
+    sb.transcript("s1").lines(&chain("a", 2, 6.0));
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "$12 of a $10 budget");
+    // The agent breaks the config, or makes it unreadable: the $10 budget stays, never the defaults ($20) or allow.
     sb.config("[budget]\nsession_usd = \"lots\"\n");
-    sb.transcript("s1").lines(&chain("a", 3, 7.0));
     let cause = format!("`budget.session_usd` in `{}` must be a number, got \"lots\"", sb.config.display());
-    let notice = format!(
-        "ccbreaker could not check your budgets, so this call is allowed (the config cannot be read, and without it \
-         the default on_error, \"allow\", applies): {cause}"
-    );
-    let allow = sb.pre_tool_use("s1");
-    allow.assert_is(0, &format!("{}\n", json!({ "systemMessage": notice })), &format!("ccbreaker: {cause}\n"));
-    sb.env("CCBREAKER_ON_ERROR", "block");
     let block = sb.pre_tool_use("s1").json();
-    assert_eq!(block["hookSpecificOutput"]["permissionDecision"], "deny");
-    let reason = format!(
-        "ccbreaker could not check your budgets, so this call is blocked (CCBREAKER_ON_ERROR is \"block\"): {cause}"
+    assert_eq!(block["continue"], false, "{block}");
+    assert!(block["stopReason"].as_str().unwrap().contains("of its $10.00 budget"), "{block}");
+    sb.config("[budget]\nsession_usd = 100\n[policy]\non_error = \"allow\"\n");
+    let notice = format!(
+        "ccbreaker: {cause}; the last good config (read 2026-11-24 12:00 UTC) stays in force until the file is fixed \
+         (check it with `ccbreaker config check`)"
     );
-    assert_eq!(block["stopReason"], reason);
+    sb.config("[budget]\nsession_usd = 100\n");
+    sb.pre_tool_use("s1").assert_silent_allow();
+    sb.config("[budget]\nsession_usd = \"lots\"\n");
+    sb.pre_tool_use("s1").assert_is(0, &format!("{}\n", json!({ "systemMessage": notice })), "");
+    std::fs::remove_file(&sb.config).unwrap();
+    let removed = sb.pre_tool_use("s1").json();
+    assert!(removed["systemMessage"].as_str().unwrap().contains("was removed; the last good config"), "{removed}");
+}
+
+#[test]
+fn a_broken_config_with_nothing_kept_blocks() {
+    let mut sb = Sandbox::new("badconfig-first");
+    sb.config("[budget]\nsession_usd = \"lots\"\n");
+    sb.transcript("s1").lines(&chain("a", 1, 1.0));
+    let cause = format!("`budget.session_usd` in `{}` must be a number, got \"lots\"", sb.config.display());
+    let reason = format!(
+        "ccbreaker could not check your budgets, so this call is blocked (the config cannot be read, and no earlier \
+         good config is kept): {cause}"
+    );
+    let block = sb.pre_tool_use("s1").json();
+    assert_eq!((block["continue"].clone(), block["stopReason"].clone()), (json!(false), json!(reason)));
+    sb.env("CCBREAKER_ON_ERROR", "allow");
+    let allow = sb.pre_tool_use("s1").json();
+    assert!(allow["systemMessage"].as_str().unwrap().contains("CCBREAKER_ON_ERROR is \"allow\""), "{allow}");
 }
 
 /// The ledger's two slot files, newest first.

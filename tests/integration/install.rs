@@ -34,7 +34,8 @@ fn install_keeps_other_settings_and_runs_twice_without_change() {
         let handlers = ours(event);
         assert_eq!(handlers.len(), 1, "{event}: {s:#}");
         assert!(handlers[0]["command"].as_str().unwrap().starts_with('/'), "absolute path");
-        assert!(handlers[0].get("onFailure").is_none());
+        let fail_closed = matches!(event, "PreToolUse" | "PostToolBatch");
+        assert_eq!(handlers[0].get("onFailure").cloned(), fail_closed.then(|| json!("block")), "{event}");
     }
     assert!(sb.home.join(".claude/settings.json.ccbreaker.bak").exists());
     let again = sb.run(&["install"], b"");

@@ -21,6 +21,7 @@ fn denied(answer: &Value) -> bool {
 #[test]
 fn tool_calls_that_would_lift_a_limit_are_refused() {
     let sb = Sandbox::new("tamper");
+    assert_eq!(sb.run(&["install"], b"").code, 0);
     sb.transcript("s1").lines(&chain("a", 1, 1.0));
     let config = sb.config.display().to_string();
     let state = sb.state.join("allowances.json").display().to_string();
