@@ -54,6 +54,8 @@ chmod 0755 "$tmp"
 mv -f -- "$tmp" "$dir/ccbreaker"
 trap - EXIT
 say "installed $dir/ccbreaker"
+# The plugin's wrapper (hooks/ccbreaker-hook) runs only the binary recorded here, by its absolute path.
+printf '%s\n' "$dir/ccbreaker" > "$repo/hooks/ccbreaker.path"
 
 on_path=no
 case ":${PATH:-}:" in

@@ -15,7 +15,7 @@ fn plugin_hooks_are_the_ones_install_writes() {
     let hooks: Value = serde_json::from_str(HOOKS_JSON).unwrap();
     assert!(hooks["description"].as_str().is_some_and(|d| d.contains("ccbreaker")));
     // Compared as text: the event order is part of what install writes.
-    assert_eq!(format!("{:#}", hooks["hooks"]), format!("{:#}", hook_entries(PLUGIN_COMMAND, false)));
+    assert_eq!(format!("{:#}", hooks["hooks"]), format!("{:#}", hook_entries(PLUGIN_COMMAND, true)));
     assert_eq!(hooks.as_object().unwrap().len(), 2, "only `description` and `hooks`");
 }
 
@@ -76,42 +76,32 @@ mod wrapper {
         (String::from_utf8(output.stdout).unwrap(), output.status.success())
     }
 
-    fn ccbreaker_on_system_path() -> bool {
-        ["/usr/bin/ccbreaker", "/bin/ccbreaker"].iter().any(|path| Path::new(path).exists())
-    }
-
     #[test]
-    fn runs_the_first_ccbreaker_it_finds_with_the_event_on_stdin() {
-        if ccbreaker_on_system_path() {
-            return;
-        }
-        let dir = TestDir::new("wrapper-found");
+    fn runs_only_the_binary_recorded_at_install() {
+        let dir = TestDir::new("wrapper-recorded");
         let root = plugin_root(&dir);
         let home = dir.path().join("home");
-        let explicit = dir.path().join("explicit/ccbreaker");
-        fake_ccbreaker(&explicit, "explicit");
+        let recorded = dir.path().join("installed/ccbreaker");
+        fake_ccbreaker(&recorded, "recorded");
+        let decoy = dir.path().join("decoy/ccbreaker");
+        fake_ccbreaker(&decoy, "decoy");
         fake_ccbreaker(&home.join(".local/bin/ccbreaker"), "local");
-        fake_ccbreaker(&root.join("target/release/ccbreaker"), "release");
-
-        let explicit_var = [("CCBREAKER_BIN", explicit.as_path())];
-        assert_eq!(run(&root, &home, &explicit_var, "{\"a\":1}"), ("explicit:hook:{\"a\":1}".to_owned(), true));
-        let missing = dir.path().join("no/such/ccbreaker");
-        assert_eq!(run(&root, &home, &[("CCBREAKER_BIN", &missing)], "e"), ("local:hook:e".to_owned(), true));
-        fs::remove_file(home.join(".local/bin/ccbreaker")).unwrap();
-        assert_eq!(run(&root, &home, &[], "e"), ("release:hook:e".to_owned(), true));
+        fs::write(root.join("hooks/ccbreaker.path"), format!("{}\n", recorded.display())).unwrap();
+        let vars = [("CCBREAKER_BIN", decoy.as_path())];
+        assert_eq!(run(&root, &home, &vars, "{\"a\":1}"), ("recorded:hook:{\"a\":1}".to_owned(), true));
     }
 
     #[test]
-    fn without_ccbreaker_it_says_how_to_install_and_exits_0() {
-        if ccbreaker_on_system_path() {
-            return;
-        }
+    fn without_a_recorded_binary_it_refuses_what_can_be_refused() {
         let dir = TestDir::new("wrapper-missing");
         let root = plugin_root(&dir);
-        let (stdout, success) = run(&root, &dir.path().join("home"), &[], "{}");
-        assert!(success);
-        let message: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        let expected = format!("ccbreaker is not installed: run ./install.sh in {}", root.display());
-        assert_eq!(message, serde_json::json!({"systemMessage": expected}));
+        let home = dir.path().join("home");
+        fake_ccbreaker(&home.join(".local/bin/ccbreaker"), "local");
+        let pre = r#"{"hook_event_name": "PreToolUse", "tool_name": "Bash"}"#;
+        assert_eq!(run(&root, &home, &[], pre), (String::new(), false), "exit 2, never another ccbreaker");
+        let stop = r#"{"hook_event_name":"Stop"}"#;
+        assert_eq!(run(&root, &home, &[], stop), (String::new(), true), "Stop is never blocked");
+        fs::write(root.join("hooks/ccbreaker.path"), "relative/ccbreaker\n").unwrap();
+        assert_eq!(run(&root, &home, &[], pre), (String::new(), false), "only an absolute path counts");
     }
 }

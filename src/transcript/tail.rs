@@ -325,4 +325,38 @@ mod tests {
         let (lines, _) = lines_from(&path, 0);
         assert_eq!(lines, ["", "", "x"]);
     }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_regular_files_that_hold_what_they_claim_are_opened() {
+        let dir = crate::test_dir::TestDir::new("refused");
+        let sparse = dir.path().join("sparse.jsonl");
+        std::fs::File::create(&sparse).unwrap().set_len(1 << 40).unwrap();
+        assert!(matches!(open(&sparse), Err(OpenError::Refused(Refused::Sparse { .. }))));
+        let link = dir.path().join("pagemap.jsonl");
+        std::os::unix::fs::symlink("/proc/self/pagemap", &link).unwrap();
+        assert!(matches!(open(&link), Err(OpenError::Refused(Refused::Kernel))));
+        let fifo = dir.path().join("fifo.jsonl");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(matches!(open(&fifo), Err(OpenError::Refused(Refused::NotRegular(_)))), "and it did not block");
+        assert!(matches!(open(dir.path()), Err(OpenError::Refused(Refused::NotRegular("a directory")))));
+        let null = dir.path().join("null.jsonl");
+        std::os::unix::fs::symlink("/dev/null", &null).unwrap();
+        assert!(matches!(open(&null), Err(OpenError::Refused(Refused::NotRegular(_)))));
+    }
+
+    #[test]
+    fn a_read_stops_at_the_size_seen_at_open_and_at_its_byte_budget() {
+        let (_dir, path) = temp_file("limits", b"aa\nbb\ncc\n");
+        let (mut file, stat) = open(&path).unwrap();
+        let mut lines = Vec::new();
+        let limit = Limit { end: 6, ..Limit::whole(&stat) };
+        let tail = read_lines(&mut file, 0, limit, |l| lines.push(l.to_vec())).unwrap();
+        assert_eq!((lines.len(), tail.offset, tail.stopped), (2, 6, false), "the end as opened is the end");
+        let limit = Limit { bytes: 1, ..Limit::whole(&stat) };
+        let tail = read_lines(&mut file, 0, limit, |_| {}).unwrap();
+        assert_eq!((tail.lines, tail.offset, tail.stopped), (1, 3, true), "the line under way is finished");
+        let past = Limit { deadline: Some(Instant::now()), ..Limit::whole(&stat) };
+        assert_eq!(read_lines(&mut file, 0, past, |_| {}).unwrap().lines, 0);
+    }
 }
