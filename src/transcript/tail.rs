@@ -353,10 +353,14 @@ mod tests {
         let limit = Limit { end: 6, ..Limit::whole(&stat) };
         let tail = read_lines(&mut file, 0, limit, |l| lines.push(l.to_vec())).unwrap();
         assert_eq!((lines.len(), tail.offset, tail.stopped), (2, 6, false), "the end as opened is the end");
-        let limit = Limit { bytes: 1, ..Limit::whole(&stat) };
-        let tail = read_lines(&mut file, 0, limit, |_| {}).unwrap();
-        assert_eq!((tail.lines, tail.offset, tail.stopped), (1, 3, true), "the line under way is finished");
         let past = Limit { deadline: Some(Instant::now()), ..Limit::whole(&stat) };
         assert_eq!(read_lines(&mut file, 0, past, |_| {}).unwrap().lines, 0);
+        // A byte budget is checked between reads: one chunk at most past it, ending at a line's end.
+        let line = "x".repeat(99) + "\n";
+        let (_dir, path) = temp_file("budget", line.repeat(3 * CHUNK / 100).as_bytes());
+        let (mut file, stat) = open(&path).unwrap();
+        let tail = read_lines(&mut file, 0, Limit { bytes: 1, ..Limit::whole(&stat) }, |_| {}).unwrap();
+        assert!(tail.stopped && tail.offset > 0 && tail.offset <= CHUNK as u64, "{tail:?}");
+        assert_eq!(tail.offset % 100, 0);
     }
 }
