@@ -123,10 +123,6 @@ fn read_lines_up_to(
             tail.stopped = left > 0;
             return Ok(tail);
         }
-        if tail.offset - from >= limit.bytes && filled == 0 && !skipping {
-            tail.stopped = true;
-            return Ok(tail);
-        }
         if buf.len() - filled < 4096 {
             buf.resize(filled + CHUNK, 0);
         }
@@ -157,6 +153,11 @@ fn read_lines_up_to(
             search = start;
         }
         tail.offset += start as u64;
+        if tail.offset - from >= limit.bytes {
+            // The budget is spent: stop at the last whole line; the rest is read again next time.
+            tail.stopped = true;
+            return Ok(tail);
+        }
         buf.copy_within(start..data, 0);
         filled = data - start;
         if filled > max_line {
