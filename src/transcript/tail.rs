@@ -155,7 +155,7 @@ fn read_lines_up_to(
         tail.offset += start as u64;
         if tail.offset - from >= limit.bytes {
             // The budget is spent: stop at the last whole line; the rest is read again next time.
-            tail.stopped = true;
+            tail.stopped = tail.offset < limit.end;
             return Ok(tail);
         }
         buf.copy_within(start..data, 0);
