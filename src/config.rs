@@ -186,10 +186,8 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
         }
         Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
     };
-    let text = String::from_utf8(text).map_err(|_| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        message: "it is not UTF-8 text".to_owned(),
-    })?;
+    let text = String::from_utf8(text)
+        .map_err(|_| ConfigError::Syntax { path: path.to_path_buf(), message: "it is not UTF-8 text".to_owned() })?;
     let (config, warnings) = parse(&text, path)?;
     validate(&config, path)?;
     let fingerprint = last_good::fingerprint(path, Some(&text));
@@ -538,7 +536,6 @@ pub(crate) mod last_good {
         };
         Some(Kept { config, at: header.at, existed: header.exists })
     }
-
 }
 
 /// The commented config that `ccbreaker config init` writes.

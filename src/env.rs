@@ -89,7 +89,15 @@ impl Env {
 
     /// This environment without any `CCBREAKER_*` variable: what locked mode reads (see `locked`).
     pub(crate) fn without_overrides(&self) -> Env {
-        Env { config: None, state_dir: None, on_error: None, lock_timeout_ms: None, log: None, now: None, ..self.clone() }
+        Env {
+            config: None,
+            state_dir: None,
+            on_error: None,
+            lock_timeout_ms: None,
+            log: None,
+            now: None,
+            ..self.clone()
+        }
     }
 
     /// `CCBREAKER_LOCK_TIMEOUT_MS`, else [`LOCK_TIMEOUT`].

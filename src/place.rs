@@ -27,7 +27,7 @@ pub(crate) struct Effective {
     pub config: Config,
     pub warnings: Vec<String>,
     /// What was read whole and valid: (a locked-mode root config?, path, text), to keep as the last good copy.
-    pub good: Vec<(bool, PathBuf, Option<String>)>,
+    pub good: Vec<Good>,
     /// A combined fingerprint of what was read.
     pub fingerprint: u64,
     /// Set when a config could not be used and the last good one is in force instead.
@@ -80,26 +80,29 @@ impl Place {
     /// been read), the last good copy kept in the state directory, with a notice naming the file and the error.
     pub(crate) fn config(&self) -> Result<Effective, NoConfig> {
         let root = self.is_locked();
-        let (mut config, mut warnings, mut good, mut notice, mut fingerprint) =
+        let Part { mut config, mut warnings, mut good, mut notice, mut fingerprint } =
             match load_or_recall(&self.config_path, &last_good::file(&self.state_dir, root)) {
-                Ok((loaded, recalled)) => loaded_parts(loaded, recalled, root, &self.config_path),
+                Ok((loaded, recalled)) => part(loaded, recalled, root, &self.config_path),
                 Err(error) => return Err(NoConfig { error }),
             };
         if let Some(user) = &self.user_config {
             let copy = last_good::file(&self.state_dir, false);
             match load_or_recall(user, &copy) {
                 Ok((loaded, recalled)) => {
-                    let (user_config, w, g, n, f) = loaded_parts(loaded, recalled, false, user);
-                    config = config::tighten(config, &user_config);
-                    warnings.extend(w);
-                    good.extend(g);
-                    notice = notice.or(n);
-                    fingerprint = fingerprint.rotate_left(1) ^ f;
+                    let mine = part(loaded, recalled, false, user);
+                    config = config::tighten(config, &mine.config);
+                    warnings.extend(mine.warnings);
+                    good.extend(mine.good);
+                    notice = notice.or(mine.notice);
+                    fingerprint = fingerprint.rotate_left(1) ^ mine.fingerprint;
                 }
                 Err(error) => {
                     let why = crate::error::report(&error);
-                    notice = notice.or(Some(format!("ccbreaker: your own config could not be used ({why}); the \
-                        budgets of {} apply", locked::ROOT_CONFIG)));
+                    notice = notice.or(Some(format!(
+                        "ccbreaker: your own config could not be used ({why}); the \
+                        budgets of {} apply",
+                        locked::ROOT_CONFIG
+                    )));
                 }
             }
         }
@@ -129,16 +132,29 @@ fn load_or_recall(path: &Path, copy: &Path) -> Result<(Option<config::Loaded>, R
     }
 }
 
-fn loaded_parts(
-    loaded: Option<config::Loaded>,
-    recalled: Recalled,
-    root: bool,
-    path: &Path,
-) -> (Config, Vec<String>, Vec<(bool, PathBuf, Option<String>)>, Option<String>, u64) {
+/// One config file's part of the effective config.
+struct Part {
+    config: Config,
+    warnings: Vec<String>,
+    good: Vec<Good>,
+    notice: Option<String>,
+    fingerprint: u64,
+}
+
+/// A config read whole and valid: (a locked-mode root config?, its path, its text or `None` if missing).
+type Good = (bool, PathBuf, Option<String>);
+
+fn part(loaded: Option<config::Loaded>, recalled: Recalled, root: bool, path: &Path) -> Part {
     match (loaded, recalled) {
         (Some(loaded), _) => {
             let good = vec![(root, path.to_path_buf(), loaded.text)];
-            (loaded.config, loaded.warnings, good, None, loaded.fingerprint)
+            Part {
+                config: loaded.config,
+                warnings: loaded.warnings,
+                good,
+                notice: None,
+                fingerprint: loaded.fingerprint,
+            }
         }
         (None, Some((kept, why))) => {
             let notice = format!(
@@ -146,7 +162,7 @@ fn loaded_parts(
                  with `ccbreaker config check`)",
                 kept.at.format("%Y-%m-%d %H:%M UTC")
             );
-            (kept.config, Vec::new(), Vec::new(), Some(notice), 0)
+            Part { config: kept.config, warnings: Vec::new(), good: Vec::new(), notice: Some(notice), fingerprint: 0 }
         }
         (None, None) => unreachable!("a config is either loaded or recalled"),
     }

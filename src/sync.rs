@@ -15,8 +15,8 @@ use crate::ledger::store::Locked;
 use crate::pricing::{PriceTable, ResponseFacts, Speed};
 use crate::transcript::Response;
 use crate::transcript::discover::{self, Found};
-use crate::zone::Zone;
 use crate::transcript::tail::{Budget, Stat};
+use crate::zone::Zone;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -135,7 +135,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
     if let Some(transcript) = own {
         let session = discover::session_of_transcript(transcript);
         let project = discover::project_of_transcript(transcript);
-        let listed = discover::session_files(transcript);
+        let listed = discover::session_files(transcript, &mut notes);
         if let Some(session) = &session {
             tampered = own_anomalies(&locked.ledger, transcript, session, &listed);
         }
@@ -154,7 +154,8 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
                 roots.push(resolved);
             }
         }
-        sources.extend(discover::changed_since(&roots, since).into_iter().filter(|f| !seen.contains(&f.path)));
+        sources
+            .extend(discover::changed_since(&roots, since, &mut notes).into_iter().filter(|f| !seen.contains(&f.path)));
     }
     let sources = bounded(&locked.ledger, sources, ctx.now, &mut notes);
     let mut budget = ctx.budget;
@@ -272,8 +273,8 @@ fn learn_root(learned: &mut Vec<String>, transcript: &Path, ctx: &Context) {
 }
 
 /// The hooked session's files that stopped being what ccbreaker read from them: deleted, no longer a regular file
-/// (a directory, a symlink to `/dev/null`), or replaced by another file holding less than was read. Claude Code
-/// only ever appends to them; each one found is a reason, naming the file.
+/// (a directory, a symlink to `/dev/null`), or holding less than was read (cut short, or replaced by another file).
+/// Claude Code only ever appends to them; each one found is a reason, naming the file.
 fn own_anomalies(ledger: &Ledger, transcript: &Path, session: &str, listed: &[(PathBuf, Stat)]) -> Vec<String> {
     let main = transcript.to_string_lossy();
     let dir = transcript.with_extension("");
@@ -290,9 +291,14 @@ fn own_anomalies(ledger: &Ledger, transcript: &Path, session: &str, listed: &[(P
         }
         let why = match listed.get(Path::new(path)) {
             Some(stat) if stat.size >= cursor.offset => continue,
-            // Cut short in place: how that is counted is the reader's business, not a replaced file.
-            Some(stat) if (stat.id.dev, stat.id.ino) == (cursor.dev, cursor.ino) => continue,
-            Some(stat) => format!("was replaced by another file with less in it ({} bytes, {} were read)", stat.size, cursor.offset),
+            // `> file` keeps the inode, and a file removed and written again often gets the same one back.
+            Some(stat) if (stat.id.dev, stat.id.ino) == (cursor.dev, cursor.ino) => {
+                format!("was cut short ({} bytes, {} were read)", stat.size, cursor.offset)
+            }
+            Some(stat) => format!(
+                "was replaced by another file with less in it ({} bytes, {} were read)",
+                stat.size, cursor.offset
+            ),
             None => match std::fs::metadata(path) {
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => "was deleted".to_owned(),
                 Err(err) => format!("can no longer be read ({err})"),

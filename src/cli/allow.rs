@@ -91,7 +91,12 @@ fn target_uid(user: Option<&str>, io: &Io) -> Result<u32, Error> {
 
 /// Adds a grant to root's grants file for the user (root-owned, readable by the hook); returns the session's
 /// total extra.
-fn grant_as_root(path: &std::path::Path, session: &str, usd: f64, now: chrono::DateTime<chrono::Utc>) -> Result<Pico, Error> {
+fn grant_as_root(
+    path: &std::path::Path,
+    session: &str,
+    usd: f64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Pico, Error> {
     let file_err = |action: &'static str| {
         let path = path.to_path_buf();
         move |source| Error::from(LockedError::File { action, path, source })
@@ -106,6 +111,7 @@ fn grant_as_root(path: &std::path::Path, session: &str, usd: f64, now: chrono::D
     let extra = grant.extra;
     let bytes = serde_json::to_vec_pretty(&grants).expect("grants serialise");
     files::write_atomic(path, &bytes, Durability::Synced, None).map_err(file_err("write"))?;
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).map_err(file_err("set the mode of"))?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(file_err("set the mode of"))?;
     Ok(extra)
 }

@@ -4,9 +4,9 @@
 use super::Io;
 use super::args::Args;
 use crate::config;
-use crate::locked::{self, Mode};
 use crate::error::{Error, exit};
 use crate::install::{self, Outcome, Scope, Status};
+use crate::locked::{self, Mode};
 use crate::paths;
 
 pub(super) fn install(mut args: Args, io: &mut Io) -> Result<u8, Error> {

@@ -4,15 +4,15 @@
 use super::Io;
 use super::args::Args;
 use crate::config::{self, Config};
-use crate::locked::checks::{self, Check};
-use crate::place::Place;
-use crate::transcript::tail::Budget;
 use crate::error::{Error, exit};
 use crate::ledger::state::{HookTimings, SessionSpend, Spend};
 use crate::ledger::store::{Locked, Store};
+use crate::locked::checks::{self, Check};
+use crate::place::Place;
 use crate::policy::{self, Limits, Verdict};
 use crate::sync::{self, Scan};
 use crate::text::thousands;
+use crate::transcript::tail::Budget;
 use crate::usage::Pico;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -134,7 +134,8 @@ pub(super) fn refresh<'a>(
     let started = std::time::Instant::now();
     let (mut files, mut bytes) = (0, 0);
     loop {
-        ctx.budget = Budget { bytes: sync::HOOK_BYTES, deadline: Some(std::time::Instant::now() + sync::HOOK_READ_FOR) };
+        ctx.budget =
+            Budget { bytes: sync::HOOK_BYTES, deadline: Some(std::time::Instant::now() + sync::HOOK_READ_FOR) };
         // A person can wait longer than a hook: five times the hook's lock timeout.
         let mut locked = store.lock(env.lock_timeout()? * 5, &ctx.zone.name())?;
         let read = sync::sync(&mut locked, None, Scan::Now, &ctx)?;

@@ -143,7 +143,10 @@ pub(crate) fn string(raw: Option<&[u8]>) -> Option<String> {
             continue;
         }
         let hex = |at: usize| {
-            inner.get(at..at + 4).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u16::from_str_radix(h, 16).ok())
+            inner
+                .get(at..at + 4)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u16::from_str_radix(h, 16).ok())
         };
         let Some(unit) = hex(i) else {
             out.extend_from_slice("\u{fffd}".as_bytes());
@@ -226,7 +229,9 @@ mod tests {
             format!(r#"{{"command":"ls","x":{deep}}}"#),
             r#"{"command":"ls","n":1e400}"#.to_owned(),
         ] {
-            let event = format!(r#"{{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{input}}}"#);
+            let event = format!(
+                r#"{{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{input}}}"#
+            );
             let e = Event::parse(event.as_bytes()).unwrap();
             assert_eq!(e.session_id.as_deref(), Some("s"), "{input}");
             assert!(ToolInput::new(e.tool_input.as_deref().unwrap()).text("command").is_some(), "{input}");

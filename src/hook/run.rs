@@ -83,10 +83,8 @@ pub(crate) fn run(stdin: &[u8], env: &Env, now: Result<DateTime<Utc>, Error>) ->
 
 /// Locked mode's record of its install cannot be read: nothing can be checked, and only root can fix it.
 fn unusable_install(kind: EventKind, err: &crate::locked::LockedError) -> Answer {
-    let reason = format!(
-        "ccbreaker could not check your budgets, so this call is blocked: {}",
-        crate::error::report(err)
-    );
+    let reason =
+        format!("ccbreaker could not check your budgets, so this call is blocked: {}", crate::error::report(err));
     render(kind, &Action::Block(reason), OnBreach::Stop)
 }
 

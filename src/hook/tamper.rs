@@ -122,7 +122,8 @@ pub(crate) fn harm(before: &str, after: &str) -> Option<String> {
     let old = parse(before).unwrap_or(Value::Null);
     let Some(new) = parse(after) else {
         // Claude Code ignores a settings file it cannot parse, hooks and all.
-        return (!handlers(&old).is_empty()).then(|| "it would leave ccbreaker's hooks in a file that is not JSON".to_owned());
+        return (!handlers(&old).is_empty())
+            .then(|| "it would leave ccbreaker's hooks in a file that is not JSON".to_owned());
     };
     if handlers(&old) != handlers(&new) {
         return Some("it would change or remove ccbreaker's hooks".to_owned());
@@ -183,7 +184,9 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
         return Some(refusal(&format!("it sets `{}`", var.split('=').next().unwrap_or(var))));
     }
     if command.contains("CLAUDE_CONFIG_DIR=") {
-        return Some(refusal("it runs Claude Code under another config directory, where ccbreaker's hooks may not run"));
+        return Some(refusal(
+            "it runs Claude Code under another config directory, where ccbreaker's hooks may not run",
+        ));
     }
     if command.contains("ccbreaker")
         && words.iter().any(|w| matches!(w.rsplit('/').next().unwrap_or(w), "kill" | "pkill" | "killall"))
@@ -197,6 +200,12 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
     for owned in &protected.owned {
         if spellings(owned, protected.home.as_deref(), cwd).iter().any(|s| command.contains(s.as_str())) {
             return Some(refusal(&format!("it touches `{}`", owned.display())));
+        }
+        // `cd ~/.local/bin && cp /bin/true ccbreaker`: its directory, then its name.
+        let (Some(dir), Some(name)) = (owned.parent(), owned.file_name().and_then(|n| n.to_str())) else { continue };
+        let in_dir = spellings(dir, protected.home.as_deref(), cwd).iter().any(|s| command.contains(s.as_str()));
+        if in_dir && writes(command) && words.iter().any(|w| w.trim_matches(|c| c == '"' || c == '\'') == name) {
+            return Some(refusal(&format!("it would change `{}`", owned.display())));
         }
     }
     let hooks_off = command.contains("disableAllHooks") || command.contains("allowManagedHooksOnly");
@@ -369,6 +378,10 @@ mod tests {
         assert!(bash("CLAUDE_CONFIG_DIR=/tmp/c claude -p go").is_some());
         assert!(bash("while true; do pkill -f 'ccbreaker hook'; done &").is_some());
         assert!(bash("claude --bare -p go").is_some());
+        assert!(bash("cd ~/.local/bin && cp /bin/true ccbreaker").is_some());
+        assert!(bash("cd ~/.config/ccbreaker && printf '[budget]\\nsession_usd=0\\n' > config.toml").is_some());
+        assert!(bash("CLAUDECODE= ccbreaker \"allow\" --session s").is_some());
+        assert!(bash("script -qec 'ccbreaker allow --session s' /dev/null").is_some());
         assert!(bash("ccbreaker status").is_none());
         assert!(bash("cat ~/.claude/settings.json").is_none());
         assert!(bash("git clone --bare x").is_none());

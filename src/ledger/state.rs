@@ -200,7 +200,8 @@ impl Ledger {
     }
 
     pub(crate) fn note(&mut self, note: String) {
-        if self.notes.last() != Some(&note) {
+        // A problem seen on every walk is said once.
+        if !self.notes.contains(&note) {
             self.notes.push(note);
         }
         let excess = self.notes.len().saturating_sub(MAX_NOTES);

@@ -27,7 +27,12 @@ fn roots_only(path: &Path, what: &str) -> Check {
         }
         Ok(meta) => check(
             false,
-            format!("{what} `{}` is owned by uid {} with mode {:o}: others could change it", path.display(), meta.uid(), meta.mode() & 0o7777),
+            format!(
+                "{what} `{}` is owned by uid {} with mode {:o}: others could change it",
+                path.display(),
+                meta.uid(),
+                meta.mode() & 0o7777
+            ),
         ),
         Err(err) => check(false, format!("{what} `{}` cannot be read: {err}", path.display())),
     }
@@ -35,7 +40,8 @@ fn roots_only(path: &Path, what: &str) -> Check {
 
 /// Every fact, in the order a person would check them.
 pub(crate) fn run(install: &Install) -> Vec<Check> {
-    let mut out = vec![roots_only(Path::new(MARKER), "the locked-mode record"), roots_only(Path::new(ROOT_CONFIG), "the config")];
+    let mut out =
+        vec![roots_only(Path::new(MARKER), "the locked-mode record"), roots_only(Path::new(ROOT_CONFIG), "the config")];
     out.push(roots_only(Path::new("/etc/ccbreaker"), "the config directory"));
     out.push(binary(install));
     for dir in install.binary.ancestors().skip(1) {
@@ -59,7 +65,14 @@ fn binary(install: &Install) -> Check {
         }
         Ok(m) => check(
             false,
-            format!("the binary `{}` is uid {} gid {} mode {:o}: it must be root's, setgid (2755) to group {}", path.display(), m.uid(), m.gid(), m.mode() & 0o7777, install.gid),
+            format!(
+                "the binary `{}` is uid {} gid {} mode {:o}: it must be root's, setgid (2755) to group {}",
+                path.display(),
+                m.uid(),
+                m.gid(),
+                m.mode() & 0o7777,
+                install.gid
+            ),
         ),
         Err(err) => check(false, format!("the binary `{}` cannot be read: {err}", path.display())),
     }
@@ -68,12 +81,20 @@ fn binary(install: &Install) -> Check {
 fn state_root(install: &Install) -> Check {
     let path = &install.state_root;
     match fs::metadata(path) {
-        Ok(m) if m.uid() == 0 && m.gid() == install.gid && m.mode() & 0o007 == 0 => {
-            check(true, format!("the state `{}` is root's, mode {:o}: only the group enters", path.display(), m.mode() & 0o7777))
-        }
+        Ok(m) if m.uid() == 0 && m.gid() == install.gid && m.mode() & 0o007 == 0 => check(
+            true,
+            format!("the state `{}` is root's, mode {:o}: only the group enters", path.display(), m.mode() & 0o7777),
+        ),
         Ok(m) => check(
             false,
-            format!("the state `{}` is uid {} gid {} mode {:o}: it must be root:{} with no access for others", path.display(), m.uid(), m.gid(), m.mode() & 0o7777, install.gid),
+            format!(
+                "the state `{}` is uid {} gid {} mode {:o}: it must be root:{} with no access for others",
+                path.display(),
+                m.uid(),
+                m.gid(),
+                m.mode() & 0o7777,
+                install.gid
+            ),
         ),
         Err(err) => check(false, format!("the state `{}` cannot be read by this process: {err}", path.display())),
     }
@@ -89,7 +110,13 @@ fn process_group(install: &Install) -> Check {
         return check(false, format!("this user is a member of group {gid}, so it can reach the state: remove it"));
     }
     if !install.is_this_binary() {
-        return check(true, format!("this user is not in group {gid} (run `{}` to check the group it runs with)", install.binary.display()));
+        return check(
+            true,
+            format!(
+                "this user is not in group {gid} (run `{}` to check the group it runs with)",
+                install.binary.display()
+            ),
+        );
     }
     let effective = rustix::process::getegid().as_raw();
     check(
@@ -120,7 +147,8 @@ fn managed(install: &Install) -> Check {
             !settings["hooks"][*event].as_array().is_some_and(|groups| {
                 groups.iter().any(|g| {
                     g["hooks"].as_array().is_some_and(|hs| {
-                        hs.iter().any(|h| h["command"].as_str().is_some_and(|c| c.contains(&binary) && c.ends_with(" hook")))
+                        hs.iter()
+                            .any(|h| h["command"].as_str().is_some_and(|c| c.contains(&binary) && c.ends_with(" hook")))
                     })
                 })
             })
@@ -129,6 +157,9 @@ fn managed(install: &Install) -> Check {
     if missing.is_empty() {
         check(true, format!("the managed settings `{}` hold ccbreaker's hooks", path.display()))
     } else {
-        check(false, format!("the managed settings `{}` lack ccbreaker's hook for {}", path.display(), missing.join(", ")))
+        check(
+            false,
+            format!("the managed settings `{}` lack ccbreaker's hook for {}", path.display(), missing.join(", ")),
+        )
     }
 }

@@ -90,9 +90,10 @@ impl Mode {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Mode::User),
             Err(source) => return Err(LockedError::Marker { path: marker.to_path_buf(), source }),
         };
-        parse_marker(&text)
-            .map(Mode::Locked)
-            .ok_or_else(|| LockedError::Damaged { path: marker.to_path_buf(), message: "run `sudo ccbreaker install --locked` again".to_owned() })
+        parse_marker(&text).map(Mode::Locked).ok_or_else(|| LockedError::Damaged {
+            path: marker.to_path_buf(),
+            message: "run `sudo ccbreaker install --locked` again".to_owned(),
+        })
     }
 
     pub(crate) fn install(&self) -> Option<&Install> {

@@ -72,7 +72,11 @@ pub(crate) fn uninstall() -> Result<Steps, LockedError> {
     steps.push(format!("locked mode off (removed {MARKER})"));
     let outcome = crate::install::uninstall(&install.managed_settings, false)
         .map_err(|e| LockedError::Setup(crate::error::report(&e)))?;
-    steps.push(format!("hooks removed from {} ({} changes)", install.managed_settings.display(), outcome.changes.len()));
+    steps.push(format!(
+        "hooks removed from {} ({} changes)",
+        install.managed_settings.display(),
+        outcome.changes.len()
+    ));
     steps.push(format!(
         "kept: {} (setgid), {ROOT_CONFIG}, {}; remove them with `sudo rm {} && sudo rm -r /etc/ccbreaker {}` and \
          `sudo groupdel {GROUP}`",
@@ -112,7 +116,8 @@ fn ensure_group(steps: &mut Steps) -> Result<u32, LockedError> {
         Ok(status) => return Err(LockedError::Setup(format!("could not create the group {GROUP} ({status})"))),
         Err(err) => return Err(LockedError::Setup(format!("could not create the group {GROUP}: {err}"))),
     }
-    let gid = group_id(GROUP).ok_or_else(|| LockedError::Setup(format!("the group {GROUP} was created but not found")))?;
+    let gid =
+        group_id(GROUP).ok_or_else(|| LockedError::Setup(format!("the group {GROUP} was created but not found")))?;
     steps.push(format!("created group {GROUP} (gid {gid})"));
     Ok(gid)
 }
@@ -132,7 +137,8 @@ pub(crate) fn group_id(name: &str) -> Option<u32> {
             Command::new("getent").args(["group", name]).output()
         };
         let text = String::from_utf8(output.ok()?.stdout).ok()?;
-        let field = if cfg!(target_os = "macos") { text.split_whitespace().last() } else { text.trim().split(':').nth(2) };
+        let field =
+            if cfg!(target_os = "macos") { text.split_whitespace().last() } else { text.trim().split(':').nth(2) };
         field?.parse().ok()
     })
 }

@@ -35,19 +35,20 @@ pub(crate) fn project_of_transcript(transcript: &Path) -> String {
 }
 
 /// The session's transcript and every `.jsonl` below its `subagents/` directory (nested agents included).
-/// Files that do not exist (yet) are left out.
-pub(crate) fn session_files(transcript: &Path) -> Vec<(PathBuf, Stat)> {
+/// Files that do not exist (yet) are left out; entries that are not files ccbreaker may read are named in
+/// `skipped`.
+pub(crate) fn session_files(transcript: &Path, skipped: &mut Vec<String>) -> Vec<(PathBuf, Stat)> {
     let mut files = Vec::new();
     if let Ok(meta) = fs::metadata(transcript)
         && meta.is_file()
     {
         files.push((transcript.to_path_buf(), Stat::of(&meta)));
     }
-    collect_jsonl(&subagents_dir(transcript), &mut files, 0);
+    collect_jsonl(&subagents_dir(transcript), &mut files, 0, skipped);
     files
 }
 
-fn collect_jsonl(dir: &Path, out: &mut Vec<(PathBuf, Stat)>, depth: usize) {
+fn collect_jsonl(dir: &Path, out: &mut Vec<(PathBuf, Stat)>, depth: usize, skipped: &mut Vec<String>) {
     if depth > 8 {
         return;
     }
@@ -57,21 +58,38 @@ fn collect_jsonl(dir: &Path, out: &mut Vec<(PathBuf, Stat)>, depth: usize) {
         let Ok(kind) = entry.file_type() else { continue };
         if kind.is_dir() {
             if entry.file_name() != "tool-results" {
-                collect_jsonl(&path, out, depth + 1);
+                collect_jsonl(&path, out, depth + 1, skipped);
             }
-        } else if is_jsonl(&path)
-            && let Some(meta) = file_metadata(&entry, kind)
-        {
-            out.push((path, Stat::of(&meta)));
+        } else if is_jsonl(&path) {
+            match may_read(&entry, kind) {
+                Ok(meta) => out.push((path, Stat::of(&meta))),
+                Err(why) => skipped.push(format!("skipped `{}`: {why}", path.display())),
+            }
         }
     }
 }
 
-/// A directory entry's metadata if it is a regular file (following a symlink): read relative to the open
-/// directory, which saves resolving the whole path again for every file.
-fn file_metadata(entry: &fs::DirEntry, kind: fs::FileType) -> Option<fs::Metadata> {
+/// A directory entry's metadata if it is a file ccbreaker may read: a regular file, or a symlink that resolves to
+/// one outside the kernel's file systems (`/proc`, `/sys`, `/dev`); else why not. Read relative to the open
+/// directory, which saves resolving the whole path again for every file. (Sparse files and files that grew
+/// implausibly are judged when they are read.)
+pub(crate) fn may_read(entry: &fs::DirEntry, kind: fs::FileType) -> Result<fs::Metadata, &'static str> {
     let meta = if kind.is_symlink() { fs::metadata(entry.path()) } else { entry.metadata() };
-    meta.ok().filter(fs::Metadata::is_file)
+    let meta = meta.map_err(|_| "it cannot be read (a dangling symlink?)")?;
+    if !meta.is_file() {
+        return Err(if meta.is_dir() {
+            "it is a directory"
+        } else {
+            "it is a FIFO, device or socket, not a regular file"
+        });
+    }
+    if kind.is_symlink()
+        && fs::canonicalize(entry.path())
+            .is_ok_and(|target| ["/proc", "/sys", "/dev"].iter().any(|kernel| target.starts_with(kernel)))
+    {
+        return Err("it links to a file of the kernel (/proc, /sys, /dev), not a transcript");
+    }
+    Ok(meta)
 }
 
 fn is_jsonl(path: &Path) -> bool {
@@ -81,10 +99,10 @@ fn is_jsonl(path: &Path) -> bool {
 /// Every transcript under `roots` modified at or after `since`:
 /// `<root>/<project>/<session>.jsonl`, `<root>/<project>/<session>/subagents/**/*.jsonl` and legacy
 /// `<root>/<project>/agent-*.jsonl`.
-pub(crate) fn changed_since(roots: &[PathBuf], since: SystemTime) -> Vec<Found> {
+pub(crate) fn changed_since(roots: &[PathBuf], since: SystemTime, skipped: &mut Vec<String>) -> Vec<Found> {
     let mut found = Vec::new();
     for entry in project_entries(roots) {
-        entry.files(since, &mut found);
+        entry.files(since, &mut found, skipped);
     }
     found
 }
@@ -95,7 +113,7 @@ pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
     let entries = project_entries(roots);
     let threads = threads.clamp(1, entries.len().max(1));
     if threads == 1 {
-        return changed_since(roots, SystemTime::UNIX_EPOCH);
+        return changed_since(roots, SystemTime::UNIX_EPOCH, &mut Vec::new());
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -104,7 +122,7 @@ pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
                 scope.spawn(|| {
                     let mut found = Vec::new();
                     while let Some(entry) = entries.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                        entry.files(SystemTime::UNIX_EPOCH, &mut found);
+                        entry.files(SystemTime::UNIX_EPOCH, &mut found, &mut Vec::new());
                     }
                     found
                 })
@@ -139,7 +157,7 @@ fn project_entries(roots: &[PathBuf]) -> Vec<ProjectEntry> {
 
 impl ProjectEntry {
     /// The transcripts this entry holds that were modified at or after `since`.
-    fn files(&self, since: SystemTime, found: &mut Vec<Found>) {
+    fn files(&self, since: SystemTime, found: &mut Vec<Found>, skipped: &mut Vec<String>) {
         let entry = &self.entry;
         let project = || self.project.to_string();
         let path = entry.path();
@@ -147,12 +165,15 @@ impl ProjectEntry {
         if kind.is_dir() {
             let session = entry.file_name().to_string_lossy().into_owned();
             let mut files = Vec::new();
-            collect_jsonl(&path.join("subagents"), &mut files, 0);
+            collect_jsonl(&path.join("subagents"), &mut files, 0, skipped);
             for (path, stat) in files.into_iter().filter(|(_, stat)| stat.modified >= since) {
                 found.push(Found { path, session: Some(session.clone()), project: project(), stat, own: false });
             }
         } else if is_jsonl(&path) {
-            let Some(meta) = file_metadata(entry, kind) else { return };
+            let meta = match may_read(entry, kind) {
+                Ok(meta) => meta,
+                Err(why) => return skipped.push(format!("skipped `{}`: {why}", path.display())),
+            };
             let stat = Stat::of(&meta);
             if stat.modified >= since {
                 found.push(Found { session: session_of_transcript(&path), path, project: project(), stat, own: false });

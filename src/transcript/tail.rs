@@ -251,7 +251,10 @@ fn is_kernel_fs(file: &File) -> bool {
     {
         // PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, SECURITYFS_MAGIC, TRACEFS_MAGIC.
         const KERNEL: [i64; 5] = [0x9fa0, 0x6265_6572, 0x6462_6720, 0x7363_6673, 0x7472_6163];
-        rustix::fs::fstatfs(file).is_ok_and(|fs| KERNEL.contains(&(fs.f_type as i64)))
+        // `f_type`'s width differs between targets.
+        #[allow(clippy::unnecessary_cast)]
+        let kernel = rustix::fs::fstatfs(file).is_ok_and(|fs| KERNEL.contains(&(fs.f_type as i64)));
+        kernel
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -276,7 +279,9 @@ mod tests {
     fn lines_from(path: &Path, from: u64) -> (Vec<String>, Tail) {
         let (mut file, stat) = open(path).unwrap();
         let mut lines = Vec::new();
-        let tail = read_lines(&mut file, from, Limit::whole(&stat), |l| lines.push(String::from_utf8_lossy(l).into_owned())).unwrap();
+        let tail =
+            read_lines(&mut file, from, Limit::whole(&stat), |l| lines.push(String::from_utf8_lossy(l).into_owned()))
+                .unwrap();
         (lines, tail)
     }
 
@@ -313,8 +318,10 @@ mod tests {
         let (_dir, path) = temp_file("oversized", &content);
         let (mut file, stat) = open(&path).unwrap();
         let mut lines = Vec::new();
-        let tail =
-            read_lines_up_to(&mut file, 0, CHUNK, Limit::whole(&stat), |l| lines.push(String::from_utf8_lossy(l).into_owned())).unwrap();
+        let tail = read_lines_up_to(&mut file, 0, CHUNK, Limit::whole(&stat), |l| {
+            lines.push(String::from_utf8_lossy(l).into_owned())
+        })
+        .unwrap();
         assert_eq!(lines, ["first", "last"]);
         assert_eq!((tail.lines, tail.oversized), (2, 1));
         assert_eq!(tail.offset, content.len() as u64 - "partial".len() as u64);

@@ -248,5 +248,9 @@ fn a_price_override_naming_an_unknown_model_is_a_config_error() {
     assert!(notice.contains("`pricing.unknown_model`") && notice.contains("the last good config"), "{kept}");
     let check = sb.run(&["config", "check"], b"");
     assert_eq!(check.code, 1);
-    assert!(check.stderr.contains("names \"claude-imaginary-9\", which the price table does not know"), "{}", check.stderr);
+    assert!(
+        check.stderr.contains("names \"claude-imaginary-9\", which the price table does not know"),
+        "{}",
+        check.stderr
+    );
 }

@@ -174,7 +174,8 @@ fn the_day_follows_the_configured_zone() {
 #[test]
 fn malformed_stdin_is_a_documented_error_not_a_panic() {
     let sb = Sandbox::new("stdin");
-    for input in [&b""[..], b"not json", b"[1,2]", br#"{"hook_event_name":"PreToolUse","session_id": 5}"#, b"\xff\xfe"] {
+    for input in [&b""[..], b"not json", b"[1,2]", br#"{"hook_event_name":"PreToolUse","session_id": 5}"#, b"\xff\xfe"]
+    {
         let out = sb.run(&["hook"], input);
         assert_eq!(out.code, 1, "input {input:?}: {}", out.stderr);
         assert_eq!(out.stdout, "");

@@ -4,6 +4,7 @@
 mod harness;
 
 mod accounting;
+mod agent;
 mod cli;
 mod concurrency;
 mod corpus;
