@@ -12,6 +12,7 @@ mod faults;
 mod hook;
 mod install;
 mod lag;
+mod locked;
 mod messages;
 mod report;
 mod tamper;
