@@ -443,6 +443,87 @@ class Sandbox:
             r.kill()
 
 
+# -- locked mode: a private mount namespace and an unprivileged agent ----------------------------------------------
+
+LOCKED_UID = 4243
+LOCKED_USER = "ccb-agent"
+# Overlays over what `install --locked` writes, kept in the sandbox: the host's /etc, /usr/local and /var/lib are
+# never changed.
+LOCKED_LAYERS = (("etc", "/etc"), ("usr-local", "/usr/local"), ("var-lib", "/var/lib"))
+
+
+def locked_unavailable():
+    """Why locked mode cannot be tested here, or None (it needs root and mount namespaces; CI has both)."""
+    if os.geteuid() != 0:
+        return "not root"
+    if shutil.which("unshare") is None or shutil.which("setpriv") is None:
+        return "no unshare or setpriv"
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        return "`unshare -m` is not permitted"
+    return None
+
+
+class LockedSandbox(Sandbox):
+    """A sandbox whose commands run in a private mount namespace with overlays on /etc, /usr/local and /var/lib,
+    where `ccbreaker install --locked` puts the managed settings, the root-owned config and binary, and the state;
+    the client runs as an unprivileged user created (inside the /etc overlay) for the test."""
+
+    def __init__(self, t, name, script=None):
+        super().__init__(t, name, None, script)
+        for d in (self.ctx.work, self.root):
+            d.chmod(0o755)
+        for layer, _ in LOCKED_LAYERS:
+            (self.root / layer / "upper").mkdir(parents=True)
+            (self.root / layer / "work").mkdir()
+        # The cached client lives under root's home: the namespace binds it where the agent can run it.
+        self.client = self.root / "claude"
+        self.client.touch(mode=0o755)
+        self.in_ns(["useradd", "-u", str(LOCKED_UID), "-M", "-d", str(self.home), "-s", "/bin/sh", LOCKED_USER])
+        for d in (self.home, self.project, self.tmp):
+            os.chown(d, LOCKED_UID, LOCKED_UID)
+
+    def ns_argv(self, argv, user=False, env=None):
+        mounts = [
+            f"mount -t overlay overlay -o lowerdir={target},upperdir={self.root / layer / 'upper'},workdir={self.root / layer / 'work'} {target}"
+            for layer, target in LOCKED_LAYERS
+        ]
+        mounts.append(f"mount --bind {shlex.quote(str(self.ctx.client))} {shlex.quote(str(self.client))}")
+        prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c", " && ".join(mounts) + ' && exec "$@"', "sh"]
+        if user:
+            prefix += ["setpriv", f"--reuid={LOCKED_UID}", f"--regid={LOCKED_UID}", "--init-groups", "env", "-i"]
+            prefix += [f"{k}={v}" for k, v in (env or {}).items()]
+        return prefix + [str(a) for a in argv]
+
+    def in_ns(self, argv, user=False, check=True):
+        p = subprocess.run(self.ns_argv(argv, user, self.env() if user else None), cwd=self.project, capture_output=True, text=True, timeout=120)
+        self.t.log(f"$ [{'agent' if user else 'root'}] {' '.join(map(str, argv))} -> exit {p.returncode}")
+        if check and p.returncode != 0:
+            raise ScenarioError(f"`{' '.join(map(str, argv))}` exited {p.returncode}: {(p.stderr or p.stdout).strip()[-800:]}")
+        return p
+
+    def env(self):
+        env = base_env(self.home)
+        env.pop("IS_SANDBOX", None)
+        env.update({"TMPDIR": str(self.tmp), "ANTHROPIC_BASE_URL": self.mock.url, "USER": LOCKED_USER, "LOGNAME": LOCKED_USER})
+        env["CCB_E2E_CLIENT"] = str(self.client)  # for the agent's own child `claude -p`
+        return env
+
+    def install_locked(self, config_toml):
+        self.in_ns([self.ctx.bin, "install", "--locked"])
+        (self.root / "etc" / "upper" / "ccbreaker" / "config.toml").write_text(config_toml)
+
+    def ccbreaker_as_agent(self, *args, check=True):
+        """The locked binary, run by the agent's user (as `ccbreaker status` in its own terminal would be)."""
+        return self.in_ns(["/usr/local/bin/ccbreaker", *args], user=True, check=check)
+
+    def start_claude(self, tag="A", prompt=None, resume=None, stream=False, extra_args=(), timeout=None):
+        prompt = prompt or f"{RUN_MARKER}-{tag}: do the scripted task."
+        argv = [str(self.client), "-p", prompt, "--output-format", "json", "--dangerously-skip-permissions"]
+        run = Run(self, tag, self.ns_argv(argv, user=True, env=self.env()), timeout or self.ctx.run_timeout)
+        self.runs.append(run)
+        return run
+
+
 class Run:
     """One `claude -p` process: its exit code, the result JSON and the wall time."""
 
@@ -556,6 +637,11 @@ class Test:
 
     def sandbox(self, config=None, script=None):
         box = Sandbox(self, self.scenario.name, config, script)
+        self.boxes.append(box)
+        return box
+
+    def locked_sandbox(self, script=None):
+        box = LockedSandbox(self, self.scenario.name, script)
         self.boxes.append(box)
         return box
 

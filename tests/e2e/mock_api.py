@@ -28,6 +28,7 @@ The script
 
 Usage: `usage` is the default for every response (keys input, output, cache_5m, cache_1h, cache_read), and
 `overrides` is a list of {"role": "main"|"sub"|"sub-<i>"|"side"|"*", "turn": N (omit for every turn),
+  "command": a shell command that replaces the Bash call's `touch`, "stop": true (answer with the final text now),
 "run": TAG (omit for every run), "usage": {...}, "delay": s, "event_delay": s}; later entries win.
 `delay` waits before the answer starts, `event_delay` between SSE events (a slowly streamed response).
 
@@ -160,6 +161,7 @@ class Script:
     def _settings_for(self, run, role, turn):
         usage = dict(self.spec["usage"])
         delay, event_delay = self.spec["delay"], self.spec["event_delay"]
+        command, stop = None, False
         for o in self.spec["overrides"]:
             want = o.get("role", "*")
             if want not in ("*", role) and not (want == "sub" and role.startswith("sub-")):
@@ -171,14 +173,16 @@ class Script:
             usage.update(o.get("usage", {}))
             delay = o.get("delay", delay)
             event_delay = o.get("event_delay", event_delay)
-        return usage, delay, event_delay
+            command = o.get("command", command)
+            stop = o.get("stop", stop)
+        return usage, delay, event_delay, command, stop
 
     def plan(self, body):
         """Decides the answer: a dict with run, role, turn, blocks, stop_reason, usage, delay, event_delay."""
         s = self.spec
         run, role = self.who(body)
         turn = sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant" and has_tool_use(m))
-        usage, delay, event_delay = self._settings_for(run, role, turn)
+        usage, delay, event_delay, command, stop = self._settings_for(run, role, turn)
         plan = {"run": run, "role": role, "turn": turn, "usage": usage, "delay": delay, "event_delay": event_delay}
         tag = run or "x"
         if role in ("side", "compact"):
@@ -186,7 +190,7 @@ class Script:
         steps = (["agents"] if role == "main" and s["agents"] else []) + ["bash"] * (
             s["tool_calls"] if role == "main" else s["sub_tool_calls"]
         )
-        if turn >= len(steps):
+        if turn >= len(steps) or stop:
             text = f"{s['final_text']} ({tag} {role}, turn {turn})"
             return {**plan, "blocks": [{"type": "text", "text": text}], "stop_reason": "end_turn"}
         blocks = []
@@ -212,7 +216,10 @@ class Script:
                         "type": "tool_use",
                         "id": new_id("toolu"),
                         "name": "Bash",
-                        "input": {"command": f"touch ran-{tag}-{role}-t{turn}-c{k}", "description": f"mock {role} call {turn}.{k}"},
+                        "input": {
+                            "command": command or f"touch ran-{tag}-{role}-t{turn}-c{k}",
+                            "description": f"mock {role} call {turn}.{k}",
+                        },
                     }
                 )
         return {**plan, "blocks": blocks, "stop_reason": "tool_use"}
