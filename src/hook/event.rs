@@ -82,7 +82,7 @@ impl Event {
         if stdin.iter().all(u8::is_ascii_whitespace) {
             return Err(EventError::Empty);
         }
-        let Some(found) = scan::fields(stdin, FIELDS) else {
+        let Some(found) = scan::small_fields(stdin, FIELDS) else {
             return Err(EventError::Invalid("it is not a JSON object".to_owned()));
         };
         let [session_id, transcript_path, cwd, hook_event_name, tool_name, tool_use_id, agent_id, tool_input] =
@@ -179,7 +179,7 @@ impl<'a> ToolInput<'a> {
 
     /// The raw JSON value of the member `key`.
     pub(crate) fn raw(&self, key: &str) -> Option<&'a [u8]> {
-        scan::fields(self.raw, [key.as_bytes()])?[0].map(<[u8]>::trim_ascii)
+        scan::small_fields(self.raw, [key.as_bytes()])?[0].map(<[u8]>::trim_ascii)
     }
 
     /// The member `key` if it is a string.
@@ -194,7 +194,7 @@ impl<'a> ToolInput<'a> {
 
     /// The objects of the array member `key`, each as a tool input of its own.
     pub(crate) fn objects(&self, key: &str) -> Option<Vec<ToolInput<'a>>> {
-        Some(scan::elements(self.raw(key)?)?.into_iter().map(ToolInput::new).collect())
+        Some(scan::small_elements(self.raw(key)?)?.into_iter().map(ToolInput::new).collect())
     }
 }
 

@@ -342,7 +342,8 @@ impl Locked {
 
 fn wait_for(file: &File, path: &Path, timeout: Duration) -> Result<(), LedgerError> {
     let mut since = Instant::now();
-    let mut last = holder::read(file);
+    // Read only once the lock is found busy: the uncontended call costs nothing more.
+    let mut last: Option<Option<String>> = None;
     let mut pause = Duration::from_micros(200);
     loop {
         match file.try_lock() {
@@ -354,14 +355,14 @@ fn wait_for(file: &File, path: &Path, timeout: Duration) -> Result<(), LedgerErr
             }
         }
         let now = Instant::now();
-        let current = holder::read(file);
+        let current = Some(holder::read(file));
         if current != last {
-            // Another call took its turn: the lock is busy, not stuck.
-            (last, since) = (current, now);
+            // The first look, or another call took its turn: the lock is busy, not stuck.
+            (last, since) = (current, if last.is_none() { since } else { now });
         }
         if now >= since + timeout {
             let waited_ms = timeout.as_millis() as u64;
-            return Err(match holder::stuck(last.as_deref()) {
+            return Err(match holder::stuck(last.flatten().as_deref()) {
                 None => LedgerError::LockTimeout { path: path.to_path_buf(), waited_ms },
                 Some(holder) => LedgerError::LockSeized { path: path.to_path_buf(), waited_ms, holder },
             });
