@@ -175,14 +175,19 @@ pub(crate) fn is_forbidden(meta: &Metadata) -> bool {
     }
 }
 
-/// Reads a file a user controls (a config): a regular file only, opened without blocking (a FIFO would wait for a
-/// writer), at most `cap` bytes, never one of the group set by [`forbid_group`].
-pub(crate) fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+/// Opens `path` for reading without waiting for a writer (a FIFO would block an ordinary open).
+pub(crate) fn open_nonblocking(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, rustix::fs::OFlags::NONBLOCK.bits() as i32);
-    let file = options.open(path)?;
+    options.open(path)
+}
+
+/// Reads a file a user controls (a config): a regular file only, opened without blocking (a FIFO would wait for a
+/// writer), at most `cap` bytes, never one of the group set by [`forbid_group`].
+pub(crate) fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let file = open_nonblocking(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file"));

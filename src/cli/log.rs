@@ -4,7 +4,6 @@ use super::Io;
 use super::args::Args;
 use crate::audit::{self, Kind};
 use crate::error::{Error, exit};
-use crate::paths;
 
 pub(super) fn log(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let json = args.flag("--json");
@@ -15,7 +14,7 @@ pub(super) fn log(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         }
     };
     args.finish()?;
-    let state = paths::state_dir(io.env);
+    let state = super::place(io, "log")?.state_dir;
     let entries = audit::read(&state).map_err(Error::file("read", audit::path(&state)))?;
     let shown = &entries[entries.len().saturating_sub(limit)..];
     if json {

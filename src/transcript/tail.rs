@@ -209,11 +209,7 @@ const SPARSE_FROM: u64 = 64 << 20;
 /// open never blocks (a FIFO would wait for a writer), and only a regular file that is not sparse and not of a
 /// kernel file system is read.
 pub(crate) fn open(path: &Path) -> Result<(File, Stat), OpenError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, rustix::fs::OFlags::NONBLOCK.bits() as i32);
-    let file = options.open(path)?;
+    let file = crate::files::open_nonblocking(path)?;
     let meta = file.metadata()?;
     check(&file, &meta)?;
     Ok((file, Stat::of(&meta)))

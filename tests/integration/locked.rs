@@ -148,7 +148,10 @@ fn locked_mode_installs_and_its_boundary_holds() {
     )
     .unwrap();
     let pre = &managed["hooks"]["PreToolUse"][0]["hooks"][0];
-    assert_eq!((pre["command"].as_str(), pre["onFailure"].as_str()), (Some("/usr/local/bin/ccbreaker hook"), Some("block")));
+    assert_eq!(
+        (pre["command"].as_str(), pre["onFailure"].as_str()),
+        (Some("/usr/local/bin/ccbreaker hook"), Some("block"))
+    );
     // Uninstalled, the managed hooks and the marker go; the rest is said.
     let out = b.root_run(crate::harness::BIN, &["uninstall", "--locked"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -184,7 +187,11 @@ fn in_locked_mode_every_attempt_of_the_agent_fails_and_the_budget_still_halts() 
         assert_ne!(out.code, 0, "as the user, `{script}` succeeded: {}", out.stdout);
     }
     let allow = b.shell("/usr/local/bin/ccbreaker allow --session s1");
-    assert!(allow.stderr.contains("locked mode: `allow` needs root: run `sudo ccbreaker allow --session s1`"), "{}", allow.stderr);
+    assert!(
+        allow.stderr.contains("locked mode: `allow` needs root: run `sudo ccbreaker allow --session s1`"),
+        "{}",
+        allow.stderr
+    );
 
     // Overrides are ignored, a user config cannot loosen, and odd input still gets an answer.
     std::fs::create_dir_all(b.home.join(".config/ccbreaker")).unwrap();
@@ -197,7 +204,10 @@ fn in_locked_mode_every_attempt_of_the_agent_fails_and_the_budget_still_halts() 
     let out = b.hook(&env, &b.event("s1", "Bash", json!({"command": "ls"})));
     assert!(halts(&out), "{} {}", out.stdout, out.stderr);
     let reason = out.json()["stopReason"].as_str().unwrap().to_owned();
-    assert!(reason.contains("of its $5.00 budget") && reason.contains("`sudo ccbreaker allow --session s1"), "{reason}");
+    assert!(
+        reason.contains("of its $5.00 budget") && reason.contains("`sudo ccbreaker allow --session s1"),
+        "{reason}"
+    );
     let odd = br#"{"session_id":"s1","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"\ud800","n":1e400}}"#;
     let mut event: Value = serde_json::from_slice(&b.event("s1", "Bash", json!({}))).unwrap();
     event["tool_input"] = json!("placeholder");
@@ -235,6 +245,9 @@ fn in_locked_mode_a_tampered_transcript_and_a_broken_user_config_fail_closed() {
     assert_eq!(b2.shell(&format!(": > {}", b2.transcript("s1").display())).code, 0);
     let out = b2.hook(&[], &b2.event("s1", "Bash", json!({"command": "ls"})));
     assert!(halts(&out) && out.stdout.contains("was cut short"), "{}", out.stdout);
-    assert_eq!(b2.root_run(crate::harness::BIN, &["allow", "--session", "s1", "--add-usd", "0", "--user", "4242"]).code, 0);
+    assert_eq!(
+        b2.root_run(crate::harness::BIN, &["allow", "--session", "s1", "--add-usd", "0", "--user", "4242"]).code,
+        0
+    );
     b2.hook(&[], &b2.event("s1", "Bash", json!({"command": "ls"}))).assert_silent_allow();
 }
