@@ -738,6 +738,23 @@ mod tests {
     }
 
     #[test]
+    fn a_user_config_only_tightens_the_root_one() {
+        let (root, _) =
+            parse_ok("[budget]\nsession_usd = 10\ndaily_usd = 0\ntimezone = \"UTC\"\n[policy]\non_breach = \"deny\"\n");
+        let (user, _) = parse_ok(
+            "[budget]\nsession_usd = 1000\ndaily_usd = 30\ntimezone = \"Asia/Tokyo\"\n[policy]\non_breach = \"stop\"\n\
+             on_error = \"block\"\n[pricing]\nunknown_model = { input = 0.0, output = 0.0 }\n",
+        );
+        let config = tighten(root.clone(), &user);
+        assert_eq!((config.budget.session_usd, config.budget.daily_usd), (10.0, 30.0));
+        assert_eq!(config.budget.timezone, Zone::Utc, "the day's end is the root's");
+        assert_eq!((config.policy.on_breach, config.policy.on_error), (OnBreach::Stop, OnError::Block));
+        assert_eq!(config.pricing, root.pricing, "prices are the root's");
+        let (loose, _) = parse_ok("[budget]\nsession_usd = 0\n[policy]\non_breach = \"deny\"\non_error = \"allow\"\n");
+        assert_eq!(tighten(root.clone(), &loose).budget.session_usd, 10.0, "0 turns nothing off");
+    }
+
+    #[test]
     fn syntax_errors_name_the_line() {
         let err = parse_err("[budget]\nsession_usd = \n");
         assert!(err.contains("`/c.toml` is not valid TOML: line 2"), "{err}");

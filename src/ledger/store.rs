@@ -195,8 +195,9 @@ impl Store {
                 .open(&path)
                 .map_err(|source| LedgerError::OpenLock { path: path.clone(), source })?;
             wait_for(&file, &path, timeout)?;
-            // The lock guards this inode only: a lock file replaced meanwhile would let two processes in at once.
-            if same_inode(&file, &path) {
+            // The lock guards this inode only: a lock file replaced meanwhile (renamed over, or removed and made
+            // again) would let two processes in at once. Replaced, the inode we hold has no name left.
+            if still_linked(&file) {
                 holder::write(&file);
                 return Ok(file);
             }
@@ -372,18 +373,15 @@ fn wait_for(file: &File, path: &Path, timeout: Duration) -> Result<(), LedgerErr
     }
 }
 
-fn same_inode(file: &File, path: &Path) -> bool {
+fn still_linked(file: &File) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        match (file.metadata(), fs::metadata(path)) {
-            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
-            _ => false,
-        }
+        file.metadata().is_ok_and(|meta| meta.nlink() > 0)
     }
     #[cfg(not(unix))]
     {
-        let _ = (file, path);
+        let _ = file;
         true
     }
 }
