@@ -28,7 +28,8 @@ fn available(name: &str) -> bool {
 
 impl LockedBox {
     fn new(name: &str) -> LockedBox {
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("locked-{}-{name}", std::process::id()));
+        // Under the system's temp directory, which the unprivileged user can reach wherever the clone is.
+        let root = std::env::temp_dir().join(format!("ccbreaker-locked-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         for layer in ["etc", "usr-local", "var-lib"] {
             std::fs::create_dir_all(root.join(layer).join("upper")).unwrap();
@@ -37,6 +38,7 @@ impl LockedBox {
         let home = root.join("home");
         std::fs::create_dir_all(home.join(".claude/projects/-work-proj")).unwrap();
         chown_r(&home);
+        std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         LockedBox { root, home }
     }
 
