@@ -42,7 +42,7 @@ pub(crate) const HOOK_BYTES: u64 = 256 << 20;
 /// How long after its start a hook call stops reading and answers from what the ledger has.
 pub(crate) const HOOK_READ_FOR: std::time::Duration = std::time::Duration::from_millis(3000);
 /// Transcript files the ledger follows at most (each a cursor of a few hundred bytes): the ledger stays far below
-/// its 64 MiB cap whatever lands under a root. The hooked session's own files are always followed.
+/// its 64 MiB cap whatever lands under a root. The hooked session's own files may take twice as many.
 pub(crate) const MAX_TRACKED_FILES: usize = 20_000;
 /// Roots learned from hooked sessions whose transcripts lie outside the configured roots.
 const MAX_LEARNED_ROOTS: usize = 16;
@@ -223,7 +223,9 @@ fn bounded(ledger: &Ledger, sources: Vec<Found>, now: DateTime<Utc>, notes: &mut
                 notes.push(implausible(&source, source.stat.size));
                 continue;
             }
-            if tracked >= MAX_TRACKED_FILES && !source.own {
+            // The hooked session's own files come first, and get room past the cap: twice it, at most.
+            let cap = if source.own { 2 * MAX_TRACKED_FILES } else { MAX_TRACKED_FILES };
+            if tracked >= cap {
                 untracked += 1;
                 continue;
             }
