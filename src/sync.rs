@@ -82,11 +82,6 @@ impl<'a> Roots<'a> {
     pub(crate) fn get(&self) -> &[PathBuf] {
         self.resolved.get_or_init(|| crate::paths::transcript_roots(self.env, self.extra))
     }
-
-    /// The roots as the environment and config spell them (no system calls).
-    pub(crate) fn as_given(&self) -> Vec<PathBuf> {
-        crate::paths::transcript_roots_as_given(self.env, self.extra)
-    }
 }
 
 #[derive(Debug, Default)]
@@ -142,7 +137,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         for (path, stat) in listed {
             sources.push(Found { path, session: session.clone(), project: project.clone(), stat, own: true });
         }
-        learn_root(&mut locked.ledger.roots, transcript, ctx);
+        learn_root(&mut locked.ledger.roots, transcript);
     }
     if due {
         let since = SystemTime::from(day_start);
@@ -257,16 +252,14 @@ fn implausible(source: &Found, bytes: u64) -> String {
     )
 }
 
-/// Remembers the root of a hooked session's transcript (`<root>/<project>/<session>.jsonl`) when it is none of the
-/// configured roots, so the day's walk covers the sessions beside it (a child `claude` with its own
-/// `CLAUDE_CONFIG_DIR`, say).
-fn learn_root(learned: &mut Vec<String>, transcript: &Path, ctx: &Context) {
+/// Remembers the root of a hooked session's transcript (`<root>/<project>/<session>.jsonl`), so that the day's walk
+/// covers it whatever the environment of the process walking: a child `claude` with its own `CLAUDE_CONFIG_DIR`
+/// has its hooks read its transcript, but `status` or the parent's hooks would not know that directory. Roots
+/// that are also configured are walked once (the walk resolves and de-duplicates them).
+fn learn_root(learned: &mut Vec<String>, transcript: &Path) {
     let Some(root) = transcript.parent().and_then(Path::parent).filter(|r| r.is_absolute()) else { return };
     let text = root.to_string_lossy();
-    if learned.iter().any(|r| *r == text) || ctx.roots.as_given().iter().any(|r| transcript.starts_with(r)) {
-        return;
-    }
-    if ctx.roots.get().iter().any(|r| crate::paths::is_within(transcript, r)) {
+    if learned.iter().any(|r| *r == text) {
         return;
     }
     learned.push(text.into_owned());
