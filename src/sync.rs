@@ -8,11 +8,10 @@
 
 use crate::config::{Config, ConfigError};
 use crate::env::Env;
-use crate::ledger::account::{self, Priced, ReadStats};
+use crate::ledger::account::{self, ReadStats};
 use crate::ledger::keys::{KeyIndex, KeysError};
 use crate::ledger::store::Locked;
-use crate::pricing::{PriceTable, ResponseFacts, Speed};
-use crate::transcript::Response;
+use crate::pricing::PriceTable;
 use crate::transcript::discover::{self, Found};
 use crate::zone::Zone;
 use chrono::{DateTime, Duration, Utc};
@@ -109,7 +108,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         let session = discover::session_of_transcript(transcript);
         let project = discover::project_of_transcript(transcript);
         for (path, stat) in discover::session_files(transcript) {
-            sources.push(Found { path, session: session.clone(), project: project.clone(), stat, own: true });
+            sources.push(Found { path, session: session.clone(), project: project.clone(), stat });
         }
     }
     if due {
@@ -118,10 +117,9 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         sources.extend(discover::changed_since(ctx.roots.get(), since).into_iter().filter(|f| !seen.contains(&f.path)));
     }
     let mut notes = Vec::new();
-    let reads: Vec<_> = sources.iter().filter_map(|s| account::read_source(&locked.ledger, s, &mut notes)).collect();
-    let prices = &ctx.prices;
-    let price = |r: &Response| price_response(prices, r);
-    let stats = account::apply(&mut locked.ledger, &mut locked.keys, reads, &price, ctx.zone, ctx.now)?;
+    let reads: Vec<_> =
+        sources.iter().filter_map(|s| account::read_source(&locked.ledger, s, &ctx.prices, &mut notes)).collect();
+    let stats = account::apply(&mut locked.ledger, &mut locked.keys, reads, ctx.zone, ctx.now)?;
     for note in notes {
         locked.ledger.note(note);
     }
@@ -135,17 +133,4 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         crate::files::remove_stale_temps(locked.store().dir());
     }
     Ok(Synced { stats, scanned: due })
-}
-
-/// Prices one response with the table (the only place transcript facts meet prices).
-pub(crate) fn price_response(prices: &PriceTable, r: &Response) -> Priced {
-    let facts = ResponseFacts {
-        model: &r.model,
-        usage: &r.usage,
-        speed: if r.fast { Speed::Fast } else { Speed::Standard },
-        inference_geo: r.inference_geo.as_deref(),
-        date: r.timestamp.date_naive(),
-    };
-    let price = prices.price(&facts);
-    Priced { cost: price.cost, known_model: price.known_model }
 }

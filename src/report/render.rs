@@ -238,6 +238,7 @@ mod tests {
                 },
                 cost: Pico(output * 1_000_000_000),
                 responses: 1,
+                incomplete: 0,
             },
             first_ms: at(when),
             last_ms: at(when),

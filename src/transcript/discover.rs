@@ -14,8 +14,6 @@ pub(crate) struct Found {
     pub session: Option<String>,
     pub project: String,
     pub stat: Stat,
-    /// A file of the session whose hook is running (read on every one of its calls).
-    pub own: bool,
 }
 
 /// `<dir>/<session>.jsonl` -> `<dir>/<session>/subagents`.
@@ -149,13 +147,13 @@ impl ProjectEntry {
             let mut files = Vec::new();
             collect_jsonl(&path.join("subagents"), &mut files, 0);
             for (path, stat) in files.into_iter().filter(|(_, stat)| stat.modified >= since) {
-                found.push(Found { path, session: Some(session.clone()), project: project(), stat, own: false });
+                found.push(Found { path, session: Some(session.clone()), project: project(), stat });
             }
         } else if is_jsonl(&path) {
             let Some(meta) = file_metadata(entry, kind) else { return };
             let stat = Stat::of(&meta);
             if stat.modified >= since {
-                found.push(Found { session: session_of_transcript(&path), path, project: project(), stat, own: false });
+                found.push(Found { session: session_of_transcript(&path), path, project: project(), stat });
             }
         }
     }
