@@ -23,6 +23,9 @@ pub(crate) struct Budget {
     /// Fraction of a budget at which a one-time warning is shown; 0 turns warnings off.
     pub warn_at: f64,
     pub timezone: Zone,
+    /// Output tokens a response whose final usage Claude Code never wrote is estimated at, for the budgets:
+    /// `None` for its session's median output per response; 0 adds no estimate.
+    pub incomplete_output_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +65,9 @@ pub(crate) struct PriceOverride {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum UnknownModel {
-    /// Price an unknown model as the most expensive model in the table.
-    MostExpensive,
+    /// Price an unknown model as the dearest known model of its family (haiku; sonnet; opus, fable, mythos), else
+    /// as the dearest of all.
+    Family,
     /// Price it as this known model.
     Like(String),
     Price(PriceOverride),
@@ -100,7 +104,13 @@ impl Budget {
 
 impl Default for Budget {
     fn default() -> Budget {
-        Budget { session_usd: 20.0, daily_usd: 50.0, warn_at: 0.8, timezone: Zone::Local }
+        Budget {
+            session_usd: 20.0,
+            daily_usd: 50.0,
+            warn_at: 0.8,
+            timezone: Zone::Local,
+            incomplete_output_tokens: None,
+        }
     }
 }
 
@@ -112,7 +122,7 @@ impl Default for Policy {
 
 impl Default for Pricing {
     fn default() -> Pricing {
-        Pricing { unknown_model: UnknownModel::MostExpensive, models: Vec::new() }
+        Pricing { unknown_model: UnknownModel::Family, models: Vec::new() }
     }
 }
 
@@ -225,7 +235,23 @@ impl Reader<'_> {
 
     fn budget(&mut self, table: Option<&Table>, mut budget: Budget) -> Result<Budget, ConfigError> {
         let Some(table) = table else { return Ok(budget) };
-        self.warn_unknown(table, "budget", &["session_usd", "daily_usd", "warn_at", "timezone"]);
+        self.warn_unknown(
+            table,
+            "budget",
+            &["session_usd", "daily_usd", "warn_at", "timezone", "incomplete_output_tokens"],
+        );
+        if let Some(v) = table.get("incomplete_output_tokens") {
+            budget.incomplete_output_tokens = match v {
+                Value::Integer(n) if *n >= 0 => Some(*n as u64),
+                Value::String(s) if s == "median" => None,
+                _ => {
+                    return Err(self.invalid(
+                        "budget.incomplete_output_tokens",
+                        format!("must be a whole number of tokens (0 turns the estimate off) or \"median\", got {v}"),
+                    ));
+                }
+            };
+        }
         if let Some(v) = table.get("session_usd") {
             budget.session_usd = self.usd("budget.session_usd", v)?;
         }
@@ -417,6 +443,10 @@ daily_usd = 50.0
 warn_at = 0.8
 # Where the day starts and ends: "local" (this machine's zone), "UTC", or an IANA name like "Europe/Berlin".
 timezone = "local"
+# Claude Code sometimes never writes the final usage of a (subagent) response, leaving only an early snapshot:
+# such totals are shown as "at least". The budgets add this many output tokens for each such response (less what
+# it recorded): "median" is the session's median output per response; 0 adds nothing.
+incomplete_output_tokens = "median"
 
 [policy]
 # What happens once a budget is crossed:
@@ -433,8 +463,9 @@ on_error = "allow"
 wait_ms = 1500
 
 [pricing]
-# Price used for a model the built-in table does not know: a known model's name, or a table like
-# { input = 15.0, output = 75.0 } in USD per million tokens. Default: the most expensive known model.
+# Price used for a model the price table does not know: a known model's name, or a table like
+# { input = 15.0, output = 75.0 } in USD per million tokens. Default: the dearest known model of its family
+# (an unknown haiku as the dearest haiku; sonnet; opus, fable or mythos), else the dearest model of all.
 # unknown_model = "claude-opus-4-1"
 
 # Per-model prices in USD per million tokens; cache rates default to 1.25x (5 min write), 2x (1 h write)
@@ -465,14 +496,22 @@ pub(crate) fn render(config: &Config) -> String {
         other => format!("{}\"", other.name()),
     };
     let _ = writeln!(out, "timezone = \"{zone}");
+    match b.incomplete_output_tokens {
+        None => {
+            let _ = writeln!(out, "incomplete_output_tokens = \"median\"");
+        }
+        Some(n) => {
+            let _ = writeln!(out, "incomplete_output_tokens = {n}");
+        }
+    }
     let _ = writeln!(out, "\n[policy]");
     let _ = writeln!(out, "on_breach = \"{}\"", config.policy.on_breach.as_str());
     let _ = writeln!(out, "on_error = \"{}\"", config.policy.on_error.as_str());
     let _ = writeln!(out, "wait_ms = {}", config.policy.wait_ms);
     let _ = writeln!(out, "\n[pricing]");
     match &config.pricing.unknown_model {
-        UnknownModel::MostExpensive => {
-            let _ = writeln!(out, "# unknown_model: the most expensive known model");
+        UnknownModel::Family => {
+            let _ = writeln!(out, "# unknown_model: the dearest known model of its family, else the dearest of all");
         }
         UnknownModel::Like(model) => {
             let _ = writeln!(out, "unknown_model = {model:?}");
@@ -514,16 +553,16 @@ impl Pricing {
         };
         let mut table = PriceTable::builtin();
         match &self.unknown_model {
-            UnknownModel::MostExpensive => {}
+            UnknownModel::Family => {}
             UnknownModel::Like(model) => {
                 let known = table.rates(model).copied().ok_or_else(|| ConfigError::Invalid {
                     path: path.to_path_buf(),
                     key: "pricing.unknown_model".to_owned(),
                     message: format!("names {model:?}, which the price table does not know"),
                 })?;
-                table.set_unknown(known);
+                table.set_unknown(known, model);
             }
-            UnknownModel::Price(price) => table.set_unknown(rates(price)),
+            UnknownModel::Price(price) => table.set_unknown(rates(price), "pricing.unknown_model"),
         }
         for (model, price) in &self.models {
             table.set_override(model, rates(price));

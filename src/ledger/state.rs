@@ -140,6 +140,19 @@ impl SessionSpend {
         self.recent_tool_uses.iter().any(|seen| seen == id)
     }
 
+    /// What a budget adds for the session's responses whose final usage was never written (on its total, or on
+    /// `day`): `per_response` output tokens each (`None`: the session's median), less what they recorded.
+    pub(crate) fn estimate(&self, per_response: Option<u64>, day: Option<NaiveDate>) -> Pico {
+        let spend = match day {
+            Some(day) => self.day(day),
+            None => self.total,
+        };
+        if spend.incomplete == 0 {
+            return Pico(0);
+        }
+        spend.estimate(per_response.unwrap_or_else(|| self.median_output()))
+    }
+
     pub(crate) fn remember_output(&mut self, output: u64) {
         self.recent_outputs.push(output);
         let excess = self.recent_outputs.len().saturating_sub(RECENT_OUTPUTS);
@@ -210,6 +223,15 @@ impl Ledger {
 
     pub(crate) fn day(&self, date: NaiveDate) -> Spend {
         self.days.get(&date).copied().unwrap_or_default()
+    }
+
+    /// The estimate every session adds to `date` for its responses whose final usage was never written.
+    pub(crate) fn day_estimate(&self, date: NaiveDate, per_response: Option<u64>) -> Pico {
+        let mut total = Pico(0);
+        for session in self.sessions.values() {
+            total += session.estimate(per_response, Some(date));
+        }
+        total
     }
 
     pub(crate) fn note(&mut self, note: String) {

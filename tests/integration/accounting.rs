@@ -127,7 +127,8 @@ fn synthetic_responses_are_free_and_unknown_models_are_not() {
     sb.pre_tool_use("s1");
     let status = sb.status();
     assert_eq!(status["unknown_models"], serde_json::json!(["claude-nova-9"]));
-    assert_eq!(status["unknown_model_priced_as"], "claude-opus-4-1");
+    assert_eq!(status["guessed_prices"], serde_json::json!({"claude-nova-9": "claude-opus-4-1"}));
+    assert_eq!(sb.session_status("s1")["guessed_price"], true);
     // 100k output tokens at Opus 4.1's $75 per million.
     assert_eq!(sb.session_status("s1")["cost_usd"], 7.5);
     assert_eq!(sb.session_status("s1")["responses"], 1);
