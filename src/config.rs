@@ -61,6 +61,23 @@ pub(crate) struct PriceOverride {
     pub cache_write_5m: Option<f64>,
     pub cache_write_1h: Option<f64>,
     pub cache_read: Option<f64>,
+    /// What fast mode (`usage.speed = "fast"`) multiplies the price by (default 1).
+    pub fast_multiplier: Option<u32>,
+    /// What `inference_geo = "us"` multiplies the price by: 1 or Anthropic's 1.1 (default 1).
+    pub us_multiplier: Option<f64>,
+    /// Rates for every token of a response whose prompt is over `above_prompt_tokens` (default 200,000).
+    pub long_context: Option<LongContextOverride>,
+}
+
+/// A long-context tier of a price override, in USD per million tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LongContextOverride {
+    pub above_prompt_tokens: u64,
+    pub input: f64,
+    pub output: f64,
+    pub cache_write_5m: Option<f64>,
+    pub cache_write_1h: Option<f64>,
+    pub cache_read: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -345,19 +362,95 @@ impl Reader<'_> {
     }
 
     fn price(&mut self, key: &str, table: &Table) -> Result<PriceOverride, ConfigError> {
-        const KEYS: [&str; 5] = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"];
+        const KEYS: [&str; 8] = [
+            "input",
+            "output",
+            "cache_write_5m",
+            "cache_write_1h",
+            "cache_read",
+            "fast_multiplier",
+            "us_multiplier",
+            "long_context",
+        ];
         self.warn_unknown(table, key, &KEYS);
+        let (input, output, cache_write_5m, cache_write_1h, cache_read) = self.five_rates(key, table)?;
+        let fast_multiplier = match table.get("fast_multiplier") {
+            None => None,
+            Some(Value::Integer(n)) if (1..=100).contains(n) => Some(*n as u32),
+            Some(v) => {
+                let key = format!("{key}.fast_multiplier");
+                return Err(self.invalid(&key, format!("must be a whole number from 1 to 100, got {v}")));
+            }
+        };
+        let us_multiplier = match table.get("us_multiplier") {
+            None => None,
+            Some(v) => {
+                let key = format!("{key}.us_multiplier");
+                let x = self.number(&key, v)?;
+                if x != 1.0 && x != 1.1 {
+                    return Err(self.invalid(&key, format!("must be 1 or 1.1 (Anthropic's US-only premium), got {x}")));
+                }
+                Some(x)
+            }
+        };
+        let long_context = match table.get("long_context") {
+            None => None,
+            Some(Value::Table(tier)) => {
+                let key = format!("{key}.long_context");
+                self.warn_unknown(
+                    tier,
+                    &key,
+                    &["above_prompt_tokens", "input", "output", "cache_write_5m", "cache_write_1h", "cache_read"],
+                );
+                let (input, output, cache_write_5m, cache_write_1h, cache_read) = self.five_rates(&key, tier)?;
+                let above_prompt_tokens = match tier.get("above_prompt_tokens") {
+                    None => 200_000,
+                    Some(Value::Integer(n)) if *n > 0 => *n as u64,
+                    Some(v) => {
+                        let key = format!("{key}.above_prompt_tokens");
+                        return Err(self.invalid(&key, format!("must be a whole number of tokens, got {v}")));
+                    }
+                };
+                Some(LongContextOverride {
+                    above_prompt_tokens,
+                    input,
+                    output,
+                    cache_write_5m,
+                    cache_write_1h,
+                    cache_read,
+                })
+            }
+            Some(_) => {
+                let key = format!("{key}.long_context");
+                return Err(self.invalid(&key, "must be a table of prices (input, output, ...)".to_owned()));
+            }
+        };
+        Ok(PriceOverride {
+            input,
+            output,
+            cache_write_5m,
+            cache_write_1h,
+            cache_read,
+            fast_multiplier,
+            us_multiplier,
+            long_context,
+        })
+    }
+
+    /// `input` and `output` (required) and the three cache rates of a price table.
+    #[allow(clippy::type_complexity)]
+    fn five_rates(
+        &self,
+        key: &str,
+        table: &Table,
+    ) -> Result<(f64, f64, Option<f64>, Option<f64>, Option<f64>), ConfigError> {
         let field = |name: &str| -> Result<Option<f64>, ConfigError> {
             table.get(name).map(|v| self.usd(&format!("{key}.{name}"), v)).transpose()
         };
-        let input = field("input")?;
-        let output = field("output")?;
-        let (cache_write_5m, cache_write_1h, cache_read) =
-            (field("cache_write_5m")?, field("cache_write_1h")?, field("cache_read")?);
-        let (Some(input), Some(output)) = (input, output) else {
+        let (Some(input), Some(output)) = (field("input")?, field("output")?) else {
             return Err(self.invalid(key, "needs both `input` and `output` (USD per million tokens)".to_owned()));
         };
-        Ok(PriceOverride { input, output, cache_write_5m, cache_write_1h, cache_read })
+        Ok((input, output, field("cache_write_5m")?, field("cache_write_1h")?, field("cache_read")?))
     }
 
     fn transcripts(&mut self, table: Option<&Table>, mut t: Transcripts) -> Result<Transcripts, ConfigError> {
@@ -469,10 +562,13 @@ wait_ms = 1500
 # unknown_model = "claude-opus-4-1"
 
 # Per-model prices in USD per million tokens; cache rates default to 1.25x (5 min write), 2x (1 h write)
-# and 0.1x (read) of input.
+# and 0.1x (read) of input. They win over the built-in table and over `ccbreaker prices update`.
 # [pricing.models."my-gateway-model"]
 # input = 3.0
 # output = 15.0
+# fast_multiplier = 2        # fast mode (usage.speed = "fast") costs this many times more
+# us_multiplier = 1.1        # US-only inference (inference_geo = "us") costs 1.1x
+# long_context = { above_prompt_tokens = 200000, input = 6.0, output = 22.5 }
 
 [transcripts]
 # Seconds between scans of every transcript directory for sessions that do not run this hook.
@@ -533,25 +629,80 @@ pub(crate) fn render(config: &Config) -> String {
 }
 
 fn render_price(p: &PriceOverride) -> String {
-    let mut parts = vec![format!("input = {:?}", p.input), format!("output = {:?}", p.output)];
-    for (name, value) in
-        [("cache_write_5m", p.cache_write_5m), ("cache_write_1h", p.cache_write_1h), ("cache_read", p.cache_read)]
-    {
-        if let Some(value) = value {
-            parts.push(format!("{name} = {value:?}"));
-        }
+    let mut parts = rate_parts(p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read);
+    if let Some(fast) = p.fast_multiplier {
+        parts.push(format!("fast_multiplier = {fast}"));
+    }
+    if let Some(us) = p.us_multiplier {
+        parts.push(format!("us_multiplier = {us:?}"));
+    }
+    if let Some(long) = &p.long_context {
+        let mut tier = vec![format!("above_prompt_tokens = {}", long.above_prompt_tokens)];
+        tier.extend(rate_parts(long.input, long.output, long.cache_write_5m, long.cache_write_1h, long.cache_read));
+        parts.push(format!("long_context = {{ {} }}", tier.join(", ")));
     }
     format!("{{ {} }}", parts.join(", "))
 }
 
+fn rate_parts(input: f64, output: f64, w5: Option<f64>, w1: Option<f64>, read: Option<f64>) -> Vec<String> {
+    let mut parts = vec![format!("input = {input:?}"), format!("output = {output:?}")];
+    for (name, value) in [("cache_write_5m", w5), ("cache_write_1h", w1), ("cache_read", read)] {
+        if let Some(value) = value {
+            parts.push(format!("{name} = {value:?}"));
+        }
+    }
+    parts
+}
+
+impl PriceOverride {
+    /// The rates this override sets.
+    pub(crate) fn rates(&self) -> crate::pricing::Rates {
+        use crate::pricing::{LongContext, Rates};
+        let mut rates = Rates::from_usd_per_mtok(
+            self.input,
+            self.output,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.cache_read,
+        );
+        rates.fast_multiplier = self.fast_multiplier.unwrap_or(1);
+        rates.us_geo_multiplier = self.us_multiplier == Some(1.1);
+        rates.long_context = self.long_context.as_ref().map(|long| {
+            let tier = Rates::from_usd_per_mtok(
+                long.input,
+                long.output,
+                long.cache_write_5m,
+                long.cache_write_1h,
+                long.cache_read,
+            );
+            LongContext {
+                above_prompt_tokens: long.above_prompt_tokens,
+                input: tier.input,
+                output: tier.output,
+                cache_write_5m: tier.cache_write_5m,
+                cache_write_1h: tier.cache_write_1h,
+                cache_read: tier.cache_read,
+                until: None,
+            }
+        });
+        rates
+    }
+}
+
 impl Pricing {
-    /// The built-in price table with this config's overrides; `path` names the file in errors.
-    pub(crate) fn table(&self, path: &Path) -> Result<crate::pricing::PriceTable, ConfigError> {
-        use crate::pricing::{PriceTable, Rates};
-        let rates = |p: &PriceOverride| {
-            Rates::from_usd_per_mtok(p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read)
-        };
+    /// The built-in price table with the rows of the last `ccbreaker prices update` (`updates`) over it and this
+    /// config's overrides over both; `path` names the config file in errors.
+    pub(crate) fn table(
+        &self,
+        path: &Path,
+        updates: Vec<(String, crate::pricing::Rates)>,
+    ) -> Result<crate::pricing::PriceTable, ConfigError> {
+        use crate::pricing::PriceTable;
         let mut table = PriceTable::builtin();
+        table.set_updates(updates);
+        for (model, price) in &self.models {
+            table.set_override(model, price.rates());
+        }
         match &self.unknown_model {
             UnknownModel::Family => {}
             UnknownModel::Like(model) => {
@@ -562,10 +713,7 @@ impl Pricing {
                 })?;
                 table.set_unknown(known, model);
             }
-            UnknownModel::Price(price) => table.set_unknown(rates(price), "pricing.unknown_model"),
-        }
-        for (model, price) in &self.models {
-            table.set_override(model, rates(price));
+            UnknownModel::Price(price) => table.set_unknown(price.rates(), "pricing.unknown_model"),
         }
         Ok(table)
     }
@@ -597,10 +745,13 @@ mod tests {
 
     #[test]
     fn rendered_config_parses_back() {
-        let (config, _) = parse_ok(
-            "[budget]\nsession_usd = 5\ntimezone = \"Asia/Tokyo\"\n[policy]\non_breach = \"deny\"\n\
-             [pricing.models.\"x\"]\ninput = 1\noutput = 2\ncache_read = 0.5\n",
+        let (config, warnings) = parse_ok(
+            "[budget]\nsession_usd = 5\ntimezone = \"Asia/Tokyo\"\nincomplete_output_tokens = 900\n\
+             [policy]\non_breach = \"deny\"\n[pricing.models.\"x\"]\ninput = 1\noutput = 2\ncache_read = 0.5\n\
+             fast_multiplier = 6\nus_multiplier = 1.1\nlong_context = { above_prompt_tokens = 100000, input = 2, output = 4 }\n",
         );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.budget.incomplete_output_tokens, Some(900));
         assert_eq!(parse_ok(&render(&config)).0, config);
     }
 
@@ -641,6 +792,10 @@ mod tests {
         assert!(err.contains("`policy.on_breach`"), "{err}");
         let err = parse_err("[pricing.models.\"m\"]\ninput = 1\n");
         assert!(err.contains("needs both `input` and `output`"), "{err}");
+        let err = parse_err("[pricing.models.\"m\"]\ninput = 1\noutput = 2\nus_multiplier = 1.5\n");
+        assert!(err.contains("`pricing.models.\"m\".us_multiplier` in `/c.toml` must be 1 or 1.1"), "{err}");
+        let err = parse_err("[budget]\nincomplete_output_tokens = -3\n");
+        assert!(err.contains("`budget.incomplete_output_tokens`"), "{err}");
         let err = parse_err("budget = 3\n");
         assert!(err.contains("`budget`"), "{err}");
     }

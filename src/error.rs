@@ -34,6 +34,8 @@ pub(crate) enum Error {
     Install(#[from] InstallError),
     #[error(transparent)]
     Event(#[from] EventError),
+    #[error(transparent)]
+    Prices(#[from] crate::pricing::update::PricesError),
     /// The command line was wrong.
     #[error("{0}\nRun `ccbreaker --help` for usage.")]
     Usage(String),

@@ -34,7 +34,7 @@ pub fn hook_event(data: &[u8]) {
 pub fn config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     if let Ok((config, _)) = crate::config::parse(text, Path::new("fuzz.toml")) {
-        let _ = config.pricing.table(Path::new("fuzz.toml"));
+        let _ = config.pricing.table(Path::new("fuzz.toml"), Vec::new());
         let _ = crate::config::render(&config);
     }
 }

@@ -27,8 +27,24 @@ pub(crate) struct Context<'a> {
     pub roots: Roots<'a>,
     pub zone: Zone,
     pub prices: PriceTable,
+    /// Why the prices of `ccbreaker prices update` are not used, if they are not.
+    pub price_note: Option<String>,
     pub now: DateTime<Utc>,
     pub rescan_secs: u64,
+}
+
+/// The effective price table: built-in, the last `ccbreaker prices update` over it (from `env`'s state directory),
+/// the config's overrides over both. A stored table that cannot be used is left out, and why is returned.
+pub(crate) fn prices(
+    env: &Env,
+    config: &Config,
+    config_path: &Path,
+) -> Result<(PriceTable, Option<String>), ConfigError> {
+    let (rows, note) = match crate::pricing::stored::load(&crate::paths::state_dir(env)) {
+        Ok(stored) => (stored.map(|s| s.rows).unwrap_or_default(), None),
+        Err(err) => (Vec::new(), Some(crate::error::report(&err))),
+    };
+    Ok((config.pricing.table(config_path, rows)?, note))
 }
 
 impl<'a> Context<'a> {
@@ -40,10 +56,12 @@ impl<'a> Context<'a> {
         config_path: &Path,
         now: DateTime<Utc>,
     ) -> Result<Self, ConfigError> {
+        let (prices, price_note) = prices(env, config, config_path)?;
         Ok(Context {
             roots: Roots::new(env, &config.transcripts.extra_roots),
             zone: config.budget.timezone,
-            prices: config.pricing.table(config_path)?,
+            prices,
+            price_note,
             now,
             rescan_secs: config.transcripts.rescan_secs,
         })
@@ -120,7 +138,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
     let reads: Vec<_> =
         sources.iter().filter_map(|s| account::read_source(&locked.ledger, s, &ctx.prices, &mut notes)).collect();
     let stats = account::apply(&mut locked.ledger, &mut locked.keys, reads, ctx.zone, ctx.now)?;
-    for note in notes {
+    for note in notes.into_iter().chain(ctx.price_note.clone()) {
         locked.ledger.note(note);
     }
     if due {

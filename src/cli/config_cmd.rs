@@ -40,7 +40,7 @@ pub(super) fn config(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         "check" => {
             args.finish()?;
             let loaded = config::load(&path)?;
-            loaded.config.pricing.table(&path)?;
+            crate::sync::prices(io.env, &loaded.config, &path)?;
             for warning in &loaded.warnings {
                 writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
             }

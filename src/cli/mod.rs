@@ -6,6 +6,7 @@ mod args;
 mod config_cmd;
 mod install_cmd;
 mod log;
+mod prices;
 mod report;
 mod status;
 
@@ -31,6 +32,9 @@ Usage:
                                     spend of every transcript by day, ISO week, month, session or 5-hour block
   ccbreaker allow --session ID [--add-usd N] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget)
+  ccbreaker prices list [--json]    the price table in force and where each row comes from
+  ccbreaker prices update [--from FILE|URL] [--force] [--i-am-human]
+                                    new prices from LiteLLM's public table (default: its URL)
   ccbreaker log [--json] [--limit N]
                                     the audit trail: every block, refused tamper attempt and override
   ccbreaker config init [--force] [--i-am-human]
@@ -122,6 +126,7 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "report" => report::report(args, io),
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
+        "prices" => prices::prices(args, io),
         "config" => config_cmd::config(args, io),
         other => Err(Error::usage(format!("unknown command `{other}`"))),
     }

@@ -46,7 +46,10 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
     }
     let config = &loaded.config;
-    let prices = config.pricing.table(&config_path)?;
+    let (prices, price_note) = crate::sync::prices(io.env, config, &config_path)?;
+    if let Some(note) = price_note {
+        writeln!(io.stderr, "ccbreaker: note: {note}")?;
+    }
     let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
     let state_dir = paths::state_dir(io.env);
     // Without a usable state directory the report still works, only without its cache.

@@ -3,7 +3,10 @@
 //! inference, web search), in integer pico-dollars, from a table compiled into the binary: a hook
 //! must price without network, files or floating-point drift.
 
+pub(crate) mod litellm;
+pub(crate) mod stored;
 mod table;
+pub(crate) mod update;
 
 use std::cmp::Reverse;
 
@@ -36,7 +39,7 @@ pub struct ResponseFacts<'a> {
 }
 
 /// One model's prices, in pico-USD (1e-12 USD) per token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rates {
     pub input: u64,
     pub output: u64,
@@ -59,7 +62,7 @@ pub struct Rates {
 ///
 /// That is Anthropic's rule. ccusage instead splits each bucket at the threshold and bills only
 /// the tokens above it at the premium, which undercounts such responses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LongContext {
     /// 200,000 prompt tokens for all current models; the late table gives Haiku 5.5 a
     /// 100,000-token tier.

@@ -110,7 +110,7 @@ mod tests {
     fn copies_days_apart_are_not_compared_and_the_costliest_copy_counts() {
         let a = entry(1, 1, 0);
         let b = Entry { at_ms: a.at_ms + 3 * 86_400_000, ..a.clone() };
-        assert_eq!(flags(counted(&[&[a.clone()], &[b]])), [vec![true], vec![true]]);
+        assert_eq!(flags(counted(&[std::slice::from_ref(&a), &[b]])), [vec![true], vec![true]]);
         let snapshot = Entry { incomplete: true, ..a.clone() };
         let mut full = Entry { detached: true, ..a };
         full.main.cost = Pico(5);
