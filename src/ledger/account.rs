@@ -119,10 +119,16 @@ pub(crate) fn apply(
     now: DateTime<Utc>,
 ) -> Result<ReadStats, KeysError> {
     let mut stats = ReadStats { files: reads.len() as u64, ..ReadStats::default() };
-    // Responses made in their own file first, copies after.
+    // Responses made in their own file first, copies after; files in path order, as the reports judge them.
+    let mut by_path: Vec<usize> = (0..reads.len()).collect();
+    by_path.sort_by(|&a, &b| reads[a].path.cmp(&reads[b].path));
+    let mut rank = vec![0; reads.len()];
+    for (position, &f) in by_path.iter().enumerate() {
+        rank[f] = position;
+    }
     let mut order: Vec<(usize, usize)> =
         reads.iter().enumerate().flat_map(|(f, read)| (0..read.responses.len()).map(move |r| (f, r))).collect();
-    order.sort_by_key(|&(f, r)| counting_order(reads[f].responses[r].detached, f, r));
+    order.sort_by_key(|&(f, r)| counting_order(reads[f].responses[r].detached, rank[f], r));
     for (f, r) in order {
         let read = &reads[f];
         let response = &read.responses[r];
@@ -189,6 +195,7 @@ fn record_of(read: &FileRead, response: &Response, zone: Zone) -> Record {
         model: model_tag(&response.reading.model),
         day: zone.date_of(response.timestamp()),
         session: hash(read.session.as_bytes()),
+        file: hash(read.path.as_bytes()),
         at_ms: response.timestamp().timestamp_millis(),
         cost: response.priced.cost,
         rate: if incomplete { response.priced.output_rate } else { 0 },
@@ -255,6 +262,11 @@ fn remove(ledger: &mut Ledger, record: &Record) {
     }
 }
 
+/// The file whose path hashes to `hash`, if the ledger still follows it.
+fn file_named(ledger: &Ledger, file: u64) -> Option<String> {
+    ledger.files.keys().find(|path| hash(path.as_bytes()) == file).cloned()
+}
+
 /// The session whose name hashes to `hash`, if the ledger still has it.
 fn session_named(ledger: &Ledger, session: u64) -> Option<String> {
     ledger.sessions.keys().find(|name| hash(name.as_bytes()) == session).cloned()
@@ -270,7 +282,11 @@ fn supersede(ledger: &mut Ledger, found: &Found, read: &FileRead, response: &Res
         response.rank().replaces(crate::transcript::reading::Rank { cost: old.cost, tokens: old.usage.total_tokens() });
     let finishes = old.incomplete && !response.incomplete();
     let session = hash(read.session.as_bytes());
-    let claims = old.copy && !response.detached && old.session != session;
+    // A line written in place claims a response counted from a copy; between two lines written in place (a fork
+    // that copied a whole conversation), the file whose path sorts first keeps it, as in the reports.
+    let claims = old.session != session
+        && !response.detached
+        && (old.copy || file_named(ledger, old.file).is_some_and(|path| read.path < path));
     if old.model != model_tag(&response.reading.model) || prompt_differs(&old.usage, &response.reading.total_usage()) {
         let id = format!("of message hash {:016x}", response.key.message);
         let note = fold::disagreement(&id, "as counted", &response.reading.model);
@@ -287,9 +303,11 @@ fn supersede(ledger: &mut Ledger, found: &Found, read: &FileRead, response: &Res
     }
     if claims {
         new.session = session;
+        new.file = hash(read.path.as_bytes());
         new.copy = false;
     } else {
         new.session = old.session;
+        new.file = old.file;
         new.copy = old.copy;
     }
     remove(ledger, &old);

@@ -17,7 +17,7 @@ use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// Bytes of one record in `<day>.rec`.
-const RECORD: usize = 13 * 8;
+const RECORD: usize = 14 * 8;
 const ID: usize = 8;
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -89,6 +89,8 @@ pub(crate) struct Record {
     pub day: NaiveDate,
     /// Hash of the session it is counted for.
     pub session: u64,
+    /// Hash of the path of the file it was counted from.
+    pub file: u64,
     pub at_ms: i64,
     pub cost: Pico,
     /// Pico-dollars per output token, for the estimate of an incomplete response.
@@ -112,6 +114,7 @@ impl Record {
             flags,
             self.day.num_days_from_ce() as u32 as u64,
             self.session,
+            self.file,
             self.at_ms as u64,
             self.cost.0,
             self.rate,
@@ -137,16 +140,17 @@ impl Record {
             model: (flags >> 32) as u32,
             day: NaiveDate::from_num_days_from_ce_opt(w(2) as u32 as i32)?,
             session: w(3),
-            at_ms: w(4) as i64,
-            cost: Pico(w(5)),
-            rate: w(6),
+            file: w(4),
+            at_ms: w(5) as i64,
+            cost: Pico(w(6)),
+            rate: w(7),
             usage: Usage {
-                input_tokens: w(7),
-                output_tokens: w(8),
-                cache_creation_5m_tokens: w(9),
-                cache_creation_1h_tokens: w(10),
-                cache_read_tokens: w(11),
-                web_search_requests: w(12),
+                input_tokens: w(8),
+                output_tokens: w(9),
+                cache_creation_5m_tokens: w(10),
+                cache_creation_1h_tokens: w(11),
+                cache_read_tokens: w(12),
+                web_search_requests: w(13),
             },
         })
     }
@@ -448,6 +452,7 @@ mod tests {
             model: 7,
             day: utc_day(at_ms),
             session: 42,
+            file: 43,
             at_ms,
             cost: Pico(output * 10),
             rate: 0,
@@ -502,6 +507,7 @@ mod tests {
         committed.extend(again.write().unwrap());
         assert_eq!(fs::metadata(dir.join(format!("{log}.ids"))).unwrap().len(), 16);
         assert_eq!(fs::metadata(dir.join(format!("{log}.rec"))).unwrap().len(), 2 * RECORD as u64);
+        assert_eq!(RECORD, 112);
         let Seen::Same(found) = KeyIndex::new(dir).lookup(&committed, 9, candidate(1, false, T)).unwrap() else {
             panic!()
         };

@@ -1,20 +1,28 @@
-//! Finding transcripts: a session's own files (main transcript plus its subagents'), and every transcript under
-//! the roots that changed since a given time, for sessions that never run the hook.
+//! Finding transcripts: a session's own files (main transcript plus its subagents'), and every `*.jsonl` below
+//! the roots at any depth, for sessions that never run the hook and for reports. Claude Code writes
+//! `<root>/<project>/<session>.jsonl` and `<root>/<project>/<session>/subagents/**/*.jsonl`; users also copy
+//! archived or exported transcripts into other folders, and those count too (as ccusage counts them), their
+//! session taken from their lines' `sessionId`. Every directory entry goes through [`transcript_entry`], the one
+//! place that decides which files are read.
 
 use super::tail::Stat;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 /// A transcript file and the session it belongs to.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
     pub path: PathBuf,
-    /// `None` for a legacy `agent-*.jsonl` beside the session files: its lines name the session.
+    /// The session its place names; `None` where the place names none (a legacy `agent-*.jsonl` beside the
+    /// session files, a transcript filed in another folder): its lines name the session.
     pub session: Option<String>,
     pub project: String,
     pub stat: Stat,
 }
+
+/// How deep below a root directories are walked.
+const MAX_DEPTH: usize = 32;
 
 /// `<dir>/<session>.jsonl` -> `<dir>/<session>/subagents`.
 pub(crate) fn subagents_dir(transcript: &Path) -> PathBuf {
@@ -32,6 +40,21 @@ pub(crate) fn project_of_transcript(transcript: &Path) -> String {
     transcript.parent().and_then(Path::file_name).map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
+/// Whether a directory entry is a transcript ccbreaker may read, and its metadata: a `*.jsonl` regular file
+/// (a symlink is followed to one). Every walk asks this of every file it meets.
+pub(crate) fn transcript_entry(entry: &fs::DirEntry, kind: fs::FileType) -> Option<fs::Metadata> {
+    if !is_jsonl(&entry.path()) {
+        return None;
+    }
+    // Read relative to the open directory, which saves resolving the whole path again for every file.
+    let meta = if kind.is_symlink() { fs::metadata(entry.path()) } else { entry.metadata() };
+    meta.ok().filter(fs::Metadata::is_file)
+}
+
+fn is_jsonl(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "jsonl")
+}
+
 /// The session's transcript and every `.jsonl` below its `subagents/` directory (nested agents included).
 /// Files that do not exist (yet) are left out.
 pub(crate) fn session_files(transcript: &Path) -> Vec<(PathBuf, Stat)> {
@@ -41,48 +64,56 @@ pub(crate) fn session_files(transcript: &Path) -> Vec<(PathBuf, Stat)> {
     {
         files.push((transcript.to_path_buf(), Stat::of(&meta)));
     }
-    collect_jsonl(&subagents_dir(transcript), &mut files, 0);
+    walk(&subagents_dir(transcript), SystemTime::UNIX_EPOCH, 0, &mut files);
     files
 }
 
-fn collect_jsonl(dir: &Path, out: &mut Vec<(PathBuf, Stat)>, depth: usize) {
-    if depth > 8 {
+/// Every transcript below `dir` (at most [`MAX_DEPTH`] levels) modified at or after `since`. Directories that
+/// are symlinks are not followed (a loop would never end).
+fn walk(dir: &Path, since: SystemTime, depth: usize, out: &mut Vec<(PathBuf, Stat)>) {
+    if depth > MAX_DEPTH {
         return;
     }
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
-        let path = entry.path();
         let Ok(kind) = entry.file_type() else { continue };
         if kind.is_dir() {
-            if entry.file_name() != "tool-results" {
-                collect_jsonl(&path, out, depth + 1);
+            walk(&entry.path(), since, depth + 1, out);
+        } else if let Some(meta) = transcript_entry(&entry, kind) {
+            let stat = Stat::of(&meta);
+            if stat.modified >= since {
+                out.push((entry.path(), stat));
             }
-        } else if is_jsonl(&path)
-            && let Some(meta) = file_metadata(&entry, kind)
-        {
-            out.push((path, Stat::of(&meta)));
         }
     }
 }
 
-/// A directory entry's metadata if it is a regular file (following a symlink): read relative to the open
-/// directory, which saves resolving the whole path again for every file.
-fn file_metadata(entry: &fs::DirEntry, kind: fs::FileType) -> Option<fs::Metadata> {
-    let meta = if kind.is_symlink() { fs::metadata(entry.path()) } else { entry.metadata() };
-    meta.ok().filter(fs::Metadata::is_file)
+/// Where a file below `root` sits: its project (the first directory below the root) and the session its place
+/// names, if any.
+fn place(root: &Path, path: &Path) -> (String, Option<String>) {
+    let parts: Vec<String> = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let project = if parts.len() >= 2 { parts[0].clone() } else { String::new() };
+    let session = match parts.as_slice() {
+        [_, file] => session_of_transcript(Path::new(file)),
+        [_, session, subagents, _, ..] if subagents == "subagents" => Some(session.clone()),
+        _ => None,
+    };
+    (project, session)
 }
 
-fn is_jsonl(path: &Path) -> bool {
-    path.extension().is_some_and(|ext| ext == "jsonl")
-}
-
-/// Every transcript under `roots` modified at or after `since`:
-/// `<root>/<project>/<session>.jsonl`, `<root>/<project>/<session>/subagents/**/*.jsonl` and legacy
-/// `<root>/<project>/agent-*.jsonl`.
+/// Every transcript under `roots` modified at or after `since`, at any depth.
 pub(crate) fn changed_since(roots: &[PathBuf], since: SystemTime) -> Vec<Found> {
     let mut found = Vec::new();
-    for entry in project_entries(roots) {
-        entry.files(since, &mut found);
+    for unit in units(roots) {
+        unit.files(since, &mut found);
     }
     found
 }
@@ -90,8 +121,8 @@ pub(crate) fn changed_since(roots: &[PathBuf], since: SystemTime) -> Vec<Found> 
 /// Every transcript under `roots`, as [`changed_since`] finds them, with the files' `stat`s (one system call
 /// each, the bulk of the work) spread over `threads` threads.
 pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
-    let entries = project_entries(roots);
-    let threads = threads.clamp(1, entries.len().max(1));
+    let units = units(roots);
+    let threads = threads.clamp(1, units.len().max(1));
     if threads == 1 {
         return changed_since(roots, SystemTime::UNIX_EPOCH);
     }
@@ -101,8 +132,8 @@ pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
             .map(|_| {
                 scope.spawn(|| {
                     let mut found = Vec::new();
-                    while let Some(entry) = entries.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                        entry.files(SystemTime::UNIX_EPOCH, &mut found);
+                    while let Some(unit) = units.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        unit.files(SystemTime::UNIX_EPOCH, &mut found);
                     }
                     found
                 })
@@ -112,49 +143,92 @@ pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
     })
 }
 
-/// One entry of a project directory: a session's directory (its subagents inside) or a transcript file.
-struct ProjectEntry {
-    project: std::sync::Arc<str>,
+/// A piece of a walk: one entry of a project directory (a file, or a directory walked whole), or a file right
+/// under a root.
+struct Unit<'r> {
+    root: &'r Path,
     entry: fs::DirEntry,
+    depth: usize,
 }
 
-/// The entries of every project directory under `roots`.
-fn project_entries(roots: &[PathBuf]) -> Vec<ProjectEntry> {
+/// The entries of every project directory under `roots`, and the files right under them.
+fn units(roots: &[PathBuf]) -> Vec<Unit<'_>> {
     let mut all = Vec::new();
     for root in roots {
-        let Ok(projects) = fs::read_dir(root) else { continue };
-        for project in projects.flatten() {
-            if !project.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
+        let Ok(entries) = fs::read_dir(root) else { continue };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => {
+                    let Ok(inner) = fs::read_dir(entry.path()) else { continue };
+                    all.extend(inner.flatten().map(|entry| Unit { root, entry, depth: 2 }));
+                }
+                Ok(_) => all.push(Unit { root, entry, depth: 1 }),
+                Err(_) => {}
             }
-            let Ok(entries) = fs::read_dir(project.path()) else { continue };
-            let name: std::sync::Arc<str> = project.file_name().to_string_lossy().into();
-            all.extend(entries.flatten().map(|entry| ProjectEntry { project: name.clone(), entry }));
         }
     }
     all
 }
 
-impl ProjectEntry {
-    /// The transcripts this entry holds that were modified at or after `since`.
+impl Unit<'_> {
+    /// The transcripts this unit holds that were modified at or after `since`.
     fn files(&self, since: SystemTime, found: &mut Vec<Found>) {
-        let entry = &self.entry;
-        let project = || self.project.to_string();
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else { return };
+        let Ok(kind) = self.entry.file_type() else { return };
+        let mut files = Vec::new();
         if kind.is_dir() {
-            let session = entry.file_name().to_string_lossy().into_owned();
-            let mut files = Vec::new();
-            collect_jsonl(&path.join("subagents"), &mut files, 0);
-            for (path, stat) in files.into_iter().filter(|(_, stat)| stat.modified >= since) {
-                found.push(Found { path, session: Some(session.clone()), project: project(), stat });
-            }
-        } else if is_jsonl(&path) {
-            let Some(meta) = file_metadata(entry, kind) else { return };
+            walk(&self.entry.path(), since, self.depth, &mut files);
+        } else if let Some(meta) = transcript_entry(&self.entry, kind) {
             let stat = Stat::of(&meta);
             if stat.modified >= since {
-                found.push(Found { session: session_of_transcript(&path), path, project: project(), stat });
+                files.push((self.entry.path(), stat));
             }
         }
+        for (path, stat) in files {
+            let (project, session) = place(self.root, &path);
+            found.push(Found { path, session, project, stat });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_jsonl_below_a_root_is_found_with_the_session_its_place_names() {
+        let tmp = crate::test_dir::TestDir::new("discover");
+        let root = tmp.path().join("projects");
+        for file in [
+            "p/s1.jsonl",
+            "p/s1/subagents/agent-a.jsonl",
+            "p/s1/subagents/workflows/w/agent-b.jsonl",
+            "p/agent-legacy.jsonl",
+            "p/archive/2026/old.jsonl",
+            "p/s1/tool-results/x.txt",
+            "loose.jsonl",
+        ] {
+            let path = root.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, b"{}\n").unwrap();
+        }
+        let mut found: Vec<(String, String, Option<String>)> = all(std::slice::from_ref(&root), 2)
+            .into_iter()
+            .map(|f| (f.path.strip_prefix(&root).unwrap().display().to_string(), f.project, f.session))
+            .collect();
+        found.sort();
+        let s = |x: &str| Some(x.to_owned());
+        assert_eq!(
+            found,
+            [
+                ("loose.jsonl".to_owned(), String::new(), None),
+                ("p/agent-legacy.jsonl".to_owned(), "p".to_owned(), None),
+                ("p/archive/2026/old.jsonl".to_owned(), "p".to_owned(), None),
+                ("p/s1.jsonl".to_owned(), "p".to_owned(), s("s1")),
+                ("p/s1/subagents/agent-a.jsonl".to_owned(), "p".to_owned(), s("s1")),
+                ("p/s1/subagents/workflows/w/agent-b.jsonl".to_owned(), "p".to_owned(), s("s1")),
+            ]
+        );
+        assert_eq!(changed_since(std::slice::from_ref(&root), SystemTime::UNIX_EPOCH).len(), 6);
+        assert_eq!(session_files(&root.join("p/s1.jsonl")).len(), 3);
     }
 }
