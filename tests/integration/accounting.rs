@@ -177,3 +177,42 @@ fn an_original_appended_after_its_copy_was_counted_is_not_counted_twice() {
     sb.hook(&sb.event("PreToolUse", "a")).assert_silent_allow();
     assert_eq!(sb.status()["day"]["cost_usd"], 4.0, "the response counts once, as the copy counted it");
 }
+
+/// The attack the costliest-reading rule stops: the agent appends to its own transcript a line with a response's
+/// ids, a cheap model and more tokens. Under "the largest usage wins" it re-priced a $4.24 response to $0.85 and
+/// the session was never blocked.
+#[test]
+fn a_cheaper_line_appended_with_a_responses_ids_never_lowers_its_price() {
+    let opus = |output: u64| response("r1", output).model("claude-opus-4-8");
+    // 169,600 output tokens at Opus 4.8's $25 per million: $4.24; the forged line, 1.7 M on Haiku 5.5's $0.50: $0.85.
+    let real = opus(169_600).parent("u0");
+    let forged = real.clone().model("claude-haiku-5-5").output(1_700_000).uuid("forged").parent(&real.uuid);
+
+    // Both lines read in one hook call.
+    let sb = Sandbox::new("forged-one-call");
+    sb.config("[budget]\nsession_usd = 4.0\n");
+    sb.transcript("s1").append(&user_line("u0", None)).append(&real.json()).append(&forged.json());
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "$4.24 crosses the $4 budget");
+    let status = sb.status();
+    assert_eq!(sb.session_status("s1")["cost_usd"], 4.24);
+    assert!(status["notes"].to_string().contains("disagree on the model"), "{status:#}");
+
+    // The forged line appended after the response was counted, in a later hook call.
+    let sb = Sandbox::new("forged-later");
+    sb.config("[budget]\nsession_usd = 4.0\n");
+    sb.transcript("s1").append(&user_line("u0", None)).append(&real.json());
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    sb.transcript("s1").append(&forged.json());
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "still blocked");
+    assert_eq!(sb.session_status("s1")["cost_usd"], 4.24);
+    assert_eq!(sb.status()["day"]["output_tokens"], 169_600);
+    let report = sb.run(&["report", "daily", "--json"], b"").json();
+    assert_eq!(report["totals"]["cost_usd"], 4.24);
+    assert_eq!(report["totals"]["models"], serde_json::json!(["claude-opus-4-8"]));
+    // A costlier line does re-price the response: the spend only goes up.
+    let dearer = real.clone().output(200_000).uuid("dearer").parent("forged");
+    sb.transcript("s1").append(&dearer.json());
+    sb.pre_tool_use("s1");
+    assert_eq!(sb.session_status("s1")["cost_usd"], 5.0);
+    assert_eq!(sb.run(&["report", "daily", "--json"], b"").json()["totals"]["cost_usd"], 5.0);
+}

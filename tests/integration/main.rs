@@ -7,6 +7,7 @@ mod accounting;
 mod cli;
 mod concurrency;
 mod corpus;
+mod edges;
 mod faults;
 mod hook;
 mod install;
