@@ -217,8 +217,6 @@ pub(crate) struct Line {
     pub(crate) tool_use: Option<String>,
     /// `message.stop_reason`: `None` for a streaming snapshot (Claude Code 2.1.331 writes it on a finished response).
     pub(crate) stop_reason: Option<&'static str>,
-    /// `usage.iterations`, as written.
-    pub(crate) iterations: Option<Value>,
 }
 
 /// A response of `output` output tokens on claude-sonnet-5 ($10 per million output tokens: $1 is 100,000).
@@ -240,7 +238,6 @@ pub(crate) fn response(id: &str, output: u64) -> Line {
         speed: None,
         tool_use: None,
         stop_reason: Some("end_turn"),
-        iterations: None,
     }
 }
 
@@ -280,27 +277,6 @@ impl Line {
         self
     }
 
-    /// A streaming snapshot: no stop reason yet.
-    pub(crate) fn snapshot(mut self) -> Line {
-        self.stop_reason = None;
-        self
-    }
-
-    /// An advisor's usage in `usage.iterations`, on `model`.
-    pub(crate) fn advisor(mut self, model: &str, input: u64, output: u64) -> Line {
-        self.iterations = Some(json!([
-            {"type": "message", "input_tokens": self.input, "output_tokens": self.output},
-            {"type": "advisor_message", "model": model, "input_tokens": input, "output_tokens": output,
-             "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0},
-        ]));
-        self
-    }
-
-    pub(crate) fn input(mut self, input: u64) -> Line {
-        self.input = input;
-        self
-    }
-
     pub(crate) fn sidechain(mut self) -> Line {
         self.sidechain = true;
         self
@@ -329,9 +305,6 @@ impl Line {
         });
         if let Some(speed) = self.speed {
             usage["speed"] = json!(speed);
-        }
-        if let Some(iterations) = &self.iterations {
-            usage["iterations"] = iterations.clone();
         }
         let content = match &self.tool_use {
             Some(id) => json!([{"type": "tool_use", "id": id, "name": "Bash", "input": {"command": "ls"}}]),
