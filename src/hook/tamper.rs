@@ -1,6 +1,6 @@
 //! Tamper resistance: the agent a budget guards must not be able to lift it. Tool calls that would edit
 //! ccbreaker's config, state or binary, remove its hook entries from Claude Code's settings (or switch hooks off),
-//! or run `ccbreaker allow|uninstall|config`, are refused with a reason; a person does these in their own terminal.
+//! or run `ccbreaker allow|uninstall|config|prices update`, are refused with a reason; a person does these in their own terminal.
 //!
 //! The checks read the tool call's input as text (paths, shell commands); they are deliberately broad for the
 //! files ccbreaker owns, and for Claude Code's settings they look for edits that touch ccbreaker's entries or hooks.
@@ -84,12 +84,19 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
         .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '`'))
         .filter(|w| !w.is_empty())
         .collect();
-    for pair in words.windows(2) {
+    for (i, pair) in words.windows(2).enumerate() {
         let program = pair[0].trim_matches(|c| c == '"' || c == '\'');
         if (program == "ccbreaker" || program.ends_with("/ccbreaker"))
             && matches!(pair[1], "allow" | "uninstall" | "config")
         {
             return Some(refusal(&format!("it runs `ccbreaker {}`", pair[1])));
+        }
+        // New prices could make every response cheap: only a person updates them.
+        if (program == "ccbreaker" || program.ends_with("/ccbreaker"))
+            && pair[1] == "prices"
+            && words.get(i + 2) == Some(&"update")
+        {
+            return Some(refusal("it runs `ccbreaker prices update`"));
         }
     }
     if let Some(var) = words.iter().find(|w| w.starts_with("CCBREAKER_") && w.contains('=')) {
@@ -230,6 +237,8 @@ mod tests {
         let bash = |c: &str| call("Bash", json!({"command": c}));
         assert!(bash("ccbreaker allow --session s --add-usd 100").is_some());
         assert!(bash("cd /tmp && /home/u/.local/bin/ccbreaker uninstall").is_some());
+        assert!(bash("ccbreaker prices update --from /tmp/cheap.json --force").is_some());
+        assert!(bash("ccbreaker prices list").is_none());
         assert!(bash("ccbreaker config init --force").is_some());
         assert!(bash("echo '[budget]' > ~/.config/ccbreaker/config.toml").is_some());
         assert!(bash("rm -rf $HOME/.local/state/ccbreaker").is_some());

@@ -13,5 +13,6 @@ mod hook;
 mod install;
 mod lag;
 mod messages;
+mod prices;
 mod report;
 mod tamper;
