@@ -185,17 +185,31 @@ fn read_source(source: &str) -> Result<Vec<u8>, Error> {
     Ok(std::fs::read(source).map_err(fail)?)
 }
 
-#[cfg(feature = "network")]
+/// The body at `url`, read by `ccbreaker-fetch` (beside this binary, else on `PATH`): the HTTP and TLS code lives
+/// there, so that it never loads with `ccbreaker` itself.
 fn fetch(url: &str) -> Result<Vec<u8>, Error> {
-    let fail = |error: ureq::Error| PricesError::Fetch { source_name: url.to_owned(), error: Box::new(error) };
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(60))).build().into();
-    let mut response = agent.get(url).call().map_err(fail)?;
-    Ok(response.body_mut().with_config().limit(MAX_TABLE_BYTES).read_to_vec().map_err(fail)?)
+    let fail =
+        |error: Box<dyn std::error::Error + Send + Sync>| PricesError::Fetch { source_name: url.to_owned(), error };
+    let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join(FETCH)));
+    let program = beside.filter(|p| p.is_file()).unwrap_or_else(|| std::path::PathBuf::from(FETCH));
+    let output =
+        std::process::Command::new(&program).arg(url).stdin(std::process::Stdio::null()).output().map_err(|err| {
+            let why = format!(
+                "could not run `{}` ({err}): install it beside ccbreaker (a build with the `network` feature, the \
+                 default, makes it), or use --from FILE",
+                program.display()
+            );
+            fail(why.into())
+        })?;
+    if !output.status.success() {
+        let why = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        return Err(fail(why.into()).into());
+    }
+    if output.stdout.len() as u64 > MAX_TABLE_BYTES {
+        return Err(fail(format!("it is larger than {MAX_TABLE_BYTES} bytes").into()).into());
+    }
+    Ok(output.stdout)
 }
 
-#[cfg(not(feature = "network"))]
-fn fetch(url: &str) -> Result<Vec<u8>, Error> {
-    let error = std::io::Error::other("this ccbreaker was built without the `network` feature: use --from FILE");
-    Err(PricesError::Fetch { source_name: url.to_owned(), error: Box::new(error) }.into())
-}
+/// The program that downloads a URL for `prices update`.
+const FETCH: &str = "ccbreaker-fetch";

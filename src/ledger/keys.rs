@@ -13,7 +13,7 @@ use crate::usage::{Pico, Usage};
 use chrono::{Datelike, NaiveDate};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// Bytes of one record in `<day>.rec`.
@@ -396,7 +396,7 @@ fn word(bytes: &[u8], at: usize) -> u64 {
 /// Writes `bytes` after the first `keep` bytes of `path` (cutting off anything past them), creating it (and the
 /// keys directory) if missing.
 fn append_after(path: &Path, keep: u64, bytes: &[u8]) -> io::Result<()> {
-    let open = || files::private_options().read(true).write(true).create(true).truncate(false).open(path);
+    let open = || files::private_options().write(true).create(true).truncate(false).open(path);
     let mut file = match open() {
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
@@ -407,7 +407,18 @@ fn append_after(path: &Path, keep: u64, bytes: &[u8]) -> io::Result<()> {
     if file.metadata()?.len() != keep {
         file.set_len(keep)?;
     }
-    file.seek(io::SeekFrom::Start(keep))?;
+    write_at(&mut file, keep, bytes)
+}
+
+#[cfg(unix)]
+fn write_at(file: &mut File, at: u64, bytes: &[u8]) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
+}
+
+#[cfg(not(unix))]
+fn write_at(file: &mut File, at: u64, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    file.seek(io::SeekFrom::Start(at))?;
     file.write_all(bytes)
 }
 
@@ -416,16 +427,24 @@ fn read_ids(path: &Path, committed: usize) -> Result<Vec<u64>, KeysError> {
     if committed == 0 {
         return Ok(Vec::new());
     }
-    let mut bytes = Vec::with_capacity(committed * ID);
+    let mut bytes = vec![0u8; committed * ID];
+    let mut filled = 0;
     match File::open(path) {
-        Ok(file) => {
-            file.take((committed * ID) as u64)
-                .read_to_end(&mut bytes)
-                .map_err(|source| KeysError::Read { path: path.to_path_buf(), source })?;
+        Ok(mut file) => {
+            // One read when the file holds at least what was committed (the usual case).
+            while filled < bytes.len() {
+                match file.read(&mut bytes[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(source) => return Err(KeysError::Read { path: path.to_path_buf(), source }),
+                }
+            }
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => {}
         Err(source) => return Err(KeysError::Read { path: path.to_path_buf(), source }),
     }
+    bytes.truncate(filled);
     let found = bytes.len() / ID;
     if found < committed {
         return Err(KeysError::Short { path: path.to_path_buf(), found, committed });
