@@ -108,8 +108,7 @@ impl Record {
             | u64::from(self.copy) << 1
             | u64::from(self.incomplete) << 2
             | u64::from(self.model) << 32;
-        let u = &self.usage;
-        for word in [
+        let head = [
             self.request,
             flags,
             self.day.num_days_from_ce() as u32 as u64,
@@ -118,13 +117,8 @@ impl Record {
             self.at_ms as u64,
             self.cost.0,
             self.rate,
-            u.input_tokens,
-            u.output_tokens,
-            u.cache_creation_5m_tokens,
-            u.cache_creation_1h_tokens,
-            u.cache_read_tokens,
-            u.web_search_requests,
-        ] {
+        ];
+        for word in head.into_iter().chain(self.usage.counts()) {
             out.extend_from_slice(&word.to_le_bytes());
         }
     }
@@ -144,14 +138,7 @@ impl Record {
             at_ms: w(5) as i64,
             cost: Pico(w(6)),
             rate: w(7),
-            usage: Usage {
-                input_tokens: w(8),
-                output_tokens: w(9),
-                cache_creation_5m_tokens: w(10),
-                cache_creation_1h_tokens: w(11),
-                cache_read_tokens: w(12),
-                web_search_requests: w(13),
-            },
+            usage: Usage::from_counts([w(8), w(9), w(10), w(11), w(12), w(13)]),
         })
     }
 }

@@ -242,14 +242,7 @@ impl Writer {
     }
 
     fn usage(&mut self, u: &Usage) {
-        for v in [
-            u.input_tokens,
-            u.output_tokens,
-            u.cache_creation_5m_tokens,
-            u.cache_creation_1h_tokens,
-            u.cache_read_tokens,
-            u.web_search_requests,
-        ] {
+        for v in u.counts() {
             self.u64(v);
         }
     }
@@ -295,14 +288,7 @@ impl<'a> Reader<'a> {
     }
 
     fn usage(&mut self) -> Option<Usage> {
-        Some(Usage {
-            input_tokens: self.u64()?,
-            output_tokens: self.u64()?,
-            cache_creation_5m_tokens: self.u64()?,
-            cache_creation_1h_tokens: self.u64()?,
-            cache_read_tokens: self.u64()?,
-            web_search_requests: self.u64()?,
-        })
+        Some(Usage::from_counts([self.u64()?, self.u64()?, self.u64()?, self.u64()?, self.u64()?, self.u64()?]))
     }
 }
 

@@ -4,6 +4,31 @@
 use crate::harness::{Sandbox, response, tokens_for_usd, user_line};
 use std::process::Stdio;
 
+/// Starts `n` PreToolUse hooks of `session` at once, on a thread that waits for them all and checks each exited 0.
+fn hooks_at_once(sb: &Sandbox, session: &str, n: usize) -> std::thread::JoinHandle<()> {
+    let event = sb.event("PreToolUse", session).to_string();
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            let mut child = sb
+                .command(&["hook"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(event.as_bytes()).unwrap();
+            child
+        })
+        .collect();
+    std::thread::spawn(move || {
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    })
+}
+
 #[test]
 fn thirty_two_concurrent_hooks_on_one_session_count_everything_once() {
     let sb = Sandbox::new("concurrent");
@@ -34,26 +59,9 @@ fn thirty_two_concurrent_hooks_on_one_session_count_everything_once() {
             }
         })
     };
-    let event = sb.event("PreToolUse", "s1").to_string();
-    let children: Vec<_> = (0..32)
-        .map(|_| {
-            let mut child = sb
-                .command(&["hook"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(event.as_bytes()).unwrap();
-            child
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    let waves = hooks_at_once(&sb, "s1", 32);
     writer.join().unwrap();
+    waves.join().unwrap();
     let status = sb.session_status("s1");
     assert_eq!(status["responses"], RESPONSES as u64);
     assert_eq!(status["output_tokens"], RESPONSES as u64 * tokens_for_usd(0.25));
@@ -78,26 +86,7 @@ fn a_transcript_cut_to_half_and_restored_under_concurrent_hooks_counts_each_resp
     }
     let whole = lines.join("\n") + "\n";
     std::fs::write(&t.path, &whole).unwrap();
-    let event = sb.event("PreToolUse", "s1").to_string();
-    let wave = |n: usize| {
-        let children: Vec<_> = (0..n)
-            .map(|_| {
-                let mut child = sb
-                    .command(&["hook"])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(event.as_bytes()).unwrap();
-                child
-            })
-            .collect();
-        for child in children {
-            assert_eq!(child.wait_with_output().unwrap().status.code(), Some(0));
-        }
-    };
+    let wave = |n: usize| hooks_at_once(&sb, "s1", n).join().unwrap();
     wave(8);
     std::fs::OpenOptions::new().write(true).open(&t.path).unwrap().set_len(whole.len() as u64 / 2).unwrap();
     wave(8);

@@ -58,24 +58,13 @@ fn append(path: &Path, text: &str) {
     file.write_all(text.as_bytes()).unwrap();
 }
 
-impl Sandbox {
-    fn report_json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["report"];
-        all.extend_from_slice(args);
-        all.push("--json");
-        let out = self.run(&all, b"");
-        assert_eq!(out.code, 0, "report {args:?}: {}", out.stderr);
-        out.json()
-    }
-}
-
 /// Plays `name` and checks the hook's ledger and the reports against its truth.
 fn check(name: &str) {
     let (sb, fixture) = play(name);
     let truth = &fixture["truth"];
     let status = sb.status();
     assert_eq!(status["date"], truth["date"], "{name}");
-    let daily = sb.report_json(&["daily", "--timezone", "UTC"]);
+    let daily = sb.report(&["daily", "--timezone", "UTC"]);
     let row = daily["daily"].as_array().unwrap().iter().find(|r| r["date"] == truth["date"]).cloned();
     let row = row.unwrap_or_else(|| panic!("{name}: no report row for {}: {daily:#}", truth["date"]));
     for (key, want) in truth["day"].as_object().unwrap() {
@@ -86,7 +75,7 @@ fn check(name: &str) {
     }
     // Every response of the fixture falls on the truth's day.
     assert_eq!(daily["totals"]["cost_usd"], truth["day"]["cost_usd"], "{name}: report total\n{daily:#}");
-    let sessions = sb.report_json(&["session"]);
+    let sessions = sb.report(&["session"]);
     for (session, want) in truth["sessions"].as_object().unwrap() {
         let ledger = status["sessions"].as_array().unwrap().iter().find(|s| s["session_id"] == session.as_str());
         let ledger = ledger.map_or(0.0, |s| s["cost_usd"].as_f64().unwrap());

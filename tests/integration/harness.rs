@@ -136,6 +136,16 @@ impl Sandbox {
         })
     }
 
+    /// `report <args> --json`, which must succeed.
+    pub(crate) fn report(&self, args: &[&str]) -> Value {
+        let mut all = vec!["report"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        let out = self.run(&all, b"");
+        assert_eq!(out.code, 0, "report {args:?} failed: {}", out.stderr);
+        out.json()
+    }
+
     pub(crate) fn status(&self) -> Value {
         let out = self.run(&["status", "--json"], b"");
         assert_eq!(out.code, 0, "status failed: {}", out.stderr);

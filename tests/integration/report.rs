@@ -11,18 +11,6 @@ fn data(corpus: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(corpus)
 }
 
-impl Sandbox {
-    /// `report <args> --json`, which must succeed.
-    fn report(&self, args: &[&str]) -> Value {
-        let mut all = vec!["report"];
-        all.extend_from_slice(args);
-        all.push("--json");
-        let out = self.run(&all, b"");
-        assert_eq!(out.code, 0, "report {args:?} failed: {}", out.stderr);
-        out.json()
-    }
-}
-
 const TOKEN_FIELDS: [&str; 7] = [
     "input_tokens",
     "output_tokens",
