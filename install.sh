@@ -57,7 +57,7 @@ place() { # built binary, name
 }
 place "$built" ccbreaker
 say "installed $dir/ccbreaker"
-# `ccbreaker prices update` runs ccbreaker-fetch (beside it) to read a URL; the hook never does.
+# ccbreaker-fetch reads new prices from a URL (`ccbreaker-fetch prices update`); ccbreaker and the hook never do.
 if [ -x "$target/release/ccbreaker-fetch" ]; then
     place "$target/release/ccbreaker-fetch" ccbreaker-fetch
     say "installed $dir/ccbreaker-fetch"

@@ -33,8 +33,8 @@ Usage:
   ccbreaker allow --session ID [--add-usd N] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget)
   ccbreaker prices list [--json]    the price table in force and where each row comes from
-  ccbreaker prices update [--from FILE|URL] [--force] [--i-am-human]
-                                    new prices from LiteLLM's public table (default: its URL)
+  ccbreaker prices update [--from FILE] [--force] [--i-am-human]
+                                    new prices from LiteLLM's public table (from a URL: ccbreaker-fetch prices update)
   ccbreaker log [--json] [--limit N]
                                     the audit trail: every block, refused tamper attempt and override
   ccbreaker config init [--force] [--i-am-human]
@@ -49,6 +49,10 @@ Environment: CCBREAKER_CONFIG, CCBREAKER_STATE_DIR, CCBREAKER_ON_ERROR, CCBREAKE
 CCBREAKER_NOW, CLAUDE_CONFIG_DIR, NO_COLOR (see the README).
 ";
 
+/// Reads a URL: given to [`Io`] by `ccbreaker-fetch`, the binary that carries the HTTP and TLS code, and by no other
+/// (so `ccbreaker`, which every hook call starts, never loads it).
+pub type Fetch = fn(&str) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
+
 /// Where a command writes, and what it knows of the world.
 pub struct Io<'a> {
     pub stdin: &'a mut dyn Read,
@@ -60,6 +64,8 @@ pub struct Io<'a> {
     pub stderr_is_terminal: bool,
     pub stderr: Out<'a>,
     pub env: &'a Env,
+    /// How to read a URL, if this binary can (`ccbreaker prices update`).
+    pub fetch: Option<Fetch>,
 }
 
 /// Standard output or error. `write!`/`writeln!` on it fail with an [`OutputError`] naming the stream, so that a

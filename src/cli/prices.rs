@@ -128,7 +128,7 @@ fn time(unix: i64) -> String {
 
 fn update(source: &str, force: bool, io: &mut Io) -> Result<u8, Error> {
     let state_dir = paths::state_dir(io.env);
-    let text = read_source(source)?;
+    let text = read_source(source, io)?;
     let previous = stored::load(&state_dir).map_err(PricesError::from)?;
     let mut current = PriceTable::builtin();
     current.set_updates(previous.as_ref().map(|p| p.rows.clone()).unwrap_or_default());
@@ -172,9 +172,9 @@ fn update(source: &str, force: bool, io: &mut Io) -> Result<u8, Error> {
 }
 
 /// The bytes of the table at `source`: a URL (`http://`, `https://`) or a file.
-fn read_source(source: &str) -> Result<Vec<u8>, Error> {
+fn read_source(source: &str, io: &Io) -> Result<Vec<u8>, Error> {
     if source.starts_with("http://") || source.starts_with("https://") {
-        return fetch(source);
+        return fetch(source, io);
     }
     let fail = |error: std::io::Error| PricesError::Fetch { source_name: source.to_owned(), error: Box::new(error) };
     let meta = std::fs::metadata(source).map_err(fail)?;
@@ -185,31 +185,22 @@ fn read_source(source: &str) -> Result<Vec<u8>, Error> {
     Ok(std::fs::read(source).map_err(fail)?)
 }
 
-/// The body at `url`, read by `ccbreaker-fetch` (beside this binary, else on `PATH`): the HTTP and TLS code lives
-/// there, so that it never loads with `ccbreaker` itself.
-fn fetch(url: &str) -> Result<Vec<u8>, Error> {
-    let fail =
-        |error: Box<dyn std::error::Error + Send + Sync>| PricesError::Fetch { source_name: url.to_owned(), error };
-    let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join(FETCH)));
-    let program = beside.filter(|p| p.is_file()).unwrap_or_else(|| std::path::PathBuf::from(FETCH));
-    let output =
-        std::process::Command::new(&program).arg(url).stdin(std::process::Stdio::null()).output().map_err(|err| {
-            let why = format!(
-                "could not run `{}` ({err}): install it beside ccbreaker (a build with the `network` feature, the \
-                 default, makes it), or use --from FILE",
-                program.display()
-            );
-            fail(why.into())
-        })?;
-    if !output.status.success() {
-        let why = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        return Err(fail(why.into()).into());
+/// The body at `url`, read by the fetcher this binary was given: only `ccbreaker-fetch` has one, so that the HTTP
+/// and TLS code never loads with `ccbreaker` itself (nor the code that starts another program: binding its symbols
+/// cost every hook call's start-up about 30,000 instructions).
+fn fetch(url: &str, io: &Io) -> Result<Vec<u8>, Error> {
+    let Some(fetch) = io.fetch else {
+        let why = format!(
+            "ccbreaker itself reads no network: run `ccbreaker-fetch prices update{}` (installed beside ccbreaker by a \
+             build with the `network` feature, the default), or download the table and use --from FILE",
+            if url == DEFAULT_SOURCE { String::new() } else { format!(" --from {url}") }
+        );
+        return Err(PricesError::Fetch { source_name: url.to_owned(), error: why.into() }.into());
+    };
+    let body = fetch(url).map_err(|error| PricesError::Fetch { source_name: url.to_owned(), error })?;
+    if body.len() as u64 > MAX_TABLE_BYTES {
+        let error = format!("it is larger than {MAX_TABLE_BYTES} bytes").into();
+        return Err(PricesError::Fetch { source_name: url.to_owned(), error }.into());
     }
-    if output.stdout.len() as u64 > MAX_TABLE_BYTES {
-        return Err(fail(format!("it is larger than {MAX_TABLE_BYTES} bytes").into()).into());
-    }
-    Ok(output.stdout)
+    Ok(body)
 }
-
-/// The program that downloads a URL for `prices update`.
-const FETCH: &str = "ccbreaker-fetch";

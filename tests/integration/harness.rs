@@ -94,7 +94,12 @@ impl Sandbox {
     }
 
     pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.command_of(BIN, args)
+    }
+
+    /// `program` (another binary of the package) with `args`, in the sandbox's environment.
+    pub(crate) fn command_of(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .env_clear()
             .env("HOME", &self.home)

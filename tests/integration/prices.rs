@@ -30,13 +30,20 @@ fn serve_once(body: Vec<u8>) -> (String, std::thread::JoinHandle<()>) {
     (url, server)
 }
 
+#[cfg(feature = "network")]
 #[test]
 fn an_update_from_a_url_is_stored_and_listed_with_its_source() {
     let sb = Sandbox::new("prices-url");
     let text = std::fs::read_to_string(table()).unwrap();
     let dearer = text.replacen("\"output_cost_per_token\": 1e-05", "\"output_cost_per_token\": 1.2e-05", 1);
     let (url, server) = serve_once(dearer.into_bytes());
-    let out = sb.run(&["prices", "update", "--from", &url], b"");
+    // ccbreaker reads no network: it says which program does.
+    let plain = sb.run(&["prices", "update", "--from", &url], b"");
+    assert_eq!(plain.code, 1);
+    let hint = format!("ccbreaker itself reads no network: run `ccbreaker-fetch prices update --from {url}`");
+    assert!(plain.stderr.contains(&hint), "{}", plain.stderr);
+    let fetch = sb.command_of(env!("CARGO_BIN_EXE_ccbreaker-fetch"), &["prices", "update", "--from", &url]);
+    let out = crate::harness::run(fetch, b"");
     server.join().unwrap();
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("wrote"), "{}", out.stdout);
@@ -76,6 +83,15 @@ fn a_table_that_halves_a_price_or_drops_a_model_needs_force() {
         "{}",
         missing.stderr
     );
+}
+
+#[cfg(feature = "network")]
+#[test]
+fn ccbreaker_fetch_runs_no_other_command() {
+    let sb = Sandbox::new("fetch-only");
+    let out = crate::harness::run(sb.command_of(env!("CARGO_BIN_EXE_ccbreaker-fetch"), &["hook"]), b"{}");
+    assert_eq!(out.code, 64);
+    assert!(out.stderr.starts_with("usage: ccbreaker-fetch prices update"), "{}", out.stderr);
 }
 
 #[test]
