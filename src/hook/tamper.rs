@@ -92,7 +92,8 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
             return Some(refusal(&format!("it runs `ccbreaker {}`", pair[1])));
         }
         // New prices could make every response cheap: only a person updates them.
-        if (program == "ccbreaker" || program.ends_with("/ccbreaker"))
+        let fetch = program == "ccbreaker-fetch" || program.ends_with("/ccbreaker-fetch");
+        if (fetch || program == "ccbreaker" || program.ends_with("/ccbreaker"))
             && pair[1] == "prices"
             && words.get(i + 2) == Some(&"update")
         {
@@ -239,6 +240,7 @@ mod tests {
         assert!(bash("cd /tmp && /home/u/.local/bin/ccbreaker uninstall").is_some());
         assert!(bash("ccbreaker prices update --from /tmp/cheap.json --force").is_some());
         assert!(bash("ccbreaker prices list").is_none());
+        assert!(bash("~/.local/bin/ccbreaker-fetch prices update --force").is_some());
         assert!(bash("ccbreaker config init --force").is_some());
         assert!(bash("echo '[budget]' > ~/.config/ccbreaker/config.toml").is_some());
         assert!(bash("rm -rf $HOME/.local/state/ccbreaker").is_some());
