@@ -129,7 +129,14 @@ fn time(unix: i64) -> String {
 fn update(source: &str, force: bool, io: &mut Io) -> Result<u8, Error> {
     let state_dir = paths::state_dir(io.env);
     let text = read_source(source, io)?;
-    let previous = stored::load(&state_dir).map_err(PricesError::from)?;
+    // A stored table that cannot be read is replaced, not kept: it was not in force either.
+    let previous = match stored::load(&state_dir) {
+        Ok(previous) => previous,
+        Err(err) => {
+            writeln!(io.stderr, "ccbreaker: note: {}", crate::error::report(&err))?;
+            None
+        }
+    };
     let mut current = PriceTable::builtin();
     current.set_updates(previous.as_ref().map(|p| p.rows.clone()).unwrap_or_default());
     let plan = update::plan(&text, source, &current, previous.as_ref().map(|p| p.rows.as_slice()))?;

@@ -39,7 +39,7 @@ pub struct ResponseFacts<'a> {
 }
 
 /// One model's prices, in pico-USD (1e-12 USD) per token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rates {
     pub input: u64,
     pub output: u64,
@@ -62,7 +62,7 @@ pub struct Rates {
 ///
 /// That is Anthropic's rule. ccusage instead splits each bucket at the threshold and bills only
 /// the tokens above it at the premium, which undercounts such responses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LongContext {
     /// 200,000 prompt tokens for all current models; the late table gives Haiku 5.5 a
     /// 100,000-token tier.
@@ -304,15 +304,20 @@ impl PriceTable {
         }
         let normalized = normalize(model);
         let family = FAMILIES.iter().find(|words| words.iter().any(|w| normalized.contains(w)));
-        let rows = self.rows();
         let in_family = |name: &str| family.is_none_or(|words| words.iter().any(|w| name.contains(w)));
-        let dearest = rows
+        // Every row of every table, without building the table: the dearest wins; ties go to the shortest name (an
+        // undated alias), then the alphabetically last (the newest version).
+        let rows = table::MODELS
             .iter()
-            .filter(|row| in_family(&row.0))
-            .min_by_key(|(name, rates, _)| (Reverse(rates.weight()), name.len(), Reverse(name.clone())))
-            .or_else(|| rows.iter().min_by_key(|(name, rates, _)| (Reverse(rates.weight()), name.len())))
-            .expect("the built-in price table is not empty");
-        (dearest.1, dearest.0.clone())
+            .map(|(name, rates, _)| (*name, rates))
+            .chain(self.updates.iter().map(|(name, rates)| (name.as_str(), rates)))
+            .chain(self.overrides.iter().map(|(name, rates)| (name.as_str(), rates)));
+        fn rank<'r>(row: &(&'r str, &Rates)) -> (Reverse<u128>, usize, Reverse<&'r str>) {
+            (Reverse(row.1.weight()), row.0.len(), Reverse(row.0))
+        }
+        let dearest = rows.clone().filter(|(name, _)| in_family(name)).min_by_key(rank);
+        let (name, rates) = dearest.or_else(|| rows.min_by_key(rank)).expect("the built-in price table is not empty");
+        (*rates, name.to_owned())
     }
 
     /// What an unknown `model` is priced as, or `None` if a table knows it (or it is free).
@@ -333,19 +338,27 @@ impl PriceTable {
     /// The cost of one response: tokens x rates (long-context tier if it applies), times the
     /// fast-mode, US-inference and Bedrock-region multipliers, plus web search. Unknown models are never free.
     pub fn price(&self, facts: &ResponseFacts) -> Price {
+        self.price_and_output_rate(facts).0
+    }
+
+    /// [`PriceTable::price`], and what one more output token would add to it (pico-USD): the model is looked up
+    /// once.
+    pub fn price_and_output_rate(&self, facts: &ResponseFacts) -> (Price, u64) {
         if is_free_model(facts.model) {
-            return Price { cost: Pico(0), known_model: true };
+            return (Price { cost: Pico(0), known_model: true }, 0);
         }
         let (rates, known_model, origin) = match self.lookup(facts.model) {
             Some((rates, origin)) => (*rates, true, Some(origin)),
             None => (self.guess(facts.model).0, false, None),
         };
-        let mut cost = rates.token_cost(facts);
-        if origin != Some(Origin::Config) {
-            cost = per_mille(cost, bedrock_region_per_mille(facts.model));
-        }
-        let cost = cost.saturating_add(web_search_cost(facts.usage));
-        Price { cost: Pico(u64::try_from(cost).unwrap_or(u64::MAX)), known_model }
+        let region = if origin == Some(Origin::Config) { 1000 } else { bedrock_region_per_mille(facts.model) };
+        let cost_of = |usage: &Usage| {
+            let tokens = per_mille(rates.token_cost(&ResponseFacts { usage, ..*facts }), region);
+            Pico(u64::try_from(tokens.saturating_add(web_search_cost(usage))).unwrap_or(u64::MAX))
+        };
+        let cost = cost_of(facts.usage);
+        let one_more = Usage { output_tokens: facts.usage.output_tokens.saturating_add(1), ..*facts.usage };
+        (Price { cost, known_model }, cost_of(&one_more).saturating_sub(cost).0)
     }
 
     fn override_for<'k>(&self, mut keys: impl Iterator<Item = &'k str>) -> Option<&Rates> {

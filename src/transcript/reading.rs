@@ -82,15 +82,9 @@ impl Reading {
         let date = self.timestamp.date_naive();
         let speed = if self.fast { Speed::Fast } else { Speed::Standard };
         let geo = self.inference_geo.as_deref();
-        let own =
-            |usage: &Usage| prices.price(&ResponseFacts { model: &self.model, usage, speed, inference_geo: geo, date });
-        let main = own(&self.usage);
-        let one_more = Usage { output_tokens: self.usage.output_tokens + 1, ..self.usage };
-        let mut priced = Priced {
-            cost: main.cost,
-            known_model: main.known_model,
-            output_rate: own(&one_more).cost.saturating_sub(main.cost).0,
-        };
+        let facts = ResponseFacts { model: &self.model, usage: &self.usage, speed, inference_geo: geo, date };
+        let (main, output_rate) = prices.price_and_output_rate(&facts);
+        let mut priced = Priced { cost: main.cost, known_model: main.known_model, output_rate };
         for part in &self.advisor {
             let facts = ResponseFacts {
                 model: &part.model,

@@ -76,6 +76,8 @@ fn a_table_that_halves_a_price_or_drops_a_model_needs_force() {
     std::fs::write(sb.state.join("prices.bin"), b"garbage").unwrap();
     let list = sb.run(&["prices", "list", "--json"], b"").json();
     assert!(list["note"].as_str().unwrap().contains("is not a ccbreaker price table"), "{list}");
+    let again = sb.run(&["prices", "update", "--from", table().to_str().unwrap()], b"");
+    assert_eq!(again.code, 0, "a damaged table is replaced: {}", again.stderr);
     let missing = sb.run(&["prices", "update", "--from", "/nonexistent/table.json"], b"");
     assert_eq!(missing.code, 1);
     assert!(
