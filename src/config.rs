@@ -801,6 +801,30 @@ mod tests {
     }
 
     #[test]
+    fn price_overrides_can_set_fast_mode_us_only_and_long_context_rates() {
+        use crate::pricing::{ResponseFacts, Speed};
+        use crate::usage::{Pico, Usage};
+        let (config, warnings) = parse_ok(
+            "[pricing.models.\"gw-model\"]\ninput = 2\noutput = 10\nfast_multiplier = 3\nus_multiplier = 1.1\n\
+             long_context = { above_prompt_tokens = 100000, input = 4, output = 20 }\n",
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let table = config.pricing.table(Path::new("/c.toml"), Vec::new()).unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let price = |usage: &Usage, speed, geo| {
+            table.price(&ResponseFacts { model: "gw-model", usage, speed, inference_geo: geo, date }).cost
+        };
+        let small = Usage { input_tokens: 50_000, output_tokens: 10_000, ..Usage::default() };
+        // $0.10 + $0.10 at the standard rates; fast mode x3; US-only x1.1.
+        assert_eq!(price(&small, Speed::Standard, None), Pico::from_usd(0.2));
+        assert_eq!(price(&small, Speed::Fast, None), Pico::from_usd(0.6));
+        assert_eq!(price(&small, Speed::Standard, Some("us")), Pico::from_usd(0.22));
+        // A prompt over 100,000 tokens is billed whole at the long-context rates: $4 + $2.
+        let long = Usage { input_tokens: 1_000_000, output_tokens: 100_000, ..Usage::default() };
+        assert_eq!(price(&long, Speed::Standard, None), Pico::from_usd(6.0));
+    }
+
+    #[test]
     fn syntax_errors_name_the_line() {
         let err = parse_err("[budget]\nsession_usd = \n");
         assert!(err.contains("`/c.toml` is not valid TOML: line 2"), "{err}");
