@@ -6,7 +6,8 @@
 //! Two append-only files per day, in step: `keys/<day>.ids` holds the message-id hash of every record (8 bytes),
 //! the only column a lookup scans; `keys/<day>.rec` holds the rest of each record (what was counted: request,
 //! flags, session, time, cost, usage; [`RECORD`] bytes), read one record at a time where an id matches. A later
-//! record of the same response supersedes the earlier one. Only the record count the ledger committed is trusted.
+//! record of the same response supersedes the earlier one. Only the record count the ledger committed is trusted:
+//! records past it (a hook killed before its ledger was saved) are written over by the next write, never read.
 
 use crate::files;
 use crate::usage::{Pico, Usage};
@@ -157,6 +158,8 @@ pub(crate) struct Found {
 struct DayLog {
     committed: usize,
     ids: Option<Vec<u64>>,
+    /// The `.ids` file as the first lookup opened it (read and write), for the write that follows.
+    ids_file: Option<File>,
     by_message: Option<HashMap<u64, Vec<usize>>>,
     read: HashMap<usize, Record>,
     fresh: Vec<(u64, Record)>,
@@ -277,11 +280,13 @@ impl KeyIndex {
                 ids.extend_from_slice(&message.to_le_bytes());
                 record.encode(&mut recs);
             }
-            for (ext, bytes, size) in [("ids", &ids, ID), ("rec", &recs, RECORD)] {
-                let path = self.dir.join(format!("{day}.{ext}"));
-                append_after(&path, (log.committed * size) as u64, bytes)
-                    .map_err(|source| KeysError::Write { path: path.clone(), source })?;
-            }
+            // The records first, then their ids: a write cut between the two leaves ids the ledger never committed.
+            let rec_path = self.dir.join(format!("{day}.rec"));
+            write_after(&rec_path, (log.committed * RECORD) as u64, &recs, None)
+                .map_err(|source| KeysError::Write { path: rec_path.clone(), source })?;
+            let ids_path = self.dir.join(format!("{day}.ids"));
+            write_after(&ids_path, (log.committed * ID) as u64, &ids, log.ids_file.take())
+                .map_err(|source| KeysError::Write { path: ids_path.clone(), source })?;
             let added = log.fresh.len();
             if let Some(known) = &mut log.ids {
                 known.extend(log.fresh.iter().map(|(m, _)| *m));
@@ -320,7 +325,9 @@ impl DayLog {
         many: bool,
     ) -> Result<Vec<Record>, KeysError> {
         if self.ids.is_none() {
-            self.ids = Some(read_ids(ids_path, self.committed)?);
+            let (ids, file) = read_ids(ids_path, self.committed)?;
+            self.ids = Some(ids);
+            self.ids_file = file;
         }
         let ids = self.ids.as_deref().unwrap_or_default();
         let positions: Vec<usize> = if many {
@@ -380,20 +387,21 @@ fn word(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// Writes `bytes` after the first `keep` bytes of `path` (cutting off anything past them), creating it (and the
-/// keys directory) if missing.
-fn append_after(path: &Path, keep: u64, bytes: &[u8]) -> io::Result<()> {
-    let open = || files::private_options().write(true).create(true).truncate(false).open(path);
-    let mut file = match open() {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
-            open()?
-        }
-        other => other?,
+/// Writes `bytes` after the first `keep` bytes of `path` (through `open`, if the file is open already), creating
+/// it (and the keys directory) if missing. Bytes past `keep` from a hook that died before its ledger committed them
+/// are written over, or left past the committed count, where nothing reads them.
+fn write_after(path: &Path, keep: u64, bytes: &[u8], open: Option<File>) -> io::Result<()> {
+    let create = || files::private_options().write(true).create(true).truncate(false).open(path);
+    let mut file = match open {
+        Some(file) => file,
+        None => match create() {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
+                create()?
+            }
+            other => other?,
+        },
     };
-    if file.metadata()?.len() != keep {
-        file.set_len(keep)?;
-    }
     write_at(&mut file, keep, bytes)
 }
 
@@ -409,14 +417,15 @@ fn write_at(file: &mut File, at: u64, bytes: &[u8]) -> io::Result<()> {
     file.write_all(bytes)
 }
 
-/// The first `committed` message ids of a day (an error if the file holds fewer).
-fn read_ids(path: &Path, committed: usize) -> Result<Vec<u64>, KeysError> {
+/// The first `committed` message ids of a day (an error if the file holds fewer), and the file, open for the write
+/// that may follow.
+fn read_ids(path: &Path, committed: usize) -> Result<(Vec<u64>, Option<File>), KeysError> {
     if committed == 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let mut bytes = vec![0u8; committed * ID];
     let mut filled = 0;
-    match File::open(path) {
+    let file = match files::private_options().read(true).write(true).open(path) {
         Ok(mut file) => {
             // One read when the file holds at least what was committed (the usual case).
             while filled < bytes.len() {
@@ -427,16 +436,17 @@ fn read_ids(path: &Path, committed: usize) -> Result<Vec<u64>, KeysError> {
                     Err(source) => return Err(KeysError::Read { path: path.to_path_buf(), source }),
                 }
             }
+            Some(file)
         }
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
         Err(source) => return Err(KeysError::Read { path: path.to_path_buf(), source }),
-    }
+    };
     bytes.truncate(filled);
     let found = bytes.len() / ID;
     if found < committed {
         return Err(KeysError::Short { path: path.to_path_buf(), found, committed });
     }
-    Ok(bytes.chunks_exact(ID).map(|c| word(c, 0)).collect())
+    Ok((bytes.chunks_exact(ID).map(|c| word(c, 0)).collect(), file))
 }
 
 #[cfg(test)]
@@ -503,7 +513,7 @@ mod tests {
         let mut later = KeyIndex::new(dir);
         let Seen::Same(found) = later.lookup(&committed, 9, candidate(1, false, T + 1)).unwrap() else { panic!() };
         assert_eq!((found.log, found.record), (log, record(1, 5, T)));
-        // A superseding record wins; an uncommitted one is cut off by the next write.
+        // A superseding record wins; an uncommitted one is written over by the next write.
         later.insert(&committed, log, 9, record(1, 50, T));
         later.write().unwrap();
         let mut again = KeyIndex::new(dir);
