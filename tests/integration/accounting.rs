@@ -216,3 +216,33 @@ fn a_cheaper_line_appended_with_a_responses_ids_never_lowers_its_price() {
     assert_eq!(sb.session_status("s1")["cost_usd"], 5.0);
     assert_eq!(sb.run(&["report", "daily", "--json"], b"").json()["totals"]["cost_usd"], 5.0);
 }
+
+/// Claude Code 2.1.177 and later write a final record for a finished request; until it comes, only a snapshot is on
+/// disk and the response is a lower bound. When the final record is read (in a later hook call, lines later), the
+/// response is finished: re-priced, and no longer estimated.
+#[test]
+fn a_final_record_read_later_finishes_a_response_counted_from_its_snapshot() {
+    let sb = Sandbox::new("finished-later");
+    let done = response("d", 4_000).sidechain();
+    let mut snapshot = response("late", 2).sidechain().uuid("s1").parent(&done.uuid);
+    snapshot.stop_reason = None;
+    let sub = sb.subagent("s1", "a1");
+    sub.append(&done.json()).append(&snapshot.json());
+    sb.transcript("s1").append(&user_line("u0", None));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let day = sb.status()["day"].clone();
+    assert_eq!((day["incomplete_responses"].as_u64(), day["lower_bound"].as_bool()), (Some(1), Some(true)));
+    // The median of the finished responses is 4,000: (4,000 - 2) x $10 per million.
+    assert_eq!(day["estimated_usd"], 0.03998);
+    // Another response, then the final record of the first (the same ids, a stop reason, 3,000 output tokens).
+    sub.append(&response("next", 10).sidechain().uuid("n1").parent("s1").json());
+    let final_record = response("late", 3_000).sidechain().uuid("s2").parent("n1");
+    sub.append(&final_record.json());
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let day = sb.status()["day"].clone();
+    assert_eq!((day["incomplete_responses"].as_u64(), day["estimated_usd"].as_f64()), (Some(0), Some(0.0)));
+    assert_eq!((day["output_tokens"].as_u64(), day["responses"].as_u64()), (Some(7_010), Some(3)));
+    let report = sb.report(&["daily"]);
+    assert_eq!(report["totals"]["output_tokens"], 7_010);
+    assert_eq!(report["totals"]["lower_bound"], false);
+}
