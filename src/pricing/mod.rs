@@ -135,6 +135,32 @@ impl Origin {
     }
 }
 
+/// A model's prices, found once ([`PriceTable::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// `None` for a model that costs nothing (`<synthetic>`).
+    rates: Option<Rates>,
+    known_model: bool,
+    region_per_mille: u32,
+}
+
+impl Resolved {
+    /// The price of one response of this model (`facts.model` is not looked at again), and what one more output
+    /// token would add to it.
+    pub fn price_and_output_rate(&self, facts: &ResponseFacts) -> (Price, u64) {
+        let Some(rates) = &self.rates else {
+            return (Price { cost: Pico(0), known_model: true }, 0);
+        };
+        let cost_of = |usage: &Usage| {
+            let tokens = per_mille(rates.token_cost(&ResponseFacts { usage, ..*facts }), self.region_per_mille);
+            Pico(u64::try_from(tokens.saturating_add(web_search_cost(usage))).unwrap_or(u64::MAX))
+        };
+        let cost = cost_of(facts.usage);
+        let one_more = Usage { output_tokens: facts.usage.output_tokens.saturating_add(1), ..*facts.usage };
+        (Price { cost, known_model: self.known_model }, cost_of(&one_more).saturating_sub(cost).0)
+    }
+}
+
 /// The five per-token rates that one response is billed at (standard or long-context).
 struct Tier {
     input: u64,
@@ -344,21 +370,21 @@ impl PriceTable {
     /// [`PriceTable::price`], and what one more output token would add to it (pico-USD): the model is looked up
     /// once.
     pub fn price_and_output_rate(&self, facts: &ResponseFacts) -> (Price, u64) {
-        if is_free_model(facts.model) {
-            return (Price { cost: Pico(0), known_model: true }, 0);
+        self.resolve(facts.model).price_and_output_rate(facts)
+    }
+
+    /// What prices `model`: its rates (or the guess for an unknown one) and its multipliers, found once, to price
+    /// many responses of it.
+    pub fn resolve(&self, model: &str) -> Resolved {
+        if is_free_model(model) {
+            return Resolved { rates: None, known_model: true, region_per_mille: 1000 };
         }
-        let (rates, known_model, origin) = match self.lookup(facts.model) {
+        let (rates, known_model, origin) = match self.lookup(model) {
             Some((rates, origin)) => (*rates, true, Some(origin)),
-            None => (self.guess(facts.model).0, false, None),
+            None => (self.guess(model).0, false, None),
         };
-        let region = if origin == Some(Origin::Config) { 1000 } else { bedrock_region_per_mille(facts.model) };
-        let cost_of = |usage: &Usage| {
-            let tokens = per_mille(rates.token_cost(&ResponseFacts { usage, ..*facts }), region);
-            Pico(u64::try_from(tokens.saturating_add(web_search_cost(usage))).unwrap_or(u64::MAX))
-        };
-        let cost = cost_of(facts.usage);
-        let one_more = Usage { output_tokens: facts.usage.output_tokens.saturating_add(1), ..*facts.usage };
-        (Price { cost, known_model }, cost_of(&one_more).saturating_sub(cost).0)
+        let region_per_mille = if origin == Some(Origin::Config) { 1000 } else { bedrock_region_per_mille(model) };
+        Resolved { rates: Some(rates), known_model, region_per_mille }
     }
 
     fn override_for<'k>(&self, mut keys: impl Iterator<Item = &'k str>) -> Option<&Rates> {

@@ -10,7 +10,7 @@ use super::scan::Raw;
 use super::scan::{TopLevel, is_whole_object, may_carry_usage, top_level};
 use super::tail::{self, Tail};
 use super::{Response, ResponseKey};
-use crate::pricing::PriceTable;
+use crate::pricing::{PriceTable, Resolved};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
@@ -35,12 +35,20 @@ pub(crate) struct Fold<'p> {
     prices: &'p PriceTable,
     /// Where each response read so far is in `folded.responses`.
     index: HashMap<ResponseKey, usize>,
+    /// The prices of the models met so far (a file names a few).
+    models: Vec<(String, Resolved)>,
 }
 
 impl<'p> Fold<'p> {
     /// `last_uuid`: the `uuid` of the line before the first one fed (`None` at the start of a file).
     pub(crate) fn new(last_uuid: Option<String>, tool_uses: ToolUses, prices: &'p PriceTable) -> Fold<'p> {
-        Fold { folded: Folded { last_uuid, ..Folded::default() }, tool_uses, prices, index: HashMap::new() }
+        Fold {
+            folded: Folded { last_uuid, ..Folded::default() },
+            tool_uses,
+            prices,
+            index: HashMap::new(),
+            models: Vec::new(),
+        }
     }
 
     /// Feeds one line (without its newline).
@@ -84,10 +92,27 @@ impl<'p> Fold<'p> {
     /// Adds one line's response: a new response, or another line of one already read, which keeps the costliest of
     /// the two readings and the first line's place (see [`merge`]).
     fn push(&mut self, mut response: Response, raw: &Raw) {
-        response.priced = response.reading.price(self.prices);
         let responses = &mut self.folded.responses;
-        match self.index.get(&response.key) {
-            Some(&at) => {
+        let at = self.index.get(&response.key).copied();
+        // Claude Code repeats a response's usage on each of its lines: a line that reads as the kept one needs no
+        // price of its own.
+        let same = at.is_some_and(|at| responses[at].reading.same_as(&response.reading));
+        response.priced = match at {
+            Some(at) if same => responses[at].priced,
+            _ => {
+                let (prices, models) = (self.prices, &mut self.models);
+                response.reading.price_with(&mut |model| match models.iter().find(|(m, _)| m == model) {
+                    Some((_, resolved)) => *resolved,
+                    None => {
+                        let resolved = prices.resolve(model);
+                        models.push((model.to_owned(), resolved));
+                        resolved
+                    }
+                })
+            }
+        };
+        match at {
+            Some(at) => {
                 let id = raw
                     .message_fields
                     .and_then(|m| m.id)

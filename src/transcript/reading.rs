@@ -4,7 +4,7 @@
 //! with more tokens priced lower, never re-prices it down. Growing streaming snapshots (the usual case) differ only
 //! in output tokens, and there the costliest is also the largest.
 
-use crate::pricing::{PriceTable, ResponseFacts, Speed};
+use crate::pricing::{PriceTable, Resolved, ResponseFacts, Speed};
 use crate::usage::{Pico, Usage};
 use chrono::{DateTime, Utc};
 
@@ -64,6 +64,16 @@ impl Reading {
         total
     }
 
+    /// Whether another line reads exactly as this one, its time aside (then it has the same price).
+    pub(crate) fn same_as(&self, other: &Reading) -> bool {
+        self.model == other.model
+            && self.usage == other.usage
+            && self.fast == other.fast
+            && self.inference_geo == other.inference_geo
+            && self.advisor == other.advisor
+            && self.timestamp.date_naive() == other.timestamp.date_naive()
+    }
+
     pub(crate) fn rank(&self, priced: &Priced) -> Rank {
         Rank { cost: priced.cost, tokens: self.total_usage().total_tokens() }
     }
@@ -79,11 +89,16 @@ impl Reading {
     /// The reading's price: its own model's usage (with fast mode and the inference region), plus each advisor part
     /// at that part's model, on the reading's date.
     pub(crate) fn price(&self, prices: &PriceTable) -> Priced {
+        self.price_with(&mut |model| prices.resolve(model))
+    }
+
+    /// [`Reading::price`], with `resolve` finding a model's prices (a fold remembers them for its file).
+    pub(crate) fn price_with(&self, resolve: &mut dyn FnMut(&str) -> Resolved) -> Priced {
         let date = self.timestamp.date_naive();
         let speed = if self.fast { Speed::Fast } else { Speed::Standard };
         let geo = self.inference_geo.as_deref();
         let facts = ResponseFacts { model: &self.model, usage: &self.usage, speed, inference_geo: geo, date };
-        let (main, output_rate) = prices.price_and_output_rate(&facts);
+        let (main, output_rate) = resolve(&self.model).price_and_output_rate(&facts);
         let mut priced = Priced { cost: main.cost, known_model: main.known_model, output_rate };
         for part in &self.advisor {
             let facts = ResponseFacts {
@@ -93,7 +108,7 @@ impl Reading {
                 inference_geo: geo,
                 date,
             };
-            let price = prices.price(&facts);
+            let price = resolve(&part.model).price_and_output_rate(&facts).0;
             priced.cost += price.cost;
             priced.known_model &= price.known_model;
         }
