@@ -47,15 +47,23 @@ built=$target/release/ccbreaker
 mkdir -p -- "$dir"
 dir=$(CDPATH='' cd -- "$dir" && pwd)
 # Copy then rename, so a ccbreaker that Claude Code is running right now is replaced, not overwritten in place.
-tmp=$dir/.ccbreaker.install.$$
-trap 'rm -f -- "$tmp"' EXIT
-cp -- "$built" "$tmp"
-chmod 0755 "$tmp"
-mv -f -- "$tmp" "$dir/ccbreaker"
-trap - EXIT
+place() { # built binary, name
+    tmp=$dir/.$2.install.$$
+    trap 'rm -f -- "$tmp"' EXIT
+    cp -- "$1" "$tmp"
+    chmod 0755 "$tmp"
+    mv -f -- "$tmp" "$dir/$2"
+    trap - EXIT
+}
+place "$built" ccbreaker
 say "installed $dir/ccbreaker"
 # The plugin's wrapper (hooks/ccbreaker-hook) runs only the binary recorded here, by its absolute path.
 printf '%s\n' "$dir/ccbreaker" > "$repo/hooks/ccbreaker.path"
+# ccbreaker-fetch reads new prices from a URL (`ccbreaker-fetch prices update`); ccbreaker and the hook never do.
+if [ -x "$target/release/ccbreaker-fetch" ]; then
+    place "$target/release/ccbreaker-fetch" ccbreaker-fetch
+    say "installed $dir/ccbreaker-fetch"
+fi
 
 on_path=no
 case ":${PATH:-}:" in

@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # Latency of one `ccbreaker hook` call against the floor (bench/floor: a bare Rust process that reads and parses
-# the same event and stats the transcript), with hyperfine, in three cases:
+# the same event and stats the transcript), with hyperfine, in four cases:
 #
-#   far      session budget $100: the hook never waits
-#   near     session budget $1, the call's tool_use_id already on disk: within one response of the budget, no wait
-#   arrives  session budget $1, the call's tool_use_id appended ~100 ms after the run starts: the hook waits for it
+#   far       session budget $100: the hook never waits
+#   near      session budget $1, the call's tool_use_id already on disk: within one response of the budget, no wait
+#   arrives   session budget $1, the call's tool_use_id appended ~100 ms after the run starts: the hook waits for it
+#   appended  session budget $100, one new response (two lines) appended before the call: it is read, looked up in
+#             the key index and counted
 #
 # Each case is one hyperfine run of every command, so every ratio compares numbers measured in the same run. With
 # --base, an earlier build runs in the same hyperfine run too (each binary with the state it saved itself): the
 # before/after figure for a change to the hook path.
 #
-# Usage: bench/hook-latency.sh [--bin PATH] [--base PATH] [--floor PATH] [--runs N] [--slow-runs N] [--keep]
+# Usage: bench/hook-latency.sh [--bin PATH] [--base PATH] [--floor PATH] [--runs N] [--slow-runs N] [--turns N] [--keep]
 #   --bin        ccbreaker release binary (default: target/release/ccbreaker)
 #   --base       an earlier ccbreaker release binary to compare with (e.g. built from main before the change)
 #   --floor      the floor binary (default: bench/floor/target/release/ccbreaker-floor;
 #                build it: cargo build --release --manifest-path bench/floor/Cargo.toml)
 #   --runs       timed runs of the far and near cases (default 300)
 #   --slow-runs  timed runs of the arrives case (default 40; each takes ~100 ms)
+#   --turns      responses in the session before the call (default 10; more makes a busier day's key index)
 #   --keep       keep the work directory (the fixtures and hyperfine's JSON exports)
 #   HYPERFINE    the hyperfine to use (default: hyperfine on PATH); it needs --input, so 1.16 or later
 #                (Debian bookworm ships 1.15: cargo install hyperfine --locked --version 1.20.0)
@@ -42,6 +45,7 @@ base=
 floor=$here/floor/target/release/ccbreaker-floor
 runs=300
 slow_runs=40
+turns=10
 keep=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -50,6 +54,7 @@ while [ $# -gt 0 ]; do
         --floor) floor=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --slow-runs) slow_runs=$2; shift 2 ;;
+        --turns) turns=$2; shift 2 ;;
         --keep) keep=1; shift ;;
         -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -83,11 +88,12 @@ mkdir -p "$project" "$work/results"
 
 # The fixture: base.jsonl (the session), pending.jsonl (one more response, carrying toolu_bench_pending) and the
 # two PreToolUse events.
-python3 - "$work" "$transcript" "$session" <<'PY'
+python3 - "$work" "$transcript" "$session" "$turns" <<'PY'
 import json, sys, uuid
 from datetime import datetime, timezone
 
-work, transcript, session = sys.argv[1:]
+work, transcript, session, turns = sys.argv[1:]
+turns = int(turns)
 now = datetime.now(timezone.utc)
 stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 usage = {"input_tokens": 1200, "cache_creation_input_tokens": 3000, "cache_read_input_tokens": 20000,
@@ -118,22 +124,22 @@ def result(tool_id):
     return line("user", {"role": "user", "content": [{"tool_use_id": tool_id, "type": "tool_result",
                                                       "content": "(Bash completed with no output)", "is_error": False}]})
 
-lines = [line("user", {"role": "user", "content": "Run the ten steps."})]
-for i in range(10):
-    tool = "toolu_bench_last" if i == 9 else f"toolu_bench{i:04d}"
+lines = [line("user", {"role": "user", "content": "Run the steps."})]
+for i in range(turns):
+    tool = "toolu_bench_last" if i == turns - 1 else f"toolu_bench{i:04d}"
     lines += response(i, tool)
-    if i < 9:
+    if i < turns - 1:
         lines.append(result(tool))
 open(f"{work}/base.jsonl", "w").write("".join(l + "\n" for l in lines))
-open(f"{work}/pending.jsonl", "w").write("".join(l + "\n" for l in [result("toolu_bench_last")] + response(10, "toolu_bench_pending")))
+open(f"{work}/pending.jsonl", "w").write("".join(l + "\n" for l in [result("toolu_bench_last")] + response(turns, "toolu_bench_pending")))
 for name, tool in (("on-disk", "toolu_bench_last"), ("pending", "toolu_bench_pending")):
     event = {"session_id": session, "transcript_path": transcript, "cwd": "/work/bench", "permission_mode": "bypassPermissions",
              "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "echo next"}, "tool_use_id": tool}
     open(f"{work}/event-{name}.json", "w").write(json.dumps(event) + "\n")
 PY
 
-for case in far near arrives; do
-    case $case in far) usd=100 ;; *) usd=1 ;; esac
+for case in far near arrives appended; do
+    case $case in far | appended) usd=100 ;; *) usd=1 ;; esac
     printf '[budget]\nsession_usd = %s\ndaily_usd = 0\nwarn_at = 0.9\ntimezone = "UTC"\n\n[policy]\non_breach = "stop"\n\n[transcripts]\nrescan_secs = 86400\n' \
         "$usd" >"$work/$case.toml"
 done
@@ -152,7 +158,7 @@ if [ -n "$base" ]; then
 fi
 
 # The saved state of each case and binary: one hook call on the base transcript.
-for case in far near arrives; do
+for case in far near arrives appended; do
     for which in $whiches; do
         rm -rf "$work/state" && cp "$work/base.jsonl" "$transcript"
         env_of "$case" "$work/ccbreaker-$which" hook <"$work/event-on-disk.json" >/dev/null
@@ -160,11 +166,11 @@ for case in far near arrives; do
     done
 done
 
-event_of() { case $1 in arrives) echo "$work/event-pending.json" ;; *) echo "$work/event-on-disk.json" ;; esac; }
+event_of() { case $1 in arrives | appended) echo "$work/event-pending.json" ;; *) echo "$work/event-on-disk.json" ;; esac; }
 
 # Proof that each case is what it says: one call outside hyperfine, then `status --json` shows its wait_us.
 echo "Checking the cases (one call each, then ccbreaker status --json):"
-for case in far near arrives; do
+for case in far near arrives appended; do
     bash "$here/hook-latency-prepare.sh" "$work" "$case" bin
     out=$(env_of "$case" "$bin" hook <"$(event_of "$case")")
     status=$(env_of "$case" "$bin" status --json)
@@ -182,7 +188,7 @@ PY
 done
 echo
 
-for case in far near arrives; do
+for case in far near arrives appended; do
     n=$runs
     [ "$case" = arrives ] && n=$slow_runs
     echo "== $case ($n runs)"
@@ -209,6 +215,7 @@ what = {
     "far": "(a) far from the budget",
     "near": "(b) near, tool_use_id on disk",
     "arrives": "(c) near, tool_use_id lands after ~100 ms",
+    "appended": "(d) far, one new response to read and count",
 }
 print("| case | command | runs | p50 ms | mean ms | max ms | p50 / floor p50 | mean / floor mean |")
 print("|---|---|---|---|---|---|---|---|")

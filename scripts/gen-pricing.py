@@ -53,6 +53,15 @@ ALIASES = {
     "claude-sonnet-4-0": "claude-sonnet-4-20250514",
 }
 
+# Anthropic's `-latest` aliases of the Claude 3 models point at a dated model; LiteLLM's own rows for them can
+# disagree with it (claude-3-5-haiku-latest: $1/$5 there, $0.80/$4 at Anthropic). The alias wins.
+PUBLISHED_LATEST = {
+    "claude-3-5-haiku-latest": "claude-3-5-haiku-20241022",
+    "claude-3-5-sonnet-latest": "claude-3-5-sonnet-20241022",
+    "claude-3-7-sonnet-latest": "claude-3-7-sonnet-20250219",
+    "claude-3-opus-latest": "claude-3-opus-20240229",
+}
+
 # Long-context tiers seen in the table: (prompt-token threshold, field suffix).
 TIERS = [(200_000, "_above_200k_tokens"), (100_000, "_above_100k_tokens")]
 
@@ -100,6 +109,18 @@ def load_provider_entries(path):
         name: entry
         for name, entry in models.items()
         if isinstance(entry, dict) and entry.get("litellm_provider") == PROVIDER
+    }
+
+
+def load_aliases(path):
+    """The table's own aliases of Anthropic models (`claude-opus-latest` -> `claude-opus-5-5`): entries named
+    without a provider prefix that hold only `alias_of`."""
+    with open(path, encoding="utf-8") as f:
+        models = json.load(f)
+    return {
+        name: entry["alias_of"]
+        for name, entry in models.items()
+        if isinstance(entry, dict) and "alias_of" in entry and "/" not in name and name.startswith("claude-")
     }
 
 
@@ -216,18 +237,27 @@ def rates(name, source, entry):
     return row
 
 
-def build_rows(merged):
+def build_rows(merged, table_aliases):
     rows = {name: rates(name, source, entry) for name, (entry, source) in merged.items()}
-    for alias, target in ALIASES.items():
+    origins = {name: "Snapshot" if source == "late" else "Retired" for name, (_, source) in merged.items()}
+    for alias, target in PUBLISHED_LATEST.items():
+        if target not in rows:
+            fail(f"alias {alias}: target {target} is not in the table")
+        if alias in rows and rows[alias] != rows[target]:
+            warn(f"{alias}: the table prices it apart from {target}, which Anthropic's alias names; using {target}")
+        rows[alias] = rows[target]
+        origins[alias] = "Alias"
+    for alias, target in list(ALIASES.items()) + sorted(table_aliases.items()):
         if alias in rows:
             fail(f"alias {alias} is now in the table; drop it from ALIASES")
         if target not in rows:
             fail(f"alias {alias}: target {target} is not in the table")
         rows[alias] = rows[target]
+        origins[alias] = "Alias"
     for name in FAST_MULTIPLIERS:
         if name not in rows:
             fail(f"fast multiplier for {name}, which is not in the table")
-    return dict(sorted(rows.items()))
+    return {name: dict(rows[name], origin=origins[name]) for name in sorted(rows)}
 
 
 def rust_int(value):
@@ -268,6 +298,7 @@ def render_row(name, row):
         f"            fast_multiplier: {row['fast_multiplier']},",
         f"            us_geo_multiplier: {'true' if row['us_geo_multiplier'] else 'false'},",
         "        },",
+        f"        Origin::{row['origin']},",
         "    ),",
     ]
 
@@ -283,11 +314,11 @@ def render(rows, digests):
     lines += [f"//! - `{file}` sha256 {digest}" for file, digest in digests]
     lines += [
         "",
-        "use super::{LongContext, Rates, date};",
+        "use super::{LongContext, Origin, Rates, date};",
         "",
         "/// Anthropic API models sorted by name (byte order, for binary search); pico-USD per",
-        "/// token.",
-        "pub(super) static MODELS: &[(&str, Rates)] = &[",
+        "/// token; and where each row comes from.",
+        "pub(super) static MODELS: &[(&str, Rates, Origin)] = &[",
     ]
     for name, row in rows.items():
         lines += render_row(name, row)
@@ -309,7 +340,7 @@ def main():
     pricing = resolve_shared(args.shared)
     late = load_provider_entries(pricing / LATE)
     old = load_provider_entries(pricing / OLD)
-    rows = build_rows(merge(late, old))
+    rows = build_rows(merge(late, old), load_aliases(pricing / LATE))
     text = render(rows, [(f, sha256(pricing / f)) for f in (LATE, OLD)])
     if args.check:
         if not OUTPUT.is_file() or OUTPUT.read_text(encoding="utf-8") != text:

@@ -23,6 +23,9 @@ pub(crate) struct Budget {
     /// Fraction of a budget at which a one-time warning is shown; 0 turns warnings off.
     pub warn_at: f64,
     pub timezone: Zone,
+    /// Output tokens a response whose final usage Claude Code never wrote is estimated at, for the budgets:
+    /// `None` for its session's median output per response; 0 adds no estimate.
+    pub incomplete_output_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +61,30 @@ pub(crate) struct PriceOverride {
     pub cache_write_5m: Option<f64>,
     pub cache_write_1h: Option<f64>,
     pub cache_read: Option<f64>,
+    /// What fast mode (`usage.speed = "fast"`) multiplies the price by (default 1).
+    pub fast_multiplier: Option<u32>,
+    /// What `inference_geo = "us"` multiplies the price by: 1 or Anthropic's 1.1 (default 1).
+    pub us_multiplier: Option<f64>,
+    /// Rates for every token of a response whose prompt is over `above_prompt_tokens` (default 200,000).
+    pub long_context: Option<LongContextOverride>,
+}
+
+/// A long-context tier of a price override, in USD per million tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LongContextOverride {
+    pub above_prompt_tokens: u64,
+    pub input: f64,
+    pub output: f64,
+    pub cache_write_5m: Option<f64>,
+    pub cache_write_1h: Option<f64>,
+    pub cache_read: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum UnknownModel {
-    /// Price an unknown model as the most expensive model in the table.
-    MostExpensive,
+    /// Price an unknown model as the dearest known model of its family (haiku; sonnet; opus, fable, mythos), else
+    /// as the dearest of all.
+    Family,
     /// Price it as this known model.
     Like(String),
     Price(PriceOverride),
@@ -97,7 +118,13 @@ impl Budget {
 
 impl Default for Budget {
     fn default() -> Budget {
-        Budget { session_usd: 20.0, daily_usd: 50.0, warn_at: 0.8, timezone: Zone::Local }
+        Budget {
+            session_usd: 20.0,
+            daily_usd: 50.0,
+            warn_at: 0.8,
+            timezone: Zone::Local,
+            incomplete_output_tokens: None,
+        }
     }
 }
 
@@ -109,7 +136,7 @@ impl Default for Policy {
 
 impl Default for Pricing {
     fn default() -> Pricing {
-        Pricing { unknown_model: UnknownModel::MostExpensive, models: Vec::new() }
+        Pricing { unknown_model: UnknownModel::Family, models: Vec::new() }
     }
 }
 
@@ -235,7 +262,23 @@ impl Reader<'_> {
 
     fn budget(&mut self, table: Option<&Table>, mut budget: Budget) -> Result<Budget, ConfigError> {
         let Some(table) = table else { return Ok(budget) };
-        self.warn_unknown(table, "budget", &["session_usd", "daily_usd", "warn_at", "timezone"]);
+        self.warn_unknown(
+            table,
+            "budget",
+            &["session_usd", "daily_usd", "warn_at", "timezone", "incomplete_output_tokens"],
+        );
+        if let Some(v) = table.get("incomplete_output_tokens") {
+            budget.incomplete_output_tokens = match v {
+                Value::Integer(n) if *n >= 0 => Some(*n as u64),
+                Value::String(s) if s == "median" => None,
+                _ => {
+                    return Err(self.invalid(
+                        "budget.incomplete_output_tokens",
+                        format!("must be a whole number of tokens (0 turns the estimate off) or \"median\", got {v}"),
+                    ));
+                }
+            };
+        }
         if let Some(v) = table.get("session_usd") {
             budget.session_usd = self.usd("budget.session_usd", v)?;
         }
@@ -329,19 +372,95 @@ impl Reader<'_> {
     }
 
     fn price(&mut self, key: &str, table: &Table) -> Result<PriceOverride, ConfigError> {
-        const KEYS: [&str; 5] = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"];
+        const KEYS: [&str; 8] = [
+            "input",
+            "output",
+            "cache_write_5m",
+            "cache_write_1h",
+            "cache_read",
+            "fast_multiplier",
+            "us_multiplier",
+            "long_context",
+        ];
         self.warn_unknown(table, key, &KEYS);
+        let (input, output, cache_write_5m, cache_write_1h, cache_read) = self.five_rates(key, table)?;
+        let fast_multiplier = match table.get("fast_multiplier") {
+            None => None,
+            Some(Value::Integer(n)) if (1..=100).contains(n) => Some(*n as u32),
+            Some(v) => {
+                let key = format!("{key}.fast_multiplier");
+                return Err(self.invalid(&key, format!("must be a whole number from 1 to 100, got {v}")));
+            }
+        };
+        let us_multiplier = match table.get("us_multiplier") {
+            None => None,
+            Some(v) => {
+                let key = format!("{key}.us_multiplier");
+                let x = self.number(&key, v)?;
+                if x != 1.0 && x != 1.1 {
+                    return Err(self.invalid(&key, format!("must be 1 or 1.1 (Anthropic's US-only premium), got {x}")));
+                }
+                Some(x)
+            }
+        };
+        let long_context = match table.get("long_context") {
+            None => None,
+            Some(Value::Table(tier)) => {
+                let key = format!("{key}.long_context");
+                self.warn_unknown(
+                    tier,
+                    &key,
+                    &["above_prompt_tokens", "input", "output", "cache_write_5m", "cache_write_1h", "cache_read"],
+                );
+                let (input, output, cache_write_5m, cache_write_1h, cache_read) = self.five_rates(&key, tier)?;
+                let above_prompt_tokens = match tier.get("above_prompt_tokens") {
+                    None => 200_000,
+                    Some(Value::Integer(n)) if *n > 0 => *n as u64,
+                    Some(v) => {
+                        let key = format!("{key}.above_prompt_tokens");
+                        return Err(self.invalid(&key, format!("must be a whole number of tokens, got {v}")));
+                    }
+                };
+                Some(LongContextOverride {
+                    above_prompt_tokens,
+                    input,
+                    output,
+                    cache_write_5m,
+                    cache_write_1h,
+                    cache_read,
+                })
+            }
+            Some(_) => {
+                let key = format!("{key}.long_context");
+                return Err(self.invalid(&key, "must be a table of prices (input, output, ...)".to_owned()));
+            }
+        };
+        Ok(PriceOverride {
+            input,
+            output,
+            cache_write_5m,
+            cache_write_1h,
+            cache_read,
+            fast_multiplier,
+            us_multiplier,
+            long_context,
+        })
+    }
+
+    /// `input` and `output` (required) and the three cache rates of a price table.
+    #[allow(clippy::type_complexity)]
+    fn five_rates(
+        &self,
+        key: &str,
+        table: &Table,
+    ) -> Result<(f64, f64, Option<f64>, Option<f64>, Option<f64>), ConfigError> {
         let field = |name: &str| -> Result<Option<f64>, ConfigError> {
             table.get(name).map(|v| self.usd(&format!("{key}.{name}"), v)).transpose()
         };
-        let input = field("input")?;
-        let output = field("output")?;
-        let (cache_write_5m, cache_write_1h, cache_read) =
-            (field("cache_write_5m")?, field("cache_write_1h")?, field("cache_read")?);
-        let (Some(input), Some(output)) = (input, output) else {
+        let (Some(input), Some(output)) = (field("input")?, field("output")?) else {
             return Err(self.invalid(key, "needs both `input` and `output` (USD per million tokens)".to_owned()));
         };
-        Ok(PriceOverride { input, output, cache_write_5m, cache_write_1h, cache_read })
+        Ok((input, output, field("cache_write_5m")?, field("cache_write_1h")?, field("cache_read")?))
     }
 
     fn transcripts(&mut self, table: Option<&Table>, mut t: Transcripts) -> Result<Transcripts, ConfigError> {
@@ -437,6 +556,13 @@ pub(crate) fn tighten(root: Config, user: &Config) -> Config {
     b.session_usd = budget(b.session_usd, user.budget.session_usd);
     b.daily_usd = budget(b.daily_usd, user.budget.daily_usd);
     b.warn_at = budget(b.warn_at, user.budget.warn_at);
+    // The estimate for responses whose final usage was never written: more tokens is stricter; an estimate the
+    // root turned off (0) may be turned on; the median (`None`) and a number cannot be compared, so the root's stays.
+    b.incomplete_output_tokens = match (b.incomplete_output_tokens, user.budget.incomplete_output_tokens) {
+        (Some(root), Some(user)) => Some(root.max(user)),
+        (Some(0), None) => None,
+        (root, _) => root,
+    };
     let p = &mut config.policy;
     if user.policy.on_breach.strength() > p.on_breach.strength() {
         p.on_breach = user.policy.on_breach;
@@ -551,6 +677,10 @@ daily_usd = 50.0
 warn_at = 0.8
 # Where the day starts and ends: "local" (this machine's zone), "UTC", or an IANA name like "Europe/Berlin".
 timezone = "local"
+# Claude Code sometimes never writes the final usage of a (subagent) response, leaving only an early snapshot:
+# such totals are shown as "at least". The budgets add this many output tokens for each such response (less what
+# it recorded): "median" is the session's median output per response; 0 adds nothing.
+incomplete_output_tokens = "median"
 
 [policy]
 # What happens once a budget is crossed:
@@ -567,15 +697,19 @@ on_error = "allow"
 wait_ms = 1500
 
 [pricing]
-# Price used for a model the built-in table does not know: a known model's name, or a table like
-# { input = 15.0, output = 75.0 } in USD per million tokens. Default: the most expensive known model.
+# Price used for a model the price table does not know: a known model's name, or a table like
+# { input = 15.0, output = 75.0 } in USD per million tokens. Default: the dearest known model of its family
+# (an unknown haiku as the dearest haiku; sonnet; opus, fable or mythos), else the dearest model of all.
 # unknown_model = "claude-opus-4-1"
 
 # Per-model prices in USD per million tokens; cache rates default to 1.25x (5 min write), 2x (1 h write)
-# and 0.1x (read) of input.
+# and 0.1x (read) of input. They win over the built-in table and over `ccbreaker prices update`.
 # [pricing.models."my-gateway-model"]
 # input = 3.0
 # output = 15.0
+# fast_multiplier = 2        # fast mode (usage.speed = "fast") costs this many times more
+# us_multiplier = 1.1        # US-only inference (inference_geo = "us") costs 1.1x
+# long_context = { above_prompt_tokens = 200000, input = 6.0, output = 22.5 }
 
 [transcripts]
 # Seconds between scans of every transcript directory for sessions that do not run this hook.
@@ -597,14 +731,22 @@ pub(crate) fn render(config: &Config) -> String {
         other => format!("{}\"", other.name()),
     };
     let _ = writeln!(out, "timezone = \"{zone}");
+    match b.incomplete_output_tokens {
+        None => {
+            let _ = writeln!(out, "incomplete_output_tokens = \"median\"");
+        }
+        Some(n) => {
+            let _ = writeln!(out, "incomplete_output_tokens = {n}");
+        }
+    }
     let _ = writeln!(out, "\n[policy]");
     let _ = writeln!(out, "on_breach = \"{}\"", config.policy.on_breach.as_str());
     let _ = writeln!(out, "on_error = \"{}\"", config.policy.on_error.as_str());
     let _ = writeln!(out, "wait_ms = {}", config.policy.wait_ms);
     let _ = writeln!(out, "\n[pricing]");
     match &config.pricing.unknown_model {
-        UnknownModel::MostExpensive => {
-            let _ = writeln!(out, "# unknown_model: the most expensive known model");
+        UnknownModel::Family => {
+            let _ = writeln!(out, "# unknown_model: the dearest known model of its family, else the dearest of all");
         }
         UnknownModel::Like(model) => {
             let _ = writeln!(out, "unknown_model = {model:?}");
@@ -625,39 +767,91 @@ pub(crate) fn render(config: &Config) -> String {
 }
 
 fn render_price(p: &PriceOverride) -> String {
-    let mut parts = vec![format!("input = {:?}", p.input), format!("output = {:?}", p.output)];
-    for (name, value) in
-        [("cache_write_5m", p.cache_write_5m), ("cache_write_1h", p.cache_write_1h), ("cache_read", p.cache_read)]
-    {
-        if let Some(value) = value {
-            parts.push(format!("{name} = {value:?}"));
-        }
+    let mut parts = rate_parts(p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read);
+    if let Some(fast) = p.fast_multiplier {
+        parts.push(format!("fast_multiplier = {fast}"));
+    }
+    if let Some(us) = p.us_multiplier {
+        parts.push(format!("us_multiplier = {us:?}"));
+    }
+    if let Some(long) = &p.long_context {
+        let mut tier = vec![format!("above_prompt_tokens = {}", long.above_prompt_tokens)];
+        tier.extend(rate_parts(long.input, long.output, long.cache_write_5m, long.cache_write_1h, long.cache_read));
+        parts.push(format!("long_context = {{ {} }}", tier.join(", ")));
     }
     format!("{{ {} }}", parts.join(", "))
 }
 
+fn rate_parts(input: f64, output: f64, w5: Option<f64>, w1: Option<f64>, read: Option<f64>) -> Vec<String> {
+    let mut parts = vec![format!("input = {input:?}"), format!("output = {output:?}")];
+    for (name, value) in [("cache_write_5m", w5), ("cache_write_1h", w1), ("cache_read", read)] {
+        if let Some(value) = value {
+            parts.push(format!("{name} = {value:?}"));
+        }
+    }
+    parts
+}
+
+impl PriceOverride {
+    /// The rates this override sets.
+    pub(crate) fn rates(&self) -> crate::pricing::Rates {
+        use crate::pricing::{LongContext, Rates};
+        let mut rates = Rates::from_usd_per_mtok(
+            self.input,
+            self.output,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.cache_read,
+        );
+        rates.fast_multiplier = self.fast_multiplier.unwrap_or(1);
+        rates.us_geo_multiplier = self.us_multiplier == Some(1.1);
+        rates.long_context = self.long_context.as_ref().map(|long| {
+            let tier = Rates::from_usd_per_mtok(
+                long.input,
+                long.output,
+                long.cache_write_5m,
+                long.cache_write_1h,
+                long.cache_read,
+            );
+            LongContext {
+                above_prompt_tokens: long.above_prompt_tokens,
+                input: tier.input,
+                output: tier.output,
+                cache_write_5m: tier.cache_write_5m,
+                cache_write_1h: tier.cache_write_1h,
+                cache_read: tier.cache_read,
+                until: None,
+            }
+        });
+        rates
+    }
+}
+
 impl Pricing {
-    /// The built-in price table with this config's overrides; `path` names the file in errors.
-    pub(crate) fn table(&self, path: &Path) -> Result<crate::pricing::PriceTable, ConfigError> {
-        use crate::pricing::{PriceTable, Rates};
-        let rates = |p: &PriceOverride| {
-            Rates::from_usd_per_mtok(p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read)
-        };
+    /// The built-in price table with the rows of the last `ccbreaker prices update` (`updates`) over it and this
+    /// config's overrides over both; `path` names the config file in errors.
+    pub(crate) fn table(
+        &self,
+        path: &Path,
+        updates: Vec<(String, crate::pricing::Rates)>,
+    ) -> Result<crate::pricing::PriceTable, ConfigError> {
+        use crate::pricing::PriceTable;
         let mut table = PriceTable::builtin();
+        table.set_updates(updates);
+        for (model, price) in &self.models {
+            table.set_override(model, price.rates());
+        }
         match &self.unknown_model {
-            UnknownModel::MostExpensive => {}
+            UnknownModel::Family => {}
             UnknownModel::Like(model) => {
                 let known = table.rates(model).copied().ok_or_else(|| ConfigError::Invalid {
                     path: path.to_path_buf(),
                     key: "pricing.unknown_model".to_owned(),
                     message: format!("names {model:?}, which the price table does not know"),
                 })?;
-                table.set_unknown(known);
+                table.set_unknown(known, model);
             }
-            UnknownModel::Price(price) => table.set_unknown(rates(price)),
-        }
-        for (model, price) in &self.models {
-            table.set_override(model, rates(price));
+            UnknownModel::Price(price) => table.set_unknown(price.rates(), "pricing.unknown_model"),
         }
         Ok(table)
     }
@@ -689,10 +883,13 @@ mod tests {
 
     #[test]
     fn rendered_config_parses_back() {
-        let (config, _) = parse_ok(
-            "[budget]\nsession_usd = 5\ntimezone = \"Asia/Tokyo\"\n[policy]\non_breach = \"deny\"\n\
-             [pricing.models.\"x\"]\ninput = 1\noutput = 2\ncache_read = 0.5\n",
+        let (config, warnings) = parse_ok(
+            "[budget]\nsession_usd = 5\ntimezone = \"Asia/Tokyo\"\nincomplete_output_tokens = 900\n\
+             [policy]\non_breach = \"deny\"\n[pricing.models.\"x\"]\ninput = 1\noutput = 2\ncache_read = 0.5\n\
+             fast_multiplier = 6\nus_multiplier = 1.1\nlong_context = { above_prompt_tokens = 100000, input = 2, output = 4 }\n",
         );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.budget.incomplete_output_tokens, Some(900));
         assert_eq!(parse_ok(&render(&config)).0, config);
     }
 
@@ -733,6 +930,10 @@ mod tests {
         assert!(err.contains("`policy.on_breach`"), "{err}");
         let err = parse_err("[pricing.models.\"m\"]\ninput = 1\n");
         assert!(err.contains("needs both `input` and `output`"), "{err}");
+        let err = parse_err("[pricing.models.\"m\"]\ninput = 1\noutput = 2\nus_multiplier = 1.5\n");
+        assert!(err.contains("`pricing.models.\"m\".us_multiplier` in `/c.toml` must be 1 or 1.1"), "{err}");
+        let err = parse_err("[budget]\nincomplete_output_tokens = -3\n");
+        assert!(err.contains("`budget.incomplete_output_tokens`"), "{err}");
         let err = parse_err("budget = 3\n");
         assert!(err.contains("`budget`"), "{err}");
     }
@@ -752,6 +953,39 @@ mod tests {
         assert_eq!(config.pricing, root.pricing, "prices are the root's");
         let (loose, _) = parse_ok("[budget]\nsession_usd = 0\n[policy]\non_breach = \"deny\"\non_error = \"allow\"\n");
         assert_eq!(tighten(root.clone(), &loose).budget.session_usd, 10.0, "0 turns nothing off");
+        let estimate = |root: &str, user: &str| {
+            let (root, _) = parse_ok(&format!("[budget]\nincomplete_output_tokens = {root}\n"));
+            let (user, _) = parse_ok(&format!("[budget]\nincomplete_output_tokens = {user}\n"));
+            tighten(root, &user).budget.incomplete_output_tokens
+        };
+        assert_eq!(estimate("500", "900"), Some(900), "a larger estimate is stricter");
+        assert_eq!(estimate("900", "0"), Some(900), "the user cannot turn the estimate off");
+        assert_eq!(estimate("0", "\"median\""), None, "an estimate the root left off may be turned on");
+        assert_eq!(estimate("\"median\"", "0"), None);
+    }
+
+    #[test]
+    fn price_overrides_can_set_fast_mode_us_only_and_long_context_rates() {
+        use crate::pricing::{ResponseFacts, Speed};
+        use crate::usage::{Pico, Usage};
+        let (config, warnings) = parse_ok(
+            "[pricing.models.\"gw-model\"]\ninput = 2\noutput = 10\nfast_multiplier = 3\nus_multiplier = 1.1\n\
+             long_context = { above_prompt_tokens = 100000, input = 4, output = 20 }\n",
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let table = config.pricing.table(Path::new("/c.toml"), Vec::new()).unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let price = |usage: &Usage, speed, geo| {
+            table.price(&ResponseFacts { model: "gw-model", usage, speed, inference_geo: geo, date }).cost
+        };
+        let small = Usage { input_tokens: 50_000, output_tokens: 10_000, ..Usage::default() };
+        // $0.10 + $0.10 at the standard rates; fast mode x3; US-only x1.1.
+        assert_eq!(price(&small, Speed::Standard, None), Pico::from_usd(0.2));
+        assert_eq!(price(&small, Speed::Fast, None), Pico::from_usd(0.6));
+        assert_eq!(price(&small, Speed::Standard, Some("us")), Pico::from_usd(0.22));
+        // A prompt over 100,000 tokens is billed whole at the long-context rates: $4 + $2.
+        let long = Usage { input_tokens: 1_000_000, output_tokens: 100_000, ..Usage::default() };
+        assert_eq!(price(&long, Speed::Standard, None), Pico::from_usd(6.0));
     }
 
     #[test]

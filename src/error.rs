@@ -37,6 +37,8 @@ pub(crate) enum Error {
     Event(#[from] EventError),
     #[error(transparent)]
     Locked(#[from] LockedError),
+    #[error(transparent)]
+    Prices(#[from] crate::pricing::update::PricesError),
     /// The command line was wrong.
     #[error("{0}\nRun `ccbreaker --help` for usage.")]
     Usage(String),

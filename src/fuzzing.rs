@@ -30,11 +30,12 @@ pub fn hook_event(data: &[u8]) {
     }
 }
 
-/// A config file, and the price table it builds.
+/// A config file, and the price table it builds; the same bytes as a LiteLLM price table (`prices update`).
 pub fn config(data: &[u8]) {
+    let _ = crate::pricing::litellm::convert(data);
     let Ok(text) = std::str::from_utf8(data) else { return };
     if let Ok((config, _)) = crate::config::parse(text, Path::new("fuzz.toml")) {
-        let _ = config.pricing.table(Path::new("fuzz.toml"));
+        let _ = config.pricing.table(Path::new("fuzz.toml"), Vec::new());
         let _ = crate::config::render(&config);
     }
 }

@@ -15,6 +15,8 @@ fn main() -> ExitCode {
         stderr_is_terminal: stderr.is_terminal(),
         stderr: ccbreaker::cli::Out::stderr(&mut err),
         env: &env,
+        // ccbreaker reads no network; `ccbreaker-fetch prices update` does.
+        fetch: None,
     };
     ExitCode::from(ccbreaker::cli::run(std::env::args_os().skip(1).collect(), &mut io))
 }

@@ -67,6 +67,12 @@ impl Place {
         }
     }
 
+    /// Where the table of `ccbreaker prices update` is kept: the state directory in user mode; in locked mode,
+    /// beside the root-owned config (prices are root's to change, and the same for every user).
+    pub(crate) fn prices_dir(&self) -> PathBuf {
+        if self.is_locked() { PathBuf::from(locked::CONFIG_DIR) } else { self.state_dir.clone() }
+    }
+
     pub(crate) fn is_locked(&self) -> bool {
         matches!(self.mode, Mode::Locked(_))
     }

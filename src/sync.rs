@@ -8,12 +8,12 @@
 
 use crate::config::{Config, ConfigError};
 use crate::env::Env;
-use crate::ledger::account::{self, Priced, ReadStats};
+use crate::ledger::account::{self, ReadStats};
 use crate::ledger::keys::{KeyIndex, KeysError};
 use crate::ledger::state::Ledger;
 use crate::ledger::store::Locked;
-use crate::pricing::{PriceTable, ResponseFacts, Speed};
-use crate::transcript::Response;
+use crate::place::Place;
+use crate::pricing::PriceTable;
 use crate::transcript::discover::{self, Found};
 use crate::transcript::tail::{Budget, Stat};
 use crate::zone::Zone;
@@ -30,6 +30,8 @@ pub(crate) struct Context<'a> {
     pub roots: Roots<'a>,
     pub zone: Zone,
     pub prices: PriceTable,
+    /// Why the prices of `ccbreaker prices update` are not used, if they are not.
+    pub price_note: Option<String>,
     pub now: DateTime<Utc>,
     pub rescan_secs: u64,
     /// What one sync may read (see [`HOOK_BYTES`]).
@@ -47,19 +49,31 @@ pub(crate) const MAX_TRACKED_FILES: usize = 20_000;
 /// Roots learned from hooked sessions whose transcripts lie outside the configured roots.
 const MAX_LEARNED_ROOTS: usize = 16;
 
+/// The effective price table: built-in, the last `ccbreaker prices update` over it (from `prices_dir`, see
+/// [`Place::prices_dir`]), the config's overrides over both. A stored table that cannot be used is left out, and
+/// why is returned.
+pub(crate) fn prices(
+    config: &Config,
+    config_path: &Path,
+    prices_dir: &Path,
+) -> Result<(PriceTable, Option<String>), ConfigError> {
+    let (rows, note) = match crate::pricing::stored::load(prices_dir) {
+        Ok(stored) => (stored.map(|s| s.rows).unwrap_or_default(), None),
+        Err(err) => (Vec::new(), Some(crate::error::report(&err))),
+    };
+    Ok((config.pricing.table(config_path, rows)?, note))
+}
+
 impl<'a> Context<'a> {
-    /// The context for `config` (its prices with their overrides, its roots and zone) at `now`; `config_path` names
-    /// the config in errors.
-    pub(crate) fn new(
-        env: &'a Env,
-        config: &'a Config,
-        config_path: &Path,
-        now: DateTime<Utc>,
-    ) -> Result<Self, ConfigError> {
+    /// The context for `config` in force at `place` (its prices with the stored update and the config's overrides,
+    /// its roots and zone) at `now`.
+    pub(crate) fn new(place: &'a Place, config: &'a Config, now: DateTime<Utc>) -> Result<Self, ConfigError> {
+        let (prices, price_note) = prices(config, &place.config_path, &place.prices_dir())?;
         Ok(Context {
-            roots: Roots::new(env, &config.transcripts.extra_roots),
+            roots: Roots::new(&place.env, &config.transcripts.extra_roots),
             zone: config.budget.timezone,
-            prices: config.pricing.table(config_path)?,
+            prices,
+            price_note,
             now,
             rescan_secs: config.transcripts.rescan_secs,
             budget: Budget::UNLIMITED,
@@ -161,7 +175,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
             unfinished += 1;
             continue;
         }
-        if let Some(read) = account::read_source(&locked.ledger, source, &budget, &mut notes) {
+        if let Some(read) = account::read_source(&locked.ledger, source, &ctx.prices, &budget, &mut notes) {
             let before = locked.ledger.files.get(read.path()).filter(|_| !read.restarted()).map_or(0, |c| c.offset);
             budget.spend(read.offset().saturating_sub(before));
             if read.stopped() {
@@ -177,10 +191,8 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
             HOOK_READ_FOR.as_secs()
         ));
     }
-    let prices = &ctx.prices;
-    let price = |r: &Response| price_response(prices, r);
-    let stats = account::apply(&mut locked.ledger, &mut locked.keys, reads, &price, ctx.zone, ctx.now)?;
-    for note in notes {
+    let stats = account::apply(&mut locked.ledger, &mut locked.keys, reads, ctx.zone, ctx.now)?;
+    for note in notes.into_iter().chain(ctx.price_note.clone()) {
         locked.ledger.note(note);
     }
     if due {
@@ -305,17 +317,4 @@ fn own_anomalies(ledger: &Ledger, transcript: &Path, session: &str, listed: &[(P
         found.push(format!("`{path}` {why}"));
     }
     found
-}
-
-/// Prices one response with the table (the only place transcript facts meet prices).
-pub(crate) fn price_response(prices: &PriceTable, r: &Response) -> Priced {
-    let facts = ResponseFacts {
-        model: &r.model,
-        usage: &r.usage,
-        speed: if r.fast { Speed::Fast } else { Speed::Standard },
-        inference_geo: r.inference_geo.as_deref(),
-        date: r.timestamp.date_naive(),
-    };
-    let price = prices.price(&facts);
-    Priced { cost: price.cost, known_model: price.known_model }
 }

@@ -36,6 +36,31 @@ impl Usage {
         self.prompt_tokens() + self.output_tokens
     }
 
+    /// The six counts, in a fixed order (input, output, 5-minute writes, 1-hour writes, reads, web searches): how
+    /// binary files store a usage.
+    pub fn counts(&self) -> [u64; 6] {
+        [
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_creation_5m_tokens,
+            self.cache_creation_1h_tokens,
+            self.cache_read_tokens,
+            self.web_search_requests,
+        ]
+    }
+
+    /// The usage of [`Usage::counts`].
+    pub fn from_counts(c: [u64; 6]) -> Usage {
+        Usage {
+            input_tokens: c[0],
+            output_tokens: c[1],
+            cache_creation_5m_tokens: c[2],
+            cache_creation_1h_tokens: c[3],
+            cache_read_tokens: c[4],
+            web_search_requests: c[5],
+        }
+    }
+
     pub fn add(&mut self, other: &Usage) {
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;

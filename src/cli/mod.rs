@@ -6,6 +6,7 @@ mod args;
 mod config_cmd;
 mod install_cmd;
 mod log;
+mod prices;
 mod report;
 mod status;
 
@@ -35,6 +36,9 @@ Usage:
   ccbreaker allow --session ID [--add-usd N] [--user NAME] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget);
                                     in locked mode, as root (sudo)
+  ccbreaker prices list [--json]    the price table in force and where each row comes from
+  ccbreaker prices update [--from FILE] [--force] [--i-am-human]
+                                    new prices from LiteLLM's public table (from a URL: ccbreaker-fetch prices update)
   ccbreaker log [--json] [--limit N]
                                     the audit trail: every block, refused tamper attempt and override
   ccbreaker config init [--force] [--i-am-human]
@@ -49,6 +53,10 @@ Environment: CCBREAKER_CONFIG, CCBREAKER_STATE_DIR, CCBREAKER_ON_ERROR, CCBREAKE
 CCBREAKER_NOW, CLAUDE_CONFIG_DIR, NO_COLOR (see the README).
 ";
 
+/// Reads a URL: given to [`Io`] by `ccbreaker-fetch`, the binary that carries the HTTP and TLS code, and by no other
+/// (so `ccbreaker`, which every hook call starts, never loads it).
+pub type Fetch = fn(&str) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
+
 /// Where a command writes, and what it knows of the world.
 pub struct Io<'a> {
     pub stdin: &'a mut dyn Read,
@@ -60,6 +68,8 @@ pub struct Io<'a> {
     pub stderr_is_terminal: bool,
     pub stderr: Out<'a>,
     pub env: &'a Env,
+    /// How to read a URL, if this binary can (`ccbreaker prices update`).
+    pub fetch: Option<Fetch>,
 }
 
 /// Standard output or error. `write!`/`writeln!` on it fail with an [`OutputError`] naming the stream, so that a
@@ -126,6 +136,7 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "report" => report::report(args, io),
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
+        "prices" => prices::prices(args, io),
         "config" => config_cmd::config(args, io),
         other => Err(Error::usage(format!("unknown command `{other}`"))),
     }

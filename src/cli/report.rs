@@ -4,7 +4,6 @@
 
 use super::Io;
 use super::args::Args;
-use crate::config;
 use crate::error::{Error, exit};
 use crate::paths;
 use crate::pricing::PriceTable;
@@ -43,7 +42,10 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let place = super::place(io, "report")?;
     let config_path = place.config_path.clone();
     let config = &super::config(&place, io)?;
-    let prices = config.pricing.table(&config_path)?;
+    let (prices, price_note) = crate::sync::prices(config, &config_path, &place.prices_dir())?;
+    if let Some(note) = price_note {
+        writeln!(io.stderr, "ccbreaker: note: {note}")?;
+    }
     let roots = paths::transcript_roots(&place.env, &config.transcripts.extra_roots);
     let state_dir = place.state_dir.clone();
     // Without a usable state directory the report still works, only without its cache.
@@ -75,38 +77,25 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         writeln!(io.stderr, "ccbreaker: note: {note}")?;
     }
     let report = build(kind, collected.items(), &collected.subagents(), &options);
-    warn_unknown_models(&report, &prices, &config.pricing.unknown_model, io)?;
+    warn_unknown_models(&report, &prices, io)?;
     if json {
-        let text = serde_json::to_string_pretty(&render::json(&report)).expect("a report serialises");
+        let guessed = |model: &str| prices.priced_as(model);
+        let text = serde_json::to_string_pretty(&render::json(&report, &guessed)).expect("a report serialises");
         writeln!(io.stdout, "{text}")?;
     } else {
         let style = Style::new(io.stdout_is_terminal, io.env.no_color);
-        write!(io.stdout, "{}", render::table(&report, style))?;
+        let guessed = |model: &str| prices.priced_as(model);
+        write!(io.stdout, "{}", render::table(&report, style, &guessed))?;
     }
     Ok(exit::OK)
 }
 
-/// Models the price table does not know are priced at the `pricing.unknown_model` rates: say so, on stderr.
-fn warn_unknown_models(
-    report: &Report,
-    prices: &PriceTable,
-    unknown_model: &config::UnknownModel,
-    io: &mut Io,
-) -> Result<(), Error> {
-    let unknown: Vec<&str> = report
-        .totals
-        .models
-        .keys()
-        .map(String::as_str)
-        .filter(|m| prices.rates(m).is_none() && !crate::pricing::is_free_model(m))
-        .collect();
-    if !unknown.is_empty() {
-        let rates = match unknown_model {
-            config::UnknownModel::MostExpensive => format!("{}'s rates", prices.most_expensive_model()),
-            config::UnknownModel::Like(model) => format!("{model}'s rates"),
-            config::UnknownModel::Price(_) => "the pricing.unknown_model rates".to_owned(),
-        };
-        writeln!(io.stderr, "ccbreaker: note: not in the price table, priced at {rates}: {}", unknown.join(", "))?;
+/// Models the price table does not know are priced by a guess: say which, and as what, on stderr.
+fn warn_unknown_models(report: &Report, prices: &PriceTable, io: &mut Io) -> Result<(), Error> {
+    let guessed: Vec<String> =
+        report.totals.models.keys().filter_map(|m| prices.priced_as(m).map(|like| format!("{m} as {like}"))).collect();
+    if !guessed.is_empty() {
+        writeln!(io.stderr, "ccbreaker: note: not in the price table, guessed prices: {}", guessed.join(", "))?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::Io;
 use super::args::Args;
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::error::{Error, exit};
 use crate::ledger::state::{HookTimings, SessionSpend, Spend};
 use crate::ledger::store::{Locked, Store};
@@ -16,7 +16,7 @@ use crate::transcript::tail::Budget;
 use crate::usage::Pico;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -27,9 +27,10 @@ struct Report {
     day: Totals,
     sessions: Vec<SessionRow>,
     budgets: Budgets,
+    /// Models seen that no price table knows: their price is a guess.
     unknown_models: Vec<String>,
-    /// Priced as this model's rates.
-    unknown_model_priced_as: String,
+    /// Each of them, and the model whose rates it got (or `pricing.unknown_model`).
+    guessed_prices: BTreeMap<String, String>,
     config: String,
     state_dir: String,
     last_hook: Option<HookTimings>,
@@ -49,6 +50,11 @@ struct Totals {
     cache_read_tokens: u64,
     web_search_requests: u64,
     responses: u64,
+    /// Responses whose final usage Claude Code never wrote: counted as recorded, so `cost_usd` is at least this.
+    incomplete_responses: u64,
+    lower_bound: bool,
+    /// What the budgets add for them (`budget.incomplete_output_tokens`).
+    estimated_usd: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,6 +68,8 @@ struct SessionRow {
     limit_usd: Option<f64>,
     hooked: bool,
     last_activity: Option<String>,
+    /// Some of its responses are on a model no price table knows: their price is a guess.
+    guessed_price: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,8 +81,8 @@ struct Budgets {
     on_error: &'static str,
 }
 
-impl From<&Spend> for Totals {
-    fn from(s: &Spend) -> Totals {
+impl Totals {
+    fn of(s: &Spend, estimate: Pico) -> Totals {
         Totals {
             cost_usd: round_usd(s.cost),
             input_tokens: s.usage.input_tokens,
@@ -83,6 +91,9 @@ impl From<&Spend> for Totals {
             cache_read_tokens: s.usage.cache_read_tokens,
             web_search_requests: s.usage.web_search_requests,
             responses: s.responses,
+            incomplete_responses: s.incomplete,
+            lower_bound: s.incomplete > 0,
+            estimated_usd: round_usd(estimate),
         }
     }
 }
@@ -129,7 +140,7 @@ pub(super) fn refresh<'a>(
     now: DateTime<Utc>,
 ) -> Result<(Locked, sync::Context<'a>), Error> {
     let env = &place.env;
-    let mut ctx = sync::Context::new(env, config, &place.config_path, now)?;
+    let mut ctx = sync::Context::new(place, config, now)?;
     let store = Store::open(&place.state_dir)?.with_grants(place.grants.clone());
     let started = std::time::Instant::now();
     let (mut files, mut bytes) = (0, 0);
@@ -161,6 +172,8 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
     let ledger = &locked.ledger;
     let day = ledger.day(today);
     let b = &config.budget;
+    let day_estimate = ledger.day_estimate(today, b.incomplete_output_tokens);
+    let day_spent = day.cost.saturating_add(day_estimate);
     let mut sessions: Vec<SessionRow> = ledger
         .sessions
         .iter()
@@ -170,7 +183,7 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         })
         .map(|(id, s)| {
             let limits = Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, locked.allowances.extra_for(id));
-            session_row(id, s, &limits, day.cost, today)
+            session_row(id, s, &limits, day_spent, today, b.incomplete_output_tokens)
         })
         .collect();
     sessions.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd).then(a.session_id.cmp(&b.session_id)));
@@ -183,7 +196,7 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
     Report {
         date: today,
         timezone: zone.name(),
-        day: Totals::from(&day),
+        day: Totals::of(&day, day_estimate),
         sessions,
         budgets: Budgets {
             session_usd: b.session_usd,
@@ -192,12 +205,8 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
             on_breach: config.policy.on_breach.as_str(),
             on_error: config.policy.on_error.as_str(),
         },
+        guessed_prices: unknown.iter().map(|m| (m.clone(), ctx.prices.guess(m).1)).collect(),
         unknown_models: unknown.into_iter().collect(),
-        unknown_model_priced_as: match &config.pricing.unknown_model {
-            config::UnknownModel::MostExpensive => ctx.prices.most_expensive_model().to_owned(),
-            config::UnknownModel::Like(model) => model.clone(),
-            config::UnknownModel::Price(_) => "pricing.unknown_model".to_owned(),
-        },
         config: config_path.display().to_string(),
         state_dir: locked.store().dir().display().to_string(),
         last_hook: ledger.last_hook.clone(),
@@ -207,8 +216,16 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
     }
 }
 
-fn session_row(id: &str, s: &SessionSpend, limits: &Limits, day_cost: Pico, today: NaiveDate) -> SessionRow {
-    let state = match policy::assess(s.total.cost, day_cost, limits) {
+fn session_row(
+    id: &str,
+    s: &SessionSpend,
+    limits: &Limits,
+    day_spent: Pico,
+    today: NaiveDate,
+    per_response: Option<u64>,
+) -> SessionRow {
+    let estimate = s.estimate(per_response, None);
+    let state = match policy::assess(s.total.cost.saturating_add(estimate), day_spent, limits) {
         _ if s.tampered.is_some() => "tampered",
         Verdict::Allow => "ok",
         Verdict::Warn(_) => "warn",
@@ -217,13 +234,20 @@ fn session_row(id: &str, s: &SessionSpend, limits: &Limits, day_cost: Pico, toda
     SessionRow {
         session_id: id.to_owned(),
         project: s.project.clone(),
-        totals: Totals::from(&s.total),
+        totals: Totals::of(&s.total, estimate),
         today_cost_usd: round_usd(s.day(today).cost),
         state,
         limit_usd: limits.session.map(|p| p.usd()),
         hooked: s.hooked,
         last_activity: s.last_activity.map(|t| t.to_rfc3339()),
+        guessed_price: !s.unknown_models.is_empty(),
     }
+}
+
+/// An amount that is a lower bound when some of its responses lack their final usage: "at least $X".
+fn amount(usd: f64, lower_bound: bool) -> String {
+    let text = Pico::from_usd(usd).to_string();
+    if lower_bound { format!("at least {text}") } else { text }
 }
 
 fn render(r: &Report) -> String {
@@ -243,7 +267,20 @@ fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
     } else {
         "(no daily budget)".to_owned()
     };
-    writeln!(out, "today:    {} {daily}{}", usd(r.day.cost_usd), percent(r.day.cost_usd, r.budgets.daily_usd))?;
+    writeln!(
+        out,
+        "today:    {} {daily}{}",
+        amount(r.day.cost_usd, r.day.lower_bound),
+        percent(r.day.cost_usd + r.day.estimated_usd, r.budgets.daily_usd)
+    )?;
+    if r.day.lower_bound {
+        writeln!(
+            out,
+            "          {} response(s) lack their final usage (Claude Code did not write it); the budgets add {} for them",
+            r.day.incomplete_responses,
+            usd(r.day.estimated_usd)
+        )?;
+    }
     writeln!(
         out,
         "tokens:   {} in, {} out, {} cache write, {} cache read, {} responses",
@@ -265,21 +302,23 @@ fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
     if r.sessions.is_empty() {
         writeln!(out, "\nno session has spent anything today")?;
     } else {
-        writeln!(out, "\n{:<38} {:>10} {:>10} {:>8}  project", "session", "spent", "today", "state")?;
+        writeln!(out, "\n{:<38} {:>18} {:>10} {:>8}  project", "session", "spent", "today", "state")?;
         for s in &r.sessions {
             writeln!(
                 out,
-                "{:<38} {:>10} {:>10} {:>8}  {}",
+                "{:<38} {:>18} {:>10} {:>8}  {}{}",
                 s.session_id,
-                usd(s.totals.cost_usd),
+                amount(s.totals.cost_usd, s.totals.lower_bound),
                 usd(s.today_cost_usd),
                 s.state,
-                s.project
+                s.project,
+                if s.guessed_price { "  (guessed price)" } else { "" }
             )?;
         }
     }
-    if !r.unknown_models.is_empty() {
-        writeln!(out, "\nunknown models (priced as {}): {}", r.unknown_model_priced_as, r.unknown_models.join(", "))?;
+    if !r.guessed_prices.is_empty() {
+        let guesses: Vec<String> = r.guessed_prices.iter().map(|(m, like)| format!("{m} as {like}")).collect();
+        writeln!(out, "\nguessed prices (models no price table knows): {}", guesses.join(", "))?;
     }
     if let Some(h) = &r.last_hook {
         let ms = |us: u64| us as f64 / 1000.0;

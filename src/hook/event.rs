@@ -194,7 +194,7 @@ impl<'a> ToolInput<'a> {
 
     /// The objects of the array member `key`, each as a tool input of its own.
     pub(crate) fn objects(&self, key: &str) -> Option<Vec<ToolInput<'a>>> {
-        Some(scan::small_elements(self.raw(key)?)?.into_iter().map(ToolInput::new).collect())
+        Some(scan::small_items(self.raw(key)?)?.into_iter().map(ToolInput::new).collect())
     }
 }
 

@@ -326,7 +326,7 @@ struct Setup<'a> {
 
 impl<'a> Setup<'a> {
     fn open(call: &'a Call) -> Result<Setup<'a>, Error> {
-        let mut ctx = sync::Context::new(call.env, &call.config, &call.config_path, call.now)?;
+        let mut ctx = sync::Context::new(call.place, &call.config, call.now)?;
         ctx.budget = Budget { bytes: sync::HOOK_BYTES, deadline: Some(call.started + sync::HOOK_READ_FOR) };
         let store = Store::open(&call.state_dir)?.with_grants(call.place.grants.clone());
         let lock_timeout = call.env.lock_timeout()?;
@@ -453,8 +453,7 @@ fn tamper_reason(flag: &Tampered, call: &Call) -> String {
 fn assess(call: &Call, locked: &Locked, prices: &PriceTable) -> (Verdict, bool) {
     let limits = limits(call, locked);
     let spend = locked.ledger.sessions.get(&call.session);
-    let spent = spend.map(|s| s.total.cost).unwrap_or_default();
-    let day = locked.ledger.day(call.today()).cost;
+    let (spent, day) = spent(call, locked);
     let verdict = policy::assess(spent, day, &limits);
     let pending = match (call.kind, call.event.tool_use_id.as_deref()) {
         (EventKind::PreToolUse, Some(id)) => !spend.is_some_and(|s| s.saw_tool_use(id)),
@@ -464,6 +463,32 @@ fn assess(call: &Call, locked: &Locked, prices: &PriceTable) -> (Verdict, bool) 
         && !matches!(verdict, Verdict::Breach(_))
         && policy::within_reach(spent, day, next_response_bound(spend, prices, call.now), &limits);
     (verdict, worth_waiting)
+}
+
+/// What the session and the day have spent, for the budgets: what was counted, plus the estimate for responses whose
+/// final usage Claude Code never wrote (`budget.incomplete_output_tokens`).
+fn spent(call: &Call, locked: &Locked) -> (Pico, Pico) {
+    let per_response = call.config.budget.incomplete_output_tokens;
+    let ledger = &locked.ledger;
+    let session = ledger.sessions.get(&call.session);
+    let spent = session.map(|s| s.total.cost.saturating_add(s.estimate(per_response, None))).unwrap_or_default();
+    let today = call.today();
+    (spent, ledger.day(today).cost.saturating_add(ledger.day_estimate(today, per_response)))
+}
+
+/// How much of a breached scope's spend is an estimate, and for how many responses, if any.
+fn estimated_part(call: &Call, locked: &Locked, scope: Scope) -> Option<(Pico, u64)> {
+    let per_response = call.config.budget.incomplete_output_tokens;
+    let ledger = &locked.ledger;
+    let today = call.today();
+    let (estimate, count) = match scope {
+        Scope::Session => {
+            let session = ledger.sessions.get(&call.session)?;
+            (session.estimate(per_response, None), session.total.incomplete)
+        }
+        Scope::Day => (ledger.day_estimate(today, per_response), ledger.day(today).incomplete),
+    };
+    (estimate > Pico(0)).then_some((estimate, count))
 }
 
 fn limits(call: &Call, locked: &Locked) -> Limits {
@@ -494,6 +519,10 @@ fn next_response_bound(spend: Option<&SessionSpend>, prices: &PriceTable, now: D
 fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict) -> Action {
     let project = call.event.transcript_path.as_deref().map(discover::project_of_transcript).unwrap_or_default();
     let today = call.today();
+    let estimated = match &verdict {
+        Verdict::Breach(standing) => estimated_part(call, locked, standing.scope),
+        _ => None,
+    };
     let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
     if entry.project.is_empty() {
         entry.project = project;
@@ -503,7 +532,7 @@ fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict) -> Action {
         Verdict::Allow => Action::Allow,
         Verdict::Breach(standing) => {
             entry.blocked_since.get_or_insert(call.now);
-            Action::Block(breach_reason(&standing, call))
+            Action::Block(breach_reason(&standing, estimated, call))
         }
         // A warning is marked as shown only where it can be shown (not on Stop, SubagentStop, ...).
         Verdict::Warn(_) if !call.kind.can_block() => Action::Allow,
@@ -538,8 +567,15 @@ fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
 }
 
-fn breach_reason(standing: &Standing, call: &Call) -> String {
+fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Call) -> String {
     let extra = call.config.budget.suggested_extra();
+    let estimate = match estimated {
+        Some((usd, n)) => format!(
+            " (of which {usd} is an estimate for {n} response(s) whose final usage Claude Code did not write; see \
+             budget.incomplete_output_tokens)"
+        ),
+        None => String::new(),
+    };
     let lift =
         format!("{} allow --session {} --add-usd {}", call.place.human_command(), call.session, format_usd_arg(extra));
     let config = if call.place.is_locked() {
@@ -549,13 +585,14 @@ fn breach_reason(standing: &Standing, call: &Call) -> String {
     };
     match standing.scope {
         Scope::Session => format!(
-            "ccbreaker: session budget reached: this session has spent {} of its {} budget. To go on, run `{lift}` \
-             in a terminal, or raise budget.session_usd in {config}.",
+            "ccbreaker: session budget reached: this session has spent {}{estimate} of its {} budget. To go on, run \
+             `{lift}` in a terminal, or raise budget.session_usd in {config}.",
             standing.spent, standing.limit,
         ),
         Scope::Day => format!(
-            "ccbreaker: daily budget reached: {} spent today ({}, {}) across all sessions, of a {} daily budget. It \
-             resets at midnight; to go on now, run `{lift}` in a terminal, or raise budget.daily_usd in {config}.",
+            "ccbreaker: daily budget reached: {}{estimate} spent today ({}, {}) across all sessions, of a {} daily \
+             budget. It resets at midnight; to go on now, run `{lift}` in a terminal, or raise budget.daily_usd in \
+             {config}.",
             standing.spent,
             call.today(),
             call.config.budget.timezone.name(),

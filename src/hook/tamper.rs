@@ -1,7 +1,7 @@
 //! Tamper resistance in the tool call itself: the agent a budget guards must not be able to lift it. Tool calls that
 //! would edit ccbreaker's config, state or binary, change or remove its hook entries in Claude Code's settings (or
-//! switch hooks off, or steer ccbreaker through a settings `env`), or run `ccbreaker allow|uninstall|config`, are
-//! refused with a reason; a person does these in their own terminal.
+//! switch hooks off, or steer ccbreaker through a settings `env`), or run `ccbreaker allow|uninstall|config|prices update`,
+//! are refused with a reason; a person does these in their own terminal.
 //!
 //! These checks read the tool call's input as text (paths, shell commands). They are a first line, not a boundary:
 //! a shell can build any path at run time. Locked mode (`sudo ccbreaker install --locked`) is the boundary; these
@@ -172,12 +172,20 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
         .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '`'))
         .filter(|w| !w.is_empty())
         .collect();
-    for pair in words.windows(2) {
-        let program = pair[0].trim_matches(|c| c == '"' || c == '\'');
-        if (program == "ccbreaker" || program.ends_with("/ccbreaker"))
-            && matches!(pair[1].trim_matches(|c| c == '"' || c == '\''), "allow" | "uninstall" | "config")
+    let unquoted = |w: &str| w.trim_matches(|c| c == '"' || c == '\'').to_owned();
+    for (i, pair) in words.windows(2).enumerate() {
+        let (program, command) = (unquoted(pair[0]), unquoted(pair[1]));
+        let ccbreaker = program == "ccbreaker" || program.ends_with("/ccbreaker");
+        if ccbreaker && matches!(command.as_str(), "allow" | "uninstall" | "config") {
+            return Some(refusal(&format!("it runs `ccbreaker {command}`")));
+        }
+        // New prices could make every response cheap: only a person updates them.
+        let fetch = program == "ccbreaker-fetch" || program.ends_with("/ccbreaker-fetch");
+        if (ccbreaker || fetch)
+            && command == "prices"
+            && words.get(i + 2).map(|w| unquoted(w)).as_deref() == Some("update")
         {
-            return Some(refusal(&format!("it runs `ccbreaker {}`", pair[1])));
+            return Some(refusal("it runs `ccbreaker prices update`"));
         }
     }
     if let Some(var) = words.iter().find(|w| w.starts_with("CCBREAKER_") && w.contains('=')) {
@@ -368,6 +376,10 @@ mod tests {
         let bash = |c: &str| call("Bash", json!({"command": c}));
         assert!(bash("ccbreaker allow --session s --add-usd 100").is_some());
         assert!(bash("cd /tmp && /home/u/.local/bin/ccbreaker uninstall").is_some());
+        assert!(bash("ccbreaker prices update --from /tmp/cheap.json --force").is_some());
+        assert!(bash("ccbreaker \"prices\" 'update' --force").is_some(), "however quoted");
+        assert!(bash("ccbreaker prices list").is_none());
+        assert!(bash("~/.local/bin/ccbreaker-fetch prices update --force").is_some());
         assert!(bash("ccbreaker config init --force").is_some());
         assert!(bash("echo '[budget]' > ~/.config/ccbreaker/config.toml").is_some());
         assert!(bash("rm -rf $HOME/.local/state/ccbreaker").is_some());

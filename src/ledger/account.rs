@@ -1,28 +1,24 @@
 //! Accounting: new transcript lines in, spend out. Reads each changed file from its cursor, folds the lines of
-//! one response together (keeping the largest usage), asks the key index whether another file already counted
-//! it, and adds what is new to its session and its day.
+//! one response together (the costliest reading counts), asks the key index whether any file already counted it
+//! and as what, and adds what is new to its session and its day.
 //!
-//! Within one batch, responses written in their own file are counted before copies (lines whose parent is not
-//! the line before them: resumed sessions, sidechain replays), so a copy read first never takes a response from
-//! the session that made it. Across batches the first file to be read wins; the day total is exact either way.
+//! Every response is judged against the key index, wherever it was read: a copy counted before its original, a
+//! file cut short and grown back, a later line of a response counted in an earlier call. A response seen again is
+//! re-priced if the new reading is costlier (its spend only goes up), finished if the new line is its final
+//! record, and moved to the session that made it if it was counted from a copy and this is the line written in
+//! place. Within one batch, responses written in their own file are counted before copies, so a copy read first
+//! never takes a response from the session that made it.
 
-use super::keys::{KeyIndex, KeysError, Seen, judge};
-use super::state::{COPIES, Counted, FileCursor, LastResponse, Ledger};
+use super::keys::{Candidate, Found, KeyIndex, KeysError, Record, Seen};
+use super::state::{FileCursor, Ledger, Share};
+use crate::pricing::PriceTable;
 use crate::transcript::Response;
-use crate::transcript::discover::Found;
+use crate::transcript::discover::Found as Source;
 use crate::transcript::fold::{self, Folded};
-use crate::transcript::line::ToolUses;
+use crate::transcript::line::{ToolUses, hash};
 use crate::transcript::tail::{self, Stat};
-use crate::usage::Pico;
 use crate::zone::Zone;
 use chrono::{DateTime, Utc};
-
-/// What pricing says of one response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Priced {
-    pub cost: Pico,
-    pub known_model: bool,
-}
 
 /// The new lines of one file.
 #[derive(Debug)]
@@ -34,9 +30,6 @@ pub(crate) struct FileRead {
     offset: u64,
     last_uuid: Option<String>,
     restarted: bool,
-    /// More lines of a file of the hooked session, followed from a cursor: what is appended there was written
-    /// there, and its hook reads it first (see `apply`).
-    appended: bool,
     malformed: u64,
     stopped: bool,
     responses: Vec<Response>,
@@ -71,11 +64,12 @@ pub(crate) struct ReadStats {
     pub counted: u64,
 }
 
-/// Reads what is new in `source` since its cursor, within `budget`; `None` if nothing changed (or nothing could
-/// be read: the reason is in `notes`).
+/// Reads what is new in `source` since its cursor, within `budget`, pricing each line with `prices`; `None` if
+/// nothing changed (or nothing could be read: the reason is in `notes`).
 pub(crate) fn read_source(
     ledger: &Ledger,
-    source: &Found,
+    source: &Source,
+    prices: &PriceTable,
     budget: &tail::Budget,
     notes: &mut Vec<String>,
 ) -> Option<FileRead> {
@@ -101,7 +95,7 @@ pub(crate) fn read_source(
         }
     };
     let last_uuid = cursor.and_then(|c| c.last_uuid.clone());
-    let folded = match fold::read(&mut file, from, last_uuid, ToolUses::Collect, budget.limit(&stat)) {
+    let folded = match fold::read(&mut file, from, last_uuid, ToolUses::Collect, prices, budget.limit(&stat)) {
         Ok(folded) => folded,
         Err(err) => {
             notes.push(format!("could not read `{}`: {err}", source.path.display()));
@@ -112,6 +106,9 @@ pub(crate) fn read_source(
     if tail.oversized > 0 {
         notes.push(format!("skipped {} line(s) over 64 MiB in `{}`", tail.oversized, source.path.display()));
     }
+    for note in responses.iter().filter_map(|r| r.disagreement.as_deref()) {
+        notes.push(format!("`{}`: {note}", source.path.display()));
+    }
     let session = session_of(source, cursor.map(|c| c.session.as_str()), &responses);
     Some(FileRead {
         path: key.into_owned(),
@@ -121,7 +118,6 @@ pub(crate) fn read_source(
         offset: tail.offset,
         last_uuid,
         restarted,
-        appended: source.own && from > 0,
         malformed,
         stopped: tail.stopped,
         responses,
@@ -129,8 +125,9 @@ pub(crate) fn read_source(
 }
 
 /// The session a file's responses belong to: the one its place in the tree names, else the one an earlier read
-/// found (`previous`), else the first response's `sessionId` (legacy `agent-*.jsonl` files), else `unknown`.
-pub(crate) fn session_of(source: &Found, previous: Option<&str>, responses: &[Response]) -> String {
+/// found (`previous`), else the first response's `sessionId` (legacy `agent-*.jsonl` files, transcripts filed
+/// elsewhere), else `unknown`.
+pub(crate) fn session_of(source: &Source, previous: Option<&str>, responses: &[Response]) -> String {
     source
         .session
         .clone()
@@ -139,63 +136,50 @@ pub(crate) fn session_of(source: &Found, previous: Option<&str>, responses: &[Re
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Adds the new responses of `reads` to the ledger. `price` prices one response; `zone` decides its day.
+/// Adds the new responses of `reads` to the ledger; `zone` decides a response's day. Lines whose ids another
+/// reading already counted leave a note when they disagree with it.
 pub(crate) fn apply(
     ledger: &mut Ledger,
     keys: &mut KeyIndex,
-    mut reads: Vec<FileRead>,
-    price: &dyn Fn(&Response) -> Priced,
+    reads: Vec<FileRead>,
     zone: Zone,
     now: DateTime<Utc>,
 ) -> Result<ReadStats, KeysError> {
-    let mut stats = ReadStats::default();
-    // Continuations of a response whose first lines an earlier call counted.
-    for read in &mut reads {
-        stats.files += 1;
-        let previous = ledger.files.get(&read.path).filter(|_| !read.restarted).and_then(|c| c.last.clone());
-        if let (Some(previous), Some(first)) = (previous, read.responses.first())
-            && previous.message == first.key.message
-            && previous.request == first.key.request
-        {
-            let first = read.responses.remove(0);
-            if let Some(session) = ledger.sessions.get_mut(&read.session).filter(|s| s.hooked) {
-                session.remember_tool_uses(&first.tool_uses);
-            }
-            let last = continue_response(ledger, read, previous, &first, price);
-            ledger.files.entry(read.path.clone()).or_default().last = Some(last);
-        }
+    let mut stats = ReadStats { files: reads.len() as u64, ..ReadStats::default() };
+    // Responses made in their own file first, copies after; files in path order, as the reports judge them.
+    let mut by_path: Vec<usize> = (0..reads.len()).collect();
+    by_path.sort_by(|&a, &b| reads[a].path.cmp(&reads[b].path));
+    let mut rank = vec![0; reads.len()];
+    for (position, &f) in by_path.iter().enumerate() {
+        rank[f] = position;
     }
-    // Responses made in their own file first, copies after.
     let mut order: Vec<(usize, usize)> =
         reads.iter().enumerate().flat_map(|(f, read)| (0..read.responses.len()).map(move |r| (f, r))).collect();
-    order.sort_by_key(|&(f, r)| counting_order(reads[f].responses[r].detached, f, r));
-    let mut counted: Vec<Vec<Option<Counted>>> = reads.iter().map(|r| vec![None; r.responses.len()]).collect();
+    order.sort_by_key(|&(f, r)| counting_order(reads[f].responses[r].detached, rank[f], r));
     for (f, r) in order {
         let read = &reads[f];
         let response = &read.responses[r];
         stats.responses += 1;
-        let day = response.timestamp.date_naive();
-        let committed = ledger.keys.get(&day).copied().unwrap_or(0);
-        if read.appended && !response.detached {
-            // Written in the hooked session's own file after lines already counted, and read by its own hook within
-            // moments: only a copy counted before it (a session resumed elsewhere in the meantime) can have counted
-            // it first, and those are kept in the ledger. So the hot path never reads the day's key log and does
-            // not grow with the day. Files found by a walk, and copies, are always looked up.
-            let earlier = ledger.copies.iter().filter(|c| c.0 == response.key.message).map(|c| (c.1, c.2));
-            if judge(earlier, response.key.request, response.sidechain) != Seen::New {
-                continue;
+        let me = Candidate {
+            request: response.key.request,
+            sidechain: response.sidechain,
+            at_ms: response.timestamp().timestamp_millis(),
+        };
+        match keys.lookup(&ledger.keys, response.key.message, me)? {
+            Seen::Replay => {}
+            Seen::New => {
+                let record = record_of(read, response, zone);
+                add(ledger, &record, Some(read), response);
+                let log = KeyIndex::log_of(me.at_ms);
+                keys.insert(&ledger.keys, log, response.key.message, record);
+                stats.counted += 1;
             }
-            keys.insert_new(day, committed, response.key, response.sidechain)?;
-        } else if keys.check_and_insert(day, committed, response.key, response.sidechain)? != Seen::New {
-            continue;
+            Seen::Same(found) => {
+                if let Some(record) = supersede(ledger, &found, read, response, zone) {
+                    keys.insert(&ledger.keys, found.log, response.key.message, record);
+                }
+            }
         }
-        if response.detached {
-            ledger.copies.push((response.key.message, response.key.request, response.sidechain));
-            let excess = ledger.copies.len().saturating_sub(COPIES);
-            ledger.copies.drain(..excess);
-        }
-        stats.counted += 1;
-        counted[f][r] = Some(count(ledger, read, response, price, zone));
     }
     for read in &reads {
         let ids: Vec<String> = read.responses.iter().flat_map(|r| r.tool_uses.iter().cloned()).collect();
@@ -206,18 +190,8 @@ pub(crate) fn apply(
             }
         }
     }
-    for (read, counted) in reads.into_iter().zip(counted) {
+    for read in reads {
         let cursor = ledger.files.entry(read.path.clone()).or_default();
-        if read.restarted {
-            cursor.last = None;
-        }
-        if let (Some(response), Some(counted)) = (read.responses.last(), counted.last()) {
-            cursor.last = Some(LastResponse {
-                message: response.key.message,
-                request: response.key.request,
-                counted: counted.clone(),
-            });
-        }
         stats.bytes += read.offset.saturating_sub(if read.restarted { 0 } else { cursor.offset });
         *cursor = FileCursor {
             session: read.session,
@@ -225,7 +199,6 @@ pub(crate) fn apply(
             ino: read.stat.id.ino,
             offset: read.offset,
             last_uuid: read.last_uuid,
-            last: cursor.last.take(),
             malformed_lines: if read.restarted { read.malformed } else { cursor.malformed_lines + read.malformed },
             touched: now.timestamp(),
         };
@@ -233,55 +206,145 @@ pub(crate) fn apply(
     Ok(stats)
 }
 
-fn count(
-    ledger: &mut Ledger,
-    read: &FileRead,
-    response: &Response,
-    price: &dyn Fn(&Response) -> Priced,
-    zone: Zone,
-) -> Counted {
-    let priced = price(response);
-    let day = zone.date_of(response.timestamp);
-    let session = ledger.sessions.entry(read.session.clone()).or_default();
-    if session.project.is_empty() {
-        session.project = read.project.clone();
-    }
-    session.total.add(priced.cost, &response.usage);
-    session.days.entry(day).or_default().add(priced.cost, &response.usage);
-    session.max_response = session.max_response.max(priced.cost);
-    if session.last_activity.is_none_or(|t| response.timestamp >= t) {
-        session.last_model.clone_from(&response.model);
-        session.last_prompt_tokens = response.usage.prompt_tokens();
-    }
-    session.first_activity = Some(session.first_activity.map_or(response.timestamp, |t| t.min(response.timestamp)));
-    session.last_activity = Some(session.last_activity.map_or(response.timestamp, |t| t.max(response.timestamp)));
-    if !priced.known_model {
-        session.unknown_models.insert(response.model.clone());
-    }
-    ledger.days.entry(day).or_default().add(priced.cost, &response.usage);
-    Counted { usage: response.usage, cost: priced.cost, day }
+/// A small tag of a model name, to tell a later line naming another model.
+fn model_tag(model: &str) -> u32 {
+    hash(model.as_bytes()) as u32
 }
 
-/// More lines of a response counted before: if they carry more usage, the response is re-priced.
-fn continue_response(
-    ledger: &mut Ledger,
-    read: &FileRead,
-    previous: LastResponse,
-    response: &Response,
-    price: &dyn Fn(&Response) -> Priced,
-) -> LastResponse {
-    let Some(old) = previous.counted.clone() else { return previous };
-    if response.usage.total_tokens() <= old.usage.total_tokens() {
-        return previous;
+/// What counting `response`, read in `read`, records.
+fn record_of(read: &FileRead, response: &Response, zone: Zone) -> Record {
+    let incomplete = response.incomplete();
+    Record {
+        request: response.key.request,
+        sidechain: response.sidechain,
+        copy: response.detached,
+        incomplete,
+        model: model_tag(&response.reading.model),
+        day: zone.date_of(response.timestamp()),
+        session: hash(read.session.as_bytes()),
+        file: hash(read.path.as_bytes()),
+        at_ms: response.timestamp().timestamp_millis(),
+        cost: response.priced.cost,
+        rate: if incomplete { response.priced.output_rate } else { 0 },
+        usage: response.reading.total_usage(),
     }
-    let priced = price(response);
-    let (from, to) = ((old.cost, &old.usage), (priced.cost, &response.usage));
-    let session = ledger.sessions.entry(read.session.clone()).or_default();
-    session.total.replace(from, to);
-    session.days.entry(old.day).or_default().replace(from, to);
-    session.max_response = session.max_response.max(priced.cost);
-    ledger.days.entry(old.day).or_default().replace(from, to);
-    LastResponse { counted: Some(Counted { usage: response.usage, cost: priced.cost, day: old.day }), ..previous }
+}
+
+fn share(record: &Record) -> Share {
+    Share { cost: record.cost, usage: record.usage, incomplete: record.incomplete, rate: record.rate }
+}
+
+/// Adds a counted response to its session (`read` names it, with its project; else it is found by its hash) and
+/// its day. `response` is the line just read, for the session's latest model and prompt.
+fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: &Response) {
+    let share = share(record);
+    ledger.days.entry(record.day).or_default().add(&share);
+    let name = match read {
+        Some(read) => read.session.clone(),
+        None => match session_named(ledger, record.session) {
+            Some(name) => name,
+            None => return,
+        },
+    };
+    let session = ledger.sessions.entry(name).or_default();
+    if session.project.is_empty()
+        && let Some(read) = read
+    {
+        session.project = read.project.clone();
+    }
+    session.total.add(&share);
+    session.days.entry(record.day).or_default().add(&share);
+    session.max_response = session.max_response.max(record.cost);
+    let at = response.timestamp();
+    if session.last_activity.is_none_or(|t| at >= t) {
+        session.last_model.clone_from(&response.reading.model);
+        session.last_prompt_tokens = response.reading.usage.prompt_tokens();
+    }
+    session.first_activity = Some(session.first_activity.map_or(at, |t| t.min(at)));
+    session.last_activity = Some(session.last_activity.map_or(at, |t| t.max(at)));
+    if !record.incomplete {
+        session.remember_output(record.usage.output_tokens);
+    }
+    if !response.priced.known_model {
+        session.unknown_models.insert(response.reading.model.clone());
+        for part in &response.reading.advisor {
+            session.unknown_models.insert(part.model.clone());
+        }
+    }
+}
+
+/// Takes a counted response back out of its session and day.
+fn remove(ledger: &mut Ledger, record: &Record) {
+    let share = share(record);
+    if let Some(day) = ledger.days.get_mut(&record.day) {
+        day.sub(&share);
+    }
+    if let Some(name) = session_named(ledger, record.session)
+        && let Some(session) = ledger.sessions.get_mut(&name)
+    {
+        session.total.sub(&share);
+        if let Some(day) = session.days.get_mut(&record.day) {
+            day.sub(&share);
+        }
+    }
+}
+
+/// The file whose path hashes to `hash`, if the ledger still follows it.
+fn file_named(ledger: &Ledger, file: u64) -> Option<String> {
+    ledger.files.keys().find(|path| hash(path.as_bytes()) == file).cloned()
+}
+
+/// The session whose name hashes to `hash`, if the ledger still has it.
+fn session_named(ledger: &Ledger, session: u64) -> Option<String> {
+    ledger.sessions.keys().find(|name| hash(name.as_bytes()) == session).cloned()
+}
+
+/// Another reading of a response already counted as `found`: it replaces the counted one if it is costlier, it
+/// finishes it if it is the final record of a response counted without one, and it moves it to this file's session
+/// if it was counted from a copy and this line is the one written in place. Returns the record that now stands, if
+/// anything changed.
+fn supersede(ledger: &mut Ledger, found: &Found, read: &FileRead, response: &Response, zone: Zone) -> Option<Record> {
+    let old = found.record;
+    let costlier =
+        response.rank().replaces(crate::transcript::reading::Rank { cost: old.cost, tokens: old.usage.total_tokens() });
+    let finishes = old.incomplete && !response.incomplete();
+    let session = hash(read.session.as_bytes());
+    // A line written in place claims a response counted from a copy; between two lines written in place (a fork
+    // that copied a whole conversation), the file whose path sorts first keeps it, as in the reports.
+    let claims = old.session != session
+        && !response.detached
+        && (old.copy || file_named(ledger, old.file).is_some_and(|path| read.path < path));
+    if old.model != model_tag(&response.reading.model) || prompt_differs(&old.usage, &response.reading.total_usage()) {
+        let id = format!("of message hash {:016x}", response.key.message);
+        let note = fold::disagreement(&id, "as counted", &response.reading.model);
+        ledger.note(format!("`{}`: {note}", read.path));
+    }
+    if !costlier && !finishes && !claims {
+        return None;
+    }
+    let mut new = if costlier { record_of(read, response, zone) } else { old };
+    new.request = old.request;
+    new.incomplete = old.incomplete && response.incomplete();
+    if !new.incomplete {
+        new.rate = 0;
+    }
+    if claims {
+        new.session = session;
+        new.file = hash(read.path.as_bytes());
+        new.copy = false;
+    } else {
+        new.session = old.session;
+        new.file = old.file;
+        new.copy = old.copy;
+    }
+    remove(ledger, &old);
+    add(ledger, &new, if new.session == session { Some(read) } else { None }, response);
+    Some(new)
+}
+
+fn prompt_differs(a: &crate::usage::Usage, b: &crate::usage::Usage) -> bool {
+    (a.input_tokens, a.cache_creation_5m_tokens, a.cache_creation_1h_tokens, a.cache_read_tokens)
+        != (b.input_tokens, b.cache_creation_5m_tokens, b.cache_creation_1h_tokens, b.cache_read_tokens)
 }
 
 /// The order in which responses are judged new or seen, shared with the reports: responses written in their own

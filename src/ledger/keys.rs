@@ -1,69 +1,168 @@
-//! The index of counted responses, one append-only log per UTC day of the response: 24-byte records of
-//! (message-id hash, request-id hash, flags). It answers "was this response counted already, in any file?"
-//! without loading every past response into the ledger.
+//! The index of counted responses: per UTC day, what was counted and how. It answers "was this response counted
+//! already, in any file, and as what?" without loading every past response into the ledger, so that a later line
+//! of a response (a final record, a copy, a line appended by someone else) can re-price it, move it to the session
+//! that made it, or be skipped, exactly as the reports decide.
+//!
+//! Two append-only files per day, in step: `keys/<day>.ids` holds the message-id hash of every record (8 bytes),
+//! the only column a lookup scans; `keys/<day>.rec` holds the rest of each record (what was counted: request,
+//! flags, session, time, cost, usage; [`RECORD`] bytes), read one record at a time where an id matches. A later
+//! record of the same response supersedes the earlier one. Only the record count the ledger committed is trusted:
+//! records past it (a hook killed before its ledger was saved) are written over by the next write, never read.
 
 use crate::files;
-use crate::transcript::ResponseKey;
-use chrono::NaiveDate;
+use crate::usage::{Pico, Usage};
+use chrono::{Datelike, NaiveDate};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
-const RECORD: usize = 24;
-const SIDECHAIN: u64 = 1;
+/// Bytes of one record in `<day>.rec`.
+const RECORD: usize = 14 * 8;
+const ID: usize = 8;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
 
+/// One response's identity as the duplicate rule sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Record {
-    message: u64,
-    request: u64,
-    flags: u64,
+pub(crate) struct Candidate {
+    pub request: u64,
+    pub sidechain: bool,
+    /// Its time, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
 }
 
-/// What the index says about a response about to be counted.
+/// What the duplicate rule says of a response about to be counted, given the responses with its message id counted
+/// before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Seen {
+pub(crate) enum Seen<T> {
     New,
-    /// The same message and request: a copy (resume, or lines of one response split over files).
-    Duplicate,
-    /// The same message under another request id, one of them from a sidechain: a subagent's replay of its
+    /// The same message and request: this response, as counted (the latest of its records).
+    Same(T),
+    /// The same message under another request id, exactly one of the two on a sidechain: a subagent's replay of its
     /// parent's messages, never billed twice.
     Replay,
 }
 
-/// The duplicate rule, shared by the hook's key logs and the reports' in-memory index: what a response is, given
-/// the responses with its message id counted before it (request-id hash and sidechain flag of each, in order).
-/// The same message under another request id, both on the main chain, is a distinct response (a gateway reusing
-/// ids), so only a same-request or sidechain match makes it a copy.
-pub(crate) fn judge(earlier: impl IntoIterator<Item = (u64, bool)>, request: u64, sidechain: bool) -> Seen {
-    earlier
-        .into_iter()
-        .find_map(|(earlier_request, earlier_sidechain)| {
-            if earlier_request == request {
-                Some(Seen::Duplicate)
-            } else if sidechain || earlier_sidechain {
-                Some(Seen::Replay)
-            } else {
-                None
-            }
-        })
-        .unwrap_or(Seen::New)
+/// Whether two lines are close enough in time to be one response: on the same UTC day, or less than an hour apart
+/// (a response whose lines straddle midnight). Copies keep their original's timestamps.
+pub(crate) fn close(a_ms: i64, b_ms: i64) -> bool {
+    a_ms.div_euclid(DAY_MS) == b_ms.div_euclid(DAY_MS) || (a_ms - b_ms).abs() < HOUR_MS
 }
 
-/// One day's log: the committed records as they are on disk, read only when a lookup needs them (records are
-/// decoded only where the message id matches: a hook looks up a few responses in thousands), then the records
-/// this call adds.
+/// The duplicate rule, shared by the hook's key logs and the reports' in-memory index: what `me` is, given the
+/// responses with its message id counted before it (in order, each with what to answer for it). The same message
+/// and request id close in time is the same response; the same message under another request id is a replay only
+/// when one of the two is a sidechain line and the other is not (a gateway that reuses message ids, in the main
+/// chain or inside one subagent, makes distinct responses).
+pub(crate) fn judge<T>(earlier: impl IntoIterator<Item = (Candidate, T)>, me: Candidate) -> Seen<T> {
+    let mut same = None;
+    let mut replay = false;
+    for (earlier, value) in earlier {
+        if !close(earlier.at_ms, me.at_ms) {
+            continue;
+        }
+        if earlier.request == me.request {
+            same = Some(value);
+        } else if earlier.sidechain != me.sidechain {
+            replay = true;
+        }
+    }
+    match same {
+        Some(value) => Seen::Same(value),
+        None if replay => Seen::Replay,
+        None => Seen::New,
+    }
+}
+
+/// What was counted for one response: enough to judge a later line of it, and to take the counted spend back out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub request: u64,
+    pub sidechain: bool,
+    /// Counted from a copy (a line whose parent is elsewhere): the file that made it may still claim it.
+    pub copy: bool,
+    /// Claude Code never wrote its final usage (as far as was read).
+    pub incomplete: bool,
+    /// A tag of the counted reading's model, to notice a later line that names another.
+    pub model: u32,
+    /// The local day its spend is in.
+    pub day: NaiveDate,
+    /// Hash of the session it is counted for.
+    pub session: u64,
+    /// Hash of the path of the file it was counted from.
+    pub file: u64,
+    pub at_ms: i64,
+    pub cost: Pico,
+    /// Pico-dollars per output token, for the estimate of an incomplete response.
+    pub rate: u64,
+    pub usage: Usage,
+}
+
+impl Record {
+    pub(crate) fn candidate(&self) -> Candidate {
+        Candidate { request: self.request, sidechain: self.sidechain, at_ms: self.at_ms }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        let flags = u64::from(self.sidechain)
+            | u64::from(self.copy) << 1
+            | u64::from(self.incomplete) << 2
+            | u64::from(self.model) << 32;
+        let head = [
+            self.request,
+            flags,
+            self.day.num_days_from_ce() as u32 as u64,
+            self.session,
+            self.file,
+            self.at_ms as u64,
+            self.cost.0,
+            self.rate,
+        ];
+        for word in head.into_iter().chain(self.usage.counts()) {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Record> {
+        let w = |i: usize| word(bytes, i * 8);
+        let flags = w(1);
+        Some(Record {
+            request: w(0),
+            sidechain: flags & 1 != 0,
+            copy: flags & 2 != 0,
+            incomplete: flags & 4 != 0,
+            model: (flags >> 32) as u32,
+            day: NaiveDate::from_num_days_from_ce_opt(w(2) as u32 as i32)?,
+            session: w(3),
+            file: w(4),
+            at_ms: w(5) as i64,
+            cost: Pico(w(6)),
+            rate: w(7),
+            usage: Usage::from_counts([w(8), w(9), w(10), w(11), w(12), w(13)]),
+        })
+    }
+}
+
+/// A counted response found by a lookup: its record, and the day log that holds it (where a superseding record
+/// goes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub log: NaiveDate,
+    pub record: Record,
+}
+
+/// One day's log: the committed message ids (read on the first lookup), the records this call adds, and the
+/// committed records read so far (by index).
 #[derive(Debug, Default)]
 struct DayLog {
-    /// The committed records (once loaded) followed by the new ones; before loading, only the new ones.
-    bytes: Vec<u8>,
-    loaded: bool,
     committed: usize,
+    ids: Option<Vec<u64>>,
+    /// The `.ids` file as the first lookup opened it (read and write), for the write that follows.
+    ids_file: Option<File>,
     by_message: Option<HashMap<u64, Vec<usize>>>,
-}
-
-fn record_of(key: ResponseKey, sidechain: bool) -> Record {
-    Record { message: key.message, request: key.request, flags: if sidechain { SIDECHAIN } else { 0 } }
+    read: HashMap<usize, Record>,
+    fresh: Vec<(u64, Record)>,
 }
 
 /// The key logs of the days a hook call touches, loaded lazily.
@@ -92,79 +191,111 @@ pub(crate) enum KeysError {
     Short { path: PathBuf, found: usize, committed: usize },
 }
 
-/// Past this many lookups in one call, a hash map beats scanning the records.
+/// Past this many lookups in one call, a hash map beats scanning the ids.
 const LINEAR_LOOKUPS: usize = 16;
+
+/// The UTC day (as a date) of an instant.
+fn utc_day(at_ms: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default().date_naive()
+}
 
 impl KeyIndex {
     pub(crate) fn new(dir: &Path) -> KeyIndex {
         KeyIndex { dir: dir.to_path_buf(), days: BTreeMap::new(), lookups: 0 }
     }
 
-    fn path(&self, day: NaiveDate) -> PathBuf {
-        self.dir.join(format!("{day}.bin"))
+    fn path(&self, day: NaiveDate, ext: &str) -> PathBuf {
+        self.dir.join(format!("{day}.{ext}"))
     }
 
-    /// Looks `key` up in `day`'s log (loading it, up to `committed` records) and records it if new.
-    pub(crate) fn check_and_insert(
+    /// The day log a new response of time `at_ms` is recorded in: its UTC day.
+    pub(crate) fn log_of(at_ms: i64) -> NaiveDate {
+        utc_day(at_ms)
+    }
+
+    /// Judges `me` (of message hash `message`) against the responses counted before: in the log of its UTC day,
+    /// and in the neighbouring day's when it is within an hour of midnight. `committed` is the ledger's committed
+    /// record count per day.
+    pub(crate) fn lookup(
         &mut self,
-        day: NaiveDate,
-        committed: u64,
-        key: ResponseKey,
-        sidechain: bool,
-    ) -> Result<Seen, KeysError> {
+        committed: &BTreeMap<NaiveDate, u64>,
+        message: u64,
+        me: Candidate,
+    ) -> Result<Seen<Found>, KeysError> {
         self.lookups += 1;
-        let path = self.path(day);
-        let log = self.days.entry(day).or_insert_with(|| DayLog::unloaded(committed as usize));
-        log.load(&path)?;
-        let seen = log.find(key, sidechain, self.lookups > LINEAR_LOOKUPS);
-        if seen == Seen::New {
-            log.push(record_of(key, sidechain));
+        let many = self.lookups > LINEAR_LOOKUPS;
+        let day = utc_day(me.at_ms);
+        let into_day = me.at_ms.rem_euclid(DAY_MS);
+        let mut days = Vec::with_capacity(2);
+        if into_day < HOUR_MS {
+            days.push(day.pred_opt().unwrap_or(day));
         }
-        Ok(seen)
-    }
-
-    /// Records `key` as counted without looking it up: for a response appended to a file already being followed,
-    /// written there (not copied in), which no other file can have counted. The day's log is not read.
-    /// The log's length is still checked (one `stat`), so a damaged log is noticed without reading it.
-    pub(crate) fn insert_new(
-        &mut self,
-        day: NaiveDate,
-        committed: u64,
-        key: ResponseKey,
-        sidechain: bool,
-    ) -> Result<(), KeysError> {
-        if !self.days.contains_key(&day) {
-            let path = self.path(day);
-            let found = fs::metadata(&path).map(|m| m.len() as usize / RECORD).unwrap_or(0);
-            if found < committed as usize {
-                return Err(KeysError::Short { path, found, committed: committed as usize });
+        days.push(day);
+        if DAY_MS - into_day <= HOUR_MS {
+            days.push(day.succ_opt().unwrap_or(day));
+        }
+        let mut earlier: Vec<(Candidate, Found)> = Vec::new();
+        for log in days {
+            let count = committed.get(&log).copied().unwrap_or(0) as usize;
+            if count == 0 && !self.days.contains_key(&log) {
+                continue;
+            }
+            let ids_path = self.path(log, "ids");
+            let rec_path = self.path(log, "rec");
+            let day_log = self.days.entry(log).or_insert_with(|| DayLog { committed: count, ..DayLog::default() });
+            for record in day_log.matches(&ids_path, &rec_path, message, many)? {
+                earlier.push((record.candidate(), Found { log, record }));
             }
         }
-        let log = self.days.entry(day).or_insert_with(|| DayLog::unloaded(committed as usize));
-        log.push(record_of(key, sidechain));
-        Ok(())
+        Ok(judge(earlier, me))
     }
 
-    /// Appends the new records of every day to its log; returns the new committed lengths to store in the ledger.
-    /// Records past the old committed length (from a hook that died before committing) are cut off first.
+    /// Adds `record` (of message hash `message`) to the log of day `log`; written by [`KeyIndex::write`].
+    pub(crate) fn insert(
+        &mut self,
+        committed: &BTreeMap<NaiveDate, u64>,
+        log: NaiveDate,
+        message: u64,
+        record: Record,
+    ) {
+        let count = committed.get(&log).copied().unwrap_or(0) as usize;
+        let day_log = self.days.entry(log).or_insert_with(|| DayLog { committed: count, ..DayLog::default() });
+        if let Some(map) = &mut day_log.by_message {
+            map.entry(message).or_default().push(usize::MAX - day_log.fresh.len());
+        }
+        day_log.fresh.push((message, record));
+    }
+
+    /// Appends the new records of every day to its two files; returns the new committed counts to store in the
+    /// ledger. Records past the old committed count (from a hook that died before committing) are cut off first.
     pub(crate) fn write(&mut self) -> Result<Vec<(NaiveDate, u64)>, KeysError> {
         let mut lengths = Vec::new();
         for (day, log) in &mut self.days {
-            let fresh = log.fresh();
-            if fresh.is_empty() {
+            if log.fresh.is_empty() {
                 continue;
             }
-            let path = self.dir.join(format!("{day}.bin"));
-            let write_err = |source| KeysError::Write { path: path.clone(), source };
-            let mut file = open_log(&path).map_err(write_err)?;
-            let committed = (log.committed * RECORD) as u64;
-            if file.metadata().map_err(write_err)?.len() != committed {
-                file.set_len(committed).map_err(write_err)?;
+            let mut ids = Vec::with_capacity(log.fresh.len() * ID);
+            let mut recs = Vec::with_capacity(log.fresh.len() * RECORD);
+            for (message, record) in &log.fresh {
+                ids.extend_from_slice(&message.to_le_bytes());
+                record.encode(&mut recs);
             }
-            use std::io::Seek;
-            file.seek(io::SeekFrom::End(0)).map_err(write_err)?;
-            file.write_all(fresh).map_err(write_err)?;
-            log.commit();
+            // The records first, then their ids: a write cut between the two leaves ids the ledger never committed.
+            let rec_path = self.dir.join(format!("{day}.rec"));
+            write_after(&rec_path, (log.committed * RECORD) as u64, &recs, None)
+                .map_err(|source| KeysError::Write { path: rec_path.clone(), source })?;
+            let ids_path = self.dir.join(format!("{day}.ids"));
+            write_after(&ids_path, (log.committed * ID) as u64, &ids, log.ids_file.take())
+                .map_err(|source| KeysError::Write { path: ids_path.clone(), source })?;
+            let added = log.fresh.len();
+            if let Some(known) = &mut log.ids {
+                known.extend(log.fresh.iter().map(|(m, _)| *m));
+            }
+            for (i, (_, record)) in log.fresh.drain(..).enumerate() {
+                log.read.insert(log.committed + i, record);
+            }
+            log.by_message = None;
+            log.committed += added;
             lengths.push((*day, log.committed as u64));
         }
         Ok(lengths)
@@ -175,7 +306,8 @@ impl KeyIndex {
         let Ok(entries) = fs::read_dir(dir) else { return };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let Some(day) = name.to_str().and_then(|n| n.strip_suffix(".bin")) else { continue };
+            let Some(name) = name.to_str() else { continue };
+            let day = name.split_once('.').map_or(name, |(day, _)| day);
             if day.parse::<NaiveDate>().is_ok_and(|d| d < keep_from) {
                 let _ = fs::remove_file(entry.path());
             }
@@ -184,75 +316,69 @@ impl KeyIndex {
 }
 
 impl DayLog {
-    fn unloaded(committed: usize) -> DayLog {
-        DayLog { committed, ..DayLog::default() }
-    }
-
-    /// Reads the committed records in front of the new ones, once.
-    fn load(&mut self, path: &Path) -> Result<(), KeysError> {
-        if !self.loaded {
-            let mut disk = read_committed(path, self.committed)?;
-            disk.extend_from_slice(&self.bytes);
-            self.bytes = disk;
-            self.loaded = true;
-            self.by_message = None;
+    /// The records with message hash `message`, committed ones first, in order.
+    fn matches(
+        &mut self,
+        ids_path: &Path,
+        rec_path: &Path,
+        message: u64,
+        many: bool,
+    ) -> Result<Vec<Record>, KeysError> {
+        if self.ids.is_none() {
+            let (ids, file) = read_ids(ids_path, self.committed)?;
+            self.ids = Some(ids);
+            self.ids_file = file;
         }
-        Ok(())
-    }
-
-    /// The records not yet written.
-    fn fresh(&self) -> &[u8] {
-        if self.loaded { &self.bytes[self.committed * RECORD..] } else { &self.bytes }
-    }
-
-    fn commit(&mut self) {
-        self.committed += self.fresh().len() / RECORD;
-        if !self.loaded {
-            self.bytes.clear();
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.bytes.len() / RECORD
-    }
-
-    fn record(&self, i: usize) -> Record {
-        let at = i * RECORD;
-        Record { message: word(&self.bytes, at), request: word(&self.bytes, at + 8), flags: word(&self.bytes, at + 16) }
-    }
-
-    fn find(&mut self, key: ResponseKey, sidechain: bool, many: bool) -> Seen {
-        if many && self.by_message.is_none() {
-            let mut map: HashMap<u64, Vec<usize>> = HashMap::with_capacity(self.len());
-            for i in 0..self.len() {
-                map.entry(word(&self.bytes, i * RECORD)).or_default().push(i);
-            }
-            self.by_message = Some(map);
-        }
-        let earlier = |i: usize| {
-            let r = self.record(i);
-            (r.request, r.flags & SIDECHAIN != 0)
+        let ids = self.ids.as_deref().unwrap_or_default();
+        let positions: Vec<usize> = if many {
+            let map = self.by_message.get_or_insert_with(|| {
+                let mut map: HashMap<u64, Vec<usize>> = HashMap::with_capacity(ids.len());
+                for (i, id) in ids.iter().enumerate() {
+                    map.entry(*id).or_default().push(i);
+                }
+                for (i, (id, _)) in self.fresh.iter().enumerate() {
+                    map.entry(*id).or_default().push(usize::MAX - i);
+                }
+                map
+            });
+            map.get(&message).cloned().unwrap_or_default()
+        } else {
+            let committed = ids.iter().enumerate().filter(|(_, id)| **id == message).map(|(i, _)| i);
+            let fresh =
+                self.fresh.iter().enumerate().filter(|(_, (id, _))| *id == message).map(|(i, _)| usize::MAX - i);
+            committed.chain(fresh).collect()
         };
-        match &self.by_message {
-            Some(map) => {
-                judge(map.get(&key.message).into_iter().flatten().map(|&i| earlier(i)), key.request, sidechain)
+        let mut records = Vec::with_capacity(positions.len());
+        for position in positions {
+            if position >= self.committed && position > usize::MAX / 2 {
+                records.push(self.fresh[usize::MAX - position].1);
+            } else {
+                records.push(self.committed_record(rec_path, position)?);
             }
-            None => judge(
-                (0..self.len()).filter(|&i| word(&self.bytes, i * RECORD) == key.message).map(earlier),
-                key.request,
-                sidechain,
-            ),
         }
+        Ok(records)
     }
 
-    fn push(&mut self, record: Record) {
-        let index = self.len();
-        if let Some(map) = &mut self.by_message {
-            map.entry(record.message).or_default().push(index);
+    fn committed_record(&mut self, rec_path: &Path, index: usize) -> Result<Record, KeysError> {
+        if let Some(record) = self.read.get(&index) {
+            return Ok(*record);
         }
-        for value in [record.message, record.request, record.flags] {
-            self.bytes.extend_from_slice(&value.to_le_bytes());
-        }
+        let short = |found: usize| KeysError::Short { path: rec_path.to_path_buf(), found, committed: self.committed };
+        let mut file = match File::open(rec_path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(short(0)),
+            Err(source) => return Err(KeysError::Read { path: rec_path.to_path_buf(), source }),
+        };
+        let mut bytes = [0u8; RECORD];
+        file.seek(io::SeekFrom::Start((index * RECORD) as u64)).and_then(|_| file.read_exact(&mut bytes)).map_err(
+            |source| match source.kind() {
+                io::ErrorKind::UnexpectedEof => short(index),
+                _ => KeysError::Read { path: rec_path.to_path_buf(), source },
+            },
+        )?;
+        let record = Record::decode(&bytes).ok_or_else(|| short(index))?;
+        self.read.insert(index, record);
+        Ok(record)
     }
 }
 
@@ -261,138 +387,186 @@ fn word(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
-fn open_log(path: &Path) -> io::Result<File> {
-    let open = || files::private_options().read(true).write(true).create(true).truncate(false).open(path);
-    match open() {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            // The keys directory is made on the first write.
-            files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
-            open()
-        }
-        other => other,
-    }
+/// Writes `bytes` after the first `keep` bytes of `path` (through `open`, if the file is open already), creating
+/// it (and the keys directory) if missing. Bytes past `keep` from a hook that died before its ledger committed them
+/// are written over, or left past the committed count, where nothing reads them.
+fn write_after(path: &Path, keep: u64, bytes: &[u8], open: Option<File>) -> io::Result<()> {
+    let create = || files::private_options().write(true).create(true).truncate(false).open(path);
+    let mut file = match open {
+        Some(file) => file,
+        None => match create() {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
+                create()?
+            }
+            other => other?,
+        },
+    };
+    write_at(&mut file, keep, bytes)
 }
 
-/// The first `committed` records of a log file (an error if it holds fewer).
-fn read_committed(path: &Path, committed: usize) -> Result<Vec<u8>, KeysError> {
-    let mut bytes = Vec::new();
-    match File::open(path) {
-        Ok(mut file) => {
-            let len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-            bytes.reserve_exact(len.max(committed * RECORD));
-            file.read_to_end(&mut bytes).map_err(|source| KeysError::Read { path: path.to_path_buf(), source })?;
-        }
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => return Err(KeysError::Read { path: path.to_path_buf(), source }),
+#[cfg(unix)]
+fn write_at(file: &mut File, at: u64, bytes: &[u8]) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
+}
+
+#[cfg(not(unix))]
+fn write_at(file: &mut File, at: u64, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    file.seek(io::SeekFrom::Start(at))?;
+    file.write_all(bytes)
+}
+
+/// The first `committed` message ids of a day (an error if the file holds fewer), and the file, open for the write
+/// that may follow.
+fn read_ids(path: &Path, committed: usize) -> Result<(Vec<u64>, Option<File>), KeysError> {
+    if committed == 0 {
+        return Ok((Vec::new(), None));
     }
-    let found = bytes.len() / RECORD;
+    let mut bytes = vec![0u8; committed * ID];
+    let mut filled = 0;
+    let file = match files::private_options().read(true).write(true).open(path) {
+        Ok(mut file) => {
+            // One read when the file holds at least what was committed (the usual case).
+            while filled < bytes.len() {
+                match file.read(&mut bytes[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(source) => return Err(KeysError::Read { path: path.to_path_buf(), source }),
+                }
+            }
+            Some(file)
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => return Err(KeysError::Read { path: path.to_path_buf(), source }),
+    };
+    bytes.truncate(filled);
+    let found = bytes.len() / ID;
     if found < committed {
         return Err(KeysError::Short { path: path.to_path_buf(), found, committed });
     }
-    bytes.truncate(committed * RECORD);
-    Ok(bytes)
+    Ok((bytes.chunks_exact(ID).map(|c| word(c, 0)).collect(), file))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn key(m: u64, r: u64) -> ResponseKey {
-        ResponseKey { message: m, request: r }
+    const T: i64 = 1_795_000_000_000; // 2026-11-18T...
+
+    fn candidate(request: u64, sidechain: bool, at_ms: i64) -> Candidate {
+        Candidate { request, sidechain, at_ms }
     }
 
-    fn temp_dir(name: &str) -> crate::test_dir::TestDir {
-        crate::test_dir::TestDir::new(name)
-    }
-
-    #[test]
-    fn duplicates_replays_and_reused_ids() {
-        let tmp = temp_dir("kinds");
-        let dir = tmp.path();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut index = KeyIndex::new(dir);
-        assert_eq!(index.check_and_insert(day, 0, key(1, 1), false).unwrap(), Seen::New);
-        assert_eq!(index.check_and_insert(day, 0, key(1, 1), false).unwrap(), Seen::Duplicate);
-        assert_eq!(index.check_and_insert(day, 0, key(1, 2), true).unwrap(), Seen::Replay);
-        assert_eq!(index.check_and_insert(day, 0, key(1, 3), false).unwrap(), Seen::New);
-    }
-
-    #[test]
-    fn the_rule_looks_at_the_first_match() {
-        assert_eq!(judge([], 1, false), Seen::New);
-        assert_eq!(judge([(2, false)], 1, false), Seen::New);
-        assert_eq!(judge([(2, false), (1, false)], 1, false), Seen::Duplicate);
-        assert_eq!(judge([(2, true), (1, false)], 1, false), Seen::Replay);
-        assert_eq!(judge([(2, false)], 1, true), Seen::Replay);
-        assert_eq!(judge([(1, true)], 1, true), Seen::Duplicate);
-    }
-
-    #[test]
-    fn committed_records_survive_and_uncommitted_ones_are_cut() {
-        let tmp = temp_dir("commit");
-        let dir = tmp.path();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut index = KeyIndex::new(dir);
-        index.check_and_insert(day, 0, key(1, 1), false).unwrap();
-        index.check_and_insert(day, 0, key(2, 2), false).unwrap();
-        assert_eq!(index.write().unwrap(), vec![(day, 2)]);
-        // A hook that appended a record and died before committing the ledger:
-        let mut later = KeyIndex::new(dir);
-        later.check_and_insert(day, 2, key(3, 3), false).unwrap();
-        later.write().unwrap();
-        // The ledger still says 2: record 3 is not counted, and the next write replaces it.
-        let mut again = KeyIndex::new(dir);
-        assert_eq!(again.check_and_insert(day, 2, key(2, 2), false).unwrap(), Seen::Duplicate);
-        assert_eq!(again.check_and_insert(day, 2, key(3, 3), false).unwrap(), Seen::New);
-        assert_eq!(again.write().unwrap(), vec![(day, 3)]);
-        assert_eq!(fs::metadata(dir.join("2026-11-24.bin")).unwrap().len(), 72);
-    }
-
-    #[test]
-    fn records_added_without_a_lookup_are_written_and_found_later() {
-        let tmp = temp_dir("unchecked");
-        let dir = tmp.path();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut first = KeyIndex::new(dir);
-        first.check_and_insert(day, 0, key(1, 1), false).unwrap();
-        assert_eq!(first.write().unwrap(), vec![(day, 1)]);
-        let mut hot = KeyIndex::new(dir);
-        hot.insert_new(day, 1, key(2, 2), false).unwrap();
-        // A lookup later in the same call reads the committed records in front of the unwritten one.
-        assert_eq!(hot.check_and_insert(day, 1, key(2, 2), false).unwrap(), Seen::Duplicate);
-        assert_eq!(hot.check_and_insert(day, 1, key(1, 1), false).unwrap(), Seen::Duplicate);
-        assert_eq!(hot.write().unwrap(), vec![(day, 2)]);
-        let mut unloaded = KeyIndex::new(dir);
-        unloaded.insert_new(day, 2, key(3, 3), false).unwrap();
-        assert_eq!(unloaded.write().unwrap(), vec![(day, 3)]);
-        let mut again = KeyIndex::new(dir);
-        for k in 1..=3 {
-            assert_eq!(again.check_and_insert(day, 3, key(k, k), false).unwrap(), Seen::Duplicate);
+    fn record(request: u64, output: u64, at_ms: i64) -> Record {
+        Record {
+            request,
+            sidechain: false,
+            copy: false,
+            incomplete: false,
+            model: 7,
+            day: utc_day(at_ms),
+            session: 42,
+            file: 43,
+            at_ms,
+            cost: Pico(output * 10),
+            rate: 0,
+            usage: Usage { output_tokens: output, ..Usage::default() },
         }
-        assert!(matches!(KeyIndex::new(dir).insert_new(day, 9, key(4, 4), false), Err(KeysError::Short { .. })));
+    }
+
+    #[test]
+    fn the_rule() {
+        let none: [(Candidate, u8); 0] = [];
+        assert_eq!(judge(none, candidate(1, false, T)), Seen::New);
+        assert_eq!(judge([(candidate(2, false, T), 0)], candidate(1, false, T)), Seen::New, "a gateway reusing ids");
+        assert_eq!(judge([(candidate(2, true, T), 0)], candidate(1, true, T)), Seen::New, "the same, in a subagent");
+        assert_eq!(judge([(candidate(2, false, T), 0)], candidate(1, true, T)), Seen::Replay);
+        assert_eq!(
+            judge([(candidate(1, false, T), 3), (candidate(1, false, T), 4)], candidate(1, true, T)),
+            Seen::Same(4)
+        );
+        // Days apart: two responses; across midnight within the hour: one.
+        assert_eq!(judge([(candidate(1, false, T - 2 * DAY_MS), 0)], candidate(1, false, T)), Seen::New);
+        let midnight = T.div_euclid(DAY_MS) * DAY_MS;
+        assert_eq!(
+            judge([(candidate(1, false, midnight - 1_000), 0)], candidate(1, false, midnight + 1_000)),
+            Seen::Same(0)
+        );
+        assert!(!close(midnight - 2 * HOUR_MS, midnight + 1_000));
+    }
+
+    #[test]
+    fn records_round_trip_and_survive_a_commit() {
+        let tmp = crate::test_dir::TestDir::new("keys-commit");
+        let dir = tmp.path();
+        let mut committed = BTreeMap::new();
+        let mut index = KeyIndex::new(dir);
+        let log = KeyIndex::log_of(T);
+        assert_eq!(index.lookup(&committed, 9, candidate(1, false, T)).unwrap(), Seen::New);
+        index.insert(&committed, log, 9, record(1, 5, T));
+        // Seen in the same call, before it is written.
+        assert!(matches!(index.lookup(&committed, 9, candidate(1, false, T)).unwrap(), Seen::Same(_)));
+        committed.extend(index.write().unwrap());
+        assert_eq!(committed[&log], 1);
+        let mut later = KeyIndex::new(dir);
+        let Seen::Same(found) = later.lookup(&committed, 9, candidate(1, false, T + 1)).unwrap() else { panic!() };
+        assert_eq!((found.log, found.record), (log, record(1, 5, T)));
+        // A superseding record wins; an uncommitted one is written over by the next write.
+        later.insert(&committed, log, 9, record(1, 50, T));
+        later.write().unwrap();
+        let mut again = KeyIndex::new(dir);
+        let Seen::Same(found) = again.lookup(&committed, 9, candidate(1, false, T)).unwrap() else { panic!() };
+        assert_eq!(found.record.usage.output_tokens, 5, "the superseding record was never committed");
+        again.insert(&committed, log, 9, record(1, 70, T));
+        committed.extend(again.write().unwrap());
+        assert_eq!(fs::metadata(dir.join(format!("{log}.ids"))).unwrap().len(), 16);
+        assert_eq!(fs::metadata(dir.join(format!("{log}.rec"))).unwrap().len(), 2 * RECORD as u64);
+        assert_eq!(RECORD, 112);
+        let Seen::Same(found) = KeyIndex::new(dir).lookup(&committed, 9, candidate(1, false, T)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(found.record.usage.output_tokens, 70);
+    }
+
+    #[test]
+    fn a_response_straddling_midnight_is_found_in_the_day_before() {
+        let tmp = crate::test_dir::TestDir::new("keys-midnight");
+        let dir = tmp.path();
+        let midnight = T.div_euclid(DAY_MS) * DAY_MS;
+        let mut committed = BTreeMap::new();
+        let mut index = KeyIndex::new(dir);
+        index.insert(&committed, KeyIndex::log_of(midnight - 500), 9, record(1, 5, midnight - 500));
+        committed.extend(index.write().unwrap());
+        let mut next = KeyIndex::new(dir);
+        assert!(matches!(next.lookup(&committed, 9, candidate(1, false, midnight + 500)).unwrap(), Seen::Same(_)));
+        assert_eq!(next.lookup(&committed, 9, candidate(1, false, midnight + 2 * HOUR_MS)).unwrap(), Seen::New);
     }
 
     #[test]
     fn a_log_shorter_than_committed_is_an_error() {
-        let tmp = temp_dir("short");
-        let dir = tmp.path();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut index = KeyIndex::new(dir);
-        let err = index.check_and_insert(day, 5, key(1, 1), false).unwrap_err();
+        let tmp = crate::test_dir::TestDir::new("keys-short");
+        let log = KeyIndex::log_of(T);
+        let committed = BTreeMap::from([(log, 5)]);
+        let err = KeyIndex::new(tmp.path()).lookup(&committed, 9, candidate(1, false, T)).unwrap_err();
         assert!(matches!(err, KeysError::Short { found: 0, committed: 5, .. }));
     }
 
     #[test]
     fn many_lookups_use_the_map() {
-        let tmp = temp_dir("many");
-        let dir = tmp.path();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let mut index = KeyIndex::new(dir);
-        for i in 0..100 {
-            assert_eq!(index.check_and_insert(day, 0, key(i, i), false).unwrap(), Seen::New);
+        let tmp = crate::test_dir::TestDir::new("keys-many");
+        let mut committed = BTreeMap::new();
+        let mut index = KeyIndex::new(tmp.path());
+        let log = KeyIndex::log_of(T);
+        for i in 0..40 {
+            assert_eq!(index.lookup(&committed, i, candidate(i, false, T)).unwrap(), Seen::New);
+            index.insert(&committed, log, i, record(i, i, T));
         }
-        for i in 0..100 {
-            assert_eq!(index.check_and_insert(day, 0, key(i, i), false).unwrap(), Seen::Duplicate);
+        committed.extend(index.write().unwrap());
+        for i in 0..40 {
+            let Seen::Same(found) = index.lookup(&committed, i, candidate(i, false, T)).unwrap() else { panic!() };
+            assert_eq!(found.record.usage.output_tokens, i);
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped whenever a field is added, removed or changes meaning (the encoding is positional); a ledger of another
 /// version is rebuilt from the transcripts.
-pub(crate) const VERSION: u32 = 6;
+pub(crate) const VERSION: u32 = 7;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -26,9 +26,6 @@ pub(crate) struct Ledger {
     /// When every transcript root was last walked (Unix seconds).
     pub last_scan: Option<i64>,
     pub last_hook: Option<HookTimings>,
-    /// Copies counted before any original was seen (message hash, request hash, sidechain), newest last: an
-    /// original appended later is checked against these without reading the day's key log.
-    pub copies: Vec<(u64, u64, bool)>,
     /// Problems seen while reading transcripts, newest last (bounded).
     pub notes: Vec<String>,
     /// Transcript roots learned from hooked sessions whose transcripts lie outside the configured ones (bounded).
@@ -45,20 +42,55 @@ pub(crate) struct Spend {
     pub cost: Pico,
     pub usage: Usage,
     pub responses: u64,
+    /// Responses whose final usage Claude Code never wrote (counted as recorded): while there are any, `cost` is a
+    /// lower bound.
+    pub incomplete: u64,
+    /// Their output rates summed (pico-dollars per output token), and what their recorded output cost: an estimate
+    /// of E output tokens each is `E x incomplete_rate - incomplete_output_cost`.
+    pub incomplete_rate: u64,
+    pub incomplete_output_cost: Pico,
+}
+
+/// One response's share of a [`Spend`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Share {
+    pub cost: Pico,
+    pub usage: Usage,
+    pub incomplete: bool,
+    pub rate: u64,
 }
 
 impl Spend {
-    pub(crate) fn add(&mut self, cost: Pico, usage: &Usage) {
-        self.cost += cost;
-        self.usage.add(usage);
+    pub(crate) fn add(&mut self, share: &Share) {
+        self.cost += share.cost;
+        self.usage.add(&share.usage);
         self.responses += 1;
+        if share.incomplete {
+            self.incomplete += 1;
+            self.incomplete_rate = self.incomplete_rate.saturating_add(share.rate);
+            self.incomplete_output_cost += Pico(share.usage.output_tokens.saturating_mul(share.rate));
+        }
     }
 
-    /// Replaces a response counted as `old` by its larger copy `new` (same response, more lines seen).
-    pub(crate) fn replace(&mut self, old: (Pico, &Usage), new: (Pico, &Usage)) {
-        self.cost = self.cost.saturating_sub(old.0).saturating_add(new.0);
-        self.usage.sub(old.1);
-        self.usage.add(new.1);
+    /// Takes back a response added before (saturating, so a corrupt ledger cannot wrap).
+    pub(crate) fn sub(&mut self, share: &Share) {
+        self.cost = self.cost.saturating_sub(share.cost);
+        self.usage.sub(&share.usage);
+        self.responses = self.responses.saturating_sub(1);
+        if share.incomplete {
+            self.incomplete = self.incomplete.saturating_sub(1);
+            self.incomplete_rate = self.incomplete_rate.saturating_sub(share.rate);
+            self.incomplete_output_cost =
+                self.incomplete_output_cost.saturating_sub(Pico(share.usage.output_tokens.saturating_mul(share.rate)));
+        }
+    }
+
+    /// What the responses that lack their final usage would cost more at `per_response` output tokens each (less
+    /// the output they recorded): the estimate a budget adds.
+    pub(crate) fn estimate(&self, per_response: u64) -> Pico {
+        let full = u128::from(per_response) * u128::from(self.incomplete_rate);
+        let more = full.saturating_sub(u128::from(self.incomplete_output_cost.0));
+        Pico(u64::try_from(more).unwrap_or(u64::MAX))
     }
 }
 
@@ -93,6 +125,9 @@ pub(crate) struct SessionSpend {
     /// Ids of the latest tool calls found in the transcripts (newest last), so a hook can tell whether the
     /// response that issued its call has been counted.
     pub recent_tool_uses: Vec<String>,
+    /// Output tokens of its latest finished responses (newest last): their median is what an unfinished one is
+    /// estimated at.
+    pub recent_outputs: Vec<u64>,
     /// The session's own transcript was tampered with: refused until a person allows the session again.
     pub tampered: Option<Tampered>,
     /// The newest `ccbreaker allow` grant this session's hook has applied (warnings reset, tamper lifted).
@@ -110,6 +145,9 @@ pub(crate) struct Tampered {
     pub reasons: Vec<String>,
 }
 
+/// How many finished responses' output a session remembers for its median.
+pub(crate) const RECENT_OUTPUTS: usize = 32;
+
 /// How many tool-call ids a session remembers.
 pub(crate) const RECENT_TOOL_USES: usize = 16;
 
@@ -120,6 +158,37 @@ impl SessionSpend {
 
     pub(crate) fn saw_tool_use(&self, id: &str) -> bool {
         self.recent_tool_uses.iter().any(|seen| seen == id)
+    }
+
+    /// What a budget adds for the session's responses whose final usage was never written (on its total, or on
+    /// `day`): `per_response` output tokens each (`None`: the session's median), less what they recorded.
+    pub(crate) fn estimate(&self, per_response: Option<u64>, day: Option<NaiveDate>) -> Pico {
+        let spend = match day {
+            Some(day) => self.day(day),
+            None => self.total,
+        };
+        if spend.incomplete == 0 {
+            return Pico(0);
+        }
+        spend.estimate(per_response.unwrap_or_else(|| self.median_output()))
+    }
+
+    pub(crate) fn remember_output(&mut self, output: u64) {
+        self.recent_outputs.push(output);
+        let excess = self.recent_outputs.len().saturating_sub(RECENT_OUTPUTS);
+        self.recent_outputs.drain(..excess);
+    }
+
+    /// The median output of the latest finished responses (the mean of the two middle ones, rounded down, for an
+    /// even count); 0 without any.
+    pub(crate) fn median_output(&self) -> u64 {
+        let mut outputs = self.recent_outputs.clone();
+        outputs.sort_unstable();
+        match outputs.len() {
+            0 => 0,
+            n if n % 2 == 1 => outputs[n / 2],
+            n => (outputs[n / 2 - 1] + outputs[n / 2]) / 2,
+        }
     }
 
     pub(crate) fn remember_tool_uses(&mut self, ids: &[String]) {
@@ -139,29 +208,9 @@ pub(crate) struct FileCursor {
     pub offset: u64,
     /// `uuid` of the last line read, to tell a response written here from one copied in.
     pub last_uuid: Option<String>,
-    /// The last response read: its next lines (if the write was cut between them) continue it.
-    pub last: Option<LastResponse>,
     pub malformed_lines: u64,
     /// When the file last grew (Unix seconds): cursors of files idle for days are dropped.
     pub touched: i64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub(crate) struct LastResponse {
-    pub message: u64,
-    pub request: u64,
-    /// How it was counted here; `None` if another file had counted it.
-    pub counted: Option<Counted>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub(crate) struct Counted {
-    pub usage: Usage,
-    pub cost: Pico,
-    #[serde(with = "compact::date")]
-    pub day: NaiveDate,
 }
 
 /// How long the last hook call spent in each phase, in microseconds.
@@ -184,9 +233,6 @@ pub(crate) struct HookTimings {
     pub scanned: bool,
 }
 
-/// How many early-counted copies the ledger remembers.
-pub(crate) const COPIES: usize = 1024;
-
 /// How many notes the ledger keeps.
 pub(crate) const MAX_NOTES: usize = 20;
 
@@ -197,6 +243,15 @@ impl Ledger {
 
     pub(crate) fn day(&self, date: NaiveDate) -> Spend {
         self.days.get(&date).copied().unwrap_or_default()
+    }
+
+    /// The estimate every session adds to `date` for its responses whose final usage was never written.
+    pub(crate) fn day_estimate(&self, date: NaiveDate, per_response: Option<u64>) -> Pico {
+        let mut total = Pico(0);
+        for session in self.sessions.values() {
+            total += session.estimate(per_response, Some(date));
+        }
+        total
     }
 
     pub(crate) fn note(&mut self, note: String) {
@@ -240,18 +295,6 @@ mod compact {
     fn from_days<E: serde::de::Error>(days: i32) -> Result<NaiveDate, E> {
         NaiveDate::from_num_days_from_ce_opt(days)
             .ok_or_else(|| E::custom(format!("day number {days} is out of range")))
-    }
-
-    pub(super) mod date {
-        use serde::{Deserialize, Deserializer, Serializer};
-
-        pub(crate) fn serialize<S: Serializer>(date: &chrono::NaiveDate, s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_i32(super::to_days(date))
-        }
-
-        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<chrono::NaiveDate, D::Error> {
-            super::from_days(i32::deserialize(d)?)
-        }
     }
 
     pub(super) mod opt_date {

@@ -2,7 +2,7 @@
 //! change, the group the hook runs with, and the managed settings holding the hooks. `ccbreaker status` shows them;
 //! they are one function so another command (`doctor`) can show them too.
 
-use super::{Install, MARKER, ROOT_CONFIG};
+use super::{CONFIG_DIR, Install, MARKER, ROOT_CONFIG};
 use serde::Serialize;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -42,7 +42,11 @@ fn roots_only(path: &Path, what: &str) -> Check {
 pub(crate) fn run(install: &Install) -> Vec<Check> {
     let mut out =
         vec![roots_only(Path::new(MARKER), "the locked-mode record"), roots_only(Path::new(ROOT_CONFIG), "the config")];
-    out.push(roots_only(Path::new("/etc/ccbreaker"), "the config directory"));
+    out.push(roots_only(Path::new(CONFIG_DIR), "the config directory"));
+    let prices = crate::pricing::stored::path(Path::new(CONFIG_DIR));
+    if prices.exists() {
+        out.push(roots_only(&prices, "the prices of `prices update`"));
+    }
     out.push(binary(install));
     for dir in install.binary.ancestors().skip(1) {
         let c = roots_only(dir, "the directory");

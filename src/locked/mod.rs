@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 /// Present exactly when locked mode is installed; holds what `install --locked` set up.
 pub(crate) const MARKER: &str = "/etc/ccbreaker/locked.toml";
+/// Root's directory: the marker, the root-owned config, and the prices of `sudo ccbreaker prices update`.
+pub(crate) const CONFIG_DIR: &str = "/etc/ccbreaker";
 /// The root-owned config: its budgets win; a user config may only tighten them.
 pub(crate) const ROOT_CONFIG: &str = "/etc/ccbreaker/config.toml";
 /// Where the per-user state directories live (root:ccbreaker, mode 3770).

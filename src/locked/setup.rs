@@ -2,7 +2,7 @@
 //! the module above), each step checked, in an order that activates locked mode only once everything it needs is
 //! there (the marker is written last and removed first).
 
-use super::{GROUP, Install, LockedError, MARKER, ROOT_CONFIG, STATE_ROOT};
+use super::{CONFIG_DIR, GROUP, Install, LockedError, MARKER, ROOT_CONFIG, STATE_ROOT};
 use crate::files::{self, Durability};
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, chown};
@@ -25,7 +25,7 @@ pub(crate) fn install(prefix: &Path, fail_closed: bool) -> Result<(Install, Step
     let gid = ensure_group(&mut steps)?;
     let binary = install_binary(prefix, gid, &mut steps)?;
     secure_ancestors(&binary)?;
-    ensure_dir(Path::new("/etc/ccbreaker"), 0, 0o755)?;
+    ensure_dir(Path::new(CONFIG_DIR), 0, 0o755)?;
     let config = Path::new(ROOT_CONFIG);
     if config.exists() {
         chown(config, Some(0), Some(0)).map_err(file_err("change the owner of", config))?;

@@ -3,7 +3,10 @@
 //! inference, web search), in integer pico-dollars, from a table compiled into the binary: a hook
 //! must price without network, files or floating-point drift.
 
+pub(crate) mod litellm;
+pub(crate) mod stored;
 mod table;
+pub(crate) mod update;
 
 use std::cmp::Reverse;
 
@@ -78,17 +81,84 @@ pub struct LongContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Price {
     pub cost: Pico,
-    /// False when the model was not found and was priced at [`PriceTable::unknown_rates`].
+    /// False when the model was not found and its price is a guess (see [`PriceTable::guess`]).
     pub known_model: bool,
 }
 
-/// The built-in rates plus the user's overrides, and the rates for models found in neither.
+/// The model families an unknown model is priced within: a name naming none is priced as the dearest of all.
+const FAMILIES: [&[&str]; 3] = [&["haiku"], &["sonnet"], &["opus", "fable", "mythos"]];
+
+/// The built-in rates, with the rates of `ccbreaker prices update` over them and the config's over both, and how
+/// models found in none of them are priced.
 #[derive(Debug, Clone)]
 pub struct PriceTable {
-    /// Keyed by normalized model name; a handful at most, so a linear scan is fastest.
+    /// The config's `pricing.models`, keyed by normalized model name; a handful at most, so a linear scan is fastest.
     overrides: Vec<(String, Rates)>,
-    unknown: Rates,
-    most_expensive: &'static str,
+    /// Rows of the last `ccbreaker prices update`, keyed by model name (sorted).
+    updates: Vec<(String, Rates)>,
+    unknown: Unknown,
+}
+
+/// How a model that no table knows is priced.
+#[derive(Debug, Clone, PartialEq)]
+enum Unknown {
+    /// As the dearest model of its family (haiku, sonnet, or opus/fable/mythos), else the dearest of all.
+    Family,
+    /// At these rates (`pricing.unknown_model`), named for `status` as this.
+    Fixed(Rates, String),
+}
+
+/// Where a row of the effective price table comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The built-in table: LiteLLM's current snapshot.
+    Snapshot,
+    /// The built-in table: a model LiteLLM's current table no longer lists, from an older copy.
+    Retired,
+    /// The built-in table: one of Anthropic's aliases, priced as the model it names.
+    Alias,
+    /// `ccbreaker prices update`.
+    Updated,
+    /// The config's `pricing.models`.
+    Config,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Snapshot => "built-in",
+            Origin::Retired => "built-in (retired upstream)",
+            Origin::Alias => "built-in (alias)",
+            Origin::Updated => "prices update",
+            Origin::Config => "config",
+        }
+    }
+}
+
+/// A model's prices, found once ([`PriceTable::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// `None` for a model that costs nothing (`<synthetic>`).
+    rates: Option<Rates>,
+    known_model: bool,
+    region_per_mille: u32,
+}
+
+impl Resolved {
+    /// The price of one response of this model (`facts.model` is not looked at again), and what one more output
+    /// token would add to it.
+    pub fn price_and_output_rate(&self, facts: &ResponseFacts) -> (Price, u64) {
+        let Some(rates) = &self.rates else {
+            return (Price { cost: Pico(0), known_model: true }, 0);
+        };
+        let cost_of = |usage: &Usage| {
+            let tokens = per_mille(rates.token_cost(&ResponseFacts { usage, ..*facts }), self.region_per_mille);
+            Pico(u64::try_from(tokens.saturating_add(web_search_cost(usage))).unwrap_or(u64::MAX))
+        };
+        let cost = cost_of(facts.usage);
+        let one_more = Usage { output_tokens: facts.usage.output_tokens.saturating_add(1), ..*facts.usage };
+        (Price { cost, known_model: self.known_model }, cost_of(&one_more).saturating_sub(cost).0)
+    }
 }
 
 /// The five per-token rates that one response is billed at (standard or long-context).
@@ -199,11 +269,10 @@ impl Tier {
 }
 
 impl PriceTable {
-    /// The embedded table, no overrides; unknown models cost as much as the most expensive
-    /// known model. Cheap: nothing is copied or indexed.
+    /// The embedded table, no overrides; unknown models cost as much as the dearest known model of their family.
+    /// Cheap: nothing is copied or indexed.
     pub fn builtin() -> PriceTable {
-        let (name, rates) = most_expensive(table::MODELS);
-        PriceTable { overrides: Vec::new(), unknown: *rates, most_expensive: name }
+        PriceTable { overrides: Vec::new(), updates: Vec::new(), unknown: Unknown::Family }
     }
 
     /// Prices `model` (matched after normalization, like lookups) at `rates`, ahead of the
@@ -218,47 +287,148 @@ impl PriceTable {
         }
     }
 
-    /// The rates for models that neither the overrides nor the built-in table know.
-    pub fn set_unknown(&mut self, rates: Rates) {
-        self.unknown = rates;
+    /// Lays the rows of a `ccbreaker prices update` over the built-in table (under the config's overrides).
+    pub fn set_updates(&mut self, mut rows: Vec<(String, Rates)>) {
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.dedup_by(|a, b| a.0 == b.0);
+        self.updates = rows;
+    }
+
+    /// The rates for models that no table knows, named `name` where `status` says what they were priced as.
+    pub fn set_unknown(&mut self, rates: Rates, name: &str) {
+        self.unknown = Unknown::Fixed(rates, name.to_owned());
     }
 
     /// The rates of `model`, or `None` if it is unknown. Tries the name as written, then
     /// normalized (see [`normalize`]), then without a trailing `-YYYYMMDD` date; the overrides
-    /// are searched that way before the built-in table.
+    /// are searched that way before the updated table, and that before the built-in one.
     pub fn rates(&self, model: &str) -> Option<&Rates> {
-        let normalized = normalize(model);
-        let keys = [Some(model), Some(normalized.as_str()), without_date(&normalized)];
-        let mut keys = keys.into_iter().flatten();
-        self.override_for(keys.clone()).or_else(|| keys.find_map(builtin_rates))
+        self.lookup(model).map(|(rates, _)| rates)
     }
 
-    pub fn unknown_rates(&self) -> &Rates {
-        &self.unknown
+    /// The rates of `model` and where they come from.
+    pub fn lookup(&self, model: &str) -> Option<(&Rates, Origin)> {
+        let normalized = normalize(model);
+        let keys = [Some(model), Some(normalized.as_str()), without_date(&normalized)];
+        let keys = keys.into_iter().flatten();
+        if let Some(rates) = self.override_for(keys.clone()) {
+            return Some((rates, Origin::Config));
+        }
+        for key in keys.clone() {
+            if let Ok(i) = self.updates.binary_search_by(|(name, _)| name.as_str().cmp(key)) {
+                return Some((&self.updates[i].1, Origin::Updated));
+            }
+        }
+        keys.into_iter().find_map(builtin_row).map(|(_, rates, origin)| (rates, *origin))
+    }
+
+    /// How a model no table knows is priced: the rates, and the model (or `pricing.unknown_model`) they are.
+    /// Its family's dearest model (haiku; sonnet; opus, fable or mythos), else the dearest model of all.
+    pub fn guess(&self, model: &str) -> (Rates, String) {
+        if let Unknown::Fixed(rates, name) = &self.unknown {
+            return (*rates, name.clone());
+        }
+        let normalized = normalize(model);
+        let family = FAMILIES.iter().find(|words| words.iter().any(|w| normalized.contains(w)));
+        let in_family = |name: &str| family.is_none_or(|words| words.iter().any(|w| name.contains(w)));
+        // Every row of every table, without building the table: the dearest wins; ties go to the shortest name (an
+        // undated alias), then the alphabetically last (the newest version).
+        let rows = table::MODELS
+            .iter()
+            .map(|(name, rates, _)| (*name, rates))
+            .chain(self.updates.iter().map(|(name, rates)| (name.as_str(), rates)))
+            .chain(self.overrides.iter().map(|(name, rates)| (name.as_str(), rates)));
+        fn rank<'r>(row: &(&'r str, &Rates)) -> (Reverse<u128>, usize, Reverse<&'r str>) {
+            (Reverse(row.1.weight()), row.0.len(), Reverse(row.0))
+        }
+        let dearest = rows.clone().filter(|(name, _)| in_family(name)).min_by_key(rank);
+        let (name, rates) = dearest.or_else(|| rows.min_by_key(rank)).expect("the built-in price table is not empty");
+        (*rates, name.to_owned())
+    }
+
+    /// What an unknown `model` is priced as, or `None` if a table knows it (or it is free).
+    pub fn priced_as(&self, model: &str) -> Option<String> {
+        (self.lookup(model).is_none() && !is_free_model(model)).then(|| self.guess(model).1)
+    }
+
+    /// The effective table: every model any table names, with its rates and origin (config rows by their
+    /// normalized name), sorted by name.
+    pub fn rows(&self) -> Vec<(String, Rates, Origin)> {
+        let mut rows: std::collections::BTreeMap<String, (Rates, Origin)> =
+            table::MODELS.iter().map(|(name, rates, origin)| ((*name).to_owned(), (*rates, *origin))).collect();
+        rows.extend(self.updates.iter().map(|(name, rates)| (name.clone(), (*rates, Origin::Updated))));
+        rows.extend(self.overrides.iter().map(|(name, rates)| (name.clone(), (*rates, Origin::Config))));
+        rows.into_iter().map(|(name, (rates, origin))| (name, rates, origin)).collect()
     }
 
     /// The cost of one response: tokens x rates (long-context tier if it applies), times the
-    /// fast-mode and US-inference multipliers, plus web search. Unknown models are never free.
+    /// fast-mode, US-inference and Bedrock-region multipliers, plus web search. Unknown models are never free.
     pub fn price(&self, facts: &ResponseFacts) -> Price {
-        if is_free_model(facts.model) {
-            return Price { cost: Pico(0), known_model: true };
-        }
-        let (rates, known_model) = match self.rates(facts.model) {
-            Some(rates) => (rates, true),
-            None => (&self.unknown, false),
-        };
-        let cost = rates.token_cost(facts).saturating_add(web_search_cost(facts.usage));
-        Price { cost: Pico(u64::try_from(cost).unwrap_or(u64::MAX)), known_model }
+        self.price_and_output_rate(facts).0
     }
 
-    /// The built-in model with the highest standard rates: the default price of unknown models.
-    pub fn most_expensive_model(&self) -> &str {
-        self.most_expensive
+    /// [`PriceTable::price`], and what one more output token would add to it (pico-USD): the model is looked up
+    /// once.
+    pub fn price_and_output_rate(&self, facts: &ResponseFacts) -> (Price, u64) {
+        self.resolve(facts.model).price_and_output_rate(facts)
+    }
+
+    /// What prices `model`: its rates (or the guess for an unknown one) and its multipliers, found once, to price
+    /// many responses of it.
+    pub fn resolve(&self, model: &str) -> Resolved {
+        if is_free_model(model) {
+            return Resolved { rates: None, known_model: true, region_per_mille: 1000 };
+        }
+        let (rates, known_model, origin) = match self.lookup(model) {
+            Some((rates, origin)) => (*rates, true, Some(origin)),
+            None => (self.guess(model).0, false, None),
+        };
+        let region_per_mille = if origin == Some(Origin::Config) { 1000 } else { bedrock_region_per_mille(model) };
+        Resolved { rates: Some(rates), known_model, region_per_mille }
     }
 
     fn override_for<'k>(&self, mut keys: impl Iterator<Item = &'k str>) -> Option<&Rates> {
         keys.find_map(|key| self.overrides.iter().find(|(name, _)| name == key).map(|(_, rates)| rates))
     }
+}
+
+/// What AWS charges over list on a Bedrock inference profile, per mille: the regional (geographic) profiles
+/// `us.`, `eu.`, `au.`, `jp.`, `apac.` ... of Claude 4.5 and later models cost 1.1x list, the US GovCloud ones
+/// (`us-gov.`, `bedrock/us-gov-*/`) 1.2x; `global.` profiles and plain model ids cost list.
+fn bedrock_region_per_mille(model: &str) -> u32 {
+    let lower = model.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    let Some(at) = name.find("anthropic.claude") else { return 1000 };
+    let region = name[..at].trim_end_matches('.');
+    let gov = region == "us-gov" || lower.split('/').any(|segment| segment.starts_with("us-gov-"));
+    let geo = !region.is_empty() && region != "global" && region.bytes().all(|b| b.is_ascii_lowercase());
+    if !(gov || geo) || !is_4_5_or_later(&normalize(model)) {
+        return 1000;
+    }
+    if gov { 1200 } else { 1100 }
+}
+
+/// Whether a normalized name is a Claude 4.5 or later model (`claude-sonnet-4-5`, `claude-opus-5`, `claude-fable-5-1`).
+fn is_4_5_or_later(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("claude-") else { return false };
+    let mut parts = rest.split('-');
+    let family = parts.next().unwrap_or("");
+    if !FAMILIES.iter().any(|words| words.contains(&family)) {
+        return false;
+    }
+    let number = |p: Option<&str>| p.filter(|p| p.len() <= 2).and_then(|p| p.parse::<u32>().ok());
+    match (number(parts.next()), number(parts.next())) {
+        (Some(major), minor) => (major, minor.unwrap_or(0)) >= (4, 5),
+        (None, _) => false,
+    }
+}
+
+/// `cost x per_mille / 1000`, rounded half up.
+fn per_mille(cost: u128, per_mille: u32) -> u128 {
+    if per_mille == 1000 {
+        return cost;
+    }
+    cost.saturating_mul(u128::from(per_mille)).saturating_add(500) / 1000
 }
 
 impl Default for PriceTable {
@@ -301,14 +471,19 @@ fn strip_provider_prefix(name: &str) -> &str {
     }
 }
 
-/// `…-20250805-v1:0` -> `…-20250805`.
+/// `…-20250805-v1:0` -> `…-20250805`, and `claude-opus-4-6-v1` -> `claude-opus-4-6`.
 fn strip_bedrock_version(name: &str) -> &str {
     let Some(start) = name.rfind("-v") else {
         return name;
     };
-    let is_version =
-        name[start + 2..].split_once(':').is_some_and(|(major, minor)| is_digits(major) && is_digits(minor));
-    if is_version { &name[..start] } else { name }
+    let version = &name[start + 2..];
+    let is_version = match version.split_once(':') {
+        Some((major, minor)) => is_digits(major) && is_digits(minor),
+        None => is_digits(version),
+    };
+    // A bare `-vN` is a version only after a version number (`claude-opus-4-6-v1`, not `claude-devstral-v2`).
+    let after_number = name[..start].ends_with(|c: char| c.is_ascii_digit());
+    if is_version && (version.contains(':') || after_number) { &name[..start] } else { name }
 }
 
 /// Vertex `claude-opus-4-1@20250805` -> `claude-opus-4-1-20250805`; `@default` is dropped.
@@ -330,18 +505,9 @@ fn is_digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit())
 }
 
-fn builtin_rates(name: &str) -> Option<&'static Rates> {
-    let index = table::MODELS.binary_search_by(|(model, _)| (*model).cmp(name)).ok()?;
-    Some(&table::MODELS[index].1)
-}
-
-/// Highest [`Rates::weight`]; ties go to the shortest name (an undated alias), then the
-/// alphabetically last (the newest version).
-fn most_expensive(models: &'static [(&'static str, Rates)]) -> &'static (&'static str, Rates) {
-    models
-        .iter()
-        .min_by_key(|(name, rates)| (Reverse(rates.weight()), name.len(), Reverse(*name)))
-        .expect("the built-in price table is not empty")
+fn builtin_row(name: &str) -> Option<&'static (&'static str, Rates, Origin)> {
+    let index = table::MODELS.binary_search_by(|(model, _, _)| (*model).cmp(name)).ok()?;
+    Some(&table::MODELS[index])
 }
 
 fn web_search_cost(usage: &Usage) -> u128 {
@@ -350,7 +516,7 @@ fn web_search_cost(usage: &Usage) -> u128 {
 
 /// x1.1, rounded half up, in integers.
 fn times_1_1(cost: u128) -> u128 {
-    cost.saturating_mul(11).saturating_add(5) / 10
+    per_mille(cost, 1100)
 }
 
 /// `value * numerator / denominator`, rounded half up.

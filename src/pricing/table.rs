@@ -3,14 +3,14 @@
 //! `litellm_provider == "anthropic"`), plus the published facts listed in that script.
 //! DO NOT EDIT BY HAND: rerun the script.
 //!
-//! - `litellm-claude-models.json` sha256 de4ba24b3680d47d
+//! - `litellm-claude-models.json` sha256 5008c2ad365d34ce
 //! - `litellm-claude-models-1.82.0.json` sha256 1bc1dcb4d6199d4a
 
-use super::{LongContext, Rates, date};
+use super::{LongContext, Origin, Rates, date};
 
 /// Anthropic API models sorted by name (byte order, for binary search); pico-USD per
-/// token.
-pub(super) static MODELS: &[(&str, Rates)] = &[
+/// token; and where each row comes from.
+pub(super) static MODELS: &[(&str, Rates, Origin)] = &[
     (
         "claude-3-5-haiku-20241022",
         Rates {
@@ -23,19 +23,21 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-3-5-haiku-latest",
         Rates {
-            input: 1_000_000,
-            output: 5_000_000,
-            cache_write_5m: 1_250_000,
-            cache_write_1h: 2_000_000,
-            cache_read: 100_000,
+            input: 800_000,
+            output: 4_000_000,
+            cache_write_5m: 1_000_000,
+            cache_write_1h: 1_600_000,
+            cache_read: 80_000,
             long_context: None,
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Alias,
     ),
     (
         "claude-3-5-sonnet-20240620",
@@ -49,6 +51,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-3-5-sonnet-20241022",
@@ -62,6 +65,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-3-5-sonnet-latest",
@@ -75,6 +79,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Alias,
     ),
     (
         "claude-3-7-sonnet-20250219",
@@ -88,6 +93,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-3-7-sonnet-latest",
@@ -101,6 +107,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Alias,
     ),
     (
         "claude-3-haiku-20240307",
@@ -114,6 +121,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-3-opus-20240229",
@@ -127,6 +135,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-3-opus-latest",
@@ -140,6 +149,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Alias,
     ),
     (
         "claude-4-opus-20250514",
@@ -153,6 +163,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-4-sonnet-20250514",
@@ -174,6 +185,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-fable-5",
@@ -187,6 +199,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-fable-5-1",
@@ -200,6 +213,21 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
+    ),
+    (
+        "claude-fable-latest",
+        Rates {
+            input: 10_000_000,
+            output: 50_000_000,
+            cache_write_5m: 12_500_000,
+            cache_write_1h: 20_000_000,
+            cache_read: 250_000,
+            long_context: None,
+            fast_multiplier: 1,
+            us_geo_multiplier: true,
+        },
+        Origin::Alias,
     ),
     (
         "claude-haiku-4-5",
@@ -213,6 +241,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-haiku-4-5-20251001",
@@ -226,6 +255,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-haiku-5-5",
@@ -247,6 +277,29 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
+    ),
+    (
+        "claude-haiku-latest",
+        Rates {
+            input: 100_000,
+            output: 500_000,
+            cache_write_5m: 125_000,
+            cache_write_1h: 200_000,
+            cache_read: 10_000,
+            long_context: Some(LongContext {
+                above_prompt_tokens: 100_000,
+                input: 500_000,
+                output: 2_500_000,
+                cache_write_5m: 625_000,
+                cache_write_1h: 1_000_000,
+                cache_read: 50_000,
+                until: None,
+            }),
+            fast_multiplier: 1,
+            us_geo_multiplier: true,
+        },
+        Origin::Alias,
     ),
     (
         "claude-mythos-5",
@@ -260,6 +313,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-mythos-5-1",
@@ -273,6 +327,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-mythos-preview",
@@ -286,6 +341,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-opus-4-0",
@@ -299,6 +355,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Alias,
     ),
     (
         "claude-opus-4-1",
@@ -312,6 +369,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-opus-4-1-20250805",
@@ -325,6 +383,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-opus-4-20250514",
@@ -338,6 +397,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-opus-4-5",
@@ -351,6 +411,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-opus-4-5-20251101",
@@ -364,6 +425,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-opus-4-6",
@@ -385,6 +447,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 6,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-opus-4-6-20260205",
@@ -406,6 +469,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 6,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-opus-4-7",
@@ -419,6 +483,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 6,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-opus-4-7-20260416",
@@ -432,6 +497,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 6,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-opus-4-8",
@@ -445,6 +511,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 2,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-opus-5",
@@ -458,6 +525,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 2,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-opus-5-5",
@@ -471,6 +539,21 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 2,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
+    ),
+    (
+        "claude-opus-latest",
+        Rates {
+            input: 4_000_000,
+            output: 20_000_000,
+            cache_write_5m: 5_000_000,
+            cache_write_1h: 8_000_000,
+            cache_read: 200_000,
+            long_context: None,
+            fast_multiplier: 2,
+            us_geo_multiplier: true,
+        },
+        Origin::Alias,
     ),
     (
         "claude-sonnet-4-0",
@@ -492,6 +575,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Alias,
     ),
     (
         "claude-sonnet-4-20250514",
@@ -513,6 +597,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Retired,
     ),
     (
         "claude-sonnet-4-5",
@@ -534,6 +619,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-sonnet-4-5-20250929",
@@ -555,6 +641,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: false,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-sonnet-4-6",
@@ -576,6 +663,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-sonnet-5",
@@ -589,6 +677,7 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
     ),
     (
         "claude-sonnet-5-5",
@@ -602,5 +691,20 @@ pub(super) static MODELS: &[(&str, Rates)] = &[
             fast_multiplier: 1,
             us_geo_multiplier: true,
         },
+        Origin::Snapshot,
+    ),
+    (
+        "claude-sonnet-latest",
+        Rates {
+            input: 2_000_000,
+            output: 10_000_000,
+            cache_write_5m: 2_500_000,
+            cache_write_1h: 4_000_000,
+            cache_read: 100_000,
+            long_context: None,
+            fast_multiplier: 1,
+            us_geo_multiplier: true,
+        },
+        Origin::Alias,
     ),
 ];

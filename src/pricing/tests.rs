@@ -331,13 +331,26 @@ fn synthetic_lines_are_free() {
 }
 
 #[test]
-fn unknown_models_cost_as_much_as_the_most_expensive_known_model() {
+fn unknown_models_cost_as_the_dearest_of_their_family() {
     let table = PriceTable::builtin();
-    assert_eq!(table.most_expensive_model(), "claude-opus-4-1");
     let mixed = usage(1000, 2000, 3000, 4000, 5000);
-    let unknown = table.price(&facts("claude-unreleased-9", &mixed));
-    assert!(!unknown.known_model);
-    assert_eq!(unknown.cost, cost_of("claude-opus-4-1", &mixed));
+    for (unknown, like) in [
+        ("claude-haiku-9", "claude-haiku-4-5"),
+        ("claude-sonnet-9-1", "claude-sonnet-4-6"),
+        ("claude-opus-9", "claude-opus-4-1"),
+        ("claude-fable-7", "claude-opus-4-1"),
+        ("claude-mythos-x", "claude-opus-4-1"),
+        ("claude-unreleased-9", "claude-opus-4-1"),
+    ] {
+        let price = table.price(&facts(unknown, &mixed));
+        assert!(!price.known_model, "{unknown}");
+        assert_eq!(table.guess(unknown).1, like, "{unknown}");
+        assert_eq!(price.cost, cost_of(like, &mixed), "{unknown}");
+        assert_eq!(table.priced_as(unknown).as_deref(), Some(like));
+    }
+    assert_eq!(table.priced_as("claude-sonnet-5"), None);
+    // An unknown haiku: $1/$5, where the dearest model of all would be 15 times dearer.
+    assert_eq!(cost_of("claude-haiku-9", &usage(MTOK, 0, 0, 0, MTOK)), usd(6.0));
 }
 
 #[test]
@@ -345,16 +358,62 @@ fn unknown_models_are_never_free() {
     let one_token = usage(0, 0, 0, 0, 1);
     assert!(cost_of("mystery", &one_token) > Pico(0));
     let table = PriceTable::builtin();
-    let heaviest = table::MODELS.iter().map(|(_, rates)| rates.weight()).max();
-    assert_eq!(Some(table.unknown_rates().weight()), heaviest);
+    let heaviest = table::MODELS.iter().map(|(_, rates, _)| rates.weight()).max();
+    assert_eq!(Some(table.guess("mystery").0.weight()), heaviest);
 }
 
 #[test]
 fn set_unknown_replaces_the_default() {
     let mut table = PriceTable::builtin();
-    table.set_unknown(Rates::from_usd_per_mtok(100.0, 0.0, None, None, None));
+    table.set_unknown(Rates::from_usd_per_mtok(100.0, 0.0, None, None, None), "pricing.unknown_model");
     let input = usage(MTOK, 0, 0, 0, 0);
-    assert_eq!(table.price(&facts("mystery", &input)).cost, usd(100.0));
+    assert_eq!(table.price(&facts("claude-haiku-9", &input)).cost, usd(100.0));
+    assert_eq!(table.priced_as("mystery").as_deref(), Some("pricing.unknown_model"));
+}
+
+#[test]
+fn latest_aliases_are_priced_as_the_model_they_name() {
+    assert_eq!(bucket_costs("claude-haiku-latest", MTOK), bucket_costs("claude-haiku-5-5", MTOK));
+    assert_eq!(bucket_costs("claude-haiku-latest", 10_000), [0.001, 0.00125, 0.002, 0.0001, 0.005].map(usd));
+    assert_per_mtok("claude-opus-latest", [4.0, 5.0, 8.0, 0.2, 20.0]);
+    assert_eq!(bucket_costs("claude-sonnet-latest", MTOK), bucket_costs("claude-sonnet-5-5", MTOK));
+    assert_eq!(bucket_costs("claude-fable-latest", MTOK), bucket_costs("claude-fable-5-1", MTOK));
+    // Anthropic's alias names claude-3-5-haiku-20241022: $0.80 / $4, not LiteLLM's $1 / $5.
+    assert_per_mtok("claude-3-5-haiku-latest", [0.8, 1.0, 1.6, 0.08, 4.0]);
+    let table = PriceTable::builtin();
+    assert_eq!(table.lookup("claude-haiku-latest").map(|(_, o)| o), Some(Origin::Alias));
+    assert_eq!(table.lookup("claude-3-opus-20240229").map(|(_, o)| o), Some(Origin::Retired));
+    assert_eq!(table.lookup("claude-opus-5-5").map(|(_, o)| o), Some(Origin::Snapshot));
+}
+
+#[test]
+fn bedrock_ids_without_a_minor_version_are_known() {
+    for model in [
+        "anthropic.claude-opus-4-6-v1",
+        "global.anthropic.claude-opus-4-6-v1",
+        "us.anthropic.claude-opus-4-6-v1",
+        "eu.anthropic.claude-opus-4-6-v1",
+        "au.anthropic.claude-opus-4-6-v1",
+    ] {
+        assert!(PriceTable::builtin().rates(model).is_some(), "{model}");
+    }
+}
+
+#[test]
+fn bedrock_regional_profiles_of_4_5_and_later_cost_more_than_list() {
+    let io = usage(100_000, 0, 0, 0, 100_000);
+    // Opus 4.6: $0.50 + $2.50 at list (global and in-region ids), x1.1 in a geographic profile, x1.2 in GovCloud.
+    assert_eq!(cost_of("global.anthropic.claude-opus-4-6-v1", &io), usd(3.0));
+    assert_eq!(cost_of("anthropic.claude-opus-4-6-v1", &io), usd(3.0));
+    for geo in ["us", "eu", "au", "jp", "apac"] {
+        assert_eq!(cost_of(&format!("{geo}.anthropic.claude-opus-4-6-v1"), &io), usd(3.3), "{geo}");
+    }
+    assert_eq!(cost_of("us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0", &io), usd(2.16));
+    assert_eq!(cost_of("bedrock/us-gov-west-1/anthropic.claude-haiku-4-5-20251001-v1:0", &io), usd(0.72));
+    assert_eq!(cost_of("eu.anthropic.claude-haiku-4-5-20251001-v1:0", &io), usd(0.66));
+    // Before 4.5, regional profiles cost list.
+    assert_eq!(cost_of("eu.anthropic.claude-sonnet-4-20250514-v1:0", &io), usd(1.8));
+    assert_eq!(cost_of("us.anthropic.claude-3-5-haiku-20241022-v1:0", &io), usd(0.48));
 }
 
 #[test]
@@ -410,7 +469,7 @@ fn the_table_is_sorted_for_binary_search() {
 
 #[test]
 fn the_table_follows_the_one_hour_rule_and_has_no_free_model() {
-    for (name, rates) in table::MODELS {
+    for (name, rates, _) in table::MODELS {
         assert_eq!(rates.cache_write_1h, 2 * rates.input, "{name}");
         assert!(rates.input > 0 && rates.output > 0 && rates.fast_multiplier >= 1, "{name}");
         if let Some(long) = rates.long_context {

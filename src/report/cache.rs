@@ -14,7 +14,7 @@
 //!
 //! The format is little-endian binary: loading a cache of a few megabytes must take milliseconds.
 
-use super::summary::{Bucket, Entry, FileSummary, Identity};
+use super::summary::{Bucket, Entry, FileSummary, Identity, Part};
 use crate::files::{self, Durability};
 use crate::transcript::ResponseKey;
 use crate::usage::{Pico, Usage};
@@ -22,7 +22,7 @@ use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"ccbrrpt\n";
 /// Bumped whenever the layout or the meaning of a field changes.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 const HEADER: usize = 8 + 4 + 8 + 8 + 8;
 /// A cache larger than this is not read (it would be about 50 GB of transcripts).
 const MAX_BYTES: u64 = 1 << 30;
@@ -106,6 +106,7 @@ pub(crate) fn encode(fingerprint: u64, files: &[FileSummary]) -> Vec<u8> {
             w.usage(&b.usage);
             w.u64(b.cost.0);
             w.u64(b.responses);
+            w.u64(b.incomplete);
             w.i64(b.first_ms);
             w.i64(b.last_ms);
         }
@@ -118,11 +119,14 @@ pub(crate) fn encode(fingerprint: u64, files: &[FileSummary]) -> Vec<u8> {
             w.u64(e.key.message);
             w.u64(e.key.request);
             w.i64(e.at_ms);
-            w.usage(&e.usage);
-            w.u64(e.cost.0);
-            w.u32(e.model);
             w.u32(e.place);
-            w.0.push(u8::from(e.sidechain) | u8::from(e.detached) << 1);
+            w.0.push(u8::from(e.sidechain) | u8::from(e.detached) << 1 | u8::from(e.incomplete) << 2);
+            w.u32(e.advisor.len() as u32);
+            for part in std::iter::once(&e.main).chain(&e.advisor) {
+                w.u32(part.model);
+                w.usage(&part.usage);
+                w.u64(part.cost.0);
+            }
         }
     }
     let mut bytes = w.0;
@@ -164,7 +168,7 @@ fn files(r: &mut Reader) -> Option<Vec<FileSummary>> {
         let malformed = r.u64()?;
         let models = (0..r.count(4)?).map(|_| r.str()).collect::<Option<Vec<_>>>()?;
         let model = |index: u32| ((index as usize) < models.len()).then_some(index);
-        let buckets = (0..r.count(92)?)
+        let buckets = (0..r.count(100)?)
             .map(|_| {
                 Some(Bucket {
                     slot: r.i64()?,
@@ -172,30 +176,32 @@ fn files(r: &mut Reader) -> Option<Vec<FileSummary>> {
                     usage: r.usage()?,
                     cost: Pico(r.u64()?),
                     responses: r.u64()?,
+                    incomplete: r.u64()?,
                     first_ms: r.i64()?,
                     last_ms: r.i64()?,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
         let unique = (0..r.count(8)?).map(|_| r.u64()).collect::<Option<Vec<_>>>()?;
-        let entries = (0..r.count(89)?)
+        let entries = (0..r.count(93)?)
             .map(|_| {
                 let key = ResponseKey { message: r.u64()?, request: r.u64()? };
                 let at_ms = r.i64()?;
-                let usage = r.usage()?;
-                let cost = Pico(r.u64()?);
-                let model = model(r.u32()?)?;
                 let place = r.u32()?;
                 let flags = r.u8()?;
+                let advisors = r.count(60)?;
+                let mut part = || Some(Part { model: model(r.u32()?)?, usage: r.usage()?, cost: Pico(r.u64()?) });
+                let main = part()?;
+                let advisor = (0..advisors).map(|_| part()).collect::<Option<Vec<_>>>()?;
                 Some(Entry {
                     key,
                     at_ms,
-                    usage,
-                    cost,
-                    model,
+                    main,
+                    advisor,
                     place,
                     sidechain: flags & 1 != 0,
                     detached: flags & 2 != 0,
+                    incomplete: flags & 4 != 0,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -236,14 +242,7 @@ impl Writer {
     }
 
     fn usage(&mut self, u: &Usage) {
-        for v in [
-            u.input_tokens,
-            u.output_tokens,
-            u.cache_creation_5m_tokens,
-            u.cache_creation_1h_tokens,
-            u.cache_read_tokens,
-            u.web_search_requests,
-        ] {
+        for v in u.counts() {
             self.u64(v);
         }
     }
@@ -289,14 +288,7 @@ impl<'a> Reader<'a> {
     }
 
     fn usage(&mut self) -> Option<Usage> {
-        Some(Usage {
-            input_tokens: self.u64()?,
-            output_tokens: self.u64()?,
-            cache_creation_5m_tokens: self.u64()?,
-            cache_creation_1h_tokens: self.u64()?,
-            cache_read_tokens: self.u64()?,
-            web_search_requests: self.u64()?,
-        })
+        Some(Usage::from_counts([self.u64()?, self.u64()?, self.u64()?, self.u64()?, self.u64()?, self.u64()?]))
     }
 }
 
@@ -328,6 +320,7 @@ mod tests {
                     usage,
                     cost: Pico(12),
                     responses: 2,
+                    incomplete: 1,
                     first_ms: 5,
                     last_ms: 9,
                 }],
@@ -335,12 +328,12 @@ mod tests {
                 entries: vec![Entry {
                     key: ResponseKey { message: 10, request: 11 },
                     at_ms: 1_790_000_000_123,
-                    usage,
-                    cost: Pico(13),
-                    model: 0,
+                    main: Part { model: 0, usage, cost: Pico(13) },
+                    advisor: vec![Part { model: 1, usage, cost: Pico(14) }],
                     place: 4,
                     sidechain: true,
                     detached: true,
+                    incomplete: true,
                 }],
             },
             FileSummary { path: "/p/-a/s1/subagents/agent-1.jsonl".into(), subagent: true, ..FileSummary::default() },

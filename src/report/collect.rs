@@ -8,7 +8,6 @@ use super::rows::Item;
 use super::summary::{Bucket, FileSummary, Identity, merge};
 use crate::ledger::account;
 use crate::pricing::PriceTable;
-use crate::sync::price_response;
 use crate::transcript::discover::{self, Found};
 use crate::transcript::fold;
 use crate::transcript::line::ToolUses;
@@ -56,7 +55,12 @@ impl Collected {
                 project: &file.project,
                 model: &file.models[b.model as usize],
                 slot: b.slot,
-                spend: super::rows::Spend { usage: b.usage, cost: b.cost, responses: b.responses },
+                spend: super::rows::Spend {
+                    usage: b.usage,
+                    cost: b.cost,
+                    responses: b.responses,
+                    incomplete: b.incomplete,
+                },
                 first_ms: b.first_ms,
                 last_ms: b.last_ms,
             })
@@ -147,7 +151,7 @@ pub(crate) fn collect(sources: &Sources) -> Collected {
         let reread = read_all(&found, &again, sources.prices, &mut files, &mut notes, &mut stats);
         settle(&mut files, fresh.iter().chain(&reread).copied().collect());
     }
-    let files: Vec<FileSummary> = files.into_iter().flatten().collect();
+    let mut files: Vec<FileSummary> = files.into_iter().flatten().collect();
     if let Some(path) = sources.cache
         && (stats.read > 0 || files.len() != cached_count)
     {
@@ -156,15 +160,33 @@ pub(crate) fn collect(sources: &Sources) -> Collected {
             Err(err) => notes.push(format!("could not write the report cache: {err}")),
         }
     }
-    let entries: Vec<&[super::summary::Entry]> = files.iter().map(|f| f.entries.as_slice()).collect();
-    let counted = dedupe::counted(&entries)
-        .into_iter()
-        .zip(&files)
-        .map(|(flags, file)| {
-            merge(file.entries.iter().zip(flags).filter(|(_, counted)| *counted).map(|(e, _)| Bucket::of(e)).collect())
-        })
-        .collect();
+    let counted = counted_buckets(&mut files);
     Collected { files, counted, notes, stats }
+}
+
+/// The buckets of every file's entries that count, at the reading that counts (another file's copy, when it was
+/// the costliest: its model is added to this file's names).
+fn counted_buckets(files: &mut [FileSummary]) -> Vec<Vec<Bucket>> {
+    let entries: Vec<&[super::summary::Entry]> = files.iter().map(|f| f.entries.as_slice()).collect();
+    let judged = dedupe::counted(&entries);
+    let mut counted = Vec::with_capacity(files.len());
+    for (f, flags) in judged.into_iter().enumerate() {
+        let mut buckets = Vec::new();
+        for how in flags.into_iter().flatten() {
+            let (rf, re) = how.reading;
+            let mut entry = files[rf].entries[re].clone();
+            entry.incomplete = how.incomplete;
+            if rf != f {
+                for part in std::iter::once(&mut entry.main).chain(entry.advisor.iter_mut()) {
+                    let name = files[rf].models[part.model as usize].clone();
+                    part.model = files[f].model_index(&name);
+                }
+            }
+            buckets.extend(entry.buckets());
+        }
+        counted.push(merge(buckets));
+    }
+    counted
 }
 
 /// Sums the responses of the files just read whose message id appears nowhere else.
@@ -202,7 +224,8 @@ fn read_all(
     order.sort_by_key(|&i| std::cmp::Reverse(found[i].stat.size));
     let threads = threads().min(order.len());
     let next = AtomicUsize::new(0);
-    let results: Vec<(usize, Result<Option<FileSummary>, String>)> = std::thread::scope(|scope| {
+    type Read = Result<Option<(FileSummary, Vec<String>)>, String>;
+    let results: Vec<(usize, Read)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -221,7 +244,8 @@ fn read_all(
     let mut read = Vec::with_capacity(results.len());
     for (i, result) in results {
         match result {
-            Ok(Some(summary)) => {
+            Ok(Some((summary, disagreements))) => {
+                notes.extend(disagreements);
                 stats.read += 1;
                 stats.bytes_read += summary.identity.size;
                 files[i] = Some(summary);
@@ -240,8 +264,9 @@ fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
 }
 
-/// One file, read whole and priced; `Ok(None)` if it vanished since it was found.
-fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<FileSummary>, String> {
+/// One file, read whole and priced, with a note for each response whose lines disagree; `Ok(None)` if it vanished
+/// since it was found.
+fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<(FileSummary, Vec<String>)>, String> {
     let could_not = |err: std::io::Error| format!("could not read `{}`: {err}", found.path.display());
     let (mut file, stat) = match tail::open(&found.path) {
         Ok(opened) => opened,
@@ -249,7 +274,8 @@ fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<FileSummary>, 
         Err(tail::OpenError::Io(err)) => return Err(could_not(err)),
         Err(tail::OpenError::Refused(why)) => return Err(format!("skipped `{}`: {why}", found.path.display())),
     };
-    let folded = fold::read(&mut file, 0, None, ToolUses::Skip, tail::Limit::whole(&stat)).map_err(could_not)?;
+    let folded =
+        fold::read(&mut file, 0, None, ToolUses::Skip, prices, tail::Limit::whole(&stat)).map_err(could_not)?;
     let summary = FileSummary {
         path: found.path.to_string_lossy().into_owned(),
         identity: identity(&stat),
@@ -259,7 +285,9 @@ fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<FileSummary>, 
         malformed: folded.malformed,
         ..FileSummary::default()
     };
-    Ok(Some(summary.with_responses(&folded.responses, |r| price_response(prices, r).cost)))
+    let notes = folded.responses.iter().filter_map(|r| r.disagreement.as_deref());
+    let notes: Vec<String> = notes.map(|note| format!("`{}`: {note}", found.path.display())).collect();
+    Ok(Some((summary.with_responses(&folded.responses, prices), notes)))
 }
 
 fn identity(stat: &tail::Stat) -> Identity {

@@ -8,12 +8,16 @@ use crate::zone::Zone;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
+/// What an unknown model is priced as (`None` for a model the price table knows).
+pub(crate) type Guessed<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 /// `{"<daily|weekly|monthly|sessions|blocks>": [rows], "totals": {...}}`.
-pub(crate) fn json(report: &Report) -> Value {
-    let rows: Vec<Value> = report.rows.iter().map(|row| json_row(report, row)).collect();
+pub(crate) fn json(report: &Report, guessed: &Guessed) -> Value {
+    let rows: Vec<Value> = report.rows.iter().map(|row| json_row(report, row, guessed)).collect();
     let mut totals = Map::new();
     spend_fields(&mut totals, &report.totals.spend);
     totals.insert("models".into(), models(&report.totals));
+    totals.insert("guessed_prices".into(), guessed_prices(&report.totals, guessed));
     if report.breakdown {
         totals.insert("breakdown".into(), breakdown(&report.totals));
     }
@@ -23,7 +27,12 @@ pub(crate) fn json(report: &Report) -> Value {
     Value::Object(out)
 }
 
-fn json_row(report: &Report, row: &Row) -> Value {
+/// The models of `totals` whose price is a guess, and what each is priced as.
+fn guessed_prices(totals: &Totals, guessed: &Guessed) -> Value {
+    Value::Object(totals.models.keys().filter_map(|m| guessed(m).map(|like| (m.clone(), json!(like)))).collect())
+}
+
+fn json_row(report: &Report, row: &Row, guessed: &Guessed) -> Value {
     let mut map = Map::new();
     match &row.detail {
         Detail::Period => {
@@ -54,6 +63,7 @@ fn json_row(report: &Report, row: &Row) -> Value {
         }
     }
     map.insert("models".into(), models(&row.totals));
+    map.insert("guessed_prices".into(), guessed_prices(&row.totals, guessed));
     if report.breakdown {
         map.insert("breakdown".into(), breakdown(&row.totals));
     }
@@ -71,6 +81,8 @@ fn spend_fields(map: &mut Map<String, Value>, s: &Spend) {
     map.insert("web_search_requests".into(), json!(u.web_search_requests));
     map.insert("responses".into(), json!(s.responses));
     map.insert("cost_usd".into(), json!(s.cost.usd_for_json()));
+    map.insert("incomplete_responses".into(), json!(s.incomplete));
+    map.insert("lower_bound".into(), json!(s.incomplete > 0));
 }
 
 fn models(totals: &Totals) -> Value {
@@ -106,8 +118,10 @@ fn round_rate(usd_per_hour: f64) -> f64 {
     (usd_per_hour * 1e6).round() / 1e6
 }
 
-/// The aligned table, with a totals row; `--breakdown` adds one dimmed row per model under each row.
-pub(crate) fn table(report: &Report, style: Style) -> String {
+/// The aligned table, with a totals row; `--breakdown` adds one dimmed row per model under each row. Costs that
+/// hold responses whose final usage was never written read "at least"; models priced by a guess are starred and
+/// named under the table.
+pub(crate) fn table(report: &Report, style: Style, guessed: &Guessed) -> String {
     let zone = report.zone;
     let (title, first): (String, &[(&str, Align)]) = match report.kind {
         Kind::Daily => (format!("Daily usage ({zone})"), &[("Date", Align::Left)]),
@@ -155,13 +169,14 @@ pub(crate) fn table(report: &Report, style: Style) -> String {
             cells.push(subagents.to_string());
         }
         // With a breakdown the models have rows of their own.
-        let models: Vec<&str> =
-            if report.breakdown { Vec::new() } else { row.totals.models.keys().map(|m| short(m)).collect() };
+        let star = |m: &str| if guessed(m).is_some() { format!("{}*", short(m)) } else { short(m).to_owned() };
+        let models: Vec<String> =
+            if report.breakdown { Vec::new() } else { row.totals.models.keys().map(|m| star(m)).collect() };
         cells.push(models.join(", "));
         t.row(RowKind::Body, cells);
         if report.breakdown {
             for (model, spend) in by_cost(&row.totals) {
-                let mut cells = vec![format!("  {model}")];
+                let mut cells = vec![format!("  {model}{}", if guessed(model).is_some() { "*" } else { "" })];
                 cells.extend((1..lead).map(|_| String::new()));
                 cells.extend(spend_cells(spend));
                 t.row(RowKind::Detail, cells);
@@ -173,6 +188,18 @@ pub(crate) fn table(report: &Report, style: Style) -> String {
     cells.extend(spend_cells(&report.totals.spend));
     t.row(RowKind::Total, cells);
     out.push_str(&t.render(style));
+    let guesses: Vec<String> =
+        report.totals.models.keys().filter_map(|m| guessed(m).map(|like| format!("{m} as {like}"))).collect();
+    if !guesses.is_empty() {
+        out.push_str(&format!("\n* guessed price (not in the price table): {}\n", guesses.join(", ")));
+    }
+    if report.totals.spend.incomplete > 0 {
+        out.push_str(&format!(
+            "\n\"at least\": {} response(s) lack their final usage (Claude Code did not write it); they are counted as \
+             recorded\n",
+            report.totals.spend.incomplete
+        ));
+    }
     for row in &report.rows {
         if let Detail::Block {
             active: true, end, burn_rate_usd_per_hour: Some(rate), projected: Some(projected), ..
@@ -197,7 +224,7 @@ fn spend_cells(s: &Spend) -> [String; 5] {
         thousands(u.output_tokens),
         thousands(u.cache_creation_tokens()),
         thousands(u.cache_read_tokens),
-        s.cost.to_string(),
+        if s.incomplete > 0 { format!("at least {}", s.cost) } else { s.cost.to_string() },
     ]
 }
 
@@ -238,6 +265,7 @@ mod tests {
                 },
                 cost: Pico(output * 1_000_000_000),
                 responses: 1,
+                incomplete: 0,
             },
             first_ms: at(when),
             last_ms: at(when),
@@ -254,9 +282,13 @@ mod tests {
         build(kind, items, &HashMap::from([("s1", 2)]), &options)
     }
 
+    fn json_of(report: &Report) -> Value {
+        json(report, &|_| None)
+    }
+
     #[test]
     fn daily_json_has_the_fixed_fields() {
-        let value = json(&report(Kind::Daily, false));
+        let value = json(&report(Kind::Daily, false), &|_| None);
         let row = &value["daily"][0];
         assert_eq!(row["date"], "2026-11-24");
         assert_eq!(row["input_tokens"], 2);
@@ -270,22 +302,22 @@ mod tests {
         assert_eq!(row["models"], json!(["m-a", "m-b"]));
         assert!(row.get("breakdown").is_none());
         assert_eq!(value["totals"]["output_tokens"], 3500);
-        let with = json(&report(Kind::Daily, true));
+        let with = json(&report(Kind::Daily, true), &|_| None);
         assert_eq!(with["daily"][0]["breakdown"][0]["model"], "m-b", "most expensive first");
         assert_eq!(with["daily"][0]["breakdown"][1]["cost_usd"], 1.5);
     }
 
     #[test]
     fn weekly_monthly_session_and_block_fields() {
-        assert_eq!(json(&report(Kind::Weekly, false))["weekly"][0]["week"], "2026-11-23");
-        assert_eq!(json(&report(Kind::Monthly, false))["monthly"][0]["month"], "2026-11");
-        let session = &json(&report(Kind::Session, false))["sessions"][0];
+        assert_eq!(json_of(&report(Kind::Weekly, false))["weekly"][0]["week"], "2026-11-23");
+        assert_eq!(json_of(&report(Kind::Monthly, false))["monthly"][0]["month"], "2026-11");
+        let session = &json_of(&report(Kind::Session, false))["sessions"][0];
         assert_eq!(session["session_id"], "s1");
         assert_eq!(session["project"], "-home-me-api");
         assert_eq!(session["first_activity"], "2026-11-24T10:00:00.000Z");
         assert_eq!(session["last_activity"], "2026-11-24T11:00:00.000Z");
         assert_eq!(session["subagents"], 2);
-        let block = &json(&report(Kind::Blocks, false))["blocks"][0];
+        let block = &json_of(&report(Kind::Blocks, false))["blocks"][0];
         assert_eq!(block["start"], "2026-11-24T10:00:00.000Z");
         assert_eq!(block["end"], "2026-11-24T15:00:00.000Z");
         assert_eq!(block["actual_end"], "2026-11-24T11:00:00.000Z");
@@ -296,18 +328,18 @@ mod tests {
 
     #[test]
     fn the_table_has_totals_and_breakdown_rows() {
-        let text = table(&report(Kind::Daily, true), Style { color: false });
+        let text = table(&report(Kind::Daily, true), Style { color: false }, &|_| None);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "Daily usage (UTC)");
         assert_eq!(lines[2], "Date        Input  Output  Cache write  Cache read   Cost  Models", "{text}");
         assert_eq!(lines[4], "2026-11-24      2   3,500            6           0  $3.50", "{text}");
         assert!(lines[5].starts_with("  m-b"), "{text}");
         assert!(lines.last().unwrap().starts_with("Total           2   3,500"), "{text}");
-        let plain = table(&report(Kind::Daily, false), Style { color: false });
+        let plain = table(&report(Kind::Daily, false), Style { color: false }, &|_| None);
         assert!(plain.contains("$3.50  m-a, m-b\n"), "{plain}");
         assert_eq!(short("claude-haiku-4-5-20251001"), "haiku-4-5");
         assert_eq!(short("claude-opus-4-7[1m]"), "opus-4-7[1m]");
-        let blocks = table(&report(Kind::Blocks, false), Style { color: false });
+        let blocks = table(&report(Kind::Blocks, false), Style { color: false }, &|_| None);
         assert!(blocks.contains("2026-11-24 15:00 (active)"), "{blocks}");
         assert!(
             blocks.contains("active block: $3.50 so far, $1.75/hour, $8.75 projected by 2026-11-24 15:00"),

@@ -63,6 +63,8 @@ pub(crate) struct Spend {
     pub usage: Usage,
     pub cost: Pico,
     pub responses: u64,
+    /// Of which Claude Code never wrote the final usage: while there are any, `cost` is a lower bound.
+    pub incomplete: u64,
 }
 
 impl Spend {
@@ -70,6 +72,7 @@ impl Spend {
         self.usage.add(&other.usage);
         self.cost += other.cost;
         self.responses += other.responses;
+        self.incomplete += other.incomplete;
     }
 }
 
@@ -318,6 +321,7 @@ mod tests {
                 usage: Usage { output_tokens: cost, ..Usage::default() },
                 cost: Pico(cost * Pico::PER_USD),
                 responses: 1,
+                incomplete: 0,
             },
             first_ms: ms,
             last_ms: ms,

@@ -7,8 +7,9 @@
 //! are judged again on every report. A quarter hour is the finest grain any time zone's day or hour starts on,
 //! so buckets still fall into the right day in every zone and into the right 5-hour block.
 
-use crate::transcript::Response;
-use crate::transcript::ResponseKey;
+use crate::pricing::PriceTable;
+use crate::transcript::reading::{Priced, Rank, Reading};
+use crate::transcript::{Response, ResponseKey};
 use crate::usage::{Pico, Usage};
 
 /// Milliseconds in a bucket: 15 minutes.
@@ -19,26 +20,58 @@ pub(crate) fn slot_of(at_ms: i64) -> i64 {
     at_ms.div_euclid(SLOT_MS)
 }
 
-/// One response, as reports keep it while it may still be a copy of another.
+/// Usage of one model inside a response: its own, or an advisor's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub key: ResponseKey,
-    /// Its timestamp, in milliseconds since the Unix epoch.
-    pub at_ms: i64,
-    pub usage: Usage,
-    pub cost: Pico,
+pub(crate) struct Part {
     /// Index into the file's [`FileSummary::models`].
     pub model: u32,
+    pub usage: Usage,
+    pub cost: Pico,
+}
+
+/// One response, as reports keep it while it may still be a copy of another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub key: ResponseKey,
+    /// The time of its counted reading, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// Its own model's usage and cost.
+    pub main: Part,
+    /// Its advisor's usage, each at the advisor's model.
+    pub advisor: Vec<Part>,
     /// Its place among the file's responses: the order copies are judged in.
     pub place: u32,
     pub sidechain: bool,
     pub detached: bool,
+    /// Claude Code never wrote its final usage: what it holds is a lower bound.
+    pub incomplete: bool,
 }
 
 impl Entry {
-    /// The UTC day (days since the epoch) whose responses it is compared with, as the hook's key logs do.
-    pub(crate) fn utc_day(&self) -> i64 {
-        self.at_ms.div_euclid(86_400_000)
+    /// Its rank under the shared rule: the costliest reading counts.
+    pub(crate) fn rank(&self) -> Rank {
+        let mut cost = self.main.cost;
+        let mut tokens = self.main.usage.total_tokens();
+        for part in &self.advisor {
+            cost += part.cost;
+            tokens += part.usage.total_tokens();
+        }
+        Rank { cost, tokens }
+    }
+
+    /// Its buckets: its own model's (one response), then its advisor's (no response of their own).
+    pub(crate) fn buckets(&self) -> impl Iterator<Item = Bucket> + '_ {
+        let one = |part: &Part, responses: u64, incomplete: bool| Bucket {
+            slot: slot_of(self.at_ms),
+            model: part.model,
+            usage: part.usage,
+            cost: part.cost,
+            responses,
+            incomplete: u64::from(incomplete),
+            first_ms: self.at_ms,
+            last_ms: self.at_ms,
+        };
+        std::iter::once(one(&self.main, 1, self.incomplete)).chain(self.advisor.iter().map(move |p| one(p, 0, false)))
     }
 }
 
@@ -50,27 +83,18 @@ pub(crate) struct Bucket {
     pub usage: Usage,
     pub cost: Pico,
     pub responses: u64,
+    /// Of which Claude Code never wrote the final usage.
+    pub incomplete: u64,
     pub first_ms: i64,
     pub last_ms: i64,
 }
 
 impl Bucket {
-    pub(crate) fn of(entry: &Entry) -> Bucket {
-        Bucket {
-            slot: slot_of(entry.at_ms),
-            model: entry.model,
-            usage: entry.usage,
-            cost: entry.cost,
-            responses: 1,
-            first_ms: entry.at_ms,
-            last_ms: entry.at_ms,
-        }
-    }
-
     pub(crate) fn add(&mut self, other: &Bucket) {
         self.usage.add(&other.usage);
         self.cost += other.cost;
         self.responses += other.responses;
+        self.incomplete += other.incomplete;
         self.first_ms = self.first_ms.min(other.first_ms);
         self.last_ms = self.last_ms.max(other.last_ms);
     }
@@ -109,29 +133,51 @@ pub(crate) struct FileSummary {
 }
 
 impl FileSummary {
-    /// Adds `responses` (the file's, in order) as [`Entry`]s; `price` gives a response's cost.
-    pub(crate) fn with_responses(mut self, responses: &[Response], price: impl Fn(&Response) -> Pico) -> FileSummary {
+    /// Adds `responses` (the file's, in order, priced) as [`Entry`]s; `prices` splits a reading's price between its
+    /// own model and its advisor's.
+    pub(crate) fn with_responses(mut self, responses: &[Response], prices: &PriceTable) -> FileSummary {
         self.entries.reserve(responses.len());
         for (place, r) in responses.iter().enumerate() {
-            let model = match self.models.iter().position(|m| *m == r.model) {
-                Some(i) => i,
-                None => {
-                    self.models.push(r.model.clone());
-                    self.models.len() - 1
-                }
-            };
+            let (main, advisor) = self.parts(&r.reading, &r.priced, prices);
             self.entries.push(Entry {
                 key: r.key,
-                at_ms: r.timestamp.timestamp_millis(),
-                usage: r.usage,
-                cost: price(r),
-                model: model as u32,
+                at_ms: r.timestamp().timestamp_millis(),
+                main,
+                advisor,
                 place: place as u32,
                 sidechain: r.sidechain,
                 detached: r.detached,
+                incomplete: r.incomplete(),
             });
         }
         self
+    }
+
+    /// The index of `model` in [`FileSummary::models`], added if missing.
+    pub(crate) fn model_index(&mut self, model: &str) -> u32 {
+        match self.models.iter().position(|m| m == model) {
+            Some(i) => i as u32,
+            None => {
+                self.models.push(model.to_owned());
+                (self.models.len() - 1) as u32
+            }
+        }
+    }
+
+    fn parts(&mut self, reading: &Reading, priced: &Priced, prices: &PriceTable) -> (Part, Vec<Part>) {
+        let mut main_cost = priced.cost;
+        let advisor: Vec<Part> = reading
+            .advisor
+            .iter()
+            .map(|part| {
+                let alone =
+                    Reading { model: part.model.clone(), usage: part.usage, advisor: Vec::new(), ..reading.clone() };
+                let cost = Reading { fast: false, ..alone }.price(prices).cost;
+                main_cost = main_cost.saturating_sub(cost);
+                Part { model: self.model_index(&part.model), usage: part.usage, cost }
+            })
+            .collect();
+        (Part { model: self.model_index(&reading.model), usage: reading.usage, cost: main_cost }, advisor)
     }
 
     /// Sums every entry whose message id `is_unique` into the buckets; the rest stay entries.
@@ -142,7 +188,7 @@ impl FileSummary {
         self.unique.extend(unique.iter().map(|e| e.key.message));
         self.unique.sort_unstable();
         let mut buckets = std::mem::take(&mut self.buckets);
-        buckets.extend(unique.iter().map(Bucket::of));
+        buckets.extend(unique.iter().flat_map(Entry::buckets));
         self.buckets = merge(buckets);
     }
 }
@@ -168,12 +214,12 @@ mod tests {
         Entry {
             key: ResponseKey { message, request: message },
             at_ms,
-            usage: Usage { output_tokens: output, ..Usage::default() },
-            cost: Pico(output),
-            model,
+            main: Part { model, usage: Usage { output_tokens: output, ..Usage::default() }, cost: Pico(output) },
+            advisor: Vec::new(),
             place,
             sidechain: false,
             detached: false,
+            incomplete: false,
         }
     }
 
@@ -207,8 +253,8 @@ mod tests {
 
     #[test]
     fn merging_sums_equal_slots_and_models() {
-        let a = Bucket::of(&entry(1, 100, 1, 0, 0));
-        let b = Bucket::of(&entry(2, 900, 2, 0, 1));
+        let a = entry(1, 100, 1, 0, 0).buckets().next().unwrap();
+        let b = entry(2, 900, 2, 0, 1).buckets().next().unwrap();
         let merged = merge(vec![b, a]);
         assert_eq!(merged.len(), 1);
         assert_eq!(

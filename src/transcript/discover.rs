@@ -1,22 +1,30 @@
-//! Finding transcripts: a session's own files (main transcript plus its subagents'), and every transcript under
-//! the roots that changed since a given time, for sessions that never run the hook.
+//! Finding transcripts: a session's own files (main transcript plus its subagents'), and every `*.jsonl` below
+//! the roots at any depth, for sessions that never run the hook and for reports. Claude Code writes
+//! `<root>/<project>/<session>.jsonl` and `<root>/<project>/<session>/subagents/**/*.jsonl`; users also copy
+//! archived or exported transcripts into other folders, and those count too (as ccusage counts them), their
+//! session taken from their lines' `sessionId`. Every directory entry goes through [`transcript_entry`], the one
+//! place that decides which files are read.
 
 use super::tail::Stat;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 /// A transcript file and the session it belongs to.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
     pub path: PathBuf,
-    /// `None` for a legacy `agent-*.jsonl` beside the session files: its lines name the session.
+    /// The session its place names; `None` where the place names none (a legacy `agent-*.jsonl` beside the
+    /// session files, a transcript filed in another folder): its lines name the session.
     pub session: Option<String>,
     pub project: String,
     pub stat: Stat,
     /// A file of the session whose hook is running (read on every one of its calls).
     pub own: bool,
 }
+
+/// How deep below a root directories are walked.
+const MAX_DEPTH: usize = 32;
 
 /// `<dir>/<session>.jsonl` -> `<dir>/<session>/subagents`.
 pub(crate) fn subagents_dir(transcript: &Path) -> PathBuf {
@@ -34,46 +42,19 @@ pub(crate) fn project_of_transcript(transcript: &Path) -> String {
     transcript.parent().and_then(Path::file_name).map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-/// The session's transcript and every `.jsonl` below its `subagents/` directory (nested agents included).
-/// Files that do not exist (yet) are left out; entries that are not files ccbreaker may read are named in
-/// `skipped`.
-pub(crate) fn session_files(transcript: &Path, skipped: &mut Vec<String>) -> Vec<(PathBuf, Stat)> {
-    let mut files = Vec::new();
-    if let Ok(meta) = fs::metadata(transcript)
-        && meta.is_file()
-    {
-        files.push((transcript.to_path_buf(), Stat::of(&meta)));
+/// Whether a directory entry is a transcript ccbreaker may read, and its metadata: `None` if it is not a `*.jsonl`
+/// file name; else its metadata if it is a regular file, or a symlink that resolves to one outside the kernel's
+/// file systems (`/proc`, `/sys`, `/dev`), or why not. Every walk asks this of every file it meets. (Sparse files and
+/// files that grew implausibly are judged when they are read.)
+pub(crate) fn transcript_entry(entry: &fs::DirEntry, kind: fs::FileType) -> Option<Result<fs::Metadata, &'static str>> {
+    if !is_jsonl(&entry.path()) {
+        return None;
     }
-    collect_jsonl(&subagents_dir(transcript), &mut files, 0, skipped);
-    files
+    Some(may_read(entry, kind))
 }
 
-fn collect_jsonl(dir: &Path, out: &mut Vec<(PathBuf, Stat)>, depth: usize, skipped: &mut Vec<String>) {
-    if depth > 8 {
-        return;
-    }
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
-        if kind.is_dir() {
-            if entry.file_name() != "tool-results" {
-                collect_jsonl(&path, out, depth + 1, skipped);
-            }
-        } else if is_jsonl(&path) {
-            match may_read(&entry, kind) {
-                Ok(meta) => out.push((path, Stat::of(&meta))),
-                Err(why) => skipped.push(format!("skipped `{}`: {why}", path.display())),
-            }
-        }
-    }
-}
-
-/// A directory entry's metadata if it is a file ccbreaker may read: a regular file, or a symlink that resolves to
-/// one outside the kernel's file systems (`/proc`, `/sys`, `/dev`); else why not. Read relative to the open
-/// directory, which saves resolving the whole path again for every file. (Sparse files and files that grew
-/// implausibly are judged when they are read.)
-pub(crate) fn may_read(entry: &fs::DirEntry, kind: fs::FileType) -> Result<fs::Metadata, &'static str> {
+fn may_read(entry: &fs::DirEntry, kind: fs::FileType) -> Result<fs::Metadata, &'static str> {
+    // Read relative to the open directory, which saves resolving the whole path again for every file.
     let meta = if kind.is_symlink() { fs::metadata(entry.path()) } else { entry.metadata() };
     let meta = meta.map_err(|_| "it cannot be read (a dangling symlink?)")?;
     if !meta.is_file() {
@@ -96,13 +77,85 @@ fn is_jsonl(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == "jsonl")
 }
 
-/// Every transcript under `roots` modified at or after `since`:
-/// `<root>/<project>/<session>.jsonl`, `<root>/<project>/<session>/subagents/**/*.jsonl` and legacy
-/// `<root>/<project>/agent-*.jsonl`.
+/// The session's transcript and every `.jsonl` below its `subagents/` directory (nested agents included).
+/// Files that do not exist (yet) are left out; entries that are not files ccbreaker may read are named in
+/// `skipped`.
+pub(crate) fn session_files(transcript: &Path, skipped: &mut Vec<String>) -> Vec<(PathBuf, Stat)> {
+    let mut files = Vec::new();
+    if let Ok(meta) = fs::metadata(transcript)
+        && meta.is_file()
+    {
+        files.push((transcript.to_path_buf(), Stat::of(&meta)));
+    }
+    walk(&subagents_dir(transcript), SystemTime::UNIX_EPOCH, 0, &mut files, skipped);
+    files
+}
+
+/// Every transcript below `dir` (at most [`MAX_DEPTH`] levels) modified at or after `since`; entries that are not
+/// files ccbreaker may read are named in `skipped`. Directories that are symlinks are not followed (a loop would
+/// never end).
+fn walk(dir: &Path, since: SystemTime, depth: usize, out: &mut Vec<(PathBuf, Stat)>, skipped: &mut Vec<String>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            walk(&entry.path(), since, depth + 1, out, skipped);
+        } else {
+            take(&entry, kind, since, out, skipped);
+        }
+    }
+}
+
+/// Adds the file `entry` to `out` if it is a transcript modified at or after `since`, or its reason to `skipped`.
+fn take(
+    entry: &fs::DirEntry,
+    kind: fs::FileType,
+    since: SystemTime,
+    out: &mut Vec<(PathBuf, Stat)>,
+    skipped: &mut Vec<String>,
+) {
+    match transcript_entry(entry, kind) {
+        None => {}
+        Some(Ok(meta)) => {
+            let stat = Stat::of(&meta);
+            if stat.modified >= since {
+                out.push((entry.path(), stat));
+            }
+        }
+        Some(Err(why)) => skipped.push(format!("skipped `{}`: {why}", entry.path().display())),
+    }
+}
+
+/// Where a file below `root` sits: its project (the first directory below the root) and the session its place
+/// names, if any.
+fn place(root: &Path, path: &Path) -> (String, Option<String>) {
+    let parts: Vec<String> = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    let project = if parts.len() >= 2 { parts[0].clone() } else { String::new() };
+    let session = match parts.as_slice() {
+        [_, file] => session_of_transcript(Path::new(file)),
+        [_, session, subagents, _, ..] if subagents == "subagents" => Some(session.clone()),
+        _ => None,
+    };
+    (project, session)
+}
+
+/// Every transcript under `roots` modified at or after `since`, at any depth; entries that are not files ccbreaker
+/// may read are named in `skipped`.
 pub(crate) fn changed_since(roots: &[PathBuf], since: SystemTime, skipped: &mut Vec<String>) -> Vec<Found> {
     let mut found = Vec::new();
-    for entry in project_entries(roots) {
-        entry.files(since, &mut found, skipped);
+    for unit in units(roots) {
+        unit.files(since, &mut found, skipped);
     }
     found
 }
@@ -110,8 +163,8 @@ pub(crate) fn changed_since(roots: &[PathBuf], since: SystemTime, skipped: &mut 
 /// Every transcript under `roots`, as [`changed_since`] finds them, with the files' `stat`s (one system call
 /// each, the bulk of the work) spread over `threads` threads.
 pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
-    let entries = project_entries(roots);
-    let threads = threads.clamp(1, entries.len().max(1));
+    let units = units(roots);
+    let threads = threads.clamp(1, units.len().max(1));
     if threads == 1 {
         return changed_since(roots, SystemTime::UNIX_EPOCH, &mut Vec::new());
     }
@@ -121,8 +174,8 @@ pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
             .map(|_| {
                 scope.spawn(|| {
                     let mut found = Vec::new();
-                    while let Some(entry) = entries.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                        entry.files(SystemTime::UNIX_EPOCH, &mut found, &mut Vec::new());
+                    while let Some(unit) = units.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                        unit.files(SystemTime::UNIX_EPOCH, &mut found, &mut Vec::new());
                     }
                     found
                 })
@@ -132,52 +185,91 @@ pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
     })
 }
 
-/// One entry of a project directory: a session's directory (its subagents inside) or a transcript file.
-struct ProjectEntry {
-    project: std::sync::Arc<str>,
+/// A piece of a walk: one entry of a project directory (a file, or a directory walked whole), or a file right
+/// under a root.
+struct Unit<'r> {
+    root: &'r Path,
     entry: fs::DirEntry,
+    depth: usize,
 }
 
-/// The entries of every project directory under `roots`.
-fn project_entries(roots: &[PathBuf]) -> Vec<ProjectEntry> {
+/// The entries of every project directory under `roots`, and the files right under them.
+fn units(roots: &[PathBuf]) -> Vec<Unit<'_>> {
     let mut all = Vec::new();
     for root in roots {
-        let Ok(projects) = fs::read_dir(root) else { continue };
-        for project in projects.flatten() {
-            if !project.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
+        let Ok(entries) = fs::read_dir(root) else { continue };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => {
+                    let Ok(inner) = fs::read_dir(entry.path()) else { continue };
+                    all.extend(inner.flatten().map(|entry| Unit { root, entry, depth: 2 }));
+                }
+                Ok(_) => all.push(Unit { root, entry, depth: 1 }),
+                Err(_) => {}
             }
-            let Ok(entries) = fs::read_dir(project.path()) else { continue };
-            let name: std::sync::Arc<str> = project.file_name().to_string_lossy().into();
-            all.extend(entries.flatten().map(|entry| ProjectEntry { project: name.clone(), entry }));
         }
     }
     all
 }
 
-impl ProjectEntry {
-    /// The transcripts this entry holds that were modified at or after `since`.
+impl Unit<'_> {
+    /// The transcripts this unit holds that were modified at or after `since`.
     fn files(&self, since: SystemTime, found: &mut Vec<Found>, skipped: &mut Vec<String>) {
-        let entry = &self.entry;
-        let project = || self.project.to_string();
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else { return };
+        let Ok(kind) = self.entry.file_type() else { return };
+        let mut files = Vec::new();
         if kind.is_dir() {
-            let session = entry.file_name().to_string_lossy().into_owned();
-            let mut files = Vec::new();
-            collect_jsonl(&path.join("subagents"), &mut files, 0, skipped);
-            for (path, stat) in files.into_iter().filter(|(_, stat)| stat.modified >= since) {
-                found.push(Found { path, session: Some(session.clone()), project: project(), stat, own: false });
-            }
-        } else if is_jsonl(&path) {
-            let meta = match may_read(entry, kind) {
-                Ok(meta) => meta,
-                Err(why) => return skipped.push(format!("skipped `{}`: {why}", path.display())),
-            };
-            let stat = Stat::of(&meta);
-            if stat.modified >= since {
-                found.push(Found { session: session_of_transcript(&path), path, project: project(), stat, own: false });
-            }
+            walk(&self.entry.path(), since, self.depth, &mut files, skipped);
+        } else {
+            take(&self.entry, kind, since, &mut files, skipped);
         }
+        for (path, stat) in files {
+            let (project, session) = place(self.root, &path);
+            found.push(Found { path, session, project, stat, own: false });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_jsonl_below_a_root_is_found_with_the_session_its_place_names() {
+        let tmp = crate::test_dir::TestDir::new("discover");
+        let root = tmp.path().join("projects");
+        for file in [
+            "p/s1.jsonl",
+            "p/s1/subagents/agent-a.jsonl",
+            "p/s1/subagents/workflows/w/agent-b.jsonl",
+            "p/agent-legacy.jsonl",
+            "p/archive/2026/old.jsonl",
+            "p/s1/tool-results/x.txt",
+            "loose.jsonl",
+        ] {
+            let path = root.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, b"{}\n").unwrap();
+        }
+        let mut found: Vec<(String, String, Option<String>)> = all(std::slice::from_ref(&root), 2)
+            .into_iter()
+            .map(|f| (f.path.strip_prefix(&root).unwrap().display().to_string(), f.project, f.session))
+            .collect();
+        found.sort();
+        let s = |x: &str| Some(x.to_owned());
+        assert_eq!(
+            found,
+            [
+                ("loose.jsonl".to_owned(), String::new(), None),
+                ("p/agent-legacy.jsonl".to_owned(), "p".to_owned(), None),
+                ("p/archive/2026/old.jsonl".to_owned(), "p".to_owned(), None),
+                ("p/s1.jsonl".to_owned(), "p".to_owned(), s("s1")),
+                ("p/s1/subagents/agent-a.jsonl".to_owned(), "p".to_owned(), s("s1")),
+                ("p/s1/subagents/workflows/w/agent-b.jsonl".to_owned(), "p".to_owned(), s("s1")),
+            ]
+        );
+        let mut skipped = Vec::new();
+        assert_eq!(changed_since(std::slice::from_ref(&root), SystemTime::UNIX_EPOCH, &mut skipped).len(), 6);
+        assert_eq!(session_files(&root.join("p/s1.jsonl"), &mut skipped).len(), 3);
+        assert!(skipped.is_empty(), "{skipped:?}");
     }
 }

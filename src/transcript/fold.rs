@@ -1,21 +1,24 @@
 //! One transcript's lines turned into its responses, by the rules the hook and the reports share so that they
 //! count alike: the lines of one API response (one per content block, or streaming snapshots with a growing
-//! `output_tokens`) are written one after another and fold into one response with the largest usage, placed
-//! where its first line was; a torn write glued to a whole line keeps the whole line; and every line's `uuid`
-//! is remembered, so the next response can tell whether it was written here (its parent is the line before
-//! it) or copied in from another file (`detached`).
+//! `output_tokens`), wherever they are in what is read, fold into one response with the costliest reading
+//! ([`super::reading`]), placed where its first line was; a torn write glued to a whole line keeps the whole line;
+//! and every line's `uuid` is remembered, so the next response can tell whether it was written here (its parent is
+//! the line before it) or copied in from another file (`detached`).
 
-use super::Response;
 use super::line::{Skip, ToolUses, parse_scanned};
+use super::scan::Raw;
 use super::scan::{TopLevel, is_whole_object, may_carry_usage, top_level};
 use super::tail::{self, Tail};
+use super::{Response, ResponseKey};
+use crate::pricing::{PriceTable, Resolved};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 
 /// What folding a run of lines gave.
 #[derive(Debug, Default)]
 pub(crate) struct Folded {
-    /// In file order, one per API response (consecutive lines of one response folded).
+    /// In file order (of each response's first line), one per API response.
     pub responses: Vec<Response>,
     /// The `uuid` of the last line read: where the next read continues the chain.
     pub last_uuid: Option<String>,
@@ -24,17 +27,28 @@ pub(crate) struct Folded {
     pub tail: Tail,
 }
 
-/// Folds lines fed one at a time.
+/// Folds lines fed one at a time, pricing each line's reading with `prices` to rank them.
 #[derive(Debug)]
-pub(crate) struct Fold {
+pub(crate) struct Fold<'p> {
     folded: Folded,
     tool_uses: ToolUses,
+    prices: &'p PriceTable,
+    /// Where each response read so far is in `folded.responses`.
+    index: HashMap<ResponseKey, usize>,
+    /// The prices of the models met so far (a file names a few).
+    models: Vec<(String, Resolved)>,
 }
 
-impl Fold {
+impl<'p> Fold<'p> {
     /// `last_uuid`: the `uuid` of the line before the first one fed (`None` at the start of a file).
-    pub(crate) fn new(last_uuid: Option<String>, tool_uses: ToolUses) -> Fold {
-        Fold { folded: Folded { last_uuid, ..Folded::default() }, tool_uses }
+    pub(crate) fn new(last_uuid: Option<String>, tool_uses: ToolUses, prices: &'p PriceTable) -> Fold<'p> {
+        Fold {
+            folded: Folded { last_uuid, ..Folded::default() },
+            tool_uses,
+            prices,
+            index: HashMap::new(),
+            models: Vec::new(),
+        }
     }
 
     /// Feeds one line (without its newline).
@@ -55,7 +69,7 @@ impl Fold {
         };
         if top.kind == Some("assistant") && top.has_message && may_carry_usage(line) {
             match parse_scanned(line, &top.raw, self.folded.last_uuid.as_deref(), self.tool_uses) {
-                Ok(response) => push(&mut self.folded.responses, response),
+                Ok(response) => self.push(response, &top.raw),
                 Err(Skip::Malformed) => self.folded.malformed += 1,
                 Err(Skip::NoUsage) => {}
             }
@@ -74,6 +88,43 @@ impl Fold {
     pub(crate) fn finish(self, tail: Tail) -> Folded {
         Folded { tail, ..self.folded }
     }
+
+    /// Adds one line's response: a new response, or another line of one already read, which keeps the costliest of
+    /// the two readings and the first line's place (see [`merge`]).
+    fn push(&mut self, mut response: Response, raw: &Raw) {
+        let responses = &mut self.folded.responses;
+        let at = self.index.get(&response.key).copied();
+        // Claude Code repeats a response's usage on each of its lines: a line that reads as the kept one needs no
+        // price of its own.
+        let same = at.is_some_and(|at| responses[at].reading.same_as(&response.reading));
+        response.priced = match at {
+            Some(at) if same => responses[at].priced,
+            _ => {
+                let (prices, models) = (self.prices, &mut self.models);
+                response.reading.price_with(&mut |model| match models.iter().find(|(m, _)| m == model) {
+                    Some((_, resolved)) => *resolved,
+                    None => {
+                        let resolved = prices.resolve(model);
+                        models.push((model.to_owned(), resolved));
+                        resolved
+                    }
+                })
+            }
+        };
+        match at {
+            Some(at) => {
+                let id = raw
+                    .message_fields
+                    .and_then(|m| m.id)
+                    .map(|id| String::from_utf8_lossy(id).trim_matches('"').to_owned());
+                merge(&mut responses[at], response, id.as_deref().unwrap_or("without an id"));
+            }
+            None => {
+                self.index.insert(response.key, responses.len());
+                responses.push(response);
+            }
+        }
+    }
 }
 
 /// Reads the complete lines of `file` from byte `from` and folds them. `last_uuid` is the `uuid` of the line
@@ -83,9 +134,10 @@ pub(crate) fn read(
     from: u64,
     last_uuid: Option<String>,
     tool_uses: ToolUses,
+    prices: &PriceTable,
     limit: tail::Limit,
 ) -> io::Result<Folded> {
-    let mut fold = Fold::new(if from == 0 { None } else { last_uuid }, tool_uses);
+    let mut fold = Fold::new(if from == 0 { None } else { last_uuid }, tool_uses, prices);
     let tail = tail::read_lines(file, from, limit, |line| fold.line(line))?;
     Ok(fold.finish(tail))
 }
@@ -103,20 +155,27 @@ fn recover_torn(line: &[u8]) -> Option<(&[u8], TopLevel<'_>)> {
     })
 }
 
-/// Lines of one response are written one after another; fold them, keeping the largest usage (older clients
-/// wrote growing snapshots) and the first line's place in the file.
-fn push(responses: &mut Vec<Response>, mut response: Response) {
-    if let Some(last) = responses.last_mut().filter(|last| last.key == response.key) {
-        let mut tool_uses = std::mem::take(&mut last.tool_uses);
-        tool_uses.append(&mut response.tool_uses);
-        if response.usage.total_tokens() > last.usage.total_tokens() {
-            let detached = last.detached;
-            *last = Response { detached, ..response };
-        }
-        last.tool_uses = tool_uses;
-        return;
+/// Another line of a response already read: the costliest reading counts (the shared rule of
+/// [`super::reading::Rank::replaces`]), the first line's place, copy flag and sidechain flag stay, and the
+/// response is finished if any of its lines is its final record. Lines that disagree on the model or the prompt
+/// leave a note.
+fn merge(kept: &mut Response, mut line: Response, message_id: &str) {
+    kept.tool_uses.append(&mut line.tool_uses);
+    kept.finished |= line.finished;
+    kept.final_records |= line.final_records;
+    if kept.reading.disagrees_with(&line.reading) && kept.disagreement.is_none() {
+        kept.disagreement = Some(disagreement(message_id, &kept.reading.model, &line.reading.model));
     }
-    responses.push(response);
+    if line.rank().replaces(kept.rank()) {
+        kept.reading = line.reading;
+        kept.priced = line.priced;
+    }
+}
+
+/// The note for a response whose lines disagree.
+pub(crate) fn disagreement(message_id: &str, a: &str, b: &str) -> String {
+    let models = if a == b { format!("the prompt's tokens (model {a})") } else { format!("the model ({a}, {b})") };
+    format!("the lines of response {message_id} disagree on {models}: the costliest reading counts")
 }
 
 #[cfg(test)]
@@ -130,7 +189,8 @@ mod tests {
     }
 
     fn fold(lines: &[String]) -> Folded {
-        let mut fold = Fold::new(None, ToolUses::Collect);
+        let prices = PriceTable::builtin();
+        let mut fold = Fold::new(None, ToolUses::Collect, &prices);
         for line in lines {
             fold.line(line.as_bytes());
         }
@@ -149,7 +209,7 @@ mod tests {
         let folded = fold(&lines);
         assert_eq!(folded.responses.len(), 2);
         let first = &folded.responses[0];
-        assert_eq!(first.usage.output_tokens, 50);
+        assert_eq!(first.reading.usage.output_tokens, 50);
         assert!(first.detached, "the first line's parent was elsewhere");
         assert_eq!(first.tool_uses, ["ta1", "ta2", "ta3"]);
         assert!(!folded.responses[1].detached);
@@ -164,5 +224,30 @@ mod tests {
         assert_eq!(folded.malformed, 1);
         assert_eq!(folded.responses.len(), 2);
         assert!(!folded.responses[1].detached, "the recovered line is the parent");
+    }
+
+    #[test]
+    fn interleaved_lines_of_two_responses_fold_each_to_its_costliest_reading() {
+        let lines = [
+            assistant("1", "a1", "u0", 2),
+            assistant("2", "b1", "a1", 5),
+            assistant("1", "a2", "b1", 9_000),
+            assistant("2", "b2", "a2", 4),
+        ];
+        let folded = fold(&lines);
+        let outputs: Vec<u64> = folded.responses.iter().map(|r| r.reading.usage.output_tokens).collect();
+        assert_eq!(outputs, [9_000, 5]);
+        assert!(folded.responses.iter().all(|r| r.disagreement.is_none()), "snapshots do not disagree");
+    }
+
+    #[test]
+    fn a_cheaper_model_with_more_tokens_never_wins() {
+        let dear = assistant("1", "a1", "u0", 150_000).replace("claude-sonnet-5", "claude-opus-4-8");
+        let cheap = assistant("1", "a2", "a1", 900_000).replace("claude-sonnet-5", "claude-haiku-5-5");
+        let folded = fold(&[dear, cheap]);
+        let r = &folded.responses[0];
+        assert_eq!((r.reading.model.as_str(), r.reading.usage.output_tokens), ("claude-opus-4-8", 150_000));
+        let note = r.disagreement.as_deref().unwrap();
+        assert!(note.contains("response m1 ") && note.contains("claude-haiku-5-5"), "{note}");
     }
 }

@@ -5,7 +5,8 @@
 //! JSON type or the line is malformed. The rest of the line (the content above all, most of its bytes) is only
 //! checked for balanced brackets and strings, which is what tells a torn write from a whole line.
 
-use super::scan::{Raw, fields, top_level};
+use super::reading::{Part, Priced, Rank, Reading};
+use super::scan::{Raw, fields, items, top_level};
 use crate::usage::{SYNTHETIC_MODEL, Usage};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -18,15 +19,19 @@ pub(crate) struct ResponseKey {
     pub request: u64,
 }
 
-/// One assistant line's view of an API response.
+/// One API response as its lines tell it: which response (for de-duplication), the costliest of its lines'
+/// readings (see [`super::reading`]), whether its final record was written, and where it sits in its file.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Response {
     pub key: ResponseKey,
-    pub model: String,
-    pub usage: Usage,
-    pub fast: bool,
-    pub inference_geo: Option<String>,
-    pub timestamp: DateTime<Utc>,
+    pub reading: Reading,
+    /// The price of `reading` (set by the fold, which prices every line to rank them).
+    pub priced: Priced,
+    /// One of its lines is the request's final record: it names a stop reason or lists the usage's `iterations`.
+    pub finished: bool,
+    /// Written by a client that writes a final record for every finished request (Claude Code 2.1.177 and later):
+    /// without one, only a streaming snapshot of the response is on disk.
+    pub final_records: bool,
     /// Written by a subagent (or a sidechain replay of the parent's messages).
     pub sidechain: bool,
     /// Its `parentUuid` is not the line before it in the same file: a copy from another file (resume, replay).
@@ -34,6 +39,37 @@ pub(crate) struct Response {
     pub session_id: Option<String>,
     /// Ids of the `tool_use` blocks on this line: a hook waiting for the response that issued its call looks here.
     pub tool_uses: Vec<String>,
+    /// Its lines disagreed on the model or the prompt's tokens: what to say about it.
+    pub disagreement: Option<String>,
+}
+
+impl Response {
+    /// Claude Code never wrote the final usage of this response (CC #84223): what is counted is a lower bound.
+    pub(crate) fn incomplete(&self) -> bool {
+        self.final_records && !self.finished
+    }
+
+    pub(crate) fn timestamp(&self) -> DateTime<Utc> {
+        self.reading.timestamp
+    }
+
+    pub(crate) fn rank(&self) -> Rank {
+        self.reading.rank(&self.priced)
+    }
+}
+
+/// The first Claude Code version known to write a final record (stop reason, `iterations`) for every request it
+/// finishes; older versions wrote growing snapshots, the last of which is the final usage.
+const FINAL_RECORDS_SINCE: (u32, u32, u32) = (2, 1, 177);
+
+/// Whether a line's `version` is one that writes final records.
+fn writes_final_records(version: Option<&str>) -> bool {
+    let Some(version) = version else { return false };
+    let mut parts = version.trim().split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor), Some(patch)) => (major, minor, patch) >= FINAL_RECORDS_SINCE,
+        _ => false,
+    }
 }
 
 /// Why an assistant line was not turned into a response.
@@ -68,6 +104,9 @@ struct Block<'a> {
 /// The usage fields a price depends on, as written.
 #[derive(Default)]
 struct RawUsage<'a> {
+    /// The advisor's share (`iterations[]` entries of type `advisor_message`), and whether `iterations` was there.
+    advisor: Vec<Part>,
+    iterations: bool,
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
@@ -99,6 +138,7 @@ pub(crate) fn parse_scanned(
     let parent_uuid = text(raw.parent_uuid)?;
     let uuid = text(raw.uuid)?;
     let session_id = text(raw.session_id)?;
+    let version = text(raw.version)?;
     let message = match (raw.message, raw.message_fields) {
         (None | Some(b"null"), _) => return Err(Skip::NoUsage),
         (Some(_), Some(fields)) => fields,
@@ -106,7 +146,8 @@ pub(crate) fn parse_scanned(
     };
     let id = text(message.id)?;
     let model = text(message.model)?;
-    let raw = read_usage(message.usage)?.ok_or(Skip::NoUsage)?;
+    let stop_reason = text(message.stop_reason)?;
+    let mut raw = read_usage(message.usage)?.ok_or(Skip::NoUsage)?;
     let model = model.as_deref().unwrap_or("").trim();
     if model == SYNTHETIC_MODEL {
         return Err(Skip::NoUsage);
@@ -125,11 +166,17 @@ pub(crate) fn parse_scanned(
     };
     Ok(Response {
         key,
-        model: if model.is_empty() { "unknown".to_owned() } else { model.to_owned() },
-        usage,
-        fast: raw.speed.as_deref() == Some("fast"),
-        inference_geo: raw.inference_geo.map(Cow::into_owned).filter(|g| !g.is_empty()),
-        timestamp,
+        reading: Reading {
+            model: if model.is_empty() { "unknown".to_owned() } else { model.to_owned() },
+            usage,
+            fast: raw.speed.as_deref() == Some("fast"),
+            inference_geo: raw.inference_geo.take().map(Cow::into_owned).filter(|g| !g.is_empty()),
+            advisor: std::mem::take(&mut raw.advisor),
+            timestamp,
+        },
+        priced: Priced::default(),
+        finished: stop_reason.is_some_and(|r| !r.is_empty()) || raw.iterations,
+        final_records: writes_final_records(version.as_deref()),
         sidechain: is_sidechain.unwrap_or(false),
         detached,
         session_id: session_id.map(Cow::into_owned),
@@ -137,14 +184,15 @@ pub(crate) fn parse_scanned(
             (ToolUses::Collect, Some(content)) => tool_uses_of(content),
             _ => Vec::new(),
         },
+        disagreement: None,
     })
 }
 
-/// `message.usage` (absent or null: `None`): the token counts, the cache-write breakdown, web searches, speed and
-/// inference region. Other members are not read.
+/// `message.usage` (absent or null: `None`): the token counts, the cache-write breakdown, web searches, speed,
+/// inference region and the advisor's iterations. Other members are not read.
 fn read_usage(raw: Option<&[u8]>) -> Result<Option<RawUsage<'_>>, Skip> {
     let Some(raw) = raw.filter(|r| *r != b"null") else { return Ok(None) };
-    let [input, output, creation, read, breakdown, server_tools, speed, geo] = fields(
+    let [input, output, creation, read, breakdown, server_tools, speed, geo, iterations] = fields(
         raw,
         [
             b"input_tokens",
@@ -155,6 +203,7 @@ fn read_usage(raw: Option<&[u8]>) -> Result<Option<RawUsage<'_>>, Skip> {
             b"server_tool_use",
             b"speed",
             b"inference_geo",
+            b"iterations",
         ],
     )
     .ok_or(Skip::Malformed)?;
@@ -167,17 +216,62 @@ fn read_usage(raw: Option<&[u8]>) -> Result<Option<RawUsage<'_>>, Skip> {
         inference_geo: text(geo)?,
         ..RawUsage::default()
     };
+    read_breakdown(&mut usage, breakdown)?;
+    if let Some(server_tools) = server_tools.filter(|s| *s != b"null") {
+        let [searches] = fields(server_tools, [b"web_search_requests"]).ok_or(Skip::Malformed)?;
+        usage.web_search_requests = count(searches)?;
+    }
+    if let Some(iterations) = iterations.filter(|i| *i != b"null") {
+        usage.iterations = true;
+        for item in items(iterations).ok_or(Skip::Malformed)? {
+            if let Some(part) = advisor_part(item)? {
+                usage.advisor.push(part);
+            }
+        }
+    }
+    Ok(Some(usage))
+}
+
+/// The 5-minute/1-hour breakdown of cache writes, if written.
+fn read_breakdown<'a>(usage: &mut RawUsage<'a>, breakdown: Option<&'a [u8]>) -> Result<(), Skip> {
     if let Some(breakdown) = breakdown.filter(|b| *b != b"null") {
         let [five_min, one_hour] =
             fields(breakdown, [b"ephemeral_5m_input_tokens", b"ephemeral_1h_input_tokens"]).ok_or(Skip::Malformed)?;
         usage.ephemeral_5m_input_tokens = count(five_min)?;
         usage.ephemeral_1h_input_tokens = count(one_hour)?;
     }
-    if let Some(server_tools) = server_tools.filter(|s| *s != b"null") {
-        let [searches] = fields(server_tools, [b"web_search_requests"]).ok_or(Skip::Malformed)?;
-        usage.web_search_requests = count(searches)?;
+    Ok(())
+}
+
+/// One entry of `usage.iterations`: the advisor's usage and model if it is an `advisor_message`, else `None` (the
+/// response's own iterations are already in the top-level totals).
+fn advisor_part(item: &[u8]) -> Result<Option<Part>, Skip> {
+    let [kind, model, input, output, creation, read, breakdown] = fields(
+        item,
+        [
+            b"type",
+            b"model",
+            b"input_tokens",
+            b"output_tokens",
+            b"cache_creation_input_tokens",
+            b"cache_read_input_tokens",
+            b"cache_creation",
+        ],
+    )
+    .ok_or(Skip::Malformed)?;
+    if text(kind)?.as_deref() != Some("advisor_message") {
+        return Ok(None);
     }
-    Ok(Some(usage))
+    let mut raw = RawUsage {
+        input_tokens: count(input)?,
+        output_tokens: count(output)?,
+        cache_creation_input_tokens: count(creation)?,
+        cache_read_input_tokens: count(read)?,
+        ..RawUsage::default()
+    };
+    read_breakdown(&mut raw, breakdown)?;
+    let model = text(model)?.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
+    Ok(Some(Part { model: model.unwrap_or_else(|| "unknown".to_owned()), usage: usage_of(&raw) }))
 }
 
 /// A JSON whole number that fits in 64 bits (or null, or nothing); anything else makes the line malformed.
@@ -274,9 +368,9 @@ mod tests {
     #[test]
     fn parses_a_current_line() {
         let r = parse_response(LINE.as_bytes(), Some("p1"), ToolUses::Collect).unwrap();
-        assert_eq!(r.model, "claude-haiku-4-5-20251001");
+        assert_eq!(r.reading.model, "claude-haiku-4-5-20251001");
         assert_eq!(
-            r.usage,
+            r.reading.usage,
             Usage {
                 input_tokens: 10,
                 output_tokens: 135,
@@ -286,8 +380,9 @@ mod tests {
                 web_search_requests: 2
             }
         );
-        assert!(!r.detached && !r.sidechain && !r.fast);
-        assert_eq!(r.inference_geo.as_deref(), Some("not_available"));
+        assert!(!r.detached && !r.sidechain && !r.reading.fast);
+        assert_eq!(r.reading.inference_geo.as_deref(), Some("not_available"));
+        assert!(!r.finished && !r.final_records, "no stop reason, no version");
         assert_eq!(r.key, ResponseKey { message: hash(b"msg_1"), request: hash(b"req_1") });
         assert_eq!(r.session_id.as_deref(), Some("s1"));
     }
@@ -302,8 +397,8 @@ mod tests {
     fn cache_total_without_breakdown_is_five_minute() {
         let line = r#"{"message":{"id":"m","model":"x","usage":{"input_tokens":1,"cache_creation_input_tokens":500,"output_tokens":2}},"timestamp":"2026-01-01T00:00:00Z"}"#;
         let r = parse_response(line.as_bytes(), None, ToolUses::Collect).unwrap();
-        assert_eq!(r.usage.cache_creation_5m_tokens, 500);
-        assert_eq!(r.usage.cache_creation_1h_tokens, 0);
+        assert_eq!(r.reading.usage.cache_creation_5m_tokens, 500);
+        assert_eq!(r.reading.usage.cache_creation_1h_tokens, 0);
     }
 
     #[test]
@@ -354,7 +449,7 @@ mod tests {
         let mut bytes = LINE.replace(r#""id":"msg_1","#, r#""id":"msg_1","content":"xx","#).into_bytes();
         let at = bytes.windows(2).position(|w| w == b"xx").unwrap();
         bytes[at] = 0xff;
-        assert_eq!(parse_response(&bytes, Some("p1"), ToolUses::Collect).unwrap().usage.output_tokens, 135);
+        assert_eq!(parse_response(&bytes, Some("p1"), ToolUses::Collect).unwrap().reading.usage.output_tokens, 135);
         // A field that is read must have its type.
         let sidechain = LINE.replace(r#""isSidechain":false"#, r#""isSidechain":"no""#);
         assert_eq!(parse_response(sidechain.as_bytes(), Some("p1"), ToolUses::Skip), Err(Skip::Malformed));
@@ -363,7 +458,7 @@ mod tests {
         // Escaped strings are decoded; of repeated keys the last one counts.
         let escaped =
             LINE.replace(r#""model":"claude-haiku-4-5-20251001""#, r#""model":"claude-\u0068aiku","model":"x\"y""#);
-        assert_eq!(parse_response(escaped.as_bytes(), Some("p1"), ToolUses::Skip).unwrap().model, "x\"y");
+        assert_eq!(parse_response(escaped.as_bytes(), Some("p1"), ToolUses::Skip).unwrap().reading.model, "x\"y");
         let null = LINE.replace(r#""requestId":"req_1""#, r#""requestId":null"#);
         assert_eq!(parse_response(null.as_bytes(), Some("p1"), ToolUses::Skip).unwrap().key.request, hash(b""));
     }
@@ -371,6 +466,34 @@ mod tests {
     #[test]
     fn fast_mode_is_read() {
         let line = LINE.replace(r#""speed":"standard""#, r#""speed":"fast""#);
-        assert!(parse_response(line.as_bytes(), Some("p1"), ToolUses::Collect).unwrap().fast);
+        assert!(parse_response(line.as_bytes(), Some("p1"), ToolUses::Collect).unwrap().reading.fast);
+    }
+
+    #[test]
+    fn advisor_iterations_and_final_records_are_read() {
+        let line = LINE.replace(
+            r#""speed":"standard""#,
+            r#""speed":"standard","iterations":[{"type":"message","input_tokens":10,"output_tokens":135},{"type":"advisor_message","model":"claude-opus-4-8","input_tokens":20000,"output_tokens":1000,"cache_read_input_tokens":5}]"#,
+        )
+        .replace(r#""sessionId":"s1""#, r#""sessionId":"s1","version":"2.1.331""#);
+        let r = parse_response(line.as_bytes(), Some("p1"), ToolUses::Skip).unwrap();
+        assert_eq!(r.reading.advisor.len(), 1);
+        assert_eq!(r.reading.advisor[0].model, "claude-opus-4-8");
+        assert_eq!(
+            (r.reading.advisor[0].usage.input_tokens, r.reading.advisor[0].usage.output_tokens),
+            (20_000, 1_000)
+        );
+        assert_eq!(r.reading.advisor[0].usage.cache_read_tokens, 5);
+        assert!(r.finished && r.final_records && !r.incomplete(), "iterations make a final record");
+        // A snapshot of a client that writes final records: no stop reason, no iterations.
+        let snapshot = LINE.replace(r#""sessionId":"s1""#, r#""sessionId":"s1","version":"2.1.222""#);
+        let s = parse_response(snapshot.as_bytes(), Some("p1"), ToolUses::Skip).unwrap();
+        assert!(s.incomplete());
+        let stopped = snapshot.replace(r#""id":"msg_1","#, r#""id":"msg_1","stop_reason":"tool_use","#);
+        assert!(!parse_response(stopped.as_bytes(), Some("p1"), ToolUses::Skip).unwrap().incomplete());
+        let old = LINE.replace(r#""sessionId":"s1""#, r#""sessionId":"s1","version":"2.1.119""#);
+        assert!(!parse_response(old.as_bytes(), Some("p1"), ToolUses::Skip).unwrap().incomplete());
+        assert!(writes_final_records(Some("2.1.177")) && !writes_final_records(Some("2.1.99")));
+        assert!(writes_final_records(Some("3.0.0")) && !writes_final_records(Some("x")));
     }
 }

@@ -4,6 +4,7 @@
 pub(crate) mod discover;
 pub(crate) mod fold;
 pub(crate) mod line;
+pub(crate) mod reading;
 pub(crate) mod scan;
 pub(crate) mod tail;
 

@@ -30,6 +30,8 @@ pub(crate) struct Raw<'a> {
     pub parent_uuid: Option<&'a [u8]>,
     pub uuid: Option<&'a [u8]>,
     pub session_id: Option<&'a [u8]>,
+    /// The Claude Code version that wrote the line.
+    pub version: Option<&'a [u8]>,
 }
 
 /// Raw JSON values of the members of a line's `message` object that a response is read from.
@@ -39,6 +41,7 @@ pub(crate) struct MessageFields<'a> {
     pub model: Option<&'a [u8]>,
     pub usage: Option<&'a [u8]>,
     pub content: Option<&'a [u8]>,
+    pub stop_reason: Option<&'a [u8]>,
 }
 
 /// Reads the top-level fields of a JSON object line. Returns `None` if the line is not a well-formed object at
@@ -71,6 +74,7 @@ pub(crate) fn top_level(line: &[u8]) -> Option<TopLevel<'_>> {
                             b"model" => m.model = Some(value),
                             b"usage" => m.usage = Some(value),
                             b"content" => m.content = Some(value),
+                            b"stop_reason" => m.stop_reason = Some(value),
                             _ => {}
                         }
                         Some(())
@@ -94,6 +98,7 @@ pub(crate) fn top_level(line: &[u8]) -> Option<TopLevel<'_>> {
             b"parentUuid" => raw.parent_uuid = Some(s.value()?),
             b"uuid" => raw.uuid = Some(s.value()?),
             b"sessionId" => raw.session_id = Some(s.value()?),
+            b"version" => raw.version = Some(s.value()?),
             _ => {
                 s.value()?;
             }
@@ -131,30 +136,37 @@ fn fields_with<'a, const WIDE: bool, const N: usize>(
     Some(found)
 }
 
-/// The raw JSON values of the array `json`'s elements; `None` if `json` is not a well-formed array at its top level.
-/// For small inputs, like [`small_fields`].
-pub(crate) fn small_elements(json: &[u8]) -> Option<Vec<&[u8]>> {
-    let mut s = Scanner::<false> { b: json, i: 0 };
+/// The raw values of the JSON array `json`, in order; `None` if it is not a well-formed array at its top level.
+pub(crate) fn items(json: &[u8]) -> Option<Vec<&[u8]>> {
+    items_with::<true>(json)
+}
+
+/// [`items`] for small inputs, like [`small_fields`].
+pub(crate) fn small_items(json: &[u8]) -> Option<Vec<&[u8]>> {
+    items_with::<false>(json)
+}
+
+fn items_with<const WIDE: bool>(json: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut s = Scanner::<WIDE> { b: json, i: 0 };
     s.ws();
     s.eat(b'[')?;
-    let mut out = Vec::new();
+    let mut items = Vec::new();
     s.ws();
     if s.peek() == Some(b']') {
-        return Some(out);
+        return Some(items);
     }
     loop {
         s.ws();
-        out.push(s.value()?);
+        items.push(s.value()?);
         s.ws();
         match s.next()? {
             b',' => continue,
-            b']' => return Some(out),
+            b']' => return Some(items),
             _ => return None,
         }
     }
 }
 
-/// Walks the members of the object at the start of `json` (see [`Scanner::members`]).
 /// Whether `json` is one object with nothing after it but white space (nested values are skipped by their brackets).
 pub(crate) fn is_whole_object(json: &[u8]) -> bool {
     let mut s = Scanner::<true> { b: json, i: 0 };
@@ -166,6 +178,7 @@ pub(crate) fn is_whole_object(json: &[u8]) -> bool {
     s.i == json.len()
 }
 
+/// Walks the members of the object at the start of `json` (see [`Scanner::members`]).
 fn object<'a, const WIDE: bool>(
     json: &'a [u8],
     member: impl FnMut(&'a [u8], &mut Scanner<'a, WIDE>) -> Option<()>,
@@ -364,6 +377,14 @@ mod tests {
         assert!(odd.has_message && odd.raw.message_fields.is_none());
         assert_eq!(odd.raw.message, Some(&br#"{"a" [1]}"#[..]));
         assert_eq!(fields(br#"{"a" 1}"#, [b"a"]), None);
+    }
+
+    #[test]
+    fn reads_array_items() {
+        assert_eq!(items(b" [ ] "), Some(vec![]));
+        assert_eq!(items(br#"[{"a":[1,2]}, "x]", 3]"#), Some(vec![&br#"{"a":[1,2]}"#[..], br#""x]""#, b"3"]));
+        assert_eq!(items(b"[1, 2"), None);
+        assert_eq!(items(b"{}"), None);
     }
 
     #[test]

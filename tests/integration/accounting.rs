@@ -126,7 +126,8 @@ fn synthetic_responses_are_free_and_unknown_models_are_not() {
     sb.pre_tool_use("s1");
     let status = sb.status();
     assert_eq!(status["unknown_models"], serde_json::json!(["claude-nova-9"]));
-    assert_eq!(status["unknown_model_priced_as"], "claude-opus-4-1");
+    assert_eq!(status["guessed_prices"], serde_json::json!({"claude-nova-9": "claude-opus-4-1"}));
+    assert_eq!(sb.session_status("s1")["guessed_price"], true);
     // 100k output tokens at Opus 4.1's $75 per million.
     assert_eq!(sb.session_status("s1")["cost_usd"], 7.5);
     assert_eq!(sb.session_status("s1")["responses"], 1);
@@ -174,4 +175,73 @@ fn an_original_appended_after_its_copy_was_counted_is_not_counted_twice() {
     a.append(&original.json());
     sb.hook(&sb.event("PreToolUse", "a")).assert_silent_allow();
     assert_eq!(sb.status()["day"]["cost_usd"], 4.0, "the response counts once, as the copy counted it");
+}
+
+/// The attack the costliest-reading rule stops: the agent appends to its own transcript a line with a response's
+/// ids, a cheap model and more tokens. Under "the largest usage wins" it re-priced a $4.24 response to $0.85 and
+/// the session was never blocked.
+#[test]
+fn a_cheaper_line_appended_with_a_responses_ids_never_lowers_its_price() {
+    let opus = |output: u64| response("r1", output).model("claude-opus-4-8");
+    // 169,600 output tokens at Opus 4.8's $25 per million: $4.24; the forged line, 1.7 M on Haiku 5.5's $0.50: $0.85.
+    let real = opus(169_600).parent("u0");
+    let forged = real.clone().model("claude-haiku-5-5").output(1_700_000).uuid("forged").parent(&real.uuid);
+
+    // Both lines read in one hook call.
+    let sb = Sandbox::new("forged-one-call");
+    sb.config("[budget]\nsession_usd = 4.0\n");
+    sb.transcript("s1").append(&user_line("u0", None)).append(&real.json()).append(&forged.json());
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "$4.24 crosses the $4 budget");
+    let status = sb.status();
+    assert_eq!(sb.session_status("s1")["cost_usd"], 4.24);
+    assert!(status["notes"].to_string().contains("disagree on the model"), "{status:#}");
+
+    // The forged line appended after the response was counted, in a later hook call.
+    let sb = Sandbox::new("forged-later");
+    sb.config("[budget]\nsession_usd = 4.0\n");
+    sb.transcript("s1").append(&user_line("u0", None)).append(&real.json());
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false);
+    sb.transcript("s1").append(&forged.json());
+    assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "still blocked");
+    assert_eq!(sb.session_status("s1")["cost_usd"], 4.24);
+    assert_eq!(sb.status()["day"]["output_tokens"], 169_600);
+    let report = sb.run(&["report", "daily", "--json"], b"").json();
+    assert_eq!(report["totals"]["cost_usd"], 4.24);
+    assert_eq!(report["totals"]["models"], serde_json::json!(["claude-opus-4-8"]));
+    // A costlier line does re-price the response: the spend only goes up.
+    let dearer = real.clone().output(200_000).uuid("dearer").parent("forged");
+    sb.transcript("s1").append(&dearer.json());
+    sb.pre_tool_use("s1");
+    assert_eq!(sb.session_status("s1")["cost_usd"], 5.0);
+    assert_eq!(sb.run(&["report", "daily", "--json"], b"").json()["totals"]["cost_usd"], 5.0);
+}
+
+/// Claude Code 2.1.177 and later write a final record for a finished request; until it comes, only a snapshot is on
+/// disk and the response is a lower bound. When the final record is read (in a later hook call, lines later), the
+/// response is finished: re-priced, and no longer estimated.
+#[test]
+fn a_final_record_read_later_finishes_a_response_counted_from_its_snapshot() {
+    let sb = Sandbox::new("finished-later");
+    let done = response("d", 4_000).sidechain();
+    let mut snapshot = response("late", 2).sidechain().uuid("s1").parent(&done.uuid);
+    snapshot.stop_reason = None;
+    let sub = sb.subagent("s1", "a1");
+    sub.append(&done.json()).append(&snapshot.json());
+    sb.transcript("s1").append(&user_line("u0", None));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let day = sb.status()["day"].clone();
+    assert_eq!((day["incomplete_responses"].as_u64(), day["lower_bound"].as_bool()), (Some(1), Some(true)));
+    // The median of the finished responses is 4,000: (4,000 - 2) x $10 per million.
+    assert_eq!(day["estimated_usd"], 0.03998);
+    // Another response, then the final record of the first (the same ids, a stop reason, 3,000 output tokens).
+    sub.append(&response("next", 10).sidechain().uuid("n1").parent("s1").json());
+    let final_record = response("late", 3_000).sidechain().uuid("s2").parent("n1");
+    sub.append(&final_record.json());
+    sb.pre_tool_use("s1").assert_silent_allow();
+    let day = sb.status()["day"].clone();
+    assert_eq!((day["incomplete_responses"].as_u64(), day["estimated_usd"].as_f64()), (Some(0), Some(0.0)));
+    assert_eq!((day["output_tokens"].as_u64(), day["responses"].as_u64()), (Some(7_010), Some(3)));
+    let report = sb.report(&["daily"]);
+    assert_eq!(report["totals"]["output_tokens"], 7_010);
+    assert_eq!(report["totals"]["lower_bound"], false);
 }

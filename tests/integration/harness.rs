@@ -94,7 +94,12 @@ impl Sandbox {
     }
 
     pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.command_of(BIN, args)
+    }
+
+    /// `program` (another binary of the package) with `args`, in the sandbox's environment.
+    pub(crate) fn command_of(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .env_clear()
             .env("HOME", &self.home)
@@ -134,6 +139,16 @@ impl Sandbox {
             "tool_input": {"command": "ls"},
             "permission_mode": "default",
         })
+    }
+
+    /// `report <args> --json`, which must succeed.
+    pub(crate) fn report(&self, args: &[&str]) -> Value {
+        let mut all = vec!["report"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        let out = self.run(&all, b"");
+        assert_eq!(out.code, 0, "report {args:?} failed: {}", out.stderr);
+        out.json()
     }
 
     pub(crate) fn status(&self) -> Value {
@@ -215,6 +230,8 @@ pub(crate) struct Line {
     pub(crate) session: String,
     pub(crate) speed: Option<&'static str>,
     pub(crate) tool_use: Option<String>,
+    /// `message.stop_reason`: `None` for a streaming snapshot (Claude Code 2.1.331 writes it on a finished response).
+    pub(crate) stop_reason: Option<&'static str>,
 }
 
 /// A response of `output` output tokens on claude-sonnet-5 ($10 per million output tokens: $1 is 100,000).
@@ -235,6 +252,7 @@ pub(crate) fn response(id: &str, output: u64) -> Line {
         session: "s".to_owned(),
         speed: None,
         tool_use: None,
+        stop_reason: Some("end_turn"),
     }
 }
 
@@ -311,7 +329,7 @@ impl Line {
             "parentUuid": self.parent,
             "isSidechain": self.sidechain,
             "message": {"model": self.model, "id": self.message, "type": "message", "role": "assistant",
-                        "content": content, "usage": usage},
+                        "content": content, "stop_reason": self.stop_reason, "usage": usage},
             "requestId": self.request,
             "type": "assistant",
             "uuid": self.uuid,

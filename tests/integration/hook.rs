@@ -309,7 +309,9 @@ fn state_files_are_private() {
     for slot in ledger_slots(&sb) {
         assert_eq!(mode(&slot), 0o600);
     }
-    assert_eq!(mode(&sb.state.join("keys/2026-11-24.bin")), 0o600);
+    for log in ["keys/2026-11-24.ids", "keys/2026-11-24.rec"] {
+        assert_eq!(mode(&sb.state.join(log)), 0o600);
+    }
 }
 
 #[test]
@@ -317,7 +319,7 @@ fn a_damaged_key_log_heals_by_rereading_the_transcripts() {
     let sb = Sandbox::new("shortkeys");
     sb.transcript("s1").lines(&chain("a", 2, 5.0));
     sb.pre_tool_use("s1").assert_silent_allow();
-    std::fs::write(sb.state.join("keys/2026-11-24.bin"), b"").unwrap();
+    std::fs::write(sb.state.join("keys/2026-11-24.ids"), b"").unwrap();
     sb.transcript("s1").lines(&chain("b", 1, 11.0));
     assert_eq!(sb.pre_tool_use("s1").json()["continue"], false, "$21 after the rebuild");
     let status = sb.status();

@@ -154,6 +154,22 @@ fn locked_mode_installs_and_its_boundary_holds() {
         (pre["command"].as_str(), pre["onFailure"].as_str()),
         (Some("/usr/local/bin/ccbreaker hook"), Some("block"))
     );
+    // Prices are root's: the user cannot update them; root's update lands beside the root config, readable by the
+    // user's commands and hook, and the boundary checks cover it.
+    let table = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pricing/litellm-anthropic.json");
+    let table = table.to_str().unwrap();
+    let mine = b.user_run(&[], "/usr/local/bin/ccbreaker", &["prices", "update", "--from", table], b"");
+    assert!(mine.stderr.contains("locked mode: `prices update` needs root"), "{}", mine.stderr);
+    let update = b.root_run("/usr/local/bin/ccbreaker", &["prices", "update", "--from", table]);
+    assert_eq!(update.code, 0, "{}{}", update.stdout, update.stderr);
+    assert!(b.root.join("etc/upper/ccbreaker/prices.bin").exists());
+    let list = b.user_run(&[], "/usr/local/bin/ccbreaker", &["prices", "list", "--json"], b"");
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert_eq!(list.json()["updated"]["source"], table);
+    let status = b.user_run(&[], "/usr/local/bin/ccbreaker", &["status", "--json"], b"").json();
+    let checks = status["boundary"].to_string();
+    assert!(checks.contains("prices.bin") && !checks.contains("\"ok\":false"), "{checks}");
+
     // Uninstalled, the managed hooks and the marker go; the rest is said.
     let out = b.root_run(crate::harness::BIN, &["uninstall", "--locked"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -159,3 +159,29 @@ fn damaged_allowances_are_kept_aside_and_said() {
     // A later grant does not overwrite it.
     assert!(!sb.state.join("allowances.json").exists());
 }
+
+#[test]
+fn a_block_reason_that_holds_an_estimate_says_so() {
+    let sb = Sandbox::new("words-estimate");
+    sb.config("[budget]\nsession_usd = 1.0\n");
+    // Two finished responses of $0.40, and one whose final usage Claude Code never wrote (2 output tokens): the
+    // median, 40,000 output tokens, adds (40,000 - 2) x $10 per million = $0.39998.
+    let mut lines = chain("a", 2, 0.4);
+    let mut snapshot = crate::harness::response("snap", 2).parent("uuid-a-1");
+    snapshot.stop_reason = None;
+    lines.push(snapshot.json());
+    sb.transcript("s1").lines(&lines);
+    let reason = format!(
+        "ccbreaker: session budget reached: this session has spent $1.20 (of which $0.40 is an estimate for 1 \
+         response(s) whose final usage Claude Code did not write; see budget.incomplete_output_tokens) of its $1.00 \
+         budget. To go on, run `ccbreaker allow --session s1 --add-usd 1` in a terminal, or raise \
+         budget.session_usd in {}.",
+        sb.config.display()
+    );
+    let answer = json!({"continue": false, "stopReason": reason, "hookSpecificOutput": {
+        "hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": reason}});
+    sb.pre_tool_use("s1").assert_is(0, &format!("{answer}\n"), "");
+    // Without the estimate, $0.80002 is under the budget.
+    sb.config("[budget]\nsession_usd = 1.0\nwarn_at = 0\nincomplete_output_tokens = 0\n");
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
