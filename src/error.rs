@@ -3,6 +3,7 @@
 //! they meet here, and nothing on the way flattens them to text.
 
 use crate::config::ConfigError;
+use crate::correction::CorrectionError;
 use crate::hook::event::EventError;
 use crate::install::InstallError;
 use crate::ledger::LedgerError;
@@ -34,6 +35,8 @@ pub(crate) enum Error {
     Install(#[from] InstallError),
     #[error(transparent)]
     Event(#[from] EventError),
+    #[error(transparent)]
+    Correction(#[from] CorrectionError),
     /// The command line was wrong.
     #[error("{0}\nRun `ccbreaker --help` for usage.")]
     Usage(String),

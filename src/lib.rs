@@ -5,6 +5,7 @@
 mod audit;
 pub mod cli;
 mod config;
+mod correction;
 pub mod env;
 mod error;
 mod files;

@@ -75,6 +75,11 @@ pub(crate) fn transcript_roots_as_given(env: &Env, extra: &[PathBuf]) -> Vec<Pat
     roots
 }
 
+/// The Admin API key file named by `reconcile.admin_key_file` (`~/` is the home directory).
+pub(crate) fn admin_key_file(env: &Env, configured: &Path) -> PathBuf {
+    expand_home(configured, env.home.as_deref())
+}
+
 /// `path` with symlinks resolved; a file that does not exist yet is resolved through its parent directory.
 pub(crate) fn resolve(path: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(path)

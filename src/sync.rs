@@ -6,8 +6,10 @@
 //! that run the hook bring their own spend in on every call. The day total is therefore exact for hooked
 //! sessions and at most `rescan_secs` stale for the others.
 
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
+use crate::correction::Correction;
 use crate::env::Env;
+use crate::error::Error;
 use crate::ledger::account::{self, Priced, ReadStats};
 use crate::ledger::keys::{KeyIndex, KeysError};
 use crate::ledger::store::Locked;
@@ -30,24 +32,45 @@ pub(crate) struct Context<'a> {
     pub prices: PriceTable,
     pub now: DateTime<Utc>,
     pub rescan_secs: u64,
+    /// Each model's billed/local factor, when `reconcile.correct_budgets` is on and `reconcile` measured one.
+    pub correction: Option<Correction>,
 }
 
 impl<'a> Context<'a> {
-    /// The context for `config` (its prices with their overrides, its roots and zone) at `now`; `config_path` names
-    /// the config in errors.
+    /// The context for `config` (its prices with their overrides, its roots and zone, the budget correction from
+    /// `state_dir` if it is on) at `now`; `config_path` names the config in errors.
     pub(crate) fn new(
         env: &'a Env,
         config: &'a Config,
         config_path: &Path,
+        state_dir: &Path,
         now: DateTime<Utc>,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, Error> {
         Ok(Context {
             roots: Roots::new(env, &config.transcripts.extra_roots),
             zone: config.budget.timezone,
             prices: config.pricing.table(config_path)?,
             now,
             rescan_secs: config.transcripts.rescan_secs,
+            correction: Correction::load(state_dir, &config.reconcile)?,
         })
+    }
+
+    /// What the ledger's totals are counted in: the zone's days, and the correction if one applies. A ledger made on
+    /// another basis is rebuilt from the transcripts.
+    pub(crate) fn ledger_basis(&self) -> String {
+        match &self.correction {
+            None => self.zone.name(),
+            Some(correction) => format!("{}, {}", self.zone.name(), correction.basis()),
+        }
+    }
+
+    /// A response's price as the budgets see it: corrected by its model's factor when a correction applies.
+    pub(crate) fn budget_cost(&self, model: &str, cost: crate::usage::Pico) -> crate::usage::Pico {
+        match &self.correction {
+            None => cost,
+            Some(correction) => correction.apply(model, cost),
+        }
     }
 }
 
@@ -120,7 +143,10 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
     let mut notes = Vec::new();
     let reads: Vec<_> = sources.iter().filter_map(|s| account::read_source(&locked.ledger, s, &mut notes)).collect();
     let prices = &ctx.prices;
-    let price = |r: &Response| price_response(prices, r);
+    let price = |r: &Response| {
+        let priced = price_response(prices, r);
+        Priced { cost: ctx.budget_cost(&r.model, priced.cost), ..priced }
+    };
     let stats = account::apply(&mut locked.ledger, &mut locked.keys, reads, &price, ctx.zone, ctx.now)?;
     for note in notes {
         locked.ledger.note(note);

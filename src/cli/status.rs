@@ -120,10 +120,11 @@ pub(super) fn refresh<'a>(
     env: &'a Env,
     now: DateTime<Utc>,
 ) -> Result<(Locked, sync::Context<'a>), Error> {
-    let ctx = sync::Context::new(env, config, config_path, now)?;
-    let store = Store::open(&paths::state_dir(env))?;
+    let state_dir = paths::state_dir(env);
+    let ctx = sync::Context::new(env, config, config_path, &state_dir, now)?;
+    let store = Store::open(&state_dir)?;
     // A person can wait longer than a hook: five times the hook's lock timeout.
-    let mut locked = store.lock(env.lock_timeout()? * 5, &ctx.zone.name())?;
+    let mut locked = store.lock(env.lock_timeout()? * 5, &ctx.ledger_basis())?;
     sync::sync(&mut locked, None, Scan::Now, &ctx)?;
     Ok((locked, ctx))
 }

@@ -15,7 +15,7 @@ use crate::ledger::state::{HookTimings, SessionSpend};
 use crate::ledger::store::{Locked, Store};
 use crate::paths;
 use crate::policy::{self, Limits, Scope, Standing, Verdict};
-use crate::pricing::{PriceTable, ResponseFacts, Speed};
+use crate::pricing::{ResponseFacts, Speed};
 use crate::sync::{self, Scan};
 use crate::transcript::discover;
 use crate::usage::{Pico, Usage};
@@ -235,7 +235,7 @@ struct Setup<'a> {
 
 impl<'a> Setup<'a> {
     fn open(call: &'a Call) -> Result<Setup<'a>, Error> {
-        let ctx = sync::Context::new(call.env, &call.config, &call.config_path, call.now)?;
+        let ctx = sync::Context::new(call.env, &call.config, &call.config_path, &call.state_dir, call.now)?;
         let store = Store::open(&call.state_dir)?;
         let lock_timeout = call.env.lock_timeout()?;
         let given = call.event.transcript_path.as_deref();
@@ -253,7 +253,7 @@ impl<'a> Setup<'a> {
     /// Takes the lock and reads what is new: the session's own files, and every root when a walk is due.
     fn lock_and_read(&mut self, call: &Call, timings: &mut HookTimings) -> Result<Locked, Error> {
         let before_lock = call.started.elapsed();
-        let mut locked = self.store.lock(self.lock_timeout, &self.ctx.zone.name())?;
+        let mut locked = self.store.lock(self.lock_timeout, &self.ctx.ledger_basis())?;
         let locked_at = call.started.elapsed();
         timings.lock_us += micros(locked_at - before_lock);
         if let Some(note) = self.unread.take() {
@@ -295,7 +295,7 @@ fn decide(call: &Call) -> Result<Decision, Error> {
     loop {
         let mut locked = setup.lock_and_read(call, &mut timings)?;
         let read_at = call.started.elapsed();
-        let (verdict, worth_waiting) = assess(call, &locked, &setup.ctx.prices);
+        let (verdict, worth_waiting) = assess(call, &locked, &setup.ctx);
         if worth_waiting && Instant::now() + POLL <= deadline {
             // The response that issued this call is still being written: let go of the lock, look again soon.
             save(locked)?;
@@ -303,7 +303,7 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             std::thread::sleep(POLL);
             continue;
         }
-        let action = conclude(&mut locked, call, verdict);
+        let action = conclude(&mut locked, call, verdict, setup.ctx.correction.is_some());
         let wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
         locked.ledger.last_hook = Some(HookTimings {
             decide_us: micros(call.started.elapsed() - read_at),
@@ -322,7 +322,7 @@ fn decide(call: &Call) -> Result<Decision, Error> {
 /// The session's standing against its limits, and whether waiting for the response that issued this call is
 /// worth its latency: the call's `tool_use_id` is not in the transcript yet, and that response could cross a
 /// budget.
-fn assess(call: &Call, locked: &Locked, prices: &PriceTable) -> (Verdict, bool) {
+fn assess(call: &Call, locked: &Locked, ctx: &sync::Context) -> (Verdict, bool) {
     let limits = limits(call, locked);
     let spend = locked.ledger.sessions.get(&call.session);
     let spent = spend.map(|s| s.total.cost).unwrap_or_default();
@@ -334,7 +334,7 @@ fn assess(call: &Call, locked: &Locked, prices: &PriceTable) -> (Verdict, bool) 
     };
     let worth_waiting = pending
         && !matches!(verdict, Verdict::Breach(_))
-        && policy::within_reach(spent, day, next_response_bound(spend, prices, call.now), &limits);
+        && policy::within_reach(spent, day, next_response_bound(spend, ctx, call.now), &limits);
     (verdict, worth_waiting)
 }
 
@@ -348,8 +348,9 @@ const MAX_OUTPUT_TOKENS: u64 = 128_000;
 
 /// What the response being written could cost at most: its prompt is at least the last one's (priced as fresh
 /// cache writes, the dearest way to send it) and its output at most `MAX_OUTPUT_TOKENS`; never less than the
-/// largest response of the session so far. A session with no response yet is priced as the unknown model.
-fn next_response_bound(spend: Option<&SessionSpend>, prices: &PriceTable, now: DateTime<Utc>) -> Pico {
+/// largest response of the session so far. A session with no response yet is priced as the unknown model. With a
+/// budget correction, the bound is corrected too.
+fn next_response_bound(spend: Option<&SessionSpend>, ctx: &sync::Context, now: DateTime<Utc>) -> Pico {
     let model = spend.map(|s| s.last_model.as_str()).filter(|m| !m.is_empty()).unwrap_or("unknown");
     let usage = Usage {
         cache_creation_5m_tokens: spend.map(|s| s.last_prompt_tokens).unwrap_or(0),
@@ -358,12 +359,12 @@ fn next_response_bound(spend: Option<&SessionSpend>, prices: &PriceTable, now: D
     };
     let facts =
         ResponseFacts { model, usage: &usage, speed: Speed::Standard, inference_geo: None, date: now.date_naive() };
-    let bound = prices.price(&facts).cost;
+    let bound = ctx.budget_cost(model, ctx.prices.price(&facts).cost);
     bound.max(spend.map(|s| s.max_response).unwrap_or_default())
 }
 
 /// Turns the verdict into an action, recording warnings shown and blocks in the session's entry.
-fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict) -> Action {
+fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict, corrected: bool) -> Action {
     let project = call.event.transcript_path.as_deref().map(discover::project_of_transcript).unwrap_or_default();
     let today = call.today();
     let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
@@ -375,7 +376,7 @@ fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict) -> Action {
         Verdict::Allow => Action::Allow,
         Verdict::Breach(standing) => {
             entry.blocked_since.get_or_insert(call.now);
-            Action::Block(breach_reason(&standing, call))
+            Action::Block(breach_reason(&standing, call, corrected))
         }
         // A warning is marked as shown only where it can be shown (not on Stop, SubagentStop, ...).
         Verdict::Warn(_) if !call.kind.can_block() => Action::Allow,
@@ -410,20 +411,26 @@ fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
 }
 
-fn breach_reason(standing: &Standing, call: &Call) -> String {
+/// With `corrected`, the spend named is the local estimate times the factors `ccbreaker reconcile` measured, and
+/// the reason says so.
+fn breach_reason(standing: &Standing, call: &Call, corrected: bool) -> String {
     let extra = call.config.budget.suggested_extra();
+    let spent = if corrected {
+        format!("{} (corrected by the billed/local factors of `ccbreaker reconcile`)", standing.spent)
+    } else {
+        standing.spent.to_string()
+    };
     let lift = format!("ccbreaker allow --session {} --add-usd {}", call.session, format_usd_arg(extra));
     let config = call.config_path.display();
     match standing.scope {
         Scope::Session => format!(
-            "ccbreaker: session budget reached: this session has spent {} of its {} budget. To go on, run `{lift}` \
-             in a terminal, or raise budget.session_usd in {config}.",
-            standing.spent, standing.limit,
+            "ccbreaker: session budget reached: this session has spent {spent} of its {} budget. To go on, run \
+             `{lift}` in a terminal, or raise budget.session_usd in {config}.",
+            standing.limit,
         ),
         Scope::Day => format!(
-            "ccbreaker: daily budget reached: {} spent today ({}, {}) across all sessions, of a {} daily budget. It \
-             resets at midnight; to go on now, run `{lift}` in a terminal, or raise budget.daily_usd in {config}.",
-            standing.spent,
+            "ccbreaker: daily budget reached: {spent} spent today ({}, {}) across all sessions, of a {} daily budget. \
+             It resets at midnight; to go on now, run `{lift}` in a terminal, or raise budget.daily_usd in {config}.",
             call.today(),
             call.config.budget.timezone.name(),
             standing.limit,
