@@ -310,10 +310,8 @@ impl Reader<'_> {
                 "api" => Billing::Api,
                 "subscription" => Billing::Subscription,
                 other => {
-                    return Err(self.invalid(
-                        "reconcile.billing",
-                        format!("must be \"api\" or \"subscription\", got {other:?}"),
-                    ));
+                    return Err(self
+                        .invalid("reconcile.billing", format!("must be \"api\" or \"subscription\", got {other:?}")));
                 }
             };
         }
@@ -342,8 +340,9 @@ impl Reader<'_> {
             r.overhead_tokens = self.whole("reconcile.overhead_tokens", v, 1, 10_000_000, "tokens")?;
         }
         if let Some(v) = table.get("correct_budgets") {
-            r.correct_budgets =
-                v.as_bool().ok_or_else(|| self.invalid("reconcile.correct_budgets", format!("must be true or false, got {v}")))?;
+            r.correct_budgets = v
+                .as_bool()
+                .ok_or_else(|| self.invalid("reconcile.correct_budgets", format!("must be true or false, got {v}")))?;
         }
         if let Some(v) = table.get("window_days") {
             r.window_days = self.whole("reconcile.window_days", v, 1, 90, "days")?;

@@ -84,8 +84,8 @@ pub(crate) fn read(state_dir: &Path) -> Result<Option<Factors>, CorrectionError>
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(CorrectionError::Read { path, source }),
     };
-    let factors: Factors =
-        serde_json::from_slice(&bytes).map_err(|err| CorrectionError::Damaged { path: path.clone(), why: err.to_string() })?;
+    let factors: Factors = serde_json::from_slice(&bytes)
+        .map_err(|err| CorrectionError::Damaged { path: path.clone(), why: err.to_string() })?;
     if factors.version != VERSION {
         let why = format!("version {} where this ccbreaker reads {VERSION}", factors.version);
         return Err(CorrectionError::Damaged { path, why });

@@ -8,6 +8,7 @@ use crate::hook::event::EventError;
 use crate::install::InstallError;
 use crate::ledger::LedgerError;
 use crate::ledger::keys::KeysError;
+use crate::reconcile::ReconcileError;
 use std::io;
 use std::path::PathBuf;
 
@@ -37,6 +38,8 @@ pub(crate) enum Error {
     Event(#[from] EventError),
     #[error(transparent)]
     Correction(#[from] CorrectionError),
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
     /// The command line was wrong.
     #[error("{0}\nRun `ccbreaker --help` for usage.")]
     Usage(String),

@@ -16,6 +16,7 @@ mod ledger;
 mod paths;
 mod policy;
 mod pricing;
+mod reconcile;
 mod report;
 mod sync;
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod args;
 mod config_cmd;
 mod install_cmd;
 mod log;
+mod reconcile;
 mod report;
 mod status;
 
@@ -29,6 +30,8 @@ Usage:
   ccbreaker report daily|weekly|monthly|session|blocks [--json] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
                    [--timezone TZ] [--project NAME] [--breakdown]
                                     spend of every transcript by day, ISO week, month, session or 5-hour block
+  ccbreaker reconcile [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--csv FILE...] [--json] [--session ID]
+                                    the local estimate against what Anthropic billed, per day, model and session
   ccbreaker allow --session ID [--add-usd N] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget)
   ccbreaker log [--json] [--limit N]
@@ -42,7 +45,7 @@ Usage:
 
 Exit codes: 0 ok, 1 error, 2 blocked (hook with on_breach = \"exit-code\"), 64 bad usage.
 Environment: CCBREAKER_CONFIG, CCBREAKER_STATE_DIR, CCBREAKER_ON_ERROR, CCBREAKER_LOCK_TIMEOUT_MS, CCBREAKER_LOG,
-CCBREAKER_NOW, CLAUDE_CONFIG_DIR, NO_COLOR (see the README).
+CCBREAKER_NOW, CLAUDE_CONFIG_DIR, NO_COLOR, ANTHROPIC_ADMIN_KEY, CCBREAKER_ADMIN_API_URL (see the README).
 ";
 
 /// Where a command writes, and what it knows of the world.
@@ -120,6 +123,7 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
         "report" => report::report(args, io),
+        "reconcile" => reconcile::reconcile(args, io),
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
         "config" => config_cmd::config(args, io),
