@@ -83,8 +83,9 @@ pub(crate) fn digest(out: &Output) -> String {
         line.push_str("; nothing flagged");
     } else {
         let _ = write!(line, "; {} flagged", flagged.len());
-        if !out.new_flags.is_empty() {
-            let _ = write!(line, " ({} new)", out.new_flags.len());
+        let new = out.new_flags.iter().filter(|f| f.kind != "session").count();
+        if new > 0 {
+            let _ = write!(line, " ({new} new)");
         }
         let shown: Vec<&String> = flagged.iter().take(5).collect();
         let more = flagged.len().saturating_sub(shown.len());
@@ -92,6 +93,10 @@ pub(crate) fn digest(out: &Output) -> String {
         if more > 0 {
             let _ = write!(line, ", and {more} more");
         }
+    }
+    let sessions = c.flags.iter().filter(|f| f.kind == "session").count();
+    if sessions > 0 {
+        let _ = write!(line, "; {sessions} session{} over {:.2}x", if sessions == 1 { "" } else { "s" }, c.alert_ratio);
     }
     line
 }

@@ -1,6 +1,7 @@
 //! The integration suite: every test runs the real `ccbreaker` binary in a sandbox with its own HOME, config,
 //! state directory and a scrubbed environment.
 
+mod admin_mock;
 mod harness;
 
 mod accounting;
@@ -12,5 +13,6 @@ mod hook;
 mod install;
 mod lag;
 mod messages;
+mod reconcile;
 mod report;
 mod tamper;
