@@ -41,19 +41,21 @@ case $target in
     /*) ;;
     *) target=$repo/$target ;;
 esac
-built=$target/release/ccbreaker
-[ -x "$built" ] || die "the build finished but $built is missing"
-
 mkdir -p -- "$dir"
 dir=$(CDPATH='' cd -- "$dir" && pwd)
+# ccbreaker, and beside it ccbreaker-net: the commands that use the network (`ccbreaker reconcile` runs it).
 # Copy then rename, so a ccbreaker that Claude Code is running right now is replaced, not overwritten in place.
-tmp=$dir/.ccbreaker.install.$$
-trap 'rm -f -- "$tmp"' EXIT
-cp -- "$built" "$tmp"
-chmod 0755 "$tmp"
-mv -f -- "$tmp" "$dir/ccbreaker"
-trap - EXIT
-say "installed $dir/ccbreaker"
+for name in ccbreaker ccbreaker-net; do
+    built=$target/release/$name
+    [ -x "$built" ] || die "the build finished but $built is missing"
+    tmp=$dir/.$name.install.$$
+    trap 'rm -f -- "$tmp"' EXIT
+    cp -- "$built" "$tmp"
+    chmod 0755 "$tmp"
+    mv -f -- "$tmp" "$dir/$name"
+    trap - EXIT
+    say "installed $dir/$name"
+done
 
 on_path=no
 case ":${PATH:-}:" in

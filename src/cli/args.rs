@@ -75,6 +75,11 @@ impl Args {
         Ok(values)
     }
 
+    /// Everything not taken yet, in order.
+    pub(super) fn into_rest(self) -> Vec<String> {
+        self.rest.into()
+    }
+
     /// Fails on anything left over.
     pub(super) fn finish(self) -> Result<(), Error> {
         match self.rest.front() {

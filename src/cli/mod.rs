@@ -90,7 +90,13 @@ impl<'a> Out<'a> {
 /// Runs the command in `args` (without the program name) and returns the exit code. An error is printed once,
 /// with every cause, prefixed `ccbreaker:`; its kind decides the exit code ([`Error::code`]).
 pub fn run(args: Vec<OsString>, io: &mut Io) -> u8 {
-    match dispatch(args, io) {
+    let result = dispatch(args, io);
+    exit_code(result, io)
+}
+
+/// The exit code of a command's result; an error is printed once, with every cause.
+fn exit_code(result: Result<u8, Error>, io: &mut Io) -> u8 {
+    match result {
         Ok(code) => code,
         Err(err) if err.is_broken_pipe() => exit::OK,
         Err(err) => {
@@ -123,11 +129,61 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
         "report" => report::report(args, io),
-        "reconcile" => reconcile::reconcile(args, io),
+        "reconcile" => net(command, args),
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
         "config" => config_cmd::config(args, io),
         other => Err(Error::usage(format!("unknown command `{other}`"))),
+    }
+}
+
+/// The name of the binary that holds the commands using the network, beside `ccbreaker`.
+pub(crate) const NET_BINARY: &str = "ccbreaker-net";
+
+/// Runs a command of `ccbreaker-net` (see `src/bin/ccbreaker-net.rs`): the binary beside this one, with the same
+/// arguments, standard streams and environment; its exit code is ours.
+fn net(command: String, args: Args) -> Result<u8, Error> {
+    let exe = std::env::current_exe().map_err(Error::file("find the path of", "ccbreaker"))?;
+    let path = exe.with_file_name(format!("{NET_BINARY}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        return Err(Error::Failed(format!(
+            "`ccbreaker {command}` needs `{NET_BINARY}` beside `{}` (at `{}`): ./install.sh and `cargo install --path .` \
+             install both",
+            exe.display(),
+            path.display()
+        )));
+    }
+    let mut child = std::process::Command::new(&path);
+    child.arg(&command).args(args.into_rest());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let source = child.exec();
+        Err(Error::File { action: "run", path, source })
+    }
+    #[cfg(not(unix))]
+    {
+        let status = child.status().map_err(Error::file("run", &path))?;
+        Ok(status.code().map_or(exit::ERROR, |c| u8::try_from(c).unwrap_or(exit::ERROR)))
+    }
+}
+
+/// What `ccbreaker-net` runs: the commands that use the network.
+pub fn run_net(args: Vec<OsString>, io: &mut Io) -> u8 {
+    let result = dispatch_net(args, io);
+    exit_code(result, io)
+}
+
+fn dispatch_net(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
+    let mut args = Args::new(args);
+    match args.next_word()?.as_deref() {
+        Some("reconcile") => reconcile::reconcile(args, io),
+        Some("-V" | "--version") => {
+            writeln!(io.stdout, "ccbreaker-net {}", env!("CARGO_PKG_VERSION"))?;
+            Ok(exit::OK)
+        }
+        Some(other) => Err(Error::usage(format!("`{NET_BINARY}` runs `reconcile`, not `{other}`"))),
+        None => Err(Error::usage(format!("`{NET_BINARY}` runs `reconcile`: use `ccbreaker reconcile`"))),
     }
 }
 

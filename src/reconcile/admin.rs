@@ -97,11 +97,12 @@ pub(crate) enum AdminError {
     RetryLater { status: u16, path: String, seconds: u64 },
     #[error("GET {path} took longer than {seconds} s (reconcile.timeout_secs)")]
     Timeout { path: String, seconds: u64 },
+    /// (The HTTP client's error is boxed, so that the hook's binary, which only names this type, links none of it.)
     #[error("GET {path} failed")]
     Transport {
         path: String,
         #[source]
-        source: ureq::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("the answer to GET {path} is not the report ccbreaker expects: {why}")]
     Malformed { path: String, why: String },
@@ -296,7 +297,7 @@ impl Client {
                     ureq::Error::Timeout(_) => {
                         AdminError::Timeout { path: path.to_owned(), seconds: self.timeout.as_secs() }
                     }
-                    source => AdminError::Transport { path: path.to_owned(), source },
+                    source => AdminError::Transport { path: path.to_owned(), source: Box::new(source) },
                 })?;
             let status = response.status().as_u16();
             let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -306,7 +307,7 @@ impl Client {
                         ureq::Error::Timeout(_) => {
                             AdminError::Timeout { path: path.to_owned(), seconds: self.timeout.as_secs() }
                         }
-                        source => AdminError::Transport { path: path.to_owned(), source },
+                        source => AdminError::Transport { path: path.to_owned(), source: Box::new(source) },
                     },
                 )?;
             if (200..300).contains(&status) {

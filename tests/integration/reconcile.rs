@@ -577,3 +577,25 @@ fn a_damaged_factors_file_with_the_correction_on_follows_on_error() {
     sb.config("[reconcile]\ncorrect_budgets = false\n");
     sb.pre_tool_use("s1").assert_silent_allow();
 }
+
+#[test]
+fn reconcile_without_its_network_binary_says_where_it_looked() {
+    let sb = Sandbox::new("reconcile-alone");
+    let alone = sb.root.join("bin");
+    std::fs::create_dir_all(&alone).unwrap();
+    let copy = alone.join("ccbreaker");
+    std::fs::copy(crate::harness::BIN, &copy).unwrap();
+    let mut cmd = std::process::Command::new(&copy);
+    cmd.arg("reconcile").env_clear().env("HOME", &sb.home);
+    let out = crate::harness::run(cmd, b"");
+    out.assert_is(
+        1,
+        "",
+        &format!(
+            "ccbreaker: `ccbreaker reconcile` needs `ccbreaker-net` beside `{}` (at `{}`): ./install.sh and `cargo \
+             install --path .` install both\n",
+            copy.display(),
+            alone.join("ccbreaker-net").display()
+        ),
+    );
+}
