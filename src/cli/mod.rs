@@ -87,6 +87,25 @@ impl<'a> Out<'a> {
     }
 }
 
+/// A binary's `main`: reads the environment once, gives `command` (`run`, or `run_net` for `ccbreaker-net`) the
+/// process's arguments and standard streams, and returns its exit code.
+pub fn main(command: fn(Vec<OsString>, &mut Io) -> u8) -> std::process::ExitCode {
+    use std::io::IsTerminal;
+    let env = Env::from_process();
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let mut io = Io {
+        stdin_is_terminal: stdin.is_terminal(),
+        stdin: &mut stdin.lock(),
+        stdout_is_terminal: stdout.is_terminal(),
+        stdout: Out::stdout(&mut out),
+        stderr_is_terminal: stderr.is_terminal(),
+        stderr: Out::stderr(&mut err),
+        env: &env,
+    };
+    std::process::ExitCode::from(command(std::env::args_os().skip(1).collect(), &mut io))
+}
+
 /// Runs the command in `args` (without the program name) and returns the exit code. An error is printed once,
 /// with every cause, prefixed `ccbreaker:`; its kind decides the exit code ([`Error::code`]).
 pub fn run(args: Vec<OsString>, io: &mut Io) -> u8 {
