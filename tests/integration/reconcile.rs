@@ -241,6 +241,8 @@ fn reconcile_finds_exactly_the_injected_divergences_and_the_correction_blocks_at
     );
     assert_eq!(flags(&again), expected_flags());
     assert_eq!(again["new_flags"].as_array().unwrap().len(), 0);
+    let text = sb.run(&["reconcile", "--since", "2026-11-10"], b"").stdout;
+    assert!(text.contains("sessions (billed by session id), largest first:"), "{text}");
     let refetched = &mock.log()[8..];
     assert!(refetched.iter().all(|l| l.query.iter().any(|(k, v)| k == "starting_at" && v == "2026-11-22T00:00:00Z")));
 }
