@@ -1,10 +1,10 @@
 #!/bin/sh
-# Builds ccbreaker, installs the binary into ${CCBREAKER_INSTALL_DIR:-$HOME/.local/bin}, and registers its hooks
-# in Claude Code's settings with `ccbreaker install`. Arguments are passed to `ccbreaker install`:
+# Builds ccbreaker, installs its two binaries (ccbreaker, ccbreaker-net) into ${CCBREAKER_INSTALL_DIR:-$HOME/.local/bin},
+# and registers its hooks in Claude Code's settings with `ccbreaker install`. Arguments go to `ccbreaker install`:
 #
 #   ./install.sh                     # user settings (~/.claude/settings.json, or $CLAUDE_CONFIG_DIR)
 #   ./install.sh --scope project     # .claude/settings.json of the current directory
-#   ./install.sh --dry-run           # build and copy the binary, but only print the settings it would write
+#   ./install.sh --dry-run           # build and copy the binaries, but only print the settings it would write
 set -eu
 
 # The minimum Rust version, from Cargo.toml's `rust-version`.
@@ -41,29 +41,24 @@ case $target in
     /*) ;;
     *) target=$repo/$target ;;
 esac
-built=$target/release/ccbreaker
-[ -x "$built" ] || die "the build finished but $built is missing"
-
 mkdir -p -- "$dir"
 dir=$(CDPATH='' cd -- "$dir" && pwd)
+# ccbreaker, and beside it ccbreaker-net: the commands that use the network (`ccbreaker reconcile` and
+# `ccbreaker prices update --from URL` run it).
 # Copy then rename, so a ccbreaker that Claude Code is running right now is replaced, not overwritten in place.
-place() { # built binary, name
-    tmp=$dir/.$2.install.$$
+for name in ccbreaker ccbreaker-net; do
+    built=$target/release/$name
+    [ -x "$built" ] || die "the build finished but $built is missing"
+    tmp=$dir/.$name.install.$$
     trap 'rm -f -- "$tmp"' EXIT
-    cp -- "$1" "$tmp"
+    cp -- "$built" "$tmp"
     chmod 0755 "$tmp"
-    mv -f -- "$tmp" "$dir/$2"
+    mv -f -- "$tmp" "$dir/$name"
     trap - EXIT
-}
-place "$built" ccbreaker
-say "installed $dir/ccbreaker"
+    say "installed $dir/$name"
+done
 # The plugin's wrapper (hooks/ccbreaker-hook) runs only the binary recorded here, by its absolute path.
 printf '%s\n' "$dir/ccbreaker" > "$repo/hooks/ccbreaker.path"
-# ccbreaker-fetch reads new prices from a URL (`ccbreaker-fetch prices update`); ccbreaker and the hook never do.
-if [ -x "$target/release/ccbreaker-fetch" ]; then
-    place "$target/release/ccbreaker-fetch" ccbreaker-fetch
-    say "installed $dir/ccbreaker-fetch"
-fi
 
 on_path=no
 case ":${PATH:-}:" in

@@ -12,6 +12,7 @@ pub(crate) struct Config {
     pub policy: Policy,
     pub pricing: Pricing,
     pub transcripts: Transcripts,
+    pub reconcile: Reconcile,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +103,69 @@ pub(crate) struct Transcripts {
     pub rescan_secs: u64,
     /// More directories laid out like `~/.claude/projects`.
     pub extra_roots: Vec<PathBuf>,
+}
+
+/// Whether this account pays Anthropic per token (`api`) or by subscription (`subscription`: no per-token bill
+/// to reconcile against).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Billing {
+    Api,
+    Subscription,
+}
+
+/// `ccbreaker reconcile`: where the bill comes from, what counts as a divergence, and the budget correction.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reconcile {
+    pub billing: Billing,
+    /// A file holding the Admin API key (used when `ANTHROPIC_ADMIN_KEY` is not set); `~/` is the home directory.
+    pub admin_key_file: Option<PathBuf>,
+    /// Only these API keys' usage is compared (empty: the whole organization).
+    pub api_key_ids: Vec<String>,
+    /// Only these workspaces' usage is compared (empty: every workspace).
+    pub workspace_ids: Vec<String>,
+    /// A day or model whose billed/local ratio reaches this is flagged.
+    pub alert_ratio: f64,
+    /// A day × model counts (for flags and factors) only when its local or billed spend reaches this many USD.
+    pub min_day_usd: f64,
+    /// A step up of at least this many billed input tokens per request, not in the transcripts, is flagged.
+    pub overhead_tokens: u64,
+    /// The hook multiplies local spend by the billed/local factor of each model before comparing with budgets.
+    pub correct_budgets: bool,
+    /// Trailing days the factors are computed from.
+    pub window_days: u64,
+    /// The range factors are clamped to.
+    pub min_factor: f64,
+    pub max_factor: f64,
+    /// Seconds one Admin API request may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for Reconcile {
+    fn default() -> Reconcile {
+        Reconcile {
+            billing: Billing::Api,
+            admin_key_file: None,
+            api_key_ids: Vec::new(),
+            workspace_ids: Vec::new(),
+            alert_ratio: 1.15,
+            min_day_usd: 1.0,
+            overhead_tokens: 5000,
+            correct_budgets: false,
+            window_days: 14,
+            min_factor: 1.0,
+            max_factor: 3.0,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl Billing {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Billing::Api => "api",
+            Billing::Subscription => "subscription",
+        }
+    }
 }
 
 impl Budget {
@@ -250,14 +314,104 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn config(&mut self, root: &Table) -> Result<Config, ConfigError> {
-        self.warn_unknown(root, "", &["budget", "policy", "pricing", "transcripts"]);
+        self.warn_unknown(root, "", &["budget", "policy", "pricing", "transcripts", "reconcile"]);
         let defaults = Config::default();
         Ok(Config {
             budget: self.budget(self.section(root, "budget")?, defaults.budget)?,
             policy: self.policy(self.section(root, "policy")?, defaults.policy)?,
             pricing: self.pricing(self.section(root, "pricing")?)?,
             transcripts: self.transcripts(self.section(root, "transcripts")?, defaults.transcripts)?,
+            reconcile: self.reconcile(self.section(root, "reconcile")?, defaults.reconcile)?,
         })
+    }
+
+    fn reconcile(&mut self, table: Option<&Table>, mut r: Reconcile) -> Result<Reconcile, ConfigError> {
+        let Some(table) = table else { return Ok(r) };
+        const KEYS: [&str; 12] = [
+            "billing",
+            "admin_key_file",
+            "api_key_ids",
+            "workspace_ids",
+            "alert_ratio",
+            "min_day_usd",
+            "overhead_tokens",
+            "correct_budgets",
+            "window_days",
+            "min_factor",
+            "max_factor",
+            "timeout_secs",
+        ];
+        self.warn_unknown(table, "reconcile", &KEYS);
+        if let Some(v) = table.get("billing") {
+            r.billing = match self.string("reconcile.billing", v)? {
+                "api" => Billing::Api,
+                "subscription" => Billing::Subscription,
+                other => {
+                    return Err(self
+                        .invalid("reconcile.billing", format!("must be \"api\" or \"subscription\", got {other:?}")));
+                }
+            };
+        }
+        if let Some(v) = table.get("admin_key_file") {
+            r.admin_key_file = Some(PathBuf::from(self.string("reconcile.admin_key_file", v)?));
+        }
+        for (key, list) in [("api_key_ids", &mut r.api_key_ids), ("workspace_ids", &mut r.workspace_ids)] {
+            if let Some(v) = table.get(key) {
+                let full = format!("reconcile.{key}");
+                let Value::Array(items) = v else {
+                    return Err(self.invalid(&full, "must be an array of ids".to_owned()));
+                };
+                *list = items.iter().map(|i| self.string(&full, i).map(str::to_owned)).collect::<Result<_, _>>()?;
+            }
+        }
+        if let Some(v) = table.get("alert_ratio") {
+            r.alert_ratio = self.number("reconcile.alert_ratio", v)?;
+            if r.alert_ratio <= 1.0 {
+                return Err(self.invalid("reconcile.alert_ratio", format!("must be above 1, got {}", r.alert_ratio)));
+            }
+        }
+        if let Some(v) = table.get("min_day_usd") {
+            r.min_day_usd = self.usd("reconcile.min_day_usd", v)?;
+        }
+        if let Some(v) = table.get("overhead_tokens") {
+            r.overhead_tokens = self.whole("reconcile.overhead_tokens", v, 1, 10_000_000, "tokens")?;
+        }
+        if let Some(v) = table.get("correct_budgets") {
+            r.correct_budgets = v
+                .as_bool()
+                .ok_or_else(|| self.invalid("reconcile.correct_budgets", format!("must be true or false, got {v}")))?;
+        }
+        if let Some(v) = table.get("window_days") {
+            r.window_days = self.whole("reconcile.window_days", v, 1, 90, "days")?;
+        }
+        if let Some(v) = table.get("min_factor") {
+            r.min_factor = self.number("reconcile.min_factor", v)?;
+        }
+        if let Some(v) = table.get("max_factor") {
+            r.max_factor = self.number("reconcile.max_factor", v)?;
+        }
+        if !(r.min_factor > 0.0 && r.min_factor <= r.max_factor && r.max_factor <= 10.0) {
+            let key = if table.contains_key("max_factor") { "reconcile.max_factor" } else { "reconcile.min_factor" };
+            return Err(self.invalid(
+                key,
+                format!(
+                    "must give a range with 0 < min_factor <= max_factor <= 10, got {} to {}",
+                    r.min_factor, r.max_factor
+                ),
+            ));
+        }
+        if let Some(v) = table.get("timeout_secs") {
+            r.timeout_secs = self.whole("reconcile.timeout_secs", v, 1, 600, "seconds")?;
+        }
+        Ok(r)
+    }
+
+    /// A whole number from `min` to `max`.
+    fn whole(&self, key: &str, value: &Value, min: u64, max: u64, unit: &str) -> Result<u64, ConfigError> {
+        match value {
+            Value::Integer(n) if (min as i64..=max as i64).contains(n) => Ok(*n as u64),
+            _ => Err(self.invalid(key, format!("must be a whole number of {unit} from {min} to {max}, got {value}"))),
+        }
     }
 
     fn budget(&mut self, table: Option<&Table>, mut budget: Budget) -> Result<Budget, ConfigError> {
@@ -571,6 +725,16 @@ pub(crate) fn tighten(root: Config, user: &Config) -> Config {
         p.on_error = OnError::Block;
     }
     p.wait_ms = p.wait_ms.max(user.policy.wait_ms);
+    // The budget correction: on if either turns it on, and clamped to the higher floor and ceiling (a correction
+    // only ever raises spend in locked mode, see `Place::correction`). How the bill is read is the root's, but for
+    // the user's own key file.
+    let r = &mut config.reconcile;
+    r.correct_budgets |= user.reconcile.correct_budgets;
+    r.min_factor = r.min_factor.max(user.reconcile.min_factor);
+    r.max_factor = r.max_factor.max(user.reconcile.max_factor);
+    if r.admin_key_file.is_none() {
+        r.admin_key_file.clone_from(&user.reconcile.admin_key_file);
+    }
     let t = &mut config.transcripts;
     t.rescan_secs = t.rescan_secs.min(user.transcripts.rescan_secs);
     for root in &user.transcripts.extra_roots {
@@ -716,6 +880,30 @@ wait_ms = 1500
 rescan_secs = 10
 # More directories laid out like ~/.claude/projects.
 extra_roots = []
+
+[reconcile]
+# `ccbreaker reconcile` compares these estimates with what Anthropic billed. "api": you pay per token (the Admin
+# API or the console's CSV exports give the bill); "subscription": Claude Pro/Max, no per-token bill.
+billing = "api"
+# The Admin API key is read from ANTHROPIC_ADMIN_KEY, else from this file (never put the key itself here).
+# admin_key_file = "~/.config/ccbreaker/admin-key"
+# Compare only these API keys' or workspaces' usage (empty: the whole organization).
+api_key_ids = []
+workspace_ids = []
+# A day or model billed at least this many times its local estimate is flagged.
+alert_ratio = 1.15
+# A day x model is judged (flagged, used for factors) only when its local or billed spend reaches this (USD).
+min_day_usd = 1.0
+# A step up of this many billed input tokens per request that the transcripts do not show is flagged.
+overhead_tokens = 5000
+# Multiply each model's local spend by its measured billed/local factor before comparing with budgets.
+correct_budgets = false
+# The factors come from this many trailing days, and are clamped to min_factor..max_factor.
+window_days = 14
+min_factor = 1.0
+max_factor = 3.0
+# Seconds one Admin API request may take.
+timeout_secs = 30
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.
@@ -763,6 +951,23 @@ pub(crate) fn render(config: &Config) -> String {
     let _ = writeln!(out, "rescan_secs = {}", t.rescan_secs);
     let roots: Vec<String> = t.extra_roots.iter().map(|r| format!("{:?}", r.display().to_string())).collect();
     let _ = writeln!(out, "extra_roots = [{}]", roots.join(", "));
+    let r = &config.reconcile;
+    let ids = |list: &[String]| list.iter().map(|id| format!("{id:?}")).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(out, "\n[reconcile]");
+    let _ = writeln!(out, "billing = \"{}\"", r.billing.as_str());
+    if let Some(file) = &r.admin_key_file {
+        let _ = writeln!(out, "admin_key_file = {:?}", file.display().to_string());
+    }
+    let _ = writeln!(out, "api_key_ids = [{}]", ids(&r.api_key_ids));
+    let _ = writeln!(out, "workspace_ids = [{}]", ids(&r.workspace_ids));
+    let _ = writeln!(out, "alert_ratio = {:?}", r.alert_ratio);
+    let _ = writeln!(out, "min_day_usd = {:?}", r.min_day_usd);
+    let _ = writeln!(out, "overhead_tokens = {}", r.overhead_tokens);
+    let _ = writeln!(out, "correct_budgets = {}", r.correct_budgets);
+    let _ = writeln!(out, "window_days = {}", r.window_days);
+    let _ = writeln!(out, "min_factor = {:?}", r.min_factor);
+    let _ = writeln!(out, "max_factor = {:?}", r.max_factor);
+    let _ = writeln!(out, "timeout_secs = {}", r.timeout_secs);
     out
 }
 
@@ -962,6 +1167,14 @@ mod tests {
         assert_eq!(estimate("900", "0"), Some(900), "the user cannot turn the estimate off");
         assert_eq!(estimate("0", "\"median\""), None, "an estimate the root left off may be turned on");
         assert_eq!(estimate("\"median\"", "0"), None);
+        let (root, _) = parse_ok("[reconcile]\nmin_factor = 1.1\nmax_factor = 2\nalert_ratio = 1.5\n");
+        let (user, _) = parse_ok(
+            "[reconcile]\ncorrect_budgets = true\nmin_factor = 0.5\nmax_factor = 4\nalert_ratio = 3\n\
+             admin_key_file = \"~/k\"\n",
+        );
+        let r = tighten(root, &user).reconcile;
+        assert_eq!((r.correct_budgets, r.min_factor, r.max_factor), (true, 1.1, 4.0), "the stricter correction");
+        assert_eq!((r.alert_ratio, r.admin_key_file.as_deref()), (1.5, Some(Path::new("~/k"))));
     }
 
     #[test]
@@ -986,6 +1199,30 @@ mod tests {
         // A prompt over 100,000 tokens is billed whole at the long-context rates: $4 + $2.
         let long = Usage { input_tokens: 1_000_000, output_tokens: 100_000, ..Usage::default() };
         assert_eq!(price(&long, Speed::Standard, None), Pico::from_usd(6.0));
+    }
+
+    #[test]
+    fn reconcile_values_are_read_and_checked() {
+        let (config, _) = parse_ok(
+            "[reconcile]\nbilling = \"subscription\"\nalert_ratio = 1.3\ncorrect_budgets = true\n\
+             window_days = 7\nmin_factor = 0.9\nmax_factor = 2\napi_key_ids = [\"apikey_1\"]\n\
+             admin_key_file = \"~/k\"\n",
+        );
+        let r = &config.reconcile;
+        assert_eq!(r.billing, Billing::Subscription);
+        assert_eq!((r.alert_ratio, r.correct_budgets, r.window_days), (1.3, true, 7));
+        assert_eq!((r.min_factor, r.max_factor), (0.9, 2.0));
+        assert_eq!(r.api_key_ids, ["apikey_1"]);
+        assert_eq!(r.admin_key_file.as_deref(), Some(Path::new("~/k")));
+        assert_eq!(parse_ok(&render(&config)).0, config);
+        let err = parse_err("[reconcile]\nalert_ratio = 0.9\n");
+        assert!(err.contains("`reconcile.alert_ratio` in `/c.toml` must be above 1"), "{err}");
+        let err = parse_err("[reconcile]\nmin_factor = 2\nmax_factor = 1.5\n");
+        assert!(err.contains("`reconcile.max_factor`"), "{err}");
+        let err = parse_err("[reconcile]\nbilling = \"free\"\n");
+        assert!(err.contains("`reconcile.billing`"), "{err}");
+        let err = parse_err("[reconcile]\ntimeout_secs = 0\n");
+        assert!(err.contains("from 1 to 600"), "{err}");
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
 pub const HOME: &str = "HOME";
+/// An Anthropic Admin API key (`sk-ant-admin...`) for `ccbreaker reconcile`; never printed.
+pub const ANTHROPIC_ADMIN_KEY: &str = "ANTHROPIC_ADMIN_KEY";
+/// The Admin API's base URL for `ccbreaker reconcile` (default `https://api.anthropic.com`): a proxy, or a test server.
+pub const CCBREAKER_ADMIN_API_URL: &str = "CCBREAKER_ADMIN_API_URL";
 
 /// A snapshot of the variables above.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +60,29 @@ pub struct Env {
     pub xdg_config_home: Option<PathBuf>,
     pub xdg_state_home: Option<PathBuf>,
     pub home: Option<PathBuf>,
+    pub admin_key: Option<Secret>,
+    pub admin_api_url: Option<String>,
+}
+
+/// A value that must never be shown: its `Debug` says `[redacted]`, and only [`Secret::expose`] gives it out.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The value itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 impl Env {
@@ -84,6 +111,8 @@ impl Env {
             xdg_config_home: path(XDG_CONFIG_HOME),
             xdg_state_home: path(XDG_STATE_HOME),
             home: path(HOME).or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
+            admin_key: string(ANTHROPIC_ADMIN_KEY).map(|key| Secret::new(key.trim().to_owned())),
+            admin_api_url: string(CCBREAKER_ADMIN_API_URL),
         }
     }
 
@@ -96,6 +125,7 @@ impl Env {
             lock_timeout_ms: None,
             log: None,
             now: None,
+            admin_api_url: None,
             ..self.clone()
         }
     }

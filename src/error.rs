@@ -3,11 +3,13 @@
 //! they meet here, and nothing on the way flattens them to text.
 
 use crate::config::ConfigError;
+use crate::correction::CorrectionError;
 use crate::hook::event::EventError;
 use crate::install::InstallError;
 use crate::ledger::LedgerError;
 use crate::ledger::keys::KeysError;
 use crate::locked::LockedError;
+use crate::reconcile::ReconcileError;
 use std::io;
 use std::path::PathBuf;
 
@@ -39,6 +41,10 @@ pub(crate) enum Error {
     Locked(#[from] LockedError),
     #[error(transparent)]
     Prices(#[from] crate::pricing::update::PricesError),
+    #[error(transparent)]
+    Correction(#[from] CorrectionError),
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
     /// The command line was wrong.
     #[error("{0}\nRun `ccbreaker --help` for usage.")]
     Usage(String),

@@ -5,6 +5,7 @@
 mod audit;
 pub mod cli;
 mod config;
+mod correction;
 pub mod env;
 mod error;
 mod files;
@@ -13,10 +14,12 @@ mod hook;
 mod install;
 mod ledger;
 mod locked;
+mod net;
 mod paths;
 mod place;
 mod policy;
 mod pricing;
+mod reconcile;
 mod report;
 mod sync;
 #[cfg(test)]

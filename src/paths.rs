@@ -75,6 +75,20 @@ pub(crate) fn transcript_roots_as_given(env: &Env, extra: &[PathBuf]) -> Vec<Pat
     roots
 }
 
+/// The name of the binary that holds the commands using the network (`reconcile`, `prices update` from a URL).
+pub(crate) const NET_BINARY: &str = "ccbreaker-net";
+
+/// `ccbreaker-net` beside the `ccbreaker` binary at `binary`: the one place the network binary is looked for (the
+/// commands that run it, `install --locked`, the tamper checks and the boundary checks all ask here).
+pub(crate) fn net_binary_beside(binary: &Path) -> PathBuf {
+    binary.with_file_name(format!("{NET_BINARY}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The Admin API key file named by `reconcile.admin_key_file` (`~/` is the home directory).
+pub(crate) fn admin_key_file(env: &Env, configured: &Path) -> PathBuf {
+    expand_home(configured, env.home.as_deref())
+}
+
 /// `path` with symlinks resolved; a file that does not exist yet is resolved through its parent directory.
 pub(crate) fn resolve(path: &Path) -> Option<PathBuf> {
     std::fs::canonicalize(path)

@@ -3,7 +3,8 @@
 //! user's), the state directory, and where grants come from. And the config as loaded, with the last good one in
 //! force when the file cannot be used.
 
-use crate::config::{self, Config, ConfigError, last_good};
+use crate::config::{self, Config, ConfigError, Reconcile, last_good};
+use crate::correction::{Correction, CorrectionError};
 use crate::env::Env;
 use crate::locked::{self, Install, LockedError, Mode};
 use chrono::{DateTime, Utc};
@@ -71,6 +72,27 @@ impl Place {
     /// beside the root-owned config (prices are root's to change, and the same for every user).
     pub(crate) fn prices_dir(&self) -> PathBuf {
         if self.is_locked() { PathBuf::from(locked::CONFIG_DIR) } else { self.state_dir.clone() }
+    }
+
+    /// The budget correction in force for `config` (see [`crate::correction`]), from this mode's state, its factors
+    /// clamped to [`Place::correction_range`].
+    pub(crate) fn correction(&self, config: &Reconcile) -> Result<Option<Correction>, CorrectionError> {
+        if !config.correct_budgets {
+            return Ok(None);
+        }
+        let (min_factor, max_factor) = self.correction_range(config);
+        Correction::load(&self.state_dir, &Reconcile { min_factor, max_factor, ..config.clone() })
+    }
+
+    /// The range the correction's factors are clamped to: the config's; in locked mode at least 1, so that a
+    /// correction only raises spend (the bill it was measured from can be a CSV file the agent wrote).
+    pub(crate) fn correction_range(&self, config: &Reconcile) -> (f64, f64) {
+        if self.is_locked() {
+            let min = config.min_factor.max(1.0);
+            (min, config.max_factor.max(min))
+        } else {
+            (config.min_factor, config.max_factor)
+        }
     }
 
     pub(crate) fn is_locked(&self) -> bool {
@@ -181,5 +203,55 @@ impl Effective {
             last_good::remember(&last_good::file(state_dir, *root), path, text.as_deref(), now)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_dir::TestDir;
+
+    fn place(dir: &Path, locked: bool) -> Place {
+        let mode = if locked {
+            Mode::Locked(Install {
+                binary: PathBuf::from("/usr/local/bin/ccbreaker"),
+                gid: 998,
+                state_root: dir.to_path_buf(),
+                managed_settings: locked::managed_settings(),
+            })
+        } else {
+            Mode::User
+        };
+        Place {
+            mode,
+            env: Env::default(),
+            config_path: dir.join("config.toml"),
+            user_config: None,
+            state_dir: dir.to_path_buf(),
+            grants: None,
+        }
+    }
+
+    #[test]
+    fn in_locked_mode_the_correction_only_raises_spend() {
+        let dir = TestDir::new("place-correction");
+        let mut factors = crate::correction::Factors::new(
+            DateTime::UNIX_EPOCH,
+            "test".to_owned(),
+            chrono::NaiveDate::MIN,
+            chrono::NaiveDate::MIN,
+        );
+        factors.fallback = Some(0.5);
+        crate::correction::write(dir.path(), &factors).unwrap();
+        let config = Reconcile { correct_budgets: true, min_factor: 0.2, max_factor: 0.8, ..Reconcile::default() };
+        let (user, locked) = (place(dir.path(), false), place(dir.path(), true));
+        assert_eq!(user.correction_range(&config), (0.2, 0.8));
+        assert_eq!(locked.correction_range(&config), (1.0, 1.0));
+        let factor = |p: &Place| p.correction(&config).unwrap().unwrap().factor_ppm("claude-sonnet-5");
+        assert_eq!((factor(&user), factor(&locked)), (500_000, 1_000_000));
+        let off = Reconcile { correct_budgets: false, ..config };
+        assert_eq!(locked.correction(&off).unwrap(), None);
+        assert_eq!(locked.prices_dir(), Path::new(locked::CONFIG_DIR));
+        assert_eq!(user.prices_dir(), dir.path());
     }
 }

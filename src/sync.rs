@@ -6,8 +6,10 @@
 //! that run the hook bring their own spend in on every call. The day total is therefore exact for hooked
 //! sessions and at most `rescan_secs` stale for the others.
 
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
+use crate::correction::Correction;
 use crate::env::Env;
+use crate::error::Error;
 use crate::ledger::account::{self, ReadStats};
 use crate::ledger::keys::{KeyIndex, KeysError};
 use crate::ledger::state::Ledger;
@@ -36,6 +38,9 @@ pub(crate) struct Context<'a> {
     pub rescan_secs: u64,
     /// What one sync may read (see [`HOOK_BYTES`]).
     pub budget: Budget,
+    /// Each model's billed/local factor, when `reconcile.correct_budgets` is on and `reconcile` measured one; the
+    /// prices above apply it already.
+    pub correction: Option<Correction>,
 }
 
 /// Bytes one hook call reads at most (soft: a line under way is finished); the rest is read by later calls. A
@@ -56,7 +61,7 @@ pub(crate) fn prices(
     config: &Config,
     config_path: &Path,
     prices_dir: &Path,
-) -> Result<(PriceTable, Option<String>), ConfigError> {
+) -> Result<(PriceTable, Option<String>), crate::config::ConfigError> {
     let (rows, note) = match crate::pricing::stored::load(prices_dir) {
         Ok(stored) => (stored.map(|s| s.rows).unwrap_or_default(), None),
         Err(err) => (Vec::new(), Some(crate::error::report(&err))),
@@ -66,9 +71,11 @@ pub(crate) fn prices(
 
 impl<'a> Context<'a> {
     /// The context for `config` in force at `place` (its prices with the stored update and the config's overrides,
-    /// its roots and zone) at `now`.
-    pub(crate) fn new(place: &'a Place, config: &'a Config, now: DateTime<Utc>) -> Result<Self, ConfigError> {
-        let (prices, price_note) = prices(config, &place.config_path, &place.prices_dir())?;
+    /// corrected by the budget correction if it is on; its roots and zone) at `now`.
+    pub(crate) fn new(place: &'a Place, config: &'a Config, now: DateTime<Utc>) -> Result<Self, Error> {
+        let (mut prices, price_note) = prices(config, &place.config_path, &place.prices_dir())?;
+        let correction = place.correction(&config.reconcile)?;
+        prices.set_correction(correction.clone());
         Ok(Context {
             roots: Roots::new(&place.env, &config.transcripts.extra_roots),
             zone: config.budget.timezone,
@@ -77,7 +84,17 @@ impl<'a> Context<'a> {
             now,
             rescan_secs: config.transcripts.rescan_secs,
             budget: Budget::UNLIMITED,
+            correction,
         })
+    }
+
+    /// What the ledger's totals are counted in: the zone's days, and the correction if one applies. A ledger made on
+    /// another basis is rebuilt from the transcripts.
+    pub(crate) fn ledger_basis(&self) -> String {
+        match &self.correction {
+            None => self.zone.name(),
+            Some(correction) => format!("{}, {}", self.zone.name(), correction.basis()),
+        }
     }
 }
 

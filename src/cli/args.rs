@@ -50,6 +50,36 @@ impl Args {
         }
     }
 
+    /// Removes every `--name V1 [V2 ...]` (values up to the next option) and `--name=V`; the values in order.
+    pub(super) fn values(&mut self, name: &str) -> Result<Vec<String>, Error> {
+        let prefix = format!("{name}=");
+        let mut values = Vec::new();
+        let mut i = 0;
+        while i < self.rest.len() {
+            if let Some(value) = self.rest[i].strip_prefix(&prefix) {
+                values.push(value.to_owned());
+                self.rest.remove(i);
+            } else if self.rest[i] == name {
+                self.rest.remove(i);
+                let before = values.len();
+                while i < self.rest.len() && !self.rest[i].starts_with("--") {
+                    values.extend(self.rest.remove(i));
+                }
+                if values.len() == before {
+                    return Err(Error::usage(format!("`{name}` needs a value")));
+                }
+            } else {
+                i += 1;
+            }
+        }
+        Ok(values)
+    }
+
+    /// Everything not taken yet, in order.
+    pub(super) fn into_rest(self) -> Vec<String> {
+        self.rest.into()
+    }
+
     /// Fails on anything left over.
     pub(super) fn finish(self) -> Result<(), Error> {
         match self.rest.front() {

@@ -7,6 +7,7 @@ mod config_cmd;
 mod install_cmd;
 mod log;
 mod prices;
+mod reconcile;
 mod report;
 mod status;
 
@@ -33,12 +34,15 @@ Usage:
   ccbreaker report daily|weekly|monthly|session|blocks [--json] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
                    [--timezone TZ] [--project NAME] [--breakdown]
                                     spend of every transcript by day, ISO week, month, session or 5-hour block
+  ccbreaker reconcile [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--csv FILE...] [--json] [--session ID]
+                                    the local estimate against what Anthropic billed, per day, model and session
   ccbreaker allow --session ID [--add-usd N] [--user NAME] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget);
                                     in locked mode, as root (sudo)
   ccbreaker prices list [--json]    the price table in force and where each row comes from
-  ccbreaker prices update [--from FILE] [--force] [--i-am-human]
-                                    new prices from LiteLLM's public table (from a URL: ccbreaker-fetch prices update)
+  ccbreaker prices update [--from FILE|URL] [--force] [--i-am-human]
+                                    new prices from LiteLLM's public table (default: its URL); in locked
+                                    mode, as root (sudo)
   ccbreaker log [--json] [--limit N]
                                     the audit trail: every block, refused tamper attempt and override
   ccbreaker config init [--force] [--i-am-human]
@@ -50,12 +54,8 @@ Usage:
 
 Exit codes: 0 ok, 1 error, 2 blocked (hook with on_breach = \"exit-code\"), 64 bad usage.
 Environment: CCBREAKER_CONFIG, CCBREAKER_STATE_DIR, CCBREAKER_ON_ERROR, CCBREAKER_LOCK_TIMEOUT_MS, CCBREAKER_LOG,
-CCBREAKER_NOW, CLAUDE_CONFIG_DIR, NO_COLOR (see the README).
+CCBREAKER_NOW, CLAUDE_CONFIG_DIR, NO_COLOR, ANTHROPIC_ADMIN_KEY, CCBREAKER_ADMIN_API_URL (see the README).
 ";
-
-/// Reads a URL: given to [`Io`] by `ccbreaker-fetch`, the binary that carries the HTTP and TLS code, and by no other
-/// (so `ccbreaker`, which every hook call starts, never loads it).
-pub type Fetch = fn(&str) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Where a command writes, and what it knows of the world.
 pub struct Io<'a> {
@@ -68,8 +68,6 @@ pub struct Io<'a> {
     pub stderr_is_terminal: bool,
     pub stderr: Out<'a>,
     pub env: &'a Env,
-    /// How to read a URL, if this binary can (`ccbreaker prices update`).
-    pub fetch: Option<Fetch>,
 }
 
 /// Standard output or error. `write!`/`writeln!` on it fail with an [`OutputError`] naming the stream, so that a
@@ -98,10 +96,35 @@ impl<'a> Out<'a> {
     }
 }
 
+/// A binary's `main`: reads the environment once, gives `command` (`run`, or `run_net` for `ccbreaker-net`) the
+/// process's arguments and standard streams, and returns its exit code.
+pub fn main(command: fn(Vec<OsString>, &mut Io) -> u8) -> std::process::ExitCode {
+    use std::io::IsTerminal;
+    let env = Env::from_process();
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let mut io = Io {
+        stdin_is_terminal: stdin.is_terminal(),
+        stdin: &mut stdin.lock(),
+        stdout_is_terminal: stdout.is_terminal(),
+        stdout: Out::stdout(&mut out),
+        stderr_is_terminal: stderr.is_terminal(),
+        stderr: Out::stderr(&mut err),
+        env: &env,
+    };
+    std::process::ExitCode::from(command(std::env::args_os().skip(1).collect(), &mut io))
+}
+
 /// Runs the command in `args` (without the program name) and returns the exit code. An error is printed once,
 /// with every cause, prefixed `ccbreaker:`; its kind decides the exit code ([`Error::code`]).
 pub fn run(args: Vec<OsString>, io: &mut Io) -> u8 {
-    match dispatch(args, io) {
+    let result = dispatch(args, io);
+    exit_code(result, io)
+}
+
+/// The exit code of a command's result; an error is printed once, with every cause.
+fn exit_code(result: Result<u8, Error>, io: &mut Io) -> u8 {
+    match result {
         Ok(code) => code,
         Err(err) if err.is_broken_pipe() => exit::OK,
         Err(err) => {
@@ -134,11 +157,71 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
         "report" => report::report(args, io),
+        "reconcile" => net(io, std::iter::once(command).chain(args.into_rest()).collect()),
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
-        "prices" => prices::prices(args, io),
+        "prices" => prices::prices(args, io, None),
         "config" => config_cmd::config(args, io),
         other => Err(Error::usage(format!("unknown command `{other}`"))),
+    }
+}
+
+/// Runs `args` (a command of `ccbreaker-net`, see `src/bin/ccbreaker-net.rs`) in the network binary, with the same
+/// standard streams and environment; its exit code is ours. The binary is the one beside this `ccbreaker`; in locked
+/// mode, the root-owned one beside the locked binary (a `ccbreaker` that is not the locked one is refused first, as
+/// for every command).
+pub(crate) fn net(io: &Io, args: Vec<String>) -> Result<u8, Error> {
+    let command = args.first().cloned().unwrap_or_default();
+    let place = place(io, &command)?;
+    let beside = match place.mode.install() {
+        Some(install) => install.binary.clone(),
+        None => std::env::current_exe().map_err(Error::file("find the path of", "ccbreaker"))?,
+    };
+    let path = crate::paths::net_binary_beside(&beside);
+    if !path.is_file() {
+        return Err(Error::Failed(format!(
+            "`ccbreaker {command}` needs `{}` beside `{}` (at `{}`): ./install.sh, `cargo install --path .` and \
+             `sudo ccbreaker install --locked` install both",
+            crate::paths::NET_BINARY,
+            beside.display(),
+            path.display()
+        )));
+    }
+    let mut child = std::process::Command::new(&path);
+    child.args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let source = child.exec();
+        Err(Error::File { action: "run", path, source })
+    }
+    #[cfg(not(unix))]
+    {
+        let status = child.status().map_err(Error::file("run", &path))?;
+        Ok(status.code().map_or(exit::ERROR, |c| u8::try_from(c).unwrap_or(exit::ERROR)))
+    }
+}
+
+/// What `ccbreaker-net` runs: the commands that use the network.
+pub fn run_net(args: Vec<OsString>, io: &mut Io) -> u8 {
+    let result = dispatch_net(args, io);
+    exit_code(result, io)
+}
+
+fn dispatch_net(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
+    let net = crate::paths::NET_BINARY;
+    let mut args = Args::new(args);
+    match args.next_word()?.as_deref() {
+        Some("reconcile") => reconcile::reconcile(args, io),
+        Some("prices") => prices::prices(args, io, Some(crate::net::fetch)),
+        Some("-V" | "--version") => {
+            writeln!(io.stdout, "{net} {}", env!("CARGO_PKG_VERSION"))?;
+            Ok(exit::OK)
+        }
+        Some(other) => Err(Error::usage(format!("`{net}` runs `reconcile` and `prices update`, not `{other}`"))),
+        None => Err(Error::usage(format!(
+            "`{net}` runs `reconcile` and `prices update`: use `ccbreaker reconcile` or `ccbreaker prices update`"
+        ))),
     }
 }
 
@@ -160,6 +243,7 @@ pub(crate) fn place(io: &Io, command: &str) -> Result<crate::place::Place, Error
     let place = crate::place::Place::resolve(io.env)?;
     if let crate::locked::Mode::Locked(install) = &place.mode
         && !install.is_this_binary()
+        && !install.is_its_net_binary()
     {
         return Err(install.not_this_binary(command).into());
     }

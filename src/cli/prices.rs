@@ -1,6 +1,7 @@
 //! `ccbreaker prices list|update`: the effective price table and where each row comes from, and new prices from
-//! LiteLLM's public table (a file, or a URL when built with the `network` feature) without a new release. The
-//! hook never fetches anything: an update writes `prices.bin` in the state directory, which the hook reads.
+//! LiteLLM's public table (a file, or a URL) without a new release. The hook never fetches anything: an update
+//! writes `prices.bin` (see [`crate::place::Place::prices_dir`]), which the hook reads. A URL is read by
+//! `ccbreaker-net`, which `ccbreaker prices update` runs for it, so that `ccbreaker` links no HTTP or TLS code.
 
 use super::Io;
 use super::args::Args;
@@ -17,7 +18,11 @@ pub(crate) const DEFAULT_SOURCE: &str =
 /// The largest table read (the whole LiteLLM table is about 1.5 MB).
 const MAX_TABLE_BYTES: u64 = 64 << 20;
 
-pub(super) fn prices(mut args: Args, io: &mut Io) -> Result<u8, Error> {
+/// Reads at most the given number of bytes from a URL: `ccbreaker-net` passes [`crate::net::fetch`]; `ccbreaker`
+/// passes none, and runs `ccbreaker-net` for a URL.
+pub(super) type Fetch = fn(&str, u64) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
+
+pub(super) fn prices(mut args: Args, io: &mut Io, fetch: Option<Fetch>) -> Result<u8, Error> {
     match args.next_word()?.as_deref() {
         Some("list") => {
             let json = args.flag("--json");
@@ -30,7 +35,14 @@ pub(super) fn prices(mut args: Args, io: &mut Io) -> Result<u8, Error> {
             let human = args.flag("--i-am-human");
             args.finish()?;
             super::refuse_inside_claude_code(io, "prices update", human)?;
-            update(from.as_deref().unwrap_or(DEFAULT_SOURCE), force, io)
+            let source = from.as_deref().unwrap_or(DEFAULT_SOURCE);
+            if is_url(source) && fetch.is_none() {
+                let mut net: Vec<String> = ["prices", "update", "--from", source].map(str::to_owned).into();
+                net.extend(force.then(|| "--force".to_owned()));
+                net.extend(human.then(|| "--i-am-human".to_owned()));
+                return super::net(io, net);
+            }
+            update(source, force, io, fetch)
         }
         Some(other) => Err(Error::usage(format!("unknown `prices` command `{other}`: use list or update"))),
         None => Err(Error::usage("`prices` needs a command: list or update")),
@@ -124,13 +136,13 @@ fn time(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().to_rfc3339()
 }
 
-fn update(source: &str, force: bool, io: &mut Io) -> Result<u8, Error> {
+fn update(source: &str, force: bool, io: &mut Io, fetch: Option<Fetch>) -> Result<u8, Error> {
     let place = super::place(io, "prices update")?;
     if place.is_locked() {
         crate::locked::require_root("`prices update`", "prices update")?;
     }
     let prices_dir = place.prices_dir();
-    let text = read_source(source, io)?;
+    let text = read_source(source, fetch)?;
     // A stored table that cannot be read is replaced, not kept: it was not in force either.
     let previous = match stored::load(&prices_dir) {
         Ok(previous) => previous,
@@ -186,36 +198,23 @@ fn update(source: &str, force: bool, io: &mut Io) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
-/// The bytes of the table at `source`: a URL (`http://`, `https://`) or a file.
-fn read_source(source: &str, io: &Io) -> Result<Vec<u8>, Error> {
-    if source.starts_with("http://") || source.starts_with("https://") {
-        return fetch(source, io);
-    }
-    let fail = |error: std::io::Error| PricesError::Fetch { source_name: source.to_owned(), error: Box::new(error) };
-    let meta = std::fs::metadata(source).map_err(fail)?;
-    if meta.len() > MAX_TABLE_BYTES {
-        let error = std::io::Error::other(format!("it is larger than {MAX_TABLE_BYTES} bytes"));
-        return Err(fail(error).into());
-    }
-    Ok(std::fs::read(source).map_err(fail)?)
+fn is_url(source: &str) -> bool {
+    source.starts_with("http://") || source.starts_with("https://")
 }
 
-/// The body at `url`, read by the fetcher this binary was given: only `ccbreaker-fetch` has one, so that the HTTP
-/// and TLS code never loads with `ccbreaker` itself (nor the code that starts another program: binding its symbols
-/// cost every hook call's start-up about 30,000 instructions).
-fn fetch(url: &str, io: &Io) -> Result<Vec<u8>, Error> {
-    let Some(fetch) = io.fetch else {
-        let why = format!(
-            "ccbreaker itself reads no network: run `ccbreaker-fetch prices update{}` (installed beside ccbreaker by a \
-             build with the `network` feature, the default), or download the table and use --from FILE",
-            if url == DEFAULT_SOURCE { String::new() } else { format!(" --from {url}") }
-        );
-        return Err(PricesError::Fetch { source_name: url.to_owned(), error: why.into() }.into());
-    };
-    let body = fetch(url).map_err(|error| PricesError::Fetch { source_name: url.to_owned(), error })?;
-    if body.len() as u64 > MAX_TABLE_BYTES {
-        let error = format!("it is larger than {MAX_TABLE_BYTES} bytes").into();
-        return Err(PricesError::Fetch { source_name: url.to_owned(), error }.into());
+/// The bytes of the table at `source`: a URL (read with `fetch`) or a file.
+fn read_source(source: &str, fetch: Option<Fetch>) -> Result<Vec<u8>, Error> {
+    let fail =
+        |error: Box<dyn std::error::Error + Send + Sync>| PricesError::Fetch { source_name: source.to_owned(), error };
+    if is_url(source) {
+        return match fetch {
+            Some(fetch) => Ok(fetch(source, MAX_TABLE_BYTES).map_err(fail)?),
+            None => Err(fail(format!("only {} reads a URL", crate::paths::NET_BINARY).into()).into()),
+        };
     }
-    Ok(body)
+    let meta = std::fs::metadata(source).map_err(|e| fail(Box::new(e)))?;
+    if meta.len() > MAX_TABLE_BYTES {
+        return Err(fail(format!("it is larger than {MAX_TABLE_BYTES} bytes").into()).into());
+    }
+    Ok(std::fs::read(source).map_err(|e| fail(Box::new(e)))?)
 }

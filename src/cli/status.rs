@@ -34,11 +34,26 @@ struct Report {
     config: String,
     state_dir: String,
     last_hook: Option<HookTimings>,
+    /// The budget correction (`reconcile.correct_budgets`) and the factors `reconcile` last measured.
+    correction: Option<CorrectionStatus>,
     notes: Vec<String>,
     /// `user` or `locked`.
     mode: &'static str,
     /// Locked mode: whether its boundary holds, fact by fact.
     boundary: Vec<Check>,
+}
+
+#[derive(Debug, Serialize)]
+struct CorrectionStatus {
+    /// `reconcile.correct_budgets`: the hook multiplies each model's spend by its factor.
+    enabled: bool,
+    computed_at: Option<String>,
+    age_hours: Option<f64>,
+    source: Option<String>,
+    /// By model, as applied (clamped to `min_factor..max_factor`).
+    factors: std::collections::BTreeMap<String, f64>,
+    /// For every other model.
+    others: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -111,6 +126,7 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let now = super::now(&place.env)?;
     let (locked, ctx) = refresh(&config, &place, io, now)?;
     let mut report = build(&config, &place.config_path, &ctx, &locked, only.as_deref());
+    report.correction = correction_status(&config, &place, now);
     locked.save()?;
     report.mode = place.mode.name();
     if let Some(install) = place.mode.install() {
@@ -148,7 +164,7 @@ pub(super) fn refresh<'a>(
         ctx.budget =
             Budget { bytes: sync::HOOK_BYTES, deadline: Some(std::time::Instant::now() + sync::HOOK_READ_FOR) };
         // A person can wait longer than a hook: five times the hook's lock timeout.
-        let mut locked = store.lock(env.lock_timeout()? * 5, &ctx.zone.name())?;
+        let mut locked = store.lock(env.lock_timeout()? * 5, &ctx.ledger_basis())?;
         let read = sync::sync(&mut locked, None, Scan::Now, &ctx)?;
         (files, bytes) = (files + read.stats.files, bytes + read.stats.bytes);
         if !read.unfinished {
@@ -210,10 +226,33 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         config: config_path.display().to_string(),
         state_dir: locked.store().dir().display().to_string(),
         last_hook: ledger.last_hook.clone(),
+        correction: None,
         notes: ledger.notes.clone(),
         mode: "user",
         boundary: Vec::new(),
     }
+}
+
+/// The correction in force (or available), `None` when it is off and `reconcile` never measured factors.
+fn correction_status(config: &Config, place: &Place, now: DateTime<Utc>) -> Option<CorrectionStatus> {
+    let r = &config.reconcile;
+    let factors = crate::correction::read(&place.state_dir).ok().flatten();
+    if factors.is_none() && !r.correct_budgets {
+        return None;
+    }
+    let (min, max) = place.correction_range(r);
+    let clamp = |f: f64| f.clamp(min, max);
+    Some(CorrectionStatus {
+        enabled: r.correct_budgets,
+        computed_at: factors.as_ref().map(|f| f.computed_at.to_rfc3339()),
+        age_hours: factors.as_ref().map(|f| ((now - f.computed_at).num_minutes() as f64 / 60.0 * 10.0).round() / 10.0),
+        source: factors.as_ref().map(|f| f.source.clone()),
+        factors: factors
+            .as_ref()
+            .map(|f| f.models.iter().map(|(m, x)| (m.clone(), clamp(x.factor))).collect())
+            .unwrap_or_default(),
+        others: factors.as_ref().map(|f| clamp(f.fallback.unwrap_or(1.0))),
+    })
 }
 
 fn session_row(
@@ -337,6 +376,25 @@ fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
             h.bytes_read,
             if h.scanned { ", scanned all roots" } else { "" }
         )?;
+    }
+    if let Some(c) = &r.correction {
+        let mut factors: Vec<String> = c.factors.iter().map(|(m, f)| format!("{m} x{f:.4}")).collect();
+        if let Some(others) = c.others {
+            factors.push(format!("other models x{others:.4}"));
+        }
+        let line = match (&c.computed_at, c.age_hours, c.enabled) {
+            (Some(at), Some(age), true) => format!(
+                "on (reconcile.correct_budgets): spend is the estimate x the factors of {at} ({age:.1} h old): {}",
+                factors.join(", ")
+            ),
+            (Some(at), Some(age), false) => format!(
+                "off; `ccbreaker reconcile` measured {} on {at} ({age:.1} h ago): set reconcile.correct_budgets = true \
+                 to apply them",
+                factors.join(", ")
+            ),
+            _ => "on (reconcile.correct_budgets), but no factors yet: run `ccbreaker reconcile`".to_owned(),
+        };
+        writeln!(out, "\ncorrection: {line}")?;
     }
     for note in &r.notes {
         writeln!(out, "note: {note}")?;

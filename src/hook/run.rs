@@ -339,7 +339,7 @@ impl<'a> Setup<'a> {
     /// Takes the lock and reads what is new: the session's own files, and every root when a walk is due.
     fn lock_and_read(&mut self, call: &Call, timings: &mut HookTimings) -> Result<Locked, Error> {
         let before_lock = call.started.elapsed();
-        let mut locked = self.store.lock(self.lock_timeout, &self.ctx.zone.name())?;
+        let mut locked = self.store.lock(self.lock_timeout, &self.ctx.ledger_basis())?;
         let locked_at = call.started.elapsed();
         timings.lock_us += micros(locked_at - before_lock);
         remember_config(&mut locked, call);
@@ -420,7 +420,7 @@ fn decide(call: &Call) -> Result<Decision, Error> {
         }
         let action = match &tampered {
             Some(flag) => Action::Block(tamper_reason(flag, call)),
-            None => conclude(&mut locked, call, verdict),
+            None => conclude(&mut locked, call, verdict, setup.ctx.correction.is_some()),
         };
         let wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
         locked.ledger.last_hook = Some(HookTimings {
@@ -501,7 +501,8 @@ const MAX_OUTPUT_TOKENS: u64 = 128_000;
 
 /// What the response being written could cost at most: its prompt is at least the last one's (priced as fresh
 /// cache writes, the dearest way to send it) and its output at most `MAX_OUTPUT_TOKENS`; never less than the
-/// largest response of the session so far. A session with no response yet is priced as the unknown model.
+/// largest response of the session so far. A session with no response yet is priced as the unknown model. With a
+/// budget correction, the table prices the bound corrected too.
 fn next_response_bound(spend: Option<&SessionSpend>, prices: &PriceTable, now: DateTime<Utc>) -> Pico {
     let model = spend.map(|s| s.last_model.as_str()).filter(|m| !m.is_empty()).unwrap_or("unknown");
     let usage = Usage {
@@ -516,7 +517,7 @@ fn next_response_bound(spend: Option<&SessionSpend>, prices: &PriceTable, now: D
 }
 
 /// Turns the verdict into an action, recording warnings shown and blocks in the session's entry.
-fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict) -> Action {
+fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict, corrected: bool) -> Action {
     let project = call.event.transcript_path.as_deref().map(discover::project_of_transcript).unwrap_or_default();
     let today = call.today();
     let estimated = match &verdict {
@@ -532,7 +533,7 @@ fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict) -> Action {
         Verdict::Allow => Action::Allow,
         Verdict::Breach(standing) => {
             entry.blocked_since.get_or_insert(call.now);
-            Action::Block(breach_reason(&standing, estimated, call))
+            Action::Block(breach_reason(&standing, estimated, call, corrected))
         }
         // A warning is marked as shown only where it can be shown (not on Stop, SubagentStop, ...).
         Verdict::Warn(_) if !call.kind.can_block() => Action::Allow,
@@ -567,8 +568,15 @@ fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
 }
 
-fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Call) -> String {
+/// With `estimated`, the reason says how much of the spend is an estimate for responses whose final usage was never
+/// written; with `corrected`, that the spend is the local estimate times the factors `ccbreaker reconcile` measured.
+fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Call, corrected: bool) -> String {
     let extra = call.config.budget.suggested_extra();
+    let spent = if corrected {
+        format!("{} (corrected by the billed/local factors of `ccbreaker reconcile`)", standing.spent)
+    } else {
+        standing.spent.to_string()
+    };
     let estimate = match estimated {
         Some((usd, n)) => format!(
             " (of which {usd} is an estimate for {n} response(s) whose final usage Claude Code did not write; see \
@@ -585,15 +593,14 @@ fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Cal
     };
     match standing.scope {
         Scope::Session => format!(
-            "ccbreaker: session budget reached: this session has spent {}{estimate} of its {} budget. To go on, run \
-             `{lift}` in a terminal, or raise budget.session_usd in {config}.",
-            standing.spent, standing.limit,
+            "ccbreaker: session budget reached: this session has spent {spent}{estimate} of its {} budget. To go on, \
+             run `{lift}` in a terminal, or raise budget.session_usd in {config}.",
+            standing.limit,
         ),
         Scope::Day => format!(
-            "ccbreaker: daily budget reached: {}{estimate} spent today ({}, {}) across all sessions, of a {} daily \
-             budget. It resets at midnight; to go on now, run `{lift}` in a terminal, or raise budget.daily_usd in \
-             {config}.",
-            standing.spent,
+            "ccbreaker: daily budget reached: {spent}{estimate} spent today ({}, {}) across all sessions, of a {} \
+             daily budget. It resets at midnight; to go on now, run `{lift}` in a terminal, or raise budget.daily_usd \
+             in {config}.",
             call.today(),
             call.config.budget.timezone.name(),
             standing.limit,

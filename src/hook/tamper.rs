@@ -15,8 +15,8 @@ use std::path::{Component, Path, PathBuf};
 /// What the hook protects, as absolute paths.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Protected {
-    /// Files and directories the agent may not touch at all: the config file, the state directory, the binary,
-    /// the plugin's hook wrapper.
+    /// Files and directories the agent may not touch at all: the config file, the state directory, the binary and
+    /// `ccbreaker-net` beside it, the plugin's hook wrapper.
     pub owned: Vec<PathBuf>,
     /// Claude Code settings files: edits that would change ccbreaker's entries or disable hooks are refused.
     pub settings: Vec<PathBuf>,
@@ -32,6 +32,8 @@ impl Protected {
         home: Option<PathBuf>,
     ) -> Self {
         let mut owned = vec![config.to_path_buf(), state.to_path_buf()];
+        // The network binary beside it too: `ccbreaker prices update` runs it.
+        owned.extend(binary.as_deref().map(crate::paths::net_binary_beside));
         owned.extend(binary);
         Protected { owned, settings, home }
     }
@@ -180,8 +182,8 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
             return Some(refusal(&format!("it runs `ccbreaker {command}`")));
         }
         // New prices could make every response cheap: only a person updates them.
-        let fetch = program == "ccbreaker-fetch" || program.ends_with("/ccbreaker-fetch");
-        if (ccbreaker || fetch)
+        let net = program == crate::paths::NET_BINARY || program.ends_with(&format!("/{}", crate::paths::NET_BINARY));
+        if (ccbreaker || net)
             && command == "prices"
             && words.get(i + 2).map(|w| unquoted(w)).as_deref() == Some("update")
         {
@@ -326,6 +328,7 @@ mod tests {
         assert!(call("Edit", json!({"file_path": "/home/u/.local/state/ccbreaker/ledger.bin"})).is_some());
         assert!(call("Edit", json!({"file_path": "/home/u/.local/state/x/../ccbreaker/allowances.json"})).is_some());
         assert!(call("Write", json!({"file_path": "/home/u/.local/bin/ccbreaker", "content": ""})).is_some());
+        assert!(call("Write", json!({"file_path": "/home/u/.local/bin/ccbreaker-net", "content": ""})).is_some());
         assert!(call("Write", json!({"file_path": "/work/p/src/main.rs", "content": "ccbreaker"})).is_none());
         assert!(call("Read", json!({"file_path": "/home/u/.config/ccbreaker/config.toml"})).is_none());
     }
@@ -379,7 +382,7 @@ mod tests {
         assert!(bash("ccbreaker prices update --from /tmp/cheap.json --force").is_some());
         assert!(bash("ccbreaker \"prices\" 'update' --force").is_some(), "however quoted");
         assert!(bash("ccbreaker prices list").is_none());
-        assert!(bash("~/.local/bin/ccbreaker-fetch prices update --force").is_some());
+        assert!(bash("~/.local/bin/ccbreaker-net prices update --force").is_some());
         assert!(bash("ccbreaker config init --force").is_some());
         assert!(bash("echo '[budget]' > ~/.config/ccbreaker/config.toml").is_some());
         assert!(bash("rm -rf $HOME/.local/state/ccbreaker").is_some());

@@ -246,7 +246,7 @@ impl Store {
         match postcard::from_bytes::<Ledger>(body) {
             Err(err) => rebuilt(format!("the ledger was corrupt ({err})")),
             Ok(ledger) if ledger.timezone != timezone => rebuilt(format!(
-                "the time zone changed from {} to {timezone}",
+                "its basis (time zone, budget correction) changed from {} to {timezone}",
                 if ledger.timezone.is_empty() { "none" } else { &ledger.timezone }
             )),
             Ok(ledger) => Ok((ledger, generation, Fresh::Loaded)),

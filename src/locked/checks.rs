@@ -48,6 +48,10 @@ pub(crate) fn run(install: &Install) -> Vec<Check> {
         out.push(roots_only(&prices, "the prices of `prices update`"));
     }
     out.push(binary(install));
+    let net = crate::paths::net_binary_beside(&install.binary);
+    if net.exists() {
+        out.push(roots_only(&net, "the network binary"));
+    }
     for dir in install.binary.ancestors().skip(1) {
         let c = roots_only(dir, "the directory");
         if !c.ok {

@@ -129,6 +129,11 @@ impl Install {
         std::env::current_exe().is_ok_and(|exe| exe == self.binary)
     }
 
+    /// Whether the running process is `ccbreaker-net` beside the locked binary (root's, installed with it).
+    pub(crate) fn is_its_net_binary(&self) -> bool {
+        std::env::current_exe().is_ok_and(|exe| exe == crate::paths::net_binary_beside(&self.binary))
+    }
+
     /// The error a command other than the hook gets from a ccbreaker that is not the locked one.
     pub(crate) fn not_this_binary(&self, command: &str) -> LockedError {
         let this = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();

@@ -77,12 +77,15 @@ pub(crate) fn uninstall() -> Result<Steps, LockedError> {
         install.managed_settings.display(),
         outcome.changes.len()
     ));
+    let net = crate::paths::net_binary_beside(&install.binary);
     steps.push(format!(
-        "kept: {} (setgid), {ROOT_CONFIG}, {}; remove them with `sudo rm {} && sudo rm -r /etc/ccbreaker {}` and \
-         `sudo groupdel {GROUP}`",
+        "kept: {} (setgid), {}, {ROOT_CONFIG}, {}; remove them with `sudo rm -f {} {} && sudo rm -r /etc/ccbreaker {}` \
+         and `sudo groupdel {GROUP}`",
         install.binary.display(),
+        net.display(),
         install.state_root.display(),
         install.binary.display(),
+        net.display(),
         install.state_root.display()
     ));
     Ok(steps)
@@ -144,26 +147,45 @@ pub(crate) fn group_id(name: &str) -> Option<u32> {
 }
 
 /// Copies this binary to `<prefix>/bin/ccbreaker`: root-owned, group `gid`, setgid (mode 2755), replaced
-/// atomically.
+/// atomically; and `ccbreaker-net` from beside it to beside it, root's (mode 0755, not setgid: it gets the group
+/// only when the locked binary runs it, for `reconcile` and `prices update` from a URL).
 fn install_binary(prefix: &Path, gid: u32, steps: &mut Steps) -> Result<PathBuf, LockedError> {
     let exe = std::env::current_exe().map_err(file_err("find the path of", Path::new("ccbreaker")))?;
     let dir = prefix.join("bin");
     fs::create_dir_all(&dir).map_err(file_err("create", &dir))?;
     let dir = fs::canonicalize(&dir).map_err(file_err("resolve", &dir))?;
     let dest = dir.join("ccbreaker");
-    let temp = dir.join(format!(".ccbreaker.install.{}", std::process::id()));
-    fs::copy(&exe, &temp).map_err(file_err("copy the binary to", &temp))?;
+    copy_root_owned(&exe, &dest, gid, 0o2755)?;
+    steps.push(format!("installed {} (root:{GROUP}, setgid, mode 2755)", dest.display()));
+    let (net, net_dest) = (crate::paths::net_binary_beside(&exe), crate::paths::net_binary_beside(&dest));
+    if net.is_file() {
+        copy_root_owned(&net, &net_dest, 0, 0o755)?;
+        steps.push(format!("installed {} (root's, mode 0755)", net_dest.display()));
+    } else {
+        steps.push(format!(
+            "{} is not beside {}: `reconcile` and `prices update` from a URL need it at {}",
+            crate::paths::NET_BINARY,
+            exe.display(),
+            net_dest.display()
+        ));
+    }
+    Ok(dest)
+}
+
+/// Copies `from` to `dest` as root's, of group `gid`, with `mode`, replacing `dest` atomically.
+fn copy_root_owned(from: &Path, dest: &Path, gid: u32, mode: u32) -> Result<(), LockedError> {
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dest.with_file_name(format!(".{name}.install.{}", std::process::id()));
+    fs::copy(from, &temp).map_err(file_err("copy the binary to", &temp))?;
     // The owner first: changing it clears the setgid bit.
     let done = chown(&temp, Some(0), Some(gid))
         .map_err(file_err("change the owner of", &temp))
-        .and_then(|()| set_mode(&temp, 0o2755))
-        .and_then(|()| fs::rename(&temp, &dest).map_err(file_err("install", &dest)));
+        .and_then(|()| set_mode(&temp, mode))
+        .and_then(|()| fs::rename(&temp, dest).map_err(file_err("install", dest)));
     if done.is_err() {
         let _ = fs::remove_file(&temp);
     }
-    done?;
-    steps.push(format!("installed {} (root:{GROUP}, setgid, mode 2755)", dest.display()));
-    Ok(dest)
+    done
 }
 
 /// Every directory above the binary must be root's and writable by no one else, or the binary could be replaced.

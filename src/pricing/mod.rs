@@ -97,6 +97,9 @@ pub struct PriceTable {
     /// Rows of the last `ccbreaker prices update`, keyed by model name (sorted).
     updates: Vec<(String, Rates)>,
     unknown: Unknown,
+    /// The budget correction (`reconcile.correct_budgets`): every price multiplied by its model's billed/local
+    /// factor. Only the hook's table carries one; reports price as Anthropic lists.
+    correction: Option<crate::correction::Correction>,
 }
 
 /// How a model that no table knows is priced.
@@ -142,6 +145,8 @@ pub struct Resolved {
     rates: Option<Rates>,
     known_model: bool,
     region_per_mille: u32,
+    /// The budget correction's factor for this model, in parts per million ([`crate::correction::ONE`]: none).
+    factor_ppm: u64,
 }
 
 impl Resolved {
@@ -153,7 +158,8 @@ impl Resolved {
         };
         let cost_of = |usage: &Usage| {
             let tokens = per_mille(rates.token_cost(&ResponseFacts { usage, ..*facts }), self.region_per_mille);
-            Pico(u64::try_from(tokens.saturating_add(web_search_cost(usage))).unwrap_or(u64::MAX))
+            let cost = crate::correction::scale(tokens.saturating_add(web_search_cost(usage)), self.factor_ppm);
+            Pico(u64::try_from(cost).unwrap_or(u64::MAX))
         };
         let cost = cost_of(facts.usage);
         let one_more = Usage { output_tokens: facts.usage.output_tokens.saturating_add(1), ..*facts.usage };
@@ -272,7 +278,7 @@ impl PriceTable {
     /// The embedded table, no overrides; unknown models cost as much as the dearest known model of their family.
     /// Cheap: nothing is copied or indexed.
     pub fn builtin() -> PriceTable {
-        PriceTable { overrides: Vec::new(), updates: Vec::new(), unknown: Unknown::Family }
+        PriceTable { overrides: Vec::new(), updates: Vec::new(), unknown: Unknown::Family, correction: None }
     }
 
     /// Prices `model` (matched after normalization, like lookups) at `rates`, ahead of the
@@ -376,15 +382,21 @@ impl PriceTable {
     /// What prices `model`: its rates (or the guess for an unknown one) and its multipliers, found once, to price
     /// many responses of it.
     pub fn resolve(&self, model: &str) -> Resolved {
+        let factor_ppm = self.correction.as_ref().map_or(crate::correction::ONE, |c| c.factor_ppm(model));
         if is_free_model(model) {
-            return Resolved { rates: None, known_model: true, region_per_mille: 1000 };
+            return Resolved { rates: None, known_model: true, region_per_mille: 1000, factor_ppm };
         }
         let (rates, known_model, origin) = match self.lookup(model) {
             Some((rates, origin)) => (*rates, true, Some(origin)),
             None => (self.guess(model).0, false, None),
         };
         let region_per_mille = if origin == Some(Origin::Config) { 1000 } else { bedrock_region_per_mille(model) };
-        Resolved { rates: Some(rates), known_model, region_per_mille }
+        Resolved { rates: Some(rates), known_model, region_per_mille, factor_ppm }
+    }
+
+    /// Makes every price the budgets see the corrected one (see [`crate::correction`]).
+    pub(crate) fn set_correction(&mut self, correction: Option<crate::correction::Correction>) {
+        self.correction = correction;
     }
 
     fn override_for<'k>(&self, mut keys: impl Iterator<Item = &'k str>) -> Option<&Rates> {

@@ -169,6 +169,17 @@ fn locked_mode_installs_and_its_boundary_holds() {
     let status = b.user_run(&[], "/usr/local/bin/ccbreaker", &["status", "--json"], b"").json();
     let checks = status["boundary"].to_string();
     assert!(checks.contains("prices.bin") && !checks.contains("\"ok\":false"), "{checks}");
+    assert!(checks.contains("the network binary `/usr/local/bin/ccbreaker-net` is root's"), "{checks}");
+
+    // `reconcile` runs the root-owned ccbreaker-net installed beside the locked binary, which keeps the group and so
+    // writes in the user's locked state.
+    let csv = b.root.join("cost.csv");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reconcile/cost-2026.csv"), &csv).unwrap();
+    chown_r(&csv);
+    let reconcile =
+        b.user_run(&[], "/usr/local/bin/ccbreaker", &["reconcile", "--json", "--csv", csv.to_str().unwrap()], b"");
+    assert_eq!(reconcile.code, 0, "{}{}", reconcile.stdout, reconcile.stderr);
+    assert!(b.root.join(format!("var-lib/upper/ccbreaker/{UID}/reconcile-flags.json")).exists());
 
     // Uninstalled, the managed hooks and the marker go; the rest is said.
     let out = b.root_run(crate::harness::BIN, &["uninstall", "--locked"]);

@@ -1,6 +1,7 @@
 //! The integration suite: every test runs the real `ccbreaker` binary in a sandbox with its own HOME, config,
 //! state directory and a scrubbed environment.
 
+mod admin_mock;
 mod harness;
 
 mod accounting;
@@ -16,5 +17,6 @@ mod lag;
 mod locked;
 mod messages;
 mod prices;
+mod reconcile;
 mod report;
 mod tamper;

@@ -1,5 +1,6 @@
 //! `ccbreaker prices list|update`: a LiteLLM table read from a file and from a URL (a local HTTP server on
-//! 127.0.0.1, started and stopped by the test), checked against the prices in force, refused inside Claude Code.
+//! 127.0.0.1, started and stopped by the test; `ccbreaker` runs `ccbreaker-net` for it), checked against the prices
+//! in force, refused inside Claude Code.
 
 use crate::harness::Sandbox;
 use std::io::{BufRead, BufReader, Write};
@@ -12,6 +13,16 @@ fn table() -> PathBuf {
 
 /// Serves `body` to one HTTP request on 127.0.0.1, on a thread; returns the URL.
 fn serve_once(body: Vec<u8>) -> (String, std::thread::JoinHandle<()>) {
+    serve("200 OK", body)
+}
+
+/// Answers one HTTP request on 127.0.0.1 with `status` and an empty body.
+fn serve_status(status: u16) -> (String, std::thread::JoinHandle<()>) {
+    serve(&format!("{status} Nope"), Vec::new())
+}
+
+fn serve(status: &str, body: Vec<u8>) -> (String, std::thread::JoinHandle<()>) {
+    let status = status.to_owned();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/model_prices_and_context_window.json", listener.local_addr().unwrap());
     let server = std::thread::spawn(move || {
@@ -23,27 +34,21 @@ fn serve_once(body: Vec<u8>) -> (String, std::thread::JoinHandle<()>) {
         }
         let mut stream = stream;
         let head =
-            format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+            format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
         stream.write_all(head.as_bytes()).unwrap();
         stream.write_all(&body).unwrap();
     });
     (url, server)
 }
 
-#[cfg(feature = "network")]
 #[test]
 fn an_update_from_a_url_is_stored_and_listed_with_its_source() {
     let sb = Sandbox::new("prices-url");
     let text = std::fs::read_to_string(table()).unwrap();
     let dearer = text.replacen("\"output_cost_per_token\": 1e-05", "\"output_cost_per_token\": 1.2e-05", 1);
     let (url, server) = serve_once(dearer.into_bytes());
-    // ccbreaker reads no network: it says which program does.
-    let plain = sb.run(&["prices", "update", "--from", &url], b"");
-    assert_eq!(plain.code, 1);
-    let hint = format!("ccbreaker itself reads no network: run `ccbreaker-fetch prices update --from {url}`");
-    assert!(plain.stderr.contains(&hint), "{}", plain.stderr);
-    let fetch = sb.command_of(env!("CARGO_BIN_EXE_ccbreaker-fetch"), &["prices", "update", "--from", &url]);
-    let out = crate::harness::run(fetch, b"");
+    // `ccbreaker` reads no network itself: it runs `ccbreaker-net` from beside it, which does.
+    let out = sb.run(&["prices", "update", "--from", &url], b"");
     server.join().unwrap();
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("wrote"), "{}", out.stdout);
@@ -55,6 +60,12 @@ fn an_update_from_a_url_is_stored_and_listed_with_its_source() {
     assert_eq!(row("claude-3-opus-20240229")["source"], "built-in (retired upstream)");
     let text = sb.run(&["prices", "list"], b"").stdout;
     assert!(text.contains(&format!("updated from {url}")), "{text}");
+    // A server that answers with an error writes nothing.
+    let (url, server) = serve_status(404);
+    let out = sb.run(&["prices", "update", "--from", &url], b"");
+    server.join().unwrap();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("the server answered HTTP 404"), "{}", out.stderr);
 }
 
 #[test]
@@ -87,13 +98,28 @@ fn a_table_that_halves_a_price_or_drops_a_model_needs_force() {
     );
 }
 
-#[cfg(feature = "network")]
 #[test]
-fn ccbreaker_fetch_runs_no_other_command() {
-    let sb = Sandbox::new("fetch-only");
-    let out = crate::harness::run(sb.command_of(env!("CARGO_BIN_EXE_ccbreaker-fetch"), &["hook"]), b"{}");
-    assert_eq!(out.code, 64);
-    assert!(out.stderr.starts_with("usage: ccbreaker-fetch prices update"), "{}", out.stderr);
+fn the_network_binary_runs_only_the_commands_that_need_it() {
+    let sb = Sandbox::new("net-only");
+    let out = crate::harness::run(sb.command_of(env!("CARGO_BIN_EXE_ccbreaker-net"), &["hook"]), b"{}");
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("`ccbreaker-net` runs `reconcile` and `prices update`, not `hook`"), "{}", out.stderr);
+}
+
+/// The HTTP and TLS code lives in `ccbreaker-net` only: linked into `ccbreaker`, it slowed every hook call's start-up
+/// (BENCHMARKS.md). Where `nm` is missing, there is nothing to check.
+#[test]
+fn the_hooks_binary_links_no_http_or_tls_code() {
+    let symbols = |bin: &str| {
+        let out = std::process::Command::new("nm").arg(bin).output().ok().filter(|o| o.status.success())?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        Some(text.lines().filter(|l| l.contains("ureq") || l.contains("rustls")).count())
+    };
+    let (Some(hook), Some(net)) = (symbols(crate::harness::BIN), symbols(env!("CARGO_BIN_EXE_ccbreaker-net"))) else {
+        return;
+    };
+    assert_eq!(hook, 0, "ccbreaker links HTTP or TLS code");
+    assert!(net > 0, "ccbreaker-net links the HTTP client it runs");
 }
 
 #[test]
