@@ -8,6 +8,7 @@ mod config;
 pub mod env;
 mod error;
 mod files;
+mod findings;
 pub mod fuzzing;
 mod hook;
 mod install;

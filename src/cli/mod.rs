@@ -3,6 +3,7 @@
 
 mod allow;
 mod args;
+mod audit_cmd;
 mod config_cmd;
 mod install_cmd;
 mod log;
@@ -29,6 +30,8 @@ Usage:
   ccbreaker report daily|weekly|monthly|session|blocks [--json] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
                    [--timezone TZ] [--project NAME] [--breakdown]
                                     spend of every transcript by day, ISO week, month, session or 5-hour block
+  ccbreaker audit [--since DATE] [--until DATE] [--session ID] [--project NAME] [--json] [--html FILE]
+                                    where the money went: waste, cache breaks, overhead creep, anomalies, priced
   ccbreaker allow --session ID [--add-usd N] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget)
   ccbreaker log [--json] [--limit N]
@@ -120,6 +123,7 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
         "report" => report::report(args, io),
+        "audit" => audit_cmd::audit(args, io),
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
         "config" => config_cmd::config(args, io),

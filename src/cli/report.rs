@@ -115,7 +115,7 @@ fn warn_unknown_models(
 }
 
 /// `YYYY-MM-DD` (or `YYYYMMDD`).
-fn date(flag: &str, value: &str) -> Result<NaiveDate, Error> {
+pub(super) fn date(flag: &str, value: &str) -> Result<NaiveDate, Error> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(value, "%Y%m%d"))
         .map_err(|_| Error::usage(format!("`{flag}` must be a date like 2026-11-24, got {value:?}")))

@@ -86,8 +86,17 @@ pub(crate) fn fingerprint(prices: &PriceTable) -> u64 {
     crate::transcript::line::hash(text.as_bytes())
 }
 
+/// Reads one transcript into its summary: `Ok(None)` if it vanished since it was found, `Err` a note naming it.
+pub(crate) type Reader<'a> = dyn Fn(&Found, &PriceTable) -> Result<Option<FileSummary>, String> + Sync + 'a;
+
 /// Finds every transcript under the roots, reads what the cache does not hold, and de-duplicates.
 pub(crate) fn collect(sources: &Sources) -> Collected {
+    collect_with(sources, &read_file)
+}
+
+/// [`collect`], reading each file with `read` (which must return what [`read_file`] would): the audit reads more
+/// of each line in the same pass, so that a file is read once for both.
+pub(crate) fn collect_with(sources: &Sources, read: &Reader) -> Collected {
     let fingerprint = fingerprint(sources.prices);
     // The cache loads while the roots are walked.
     let (mut found, loaded) = std::thread::scope(|scope| {
@@ -120,7 +129,7 @@ pub(crate) fn collect(sources: &Sources) -> Collected {
         .collect();
     let mut stats = Stats { files: found.len(), ..Stats::default() };
     let stale: Vec<usize> = (0..found.len()).filter(|&i| files[i].is_none()).collect();
-    let fresh = read_all(&found, &stale, sources.prices, &mut files, &mut notes, &mut stats);
+    let fresh = read_all(&found, &stale, sources.prices, read, &mut files, &mut notes, &mut stats);
     // A new response sharing a message id with one summed in an unchanged file: read that file again, so the
     // duplicate rule sees both.
     if !fresh.is_empty() {
@@ -144,7 +153,7 @@ pub(crate) fn collect(sources: &Sources) -> Collected {
         for &i in &again {
             files[i] = None;
         }
-        let reread = read_all(&found, &again, sources.prices, &mut files, &mut notes, &mut stats);
+        let reread = read_all(&found, &again, sources.prices, read, &mut files, &mut notes, &mut stats);
         settle(&mut files, fresh.iter().chain(&reread).copied().collect());
     }
     let files: Vec<FileSummary> = files.into_iter().flatten().collect();
@@ -190,6 +199,7 @@ fn read_all(
     found: &[Found],
     which: &[usize],
     prices: &PriceTable,
+    read: &Reader,
     files: &mut [Option<FileSummary>],
     notes: &mut Vec<String>,
     stats: &mut Stats,
@@ -210,7 +220,7 @@ fn read_all(
                     loop {
                         let n = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = order.get(n) else { break };
-                        done.push((i, read_file(&found[i], prices)));
+                        done.push((i, read(&found[i], prices)));
                     }
                     done
                 })
@@ -236,12 +246,12 @@ fn read_all(
 }
 
 /// How many threads read transcripts: one per core, at most 8.
-fn threads() -> usize {
+pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
 }
 
 /// One file, read whole and priced; `Ok(None)` if it vanished since it was found.
-fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<FileSummary>, String> {
+pub(crate) fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<FileSummary>, String> {
     let could_not = |err: std::io::Error| format!("could not read `{}`: {err}", found.path.display());
     let (mut file, stat) = match tail::open(&found.path) {
         Ok(opened) => opened,
@@ -249,19 +259,24 @@ fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<FileSummary>, 
         Err(err) => return Err(could_not(err)),
     };
     let folded = fold::read(&mut file, 0, None, ToolUses::Skip).map_err(could_not)?;
+    Ok(Some(summarize(found, &stat, &folded, prices)))
+}
+
+/// What reports keep of a file whose lines folded into `folded`.
+pub(crate) fn summarize(found: &Found, stat: &tail::Stat, folded: &fold::Folded, prices: &PriceTable) -> FileSummary {
     let summary = FileSummary {
         path: found.path.to_string_lossy().into_owned(),
-        identity: identity(&stat),
+        identity: identity(stat),
         session: account::session_of(found, None, &folded.responses),
         project: found.project.clone(),
         subagent: is_subagent(&found.path),
         malformed: folded.malformed,
         ..FileSummary::default()
     };
-    Ok(Some(summary.with_responses(&folded.responses, |r| price_response(prices, r).cost)))
+    summary.with_responses(&folded.responses, |r| price_response(prices, r).cost)
 }
 
-fn identity(stat: &tail::Stat) -> Identity {
+pub(crate) fn identity(stat: &tail::Stat) -> Identity {
     let modified_ns = stat
         .modified
         .duration_since(UNIX_EPOCH)
@@ -271,7 +286,7 @@ fn identity(stat: &tail::Stat) -> Identity {
 }
 
 /// A subagent's transcript: under a session's `subagents/` directory, or a legacy `agent-*.jsonl`.
-fn is_subagent(path: &Path) -> bool {
+pub(crate) fn is_subagent(path: &Path) -> bool {
     path.components().any(|c| c.as_os_str() == "subagents")
         || path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("agent-"))
 }

@@ -71,6 +71,11 @@ impl Fold {
         }
     }
 
+    /// How many responses the lines fed so far made: the one a line just fed belongs to is the last of them.
+    pub(crate) fn responses(&self) -> usize {
+        self.folded.responses.len()
+    }
+
     pub(crate) fn finish(self, tail: Tail) -> Folded {
         Folded { tail, ..self.folded }
     }

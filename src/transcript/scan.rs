@@ -117,6 +117,28 @@ pub(crate) fn fields<'a, const N: usize>(json: &'a [u8], keys: [&[u8]; N]) -> Op
     Some(found)
 }
 
+/// Calls `element` with the raw bytes of each element of the array `json`, in order; `None` if `json` is not a
+/// well-formed array at its top level (elements are skipped by their brackets, as nested values are).
+pub(crate) fn elements<'a>(json: &'a [u8], mut element: impl FnMut(&'a [u8])) -> Option<()> {
+    let mut s = Scanner { b: json, i: 0 };
+    s.ws();
+    s.eat(b'[')?;
+    s.ws();
+    if s.peek() == Some(b']') {
+        return Some(());
+    }
+    loop {
+        s.ws();
+        element(s.value()?);
+        s.ws();
+        match s.next()? {
+            b',' => continue,
+            b']' => return Some(()),
+            _ => return None,
+        }
+    }
+}
+
 /// Walks the members of the object at the start of `json` (see [`Scanner::members`]).
 /// Whether `json` is one object with nothing after it but white space (nested values are skipped by their brackets).
 pub(crate) fn is_whole_object(json: &[u8]) -> bool {
@@ -322,6 +344,16 @@ mod tests {
         assert!(odd.has_message && odd.raw.message_fields.is_none());
         assert_eq!(odd.raw.message, Some(&br#"{"a" [1]}"#[..]));
         assert_eq!(fields(br#"{"a" 1}"#, [b"a"]), None);
+    }
+
+    #[test]
+    fn walks_the_elements_of_an_array() {
+        let mut seen = Vec::new();
+        assert_eq!(elements(br#" [ {"a":"]"} , 1,"x" ,[2]] "#, |e| seen.push(e)), Some(()));
+        assert_eq!(seen, [&br#"{"a":"]"}"#[..], b"1", br#""x""#, b"[2]"]);
+        assert_eq!(elements(b"[]", |_| panic!()), Some(()));
+        assert_eq!(elements(b"[1,", |_| {}), None);
+        assert_eq!(elements(b"{}", |_| {}), None);
     }
 
     #[test]

@@ -1,0 +1,97 @@
+//! `ccbreaker audit`: where the money went. Reads every transcript (through the report cache, one pass per changed
+//! file for both), finds the waste, prices each finding with the budget's table, and prints a chart and the
+//! categories ranked by dollars, or JSON; `--html FILE` also writes a self-contained page.
+
+use super::Io;
+use super::args::Args;
+use super::report::date;
+use crate::config;
+use crate::error::{Error, exit};
+use crate::files::{self, Durability};
+use crate::findings::{self, Options, gather};
+use crate::paths;
+use crate::report::cache;
+use crate::report::collect::Sources;
+use crate::text::Style;
+use std::path::PathBuf;
+
+/// Width of the terminal view when stdout is not a terminal.
+const DEFAULT_WIDTH: usize = 80;
+
+pub(super) fn audit(mut args: Args, io: &mut Io) -> Result<u8, Error> {
+    let json = args.flag("--json");
+    let html = args.value("--html")?.map(PathBuf::from);
+    let since = args.value("--since")?.map(|v| date("--since", &v)).transpose()?;
+    let until = args.value("--until")?.map(|v| date("--until", &v)).transpose()?;
+    let session = args.value("--session")?;
+    let project = args.value("--project")?;
+    args.finish()?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        return Err(Error::usage(format!("`--since {since}` is after `--until {until}`")));
+    }
+    let config_path = paths::config_file(io.env);
+    let loaded = config::load(&config_path)?;
+    for warning in &loaded.warnings {
+        writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
+    }
+    let config = &loaded.config;
+    let prices = config.pricing.table(&config_path)?;
+    let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
+    let state_dir = paths::state_dir(io.env);
+    // Without a usable state directory the audit still works, only without the report cache.
+    let cache_path = files::create_private_dir(&state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
+    let options = Options { zone: config.budget.timezone, since, until, session, project };
+    let started = std::time::Instant::now();
+    let sources = Sources { roots: &roots, prices: &prices, cache: cache_path.as_deref() };
+    let gathered = gather::gather(&sources, &|file| options.wants(file));
+    if io.stderr_is_terminal && started.elapsed().as_secs() >= 1 {
+        writeln!(
+            io.stderr,
+            "ccbreaker: audited {} transcripts in {:.1} s",
+            gathered.threads.len(),
+            started.elapsed().as_secs_f64()
+        )?;
+    }
+    for note in gathered.collected.notes.iter().chain(&gathered.notes) {
+        writeln!(io.stderr, "ccbreaker: note: {note}")?;
+    }
+    if let Some(id) = &options.session
+        && !gathered.collected.files.iter().any(|f| f.session == *id)
+    {
+        return Err(Error::Failed(format!("no transcript of session `{id}` in {}", list(&roots))));
+    }
+    let audit = findings::analyze(&gathered, &prices, &options);
+    if let Some(path) = &html {
+        let nonce = format!(
+            "{:016x}",
+            crate::transcript::line::hash(format!("{:?} {} {}", started, std::process::id(), audit.total.0).as_bytes())
+        );
+        let page = findings::html::render(&audit, env!("CARGO_PKG_VERSION"), &nonce);
+        let like = std::fs::metadata(path).ok();
+        files::write_atomic(path, page.as_bytes(), Durability::Synced, like.as_ref())
+            .map_err(Error::file("write the audit page", path))?;
+        writeln!(io.stderr, "ccbreaker: wrote the audit page to {}", path.display())?;
+    }
+    if json {
+        let text = serde_json::to_string_pretty(&findings::json::json(&audit)).expect("an audit serialises");
+        writeln!(io.stdout, "{text}")?;
+    } else {
+        let width = if io.stdout_is_terminal {
+            terminal_size::terminal_size_of(std::io::stdout()).map_or(DEFAULT_WIDTH, |(w, _)| usize::from(w.0))
+        } else {
+            DEFAULT_WIDTH
+        };
+        let style = Style::new(io.stdout_is_terminal, io.env.no_color);
+        write!(io.stdout, "{}", findings::terminal::render(&audit, width, style))?;
+    }
+    Ok(exit::OK)
+}
+
+fn list(roots: &[PathBuf]) -> String {
+    if roots.is_empty() {
+        return "no transcript directory".to_owned();
+    }
+    roots.iter().map(|r| format!("`{}`", r.display())).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,514 @@
+//! What an audit needs to know of one transcript file beyond what reports keep: every request with its usage and
+//! price, the tool calls each request issued (name, normalised input, the file it reads or writes), the tool
+//! results (size, error flag), the user and system text sent, compaction boundaries and API errors, each placed
+//! among the requests by index, so that "what came after it" is a slice.
+//!
+//! The lines are folded into requests by the same [`Fold`] as the hook and reports, so the requests (and their
+//! prices) are exactly the ones a report counts; the rest is read from the same lines in the same pass.
+
+use crate::transcript::fold::Fold;
+use crate::transcript::line::{ToolUses, hash};
+use crate::transcript::scan::{elements, fields, top_level};
+use crate::transcript::{Response, ResponseKey};
+use crate::usage::{Pico, Usage};
+use chrono::DateTime;
+use memchr::memmem;
+use serde_json::Value;
+
+/// One transcript file: a main session's context or one subagent's.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Thread {
+    pub path: String,
+    pub session: String,
+    pub project: String,
+    pub subagent: bool,
+    /// A compaction request's own file (`agent-acompact-*.jsonl`).
+    pub compaction: bool,
+    pub models: Vec<String>,
+    pub requests: Vec<Request>,
+    pub calls: Vec<Call>,
+    pub results: Vec<ToolResult>,
+    pub texts: Vec<Text>,
+    pub boundaries: Vec<Boundary>,
+    pub api_errors: Vec<ApiError>,
+    /// Per gap (indexed like [`ToolResult::before`]): bytes of every result and text that arrived in it.
+    pub gap_bytes: Vec<u64>,
+}
+
+/// One API request (its response, folded from its lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub key: ResponseKey,
+    pub at_ms: i64,
+    /// 1-based line of the file where its first line is: the evidence a person can open.
+    pub line: u32,
+    /// Index into [`Thread::models`].
+    pub model: u32,
+    pub usage: Usage,
+    pub cost: Pico,
+    pub fast: bool,
+    /// `inference_geo: "us"`, which costs 1.1x on the models that charge it.
+    pub geo_us: bool,
+    pub sidechain: bool,
+    pub detached: bool,
+    /// False for a copy that the duplicate rule counts elsewhere (set after all files are read).
+    pub counted: bool,
+}
+
+/// A `tool_use` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Call {
+    /// Index of the request whose response issued it.
+    pub request: u32,
+    pub line: u32,
+    /// Hash of the `tool_use` id its result names.
+    pub id: u64,
+    pub name: String,
+    /// Hash of the name and the normalised input (key order and white space do not matter).
+    pub key: u64,
+    /// A `Read`: hash of the path and the part read (offset, limit).
+    pub read: Option<u64>,
+    /// Hash of the file it reads or writes.
+    pub path: Option<u64>,
+    /// Files it changes: an edit's path, or files read earlier in this thread that a shell command names.
+    pub writes: Vec<u64>,
+    /// What a person reads as the evidence, e.g. "Read /src/main.rs" or "Bash: cargo test".
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ToolResult {
+    /// Hash of the `tool_use_id`.
+    pub call: u64,
+    /// How many requests came before it: it is first sent with request `before`.
+    pub before: u32,
+    pub line: u32,
+    /// Size of its content as written (JSON).
+    pub bytes: u64,
+    pub error: bool,
+}
+
+/// A block of user or system text (a prompt, a reminder, a subagent's instructions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Text {
+    pub before: u32,
+    pub line: u32,
+    pub at_ms: Option<i64>,
+    pub hash: u64,
+    pub bytes: u64,
+    pub preview: String,
+}
+
+/// Where the context was compacted: requests from `before` on no longer carry what came earlier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Boundary {
+    pub before: u32,
+    pub at_ms: Option<i64>,
+    pub trigger: Option<String>,
+    pub pre_tokens: Option<u64>,
+}
+
+/// A request the API refused (the client's synthetic error line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub before: u32,
+    pub line: u32,
+    pub at_ms: Option<i64>,
+    pub kind: String,
+}
+
+/// Text blocks smaller than this are not kept (only large blocks can be duplicate instructions worth a finding).
+pub(crate) const MIN_TEXT_BYTES: u64 = 1_000;
+/// Inputs larger than this are hashed as written rather than normalised.
+const MAX_NORMALISED_INPUT: usize = 1 << 20;
+
+/// Reads a file's lines one at a time into a [`Thread`] and, through the shared [`Fold`], its responses.
+pub(crate) struct Extract {
+    fold: Fold,
+    thread: Thread,
+    line: u32,
+    /// The first line of each response so far.
+    first_lines: Vec<u32>,
+    /// `message.id` of the last response, as written: a later line with the same id is part of it.
+    last_message: Vec<u8>,
+    /// Files read so far (their name and path hash): a shell command naming one may change it.
+    read_files: Vec<(String, u64)>,
+}
+
+impl Extract {
+    pub(crate) fn new(compaction: bool) -> Extract {
+        Extract {
+            fold: Fold::new(None, ToolUses::Skip),
+            thread: Thread { compaction, ..Thread::default() },
+            line: 0,
+            first_lines: Vec::new(),
+            last_message: Vec::new(),
+            read_files: Vec::new(),
+        }
+    }
+
+    /// Feeds one line (without its newline).
+    pub(crate) fn line(&mut self, line: &[u8]) {
+        self.line += 1;
+        let before = self.fold.responses();
+        self.fold.line(line);
+        let after = self.fold.responses();
+        if after > before {
+            self.first_lines.push(self.line);
+        }
+        let Some(top) = top_level(line) else { return };
+        let content = top.raw.message_fields.and_then(|m| m.content);
+        match top.kind {
+            Some("assistant") => {
+                let id = top.raw.message_fields.and_then(|m| m.id).unwrap_or_default();
+                let request = if after > before {
+                    self.last_message.clear();
+                    self.last_message.extend_from_slice(id);
+                    Some(after - 1)
+                } else if after > 0 && !id.is_empty() && id == self.last_message.as_slice() {
+                    Some(after - 1)
+                } else {
+                    None
+                };
+                if let (Some(request), Some(content)) = (request, content)
+                    && memmem::find(content, b"\"tool_use\"").is_some()
+                {
+                    self.calls(request as u32, content);
+                }
+                if memmem::find(line, b"\"isApiErrorMessage\":true").is_some() {
+                    let [error, status] = fields(line, [b"error", b"apiErrorStatus"]).unwrap_or_default();
+                    let mut kind = error.and_then(string).unwrap_or_else(|| "error".to_owned());
+                    if let Some(status) = status.filter(|s| *s != b"null") {
+                        kind = format!("{kind} ({})", String::from_utf8_lossy(status));
+                    }
+                    let at_ms = top.raw.timestamp.and_then(millis);
+                    self.thread.api_errors.push(ApiError { before: after as u32, line: self.line, at_ms, kind });
+                }
+            }
+            Some("user") => {
+                let before = after as u32;
+                if memmem::find(line, b"\"isCompactSummary\":true").is_some() {
+                    self.boundary(before, top.raw.timestamp.and_then(millis), None, None);
+                    return;
+                }
+                let at_ms = top.raw.timestamp.and_then(millis);
+                match content {
+                    Some(text @ [b'"', ..]) => self.text(before, at_ms, text),
+                    Some(blocks @ [b'[', ..]) => {
+                        elements(blocks, |block| {
+                            let Some([kind, id, error, inner, text]) =
+                                fields(block, [b"type", b"tool_use_id", b"is_error", b"content", b"text"])
+                            else {
+                                return;
+                            };
+                            match kind {
+                                Some(b"\"tool_result\"") => {
+                                    let bytes = inner.map_or(0, |c| c.len() as u64);
+                                    self.gap(before, bytes);
+                                    self.thread.results.push(ToolResult {
+                                        call: hash(id.and_then(string).unwrap_or_default().as_bytes()),
+                                        before,
+                                        line: self.line,
+                                        bytes,
+                                        error: error == Some(b"true"),
+                                    });
+                                }
+                                Some(b"\"text\"") => {
+                                    if let Some(text) = text {
+                                        self.text(before, at_ms, text);
+                                    }
+                                }
+                                _ => {}
+                            }
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            Some("system") if memmem::find(line, b"\"compact_boundary\"").is_some() => {
+                let [meta] = fields(line, [b"compactMetadata"]).unwrap_or_default();
+                let [trigger, pre] = meta.and_then(|m| fields(m, [b"trigger", b"preTokens"])).unwrap_or_default();
+                let pre = pre.and_then(|p| std::str::from_utf8(p).ok()?.parse().ok());
+                self.boundary(after as u32, top.raw.timestamp.and_then(millis), trigger.and_then(string), pre);
+            }
+            _ => {}
+        }
+    }
+
+    /// The thread and the responses it was made from (for the report's summary of the same file).
+    pub(crate) fn finish(mut self, price: impl Fn(&Response) -> Pico) -> (Thread, crate::transcript::fold::Folded) {
+        let folded = self.fold.finish(Default::default());
+        let thread = &mut self.thread;
+        for (response, line) in folded.responses.iter().zip(&self.first_lines) {
+            let model = match thread.models.iter().position(|m| *m == response.model) {
+                Some(i) => i,
+                None => {
+                    thread.models.push(response.model.clone());
+                    thread.models.len() - 1
+                }
+            };
+            thread.requests.push(Request {
+                key: response.key,
+                at_ms: response.timestamp.timestamp_millis(),
+                line: *line,
+                model: model as u32,
+                usage: response.usage,
+                cost: price(response),
+                fast: response.fast,
+                geo_us: response.inference_geo.as_deref() == Some("us"),
+                sidechain: response.sidechain,
+                detached: response.detached,
+                counted: true,
+            });
+        }
+        thread.gap_bytes.resize(thread.requests.len() + 1, 0);
+        (self.thread, folded)
+    }
+
+    fn gap(&mut self, before: u32, bytes: u64) {
+        let gaps = &mut self.thread.gap_bytes;
+        if gaps.len() <= before as usize {
+            gaps.resize(before as usize + 1, 0);
+        }
+        gaps[before as usize] += bytes;
+    }
+
+    fn text(&mut self, before: u32, at_ms: Option<i64>, raw: &[u8]) {
+        let bytes = raw.len() as u64;
+        self.gap(before, bytes);
+        if bytes < MIN_TEXT_BYTES {
+            return;
+        }
+        let preview = string(raw).map(|t| one_line(&t, 70)).unwrap_or_default();
+        self.thread.texts.push(Text { before, line: self.line, at_ms, hash: hash(raw), bytes, preview });
+    }
+
+    fn boundary(&mut self, before: u32, at_ms: Option<i64>, trigger: Option<String>, pre_tokens: Option<u64>) {
+        if self.thread.boundaries.last().is_some_and(|b| b.before == before) {
+            return;
+        }
+        self.thread.boundaries.push(Boundary { before, at_ms, trigger, pre_tokens });
+    }
+
+    fn calls(&mut self, request: u32, content: &[u8]) {
+        let mut found = Vec::new();
+        elements(content, |block| {
+            if let Some([Some(b"\"tool_use\""), id, name, input]) = fields(block, [b"type", b"id", b"name", b"input"]) {
+                found.push((id, name, input));
+            }
+        });
+        for (id, name, input) in found {
+            let name = name.and_then(string).unwrap_or_default();
+            let raw = input.unwrap_or(b"null");
+            let parsed: Option<Value> =
+                if raw.len() <= MAX_NORMALISED_INPUT { serde_json::from_slice(raw).ok() } else { None };
+            let key = match &parsed {
+                Some(value) => {
+                    let mut canonical = String::with_capacity(raw.len());
+                    canonical.push_str(&name);
+                    canonical.push('\0');
+                    normalise(value, &mut canonical);
+                    hash(canonical.as_bytes())
+                }
+                None => hash(&[name.as_bytes(), b"\0", raw].concat()),
+            };
+            let field = |k: &str| parsed.as_ref().and_then(|v| v.get(k));
+            let text = |k: &str| field(k).and_then(Value::as_str);
+            let path = text("file_path").or_else(|| text("notebook_path"));
+            let mut call = Call {
+                request,
+                line: self.line,
+                id: hash(id.and_then(string).unwrap_or_default().as_bytes()),
+                key,
+                read: None,
+                path: path.map(|p| hash(p.as_bytes())),
+                writes: Vec::new(),
+                label: label(&name, parsed.as_ref(), raw),
+                name,
+            };
+            match (call.name.as_str(), path) {
+                ("Read" | "NotebookRead", Some(path)) => {
+                    let part = format!("{path}\0{}\0{}", value_text(field("offset")), value_text(field("limit")));
+                    call.read = Some(hash(part.as_bytes()));
+                    let name = path.rsplit('/').next().unwrap_or(path).to_owned();
+                    let path = hash(path.as_bytes());
+                    if !self.read_files.iter().any(|(_, p)| *p == path) {
+                        self.read_files.push((name, path));
+                    }
+                }
+                ("Write" | "Edit" | "MultiEdit" | "NotebookEdit", Some(path)) => {
+                    call.writes.push(hash(path.as_bytes()))
+                }
+                ("Bash", _) => {
+                    let command = text("command").unwrap_or_default();
+                    call.writes.extend(
+                        self.read_files
+                            .iter()
+                            .filter(|(name, _)| name.len() >= 3 && command.contains(name))
+                            .map(|f| f.1),
+                    );
+                }
+                _ => {}
+            }
+            self.thread.calls.push(call);
+        }
+    }
+}
+
+/// A JSON value as canonical text: object keys sorted, runs of white space in strings collapsed to one space.
+fn normalise(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for key in keys {
+                out.push_str(key);
+                out.push(':');
+                normalise(&map[key], out);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for item in items {
+                normalise(item, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        Value::String(s) => {
+            out.push('"');
+            for (i, word) in s.split_whitespace().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(word);
+            }
+            out.push('"');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn value_text(value: Option<&Value>) -> String {
+    value.map(Value::to_string).unwrap_or_default()
+}
+
+/// What a call did, in a few words: the evidence shown for it.
+fn label(name: &str, input: Option<&Value>, raw: &[u8]) -> String {
+    let text = |k: &str| input.and_then(|v| v.get(k)).and_then(Value::as_str);
+    let what = match name {
+        "Read" | "Write" | "Edit" | "MultiEdit" | "NotebookEdit" | "NotebookRead" => {
+            let path = text("file_path").or_else(|| text("notebook_path")).unwrap_or_default().to_owned();
+            match input.and_then(|v| v.get("offset")).and_then(Value::as_u64) {
+                Some(offset) => format!("{path} from line {offset}"),
+                None => path,
+            }
+        }
+        "Bash" => text("command").unwrap_or_default().to_owned(),
+        "Grep" | "Glob" => text("pattern").unwrap_or_default().to_owned(),
+        "WebFetch" => text("url").unwrap_or_default().to_owned(),
+        "WebSearch" => text("query").unwrap_or_default().to_owned(),
+        "Task" | "Agent" => text("description").unwrap_or_default().to_owned(),
+        _ => String::from_utf8_lossy(&raw[..raw.len().min(200)]).into_owned(),
+    };
+    one_line(&format!("{name} {what}"), 90)
+}
+
+/// `text` on one line, control characters replaced, cut to `max` characters with an ellipsis.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.extend(word.chars().map(|c| if c.is_control() { ' ' } else { c }));
+        if out.chars().count() > max {
+            break;
+        }
+    }
+    if out.chars().count() > max {
+        out = out.chars().take(max.saturating_sub(1)).collect::<String>() + "…";
+    }
+    out
+}
+
+/// A raw JSON string, decoded; `None` for any other value.
+fn string(raw: &[u8]) -> Option<String> {
+    serde_json::from_slice::<String>(raw).ok()
+}
+
+/// A raw JSON RFC 3339 timestamp, as milliseconds since the epoch.
+fn millis(raw: &[u8]) -> Option<i64> {
+    let text = string(raw)?;
+    DateTime::parse_from_rfc3339(&text).ok().map(|t| t.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread(lines: &[&str]) -> Thread {
+        let mut extract = Extract::new(false);
+        for line in lines {
+            extract.line(line.as_bytes());
+        }
+        extract.finish(|r| Pico(r.usage.output_tokens)).0
+    }
+
+    const A1: &str = r#"{"type":"assistant","uuid":"a1","timestamp":"2026-11-24T10:00:00Z","requestId":"r1","message":{"id":"m1","model":"claude-sonnet-5","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":5,"output_tokens":10}}}"#;
+    const A1B: &str = r#"{"type":"assistant","uuid":"a2","parentUuid":"a1","timestamp":"2026-11-24T10:00:00Z","requestId":"r1","message":{"id":"m1","model":"claude-sonnet-5","content":[{"type":"tool_use","id":"t1","name":"Read","input":{"file_path":"/src/a.rs"}},{"type":"tool_use","id":"t2","name":"Bash","input":{"command":"sed -i s/x/y/ a.rs","description":"edit"}}],"usage":{"input_tokens":5,"output_tokens":10}}}"#;
+    const U1: &str = r#"{"type":"user","uuid":"u1","parentUuid":"a2","timestamp":"2026-11-24T10:00:01Z","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"fn main() {}"},{"type":"tool_result","tool_use_id":"t2","content":"boom","is_error":true}]}}"#;
+
+    #[test]
+    fn calls_and_results_are_placed_among_the_requests() {
+        let t = thread(&[A1, A1B, U1]);
+        assert_eq!(t.requests.len(), 1);
+        assert_eq!((t.requests[0].line, t.requests[0].cost), (1, Pico(10)));
+        let names: Vec<_> = t.calls.iter().map(|c| (c.name.as_str(), c.request, c.line)).collect();
+        assert_eq!(names, [("Read", 0, 2), ("Bash", 0, 2)]);
+        assert_eq!(t.calls[0].label, "Read /src/a.rs");
+        assert!(t.calls[0].read.is_some());
+        // The shell command names a file read before: it may have changed it.
+        assert_eq!(t.calls[1].writes, [hash(b"/src/a.rs")]);
+        let results: Vec<_> = t.results.iter().map(|r| (r.call, r.before, r.bytes, r.error)).collect();
+        assert_eq!(results, [(hash(b"t1"), 1, 14, false), (hash(b"t2"), 1, 6, true)]);
+        assert_eq!(t.gap_bytes, [0, 20]);
+    }
+
+    #[test]
+    fn inputs_are_compared_without_key_order_or_white_space() {
+        let with = |input: &str| {
+            let line = A1B.replace(r#"{"file_path":"/src/a.rs"}"#, input);
+            thread(&[&line]).calls[0].key
+        };
+        let a = with(r#"{"file_path":"/src/a.rs","limit":10}"#);
+        assert_eq!(a, with(r#"{ "limit": 10, "file_path": "/src/a.rs" }"#));
+        assert_ne!(a, with(r#"{"file_path":"/src/a.rs","limit":11}"#));
+        let bash = |command: &str| {
+            let line = A1B.replace("sed -i s/x/y/ a.rs", command);
+            thread(&[&line]).calls[1].key
+        };
+        assert_eq!(bash("npm  test"), bash(" npm test"));
+    }
+
+    #[test]
+    fn texts_boundaries_and_api_errors() {
+        let big = "x".repeat(1_200);
+        let prompt = format!(
+            r#"{{"type":"user","uuid":"u0","timestamp":"2026-11-24T09:59:00Z","message":{{"role":"user","content":"{big}"}}}}"#
+        );
+        let boundary = r#"{"type":"system","subtype":"compact_boundary","timestamp":"2026-11-24T10:05:00Z","compactMetadata":{"trigger":"auto","preTokens":167731}}"#;
+        let error = r#"{"type":"assistant","isApiErrorMessage":true,"error":"rate_limit","apiErrorStatus":429,"timestamp":"2026-11-24T10:06:00Z","message":{"model":"<synthetic>","content":[{"type":"text","text":"limit"}]}}"#;
+        let t = thread(&[&prompt, A1, boundary, error]);
+        assert_eq!(t.texts.len(), 1);
+        assert_eq!((t.texts[0].before, t.texts[0].bytes, t.texts[0].at_ms.is_some()), (0, 1_202, true));
+        assert!(t.texts[0].preview.ends_with('…'));
+        assert_eq!(t.boundaries[0].before, 1);
+        assert_eq!((t.boundaries[0].trigger.as_deref(), t.boundaries[0].pre_tokens), (Some("auto"), Some(167_731)));
+        assert_eq!(t.api_errors[0].kind, "rate_limit (429)");
+        assert_eq!(t.requests.len(), 1, "the synthetic line is no request");
+    }
+}
