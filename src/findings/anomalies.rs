@@ -228,8 +228,10 @@ fn anomaly(
     let mut causes = vec![
         format!("session {} {:.0}%", short(&session_name), share(session_cost)),
         format!("{} {:.0}%", spend.model_names.get(model).map_or("?", String::as_str), share(model_cost)),
-        format!("subagents {:.0}%", share(subagents)),
     ];
+    if subagents.0 > 0 {
+        causes.push(format!("subagents {:.0}%", share(subagents)));
+    }
     for (category, one, many) in [
         (Category::CacheBreaks, "cache break", "cache breaks"),
         (Category::CacheWaste, "expired cache", "expired caches"),

@@ -19,7 +19,9 @@ const PALETTE: [&str; 8] = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ec4899
 const OTHER: &str = "#94a3b8";
 const RED: &str = "#e11d48";
 const AMBER: &str = "#f59e0b";
+/// Chart widths in user units: a full row, and half of one (both drawn at about one unit per pixel at 1280).
 const WIDTH: f64 = 1160.0;
+const HALF: f64 = 560.0;
 
 pub(crate) fn render(audit: &Audit, version: &str, nonce: &str) -> String {
     let mut page = String::with_capacity(64 * 1024);
@@ -44,7 +46,7 @@ pub(crate) fn render(audit: &Audit, version: &str, nonce: &str) -> String {
 <section class="cards">
 <div class="card stat"><span>Spent</span><b>{total}</b><small>{requests} requests</small></div>
 <div class="card stat warn"><span>Found in the findings</span><b>{waste}</b><small>{share:.0}% of the spend · {findings} findings</small></div>
-<div class="card stat"><span>Biggest category</span><b>{top_title}</b><small>{top_cost}</small></div>
+<div class="card stat"><span>Biggest waste</span><b>{top_title}</b><small>{top_cost}</small></div>
 <div class="card stat{anomaly_class}"><span>Anomalies</span><b>{anomalies}</b><small>hours or days ≥ 10× their median</small></div>
 </section>
 "#,
@@ -54,8 +56,8 @@ pub(crate) fn render(audit: &Audit, version: &str, nonce: &str) -> String {
         total = audit.total,
         requests = thousands(audit.requests),
         share = if audit.total.0 == 0 { 0.0 } else { waste.0 as f64 * 100.0 / audit.total.0 as f64 },
-        top_title = audit.ranked().first().map_or("—", |c| if c.cost.0 > 0 { c.category.title() } else { "—" }),
-        top_cost = audit.ranked().first().map_or(Pico(0), |c| c.cost),
+        top_title = audit.wasted().first().map_or("—", |c| if c.cost.0 > 0 { c.category.title() } else { "—" }),
+        top_cost = audit.wasted().first().map_or(Pico(0), |c| c.cost),
         anomaly_class = if anomalies > 0 { " alarm" } else { "" },
     );
     page.push_str(r#"<section class="grid">"#);
@@ -65,7 +67,7 @@ pub(crate) fn render(audit: &Audit, version: &str, nonce: &str) -> String {
     figure(&mut page, "wide", "Anomaly timeline: spend per hour", &timeline(audit), "");
     figure(&mut page, "wide", "Fixed overhead: the smallest prompt per day", &overhead(audit), "");
     page.push_str("</section>\n<section class=\"findings\"><h2>Findings, most dollars first</h2>\n");
-    for (rank, c) in audit.ranked().into_iter().enumerate() {
+    for (rank, c) in audit.wasted().into_iter().chain([audit.summary(Category::Anomalies)]).enumerate() {
         let open = if rank < 3 && !c.findings.is_empty() { " open" } else { "" };
         let _ = write!(
             page,
@@ -193,10 +195,10 @@ fn axis_max(max: f64) -> f64 {
     (max / step).ceil().max(1.0) * step
 }
 
-fn empty(chart: &str, height: f64, text: &str) -> String {
+fn empty(chart: &str, width: f64, height: f64, text: &str) -> String {
     format!(
-        r#"<svg data-chart="{chart}" viewBox="0 0 {WIDTH} {height}" role="img"><text x="{x}" y="{y}" class="empty" text-anchor="middle">{text}</text></svg>"#,
-        x = WIDTH / 2.0,
+        r#"<svg data-chart="{chart}" viewBox="0 0 {width} {height}" role="img"><text x="{x}" y="{y}" class="empty" text-anchor="middle">{text}</text></svg>"#,
+        x = width / 2.0,
         y = height / 2.0
     )
 }
@@ -204,7 +206,7 @@ fn empty(chart: &str, height: f64, text: &str) -> String {
 fn daily(audit: &Audit) -> String {
     let (height, left, right, top, bottom) = (300.0, 64.0, WIDTH - 12.0, 28.0, 262.0);
     if audit.days.is_empty() {
-        return empty("daily", height, "No spend in this period");
+        return empty("daily", WIDTH, height, "No spend in this period");
     }
     let max = axis_max(audit.days.iter().map(|d| d.total.usd()).fold(0.0, f64::max));
     let mut svg = format!(r#"<svg data-chart="daily" viewBox="0 0 {WIDTH} {height}" role="img">"#);
@@ -262,12 +264,12 @@ fn short_date(date: NaiveDate) -> String {
 }
 
 fn categories(audit: &Audit) -> String {
-    let ranked = audit.ranked();
+    let ranked = audit.wasted();
     let row = 30.0;
     let height = row * ranked.len() as f64 + 16.0;
-    let (left, right) = (190.0, WIDTH - 150.0);
+    let (left, right) = (170.0, HALF - 120.0);
     let max = ranked.first().map_or(0.0, |c| c.cost.usd());
-    let mut svg = format!(r#"<svg data-chart="categories" viewBox="0 0 {WIDTH} {height}" role="img">"#);
+    let mut svg = format!(r#"<svg data-chart="categories" viewBox="0 0 {HALF} {height}" role="img">"#);
     for (i, c) in ranked.iter().enumerate() {
         let y = 8.0 + row * i as f64;
         let w = if max > 0.0 {
@@ -275,7 +277,7 @@ fn categories(audit: &Audit) -> String {
         } else {
             0.0
         };
-        let fill = if c.category == Category::Anomalies { RED } else { AMBER };
+        let fill = AMBER;
         let _ = write!(
             svg,
             r##"<a href="#cat-{name}"><text x="{tx}" y="{ty:.1}" class="label" text-anchor="end">{title}</text><rect data-mark x="{left}" y="{y:.1}" width="{w:.1}" height="{h}" rx="3" fill="{fill}"><title>{title}: {cost}, {n}</title></rect><text x="{vx:.1}" y="{ty:.1}" class="value">{cost} · {count}</text></a>"##,
@@ -298,12 +300,12 @@ fn sessions(audit: &Audit) -> String {
     let shown: Vec<_> = audit.sessions.iter().take(10).collect();
     let row = 30.0;
     if shown.is_empty() {
-        return empty("sessions", 120.0, "No sessions in this period");
+        return empty("sessions", HALF, 120.0, "No sessions in this period");
     }
     let height = row * shown.len() as f64 + 16.0;
-    let (left, right) = (250.0, WIDTH - 190.0);
+    let (left, right) = (170.0, HALF - 150.0);
     let max = shown.iter().map(|s| s.cost.usd()).fold(0.0, f64::max);
-    let mut svg = format!(r#"<svg data-chart="sessions" viewBox="0 0 {WIDTH} {height}" role="img">"#);
+    let mut svg = format!(r#"<svg data-chart="sessions" viewBox="0 0 {HALF} {height}" role="img">"#);
     for (i, s) in shown.iter().enumerate() {
         let y = 8.0 + row * i as f64;
         let scale = |usd: f64| if max > 0.0 { usd / max * (right - left) } else { 0.0 };
@@ -311,7 +313,7 @@ fn sessions(audit: &Audit) -> String {
         let project = s.project.rsplit('-').find(|p| !p.is_empty()).unwrap_or(&s.project);
         let _ = write!(
             svg,
-            r##"<text x="{tx}" y="{ty:.1}" class="label" text-anchor="end"><tspan class="mono">{short}</tspan> {project}</text><rect data-mark x="{left}" y="{y:.1}" width="{w:.1}" height="{h}" rx="3" fill="#c7d2fe"><title>{session} ({project_full}): {cost} in {requests} requests, cache hit ratio {hit:.0}%</title></rect><rect x="{left}" y="{y:.1}" width="{ww:.1}" height="{h}" rx="3" fill="{AMBER}"><title>found in the findings: {waste}</title></rect><text x="{vx:.1}" y="{ty:.1}" class="value">{cost} · {waste} found · hit {hit:.0}%</text>"##,
+            r##"<text x="{tx}" y="{ty:.1}" class="label" text-anchor="end"><tspan class="mono">{short}</tspan> {project}</text><rect data-mark x="{left}" y="{y:.1}" width="{w:.1}" height="{h}" rx="3" fill="#c7d2fe"><title>{session} ({project_full}): {cost} in {requests} requests, cache hit ratio {hit:.0}%</title></rect><rect x="{left}" y="{y:.1}" width="{ww:.1}" height="{h}" rx="3" fill="{AMBER}"><title>found in the findings: {waste}</title></rect><text x="{vx:.1}" y="{ty:.1}" class="value">{cost} · {waste} found</text>"##,
             tx = left - 10.0,
             ty = y + 15.0,
             short = escape(short(&s.session)),
@@ -333,7 +335,7 @@ fn sessions(audit: &Audit) -> String {
 fn timeline(audit: &Audit) -> String {
     let (height, left, right, top, bottom) = (230.0, 64.0, WIDTH - 12.0, 34.0, 196.0);
     let (Some(first), Some(last)) = (audit.hours.first(), audit.hours.last()) else {
-        return empty("timeline", height, "No spend in this period");
+        return empty("timeline", WIDTH, height, "No spend in this period");
     };
     let (start, end) = (first.0.timestamp(), last.0.timestamp() + 3600);
     let span = (end - start).max(3600) as f64;
@@ -400,7 +402,7 @@ fn timeline(audit: &Audit) -> String {
 fn overhead(audit: &Audit) -> String {
     let (height, left, right, top, bottom) = (220.0, 64.0, WIDTH - 12.0, 20.0, 186.0);
     if audit.overhead.is_empty() {
-        return empty("overhead", height, "No main-session requests in this period");
+        return empty("overhead", WIDTH, height, "No main-session requests in this period");
     }
     let max = axis_max(audit.overhead.iter().map(|(_, t)| *t as f64).fold(0.0, f64::max));
     let mut svg = format!(r#"<svg data-chart="overhead" viewBox="0 0 {WIDTH} {height}" role="img">"#);

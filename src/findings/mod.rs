@@ -261,9 +261,9 @@ impl Audit {
         &self.categories[Category::ALL.iter().position(|c| *c == category).unwrap_or(0)]
     }
 
-    /// Categories by dollars, most first (then by occurrences).
-    pub(crate) fn ranked(&self) -> Vec<&Summary> {
-        let mut ranked: Vec<&Summary> = self.categories.iter().collect();
+    /// The waste categories (all but anomalies) by dollars, most first (then by occurrences).
+    pub(crate) fn wasted(&self) -> Vec<&Summary> {
+        let mut ranked: Vec<&Summary> = self.categories.iter().filter(|c| c.category != Category::Anomalies).collect();
         ranked.sort_by(|a, b| b.cost.cmp(&a.cost).then(b.findings.len().cmp(&a.findings.len())));
         ranked
     }

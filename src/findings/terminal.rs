@@ -39,24 +39,31 @@ pub(crate) fn render(audit: &Audit, width: usize, style: Style) -> String {
     out.push('\n');
     out.push_str(&chart(audit, width, style));
     out.push('\n');
-    out.push_str(&style.paint("1", "By category, most dollars first"));
+    out.push_str(&style.paint("1", "Waste by category, most dollars first"));
     out.push('\n');
-    let ranked = audit.ranked();
+    let mut ranked = audit.wasted();
     let top = ranked.first().map_or(Pico(0), |c| c.cost);
     let name_w = Category::ALL.iter().map(|c| c.title().len()).max().unwrap_or(0);
     let cost_w = ranked.iter().map(|c| c.cost.to_string().len()).max().unwrap_or(0);
     let count_w = ranked.iter().map(|c| thousands(c.findings.len() as u64).len()).max().unwrap_or(0);
     let fixed = name_w + cost_w + count_w + 6;
     let bar_w = width.saturating_sub(fixed).clamp(4, 40);
+    // Anomalies last, apart and without a bar: spikes in spend, which overlap the waste above.
+    ranked.push(audit.summary(Category::Anomalies));
     for c in &ranked {
-        let bar = bar(c.cost.0 as f64, top.0 as f64, bar_w);
+        let anomalies = c.category == Category::Anomalies;
+        if anomalies {
+            out.push_str(&style.paint("2", &"-".repeat((fixed - 2).min(width))));
+            out.push('\n');
+        }
+        let bar = if anomalies { String::new() } else { bar(c.cost.0 as f64, top.0 as f64, bar_w) };
         out.push_str(&format!(
             "{:<name_w$}  {:>cost_w$}  {:>count_w$}  {}\n",
             c.category.title(),
             c.cost.to_string(),
             thousands(c.findings.len() as u64),
-            style.paint(if c.category == Category::Anomalies { "31" } else { "33" }, &bar)
-        ));
+            style.paint("33", &bar)
+        ).replace("  \n", "\n"));
     }
     for c in ranked.iter().filter(|c| !c.findings.is_empty()) {
         out.push('\n');
