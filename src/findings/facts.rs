@@ -8,12 +8,13 @@
 
 use crate::transcript::fold::Fold;
 use crate::transcript::line::{ToolUses, hash};
-use crate::transcript::scan::{elements, fields, top_level};
+use crate::transcript::scan::{fields, objects};
 use crate::transcript::{Response, ResponseKey};
 use crate::usage::{Pico, Usage};
 use chrono::DateTime;
 use memchr::memmem;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// One transcript file: a main session's context or one subagent's.
 #[derive(Debug, Clone, Default)]
@@ -33,11 +34,53 @@ pub(crate) struct Thread {
     pub api_errors: Vec<ApiError>,
     /// Per gap (indexed like [`ToolResult::before`]): bytes of every result and text that arrived in it.
     pub gap_bytes: Vec<u64>,
+    /// Per lane (see [`Thread::split`]), the gaps' bytes while the file is one.
+    lane_gaps: Vec<Vec<u64>>,
+}
+
+impl Thread {
+    /// The file's contexts, each a thread of its own: the main conversation (lane 0) and each subagent written
+    /// inline with `isSidechain: true` (old clients), in the order they appear. Indexes become the lane's own.
+    pub(crate) fn split(mut self) -> Vec<Thread> {
+        let lanes = self.requests.iter().map(|r| r.lane).chain(self.texts.iter().map(|t| t.lane)).max().unwrap_or(0);
+        if lanes == 0 {
+            self.gap_bytes = self.lane_gaps.first().cloned().unwrap_or_default();
+            self.gap_bytes.resize(self.requests.len() + 1, 0);
+            return vec![self];
+        }
+        let mut threads = Vec::new();
+        for lane in 0..=lanes {
+            let mut t = Thread {
+                path: self.path.clone(),
+                session: self.session.clone(),
+                project: self.project.clone(),
+                subagent: self.subagent || lane > 0,
+                compaction: self.compaction,
+                models: self.models.clone(),
+                requests: self.requests.iter().filter(|r| r.lane == lane).copied().collect(),
+                calls: self.calls.iter().filter(|c| c.lane == lane).cloned().collect(),
+                results: self.results.iter().filter(|r| r.lane == lane).copied().collect(),
+                texts: self.texts.iter().filter(|t| t.lane == lane).cloned().collect(),
+                boundaries: self.boundaries.iter().filter(|b| b.lane == lane).cloned().collect(),
+                api_errors: self.api_errors.iter().filter(|e| e.lane == lane).cloned().collect(),
+                gap_bytes: self.lane_gaps.get(lane as usize).cloned().unwrap_or_default(),
+                lane_gaps: Vec::new(),
+            };
+            if t.requests.is_empty() && t.results.is_empty() && t.texts.is_empty() {
+                continue;
+            }
+            t.gap_bytes.resize(t.requests.len() + 1, 0);
+            threads.push(t);
+        }
+        threads
+    }
 }
 
 /// One API request (its response, folded from its lines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Request {
+    /// The context it belongs to within its file (see [`Thread::split`]).
+    pub lane: u32,
     pub key: ResponseKey,
     pub at_ms: i64,
     /// 1-based line of the file where its first line is: the evidence a person can open.
@@ -58,7 +101,8 @@ pub(crate) struct Request {
 /// A `tool_use` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Call {
-    /// Index of the request whose response issued it.
+    pub lane: u32,
+    /// Index of the request (in its lane) whose response issued it.
     pub request: u32,
     pub line: u32,
     /// Hash of the `tool_use` id its result names.
@@ -78,6 +122,7 @@ pub(crate) struct Call {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ToolResult {
+    pub lane: u32,
     /// Hash of the `tool_use_id`.
     pub call: u64,
     /// How many requests came before it: it is first sent with request `before`.
@@ -91,6 +136,7 @@ pub(crate) struct ToolResult {
 /// A block of user or system text (a prompt, a reminder, a subagent's instructions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Text {
+    pub lane: u32,
     pub before: u32,
     pub line: u32,
     pub at_ms: Option<i64>,
@@ -102,6 +148,7 @@ pub(crate) struct Text {
 /// Where the context was compacted: requests from `before` on no longer carry what came earlier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Boundary {
+    pub lane: u32,
     pub before: u32,
     pub at_ms: Option<i64>,
     pub trigger: Option<String>,
@@ -111,6 +158,7 @@ pub(crate) struct Boundary {
 /// A request the API refused (the client's synthetic error line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
+    pub lane: u32,
     pub before: u32,
     pub line: u32,
     pub at_ms: Option<i64>,
@@ -127,21 +175,46 @@ pub(crate) struct Extract {
     fold: Fold,
     thread: Thread,
     line: u32,
-    /// The first line of each response so far.
-    first_lines: Vec<u32>,
+    /// Per response so far: its first line, its lane and its index in the lane.
+    responses: Vec<(u32, u32, u32)>,
+    /// Requests so far per lane.
+    lane_counts: Vec<u32>,
+    /// The lane of each sidechain line (by the hash of its `uuid`): its conversation, followed by `parentUuid`.
+    sidechains: HashMap<u64, u32>,
     /// `message.id` of the last response, as written: a later line with the same id is part of it.
     last_message: Vec<u8>,
     /// Files read so far (their name and path hash): a shell command naming one may change it.
     read_files: Vec<(String, u64)>,
+    /// A subagent's own file: one conversation, whatever its lines say.
+    one_lane: bool,
+    finders: Finders,
+}
+
+/// The byte strings looked for in lines, each searcher built once per file.
+struct Finders {
+    tool_use: memmem::Finder<'static>,
+    api_error: memmem::Finder<'static>,
+    compact_summary: memmem::Finder<'static>,
+    boundary: memmem::Finder<'static>,
 }
 
 impl Extract {
-    pub(crate) fn new(compaction: bool) -> Extract {
+    /// `subagent`: the file is a subagent's own (one conversation); `compaction`: a compaction request's.
+    pub(crate) fn new(subagent: bool, compaction: bool) -> Extract {
         Extract {
+            one_lane: subagent,
+            finders: Finders {
+                tool_use: memmem::Finder::new(b"\"tool_use\""),
+                api_error: memmem::Finder::new(b"\"isApiErrorMessage\":true"),
+                compact_summary: memmem::Finder::new(b"\"isCompactSummary\":true"),
+                boundary: memmem::Finder::new(b"\"compact_boundary\""),
+            },
             fold: Fold::new(None, ToolUses::Skip),
             thread: Thread { compaction, ..Thread::default() },
             line: 0,
-            first_lines: Vec::new(),
+            responses: Vec::new(),
+            lane_counts: vec![0],
+            sidechains: HashMap::new(),
             last_message: Vec::new(),
             read_files: Vec::new(),
         }
@@ -151,12 +224,14 @@ impl Extract {
     pub(crate) fn line(&mut self, line: &[u8]) {
         self.line += 1;
         let before = self.fold.responses();
-        self.fold.line(line);
+        let Some((line, top)) = self.fold.line_seen(line) else { return };
         let after = self.fold.responses();
+        let lane = self.lane(top.raw.is_sidechain, top.raw.parent_uuid, top.raw.uuid);
         if after > before {
-            self.first_lines.push(self.line);
+            self.responses.push((self.line, lane, self.lane_counts[lane as usize]));
+            self.lane_counts[lane as usize] += 1;
         }
-        let Some(top) = top_level(line) else { return };
+        let waiting = self.lane_counts[lane as usize];
         let content = top.raw.message_fields.and_then(|m| m.content);
         match top.kind {
             Some("assistant") => {
@@ -164,82 +239,94 @@ impl Extract {
                 let request = if after > before {
                     self.last_message.clear();
                     self.last_message.extend_from_slice(id);
-                    Some(after - 1)
+                    self.responses.last().map(|r| (r.1, r.2))
                 } else if after > 0 && !id.is_empty() && id == self.last_message.as_slice() {
-                    Some(after - 1)
+                    self.responses.last().map(|r| (r.1, r.2))
                 } else {
                     None
                 };
-                if let (Some(request), Some(content)) = (request, content)
-                    && memmem::find(content, b"\"tool_use\"").is_some()
+                if let (Some((lane, request)), Some(content)) = (request, content)
+                    && self.finders.tool_use.find(content).is_some()
                 {
-                    self.calls(request as u32, content);
+                    self.calls(lane, request, content);
                 }
-                if memmem::find(line, b"\"isApiErrorMessage\":true").is_some() {
+                if self.finders.api_error.find(line).is_some() {
                     let [error, status] = fields(line, [b"error", b"apiErrorStatus"]).unwrap_or_default();
                     let mut kind = error.and_then(string).unwrap_or_else(|| "error".to_owned());
                     if let Some(status) = status.filter(|s| *s != b"null") {
                         kind = format!("{kind} ({})", String::from_utf8_lossy(status));
                     }
                     let at_ms = top.raw.timestamp.and_then(millis);
-                    self.thread.api_errors.push(ApiError { before: after as u32, line: self.line, at_ms, kind });
+                    self.thread.api_errors.push(ApiError { lane, before: waiting, line: self.line, at_ms, kind });
                 }
             }
             Some("user") => {
-                let before = after as u32;
-                if memmem::find(line, b"\"isCompactSummary\":true").is_some() {
-                    self.boundary(before, top.raw.timestamp.and_then(millis), None, None);
+                let at_ms = top.raw.timestamp;
+                if self.finders.compact_summary.find(line).is_some() {
+                    self.boundary(lane, waiting, at_ms.and_then(millis), None, None);
                     return;
                 }
-                let at_ms = top.raw.timestamp.and_then(millis);
                 match content {
-                    Some(text @ [b'"', ..]) => self.text(before, at_ms, text),
+                    Some(text @ [b'"', ..]) => self.text(lane, waiting, at_ms, text),
                     Some(blocks @ [b'[', ..]) => {
-                        elements(blocks, |block| {
-                            let Some([kind, id, error, inner, text]) =
-                                fields(block, [b"type", b"tool_use_id", b"is_error", b"content", b"text"])
-                            else {
-                                return;
-                            };
-                            match kind {
-                                Some(b"\"tool_result\"") => {
-                                    let bytes = inner.map_or(0, |c| c.len() as u64);
-                                    self.gap(before, bytes);
-                                    self.thread.results.push(ToolResult {
-                                        call: hash(id.and_then(string).unwrap_or_default().as_bytes()),
-                                        before,
-                                        line: self.line,
-                                        bytes,
-                                        error: error == Some(b"true"),
-                                    });
-                                }
-                                Some(b"\"text\"") => {
-                                    if let Some(text) = text {
-                                        self.text(before, at_ms, text);
-                                    }
-                                }
-                                _ => {}
+                        let keys = [&b"type"[..], b"tool_use_id", b"is_error", b"content", b"text"];
+                        objects(blocks, keys, |[kind, id, error, inner, text]| match kind {
+                            Some(b"\"tool_result\"") => {
+                                let bytes = inner.map_or(0, |c| c.len() as u64);
+                                self.gap(lane, waiting, bytes);
+                                self.thread.results.push(ToolResult {
+                                    lane,
+                                    call: hash(id.unwrap_or_default()),
+                                    before: waiting,
+                                    line: self.line,
+                                    bytes,
+                                    error: error == Some(b"true"),
+                                });
                             }
+                            Some(b"\"text\"") => {
+                                if let Some(text) = text {
+                                    self.text(lane, waiting, at_ms, text);
+                                }
+                            }
+                            _ => {}
                         });
                     }
                     _ => {}
                 }
             }
-            Some("system") if memmem::find(line, b"\"compact_boundary\"").is_some() => {
+            Some("system") if self.finders.boundary.find(line).is_some() => {
                 let [meta] = fields(line, [b"compactMetadata"]).unwrap_or_default();
                 let [trigger, pre] = meta.and_then(|m| fields(m, [b"trigger", b"preTokens"])).unwrap_or_default();
                 let pre = pre.and_then(|p| std::str::from_utf8(p).ok()?.parse().ok());
-                self.boundary(after as u32, top.raw.timestamp.and_then(millis), trigger.and_then(string), pre);
+                let at_ms = top.raw.timestamp.and_then(millis);
+                self.boundary(lane, waiting, at_ms, trigger.and_then(string), pre);
             }
             _ => {}
         }
     }
 
-    /// The thread and the responses it was made from (for the report's summary of the same file).
+    /// The lane of a line: 0 for the main conversation; a sidechain line (a subagent written inline, as clients
+    /// before 2.1.2 did) joins the lane of its parent, or starts one.
+    fn lane(&mut self, sidechain: Option<&[u8]>, parent: Option<&[u8]>, uuid: Option<&[u8]>) -> u32 {
+        if self.one_lane || sidechain != Some(b"true") {
+            return 0;
+        }
+        let parent = parent.filter(|p| *p != b"null").and_then(|p| self.sidechains.get(&hash(p)).copied());
+        let lane = parent.unwrap_or_else(|| {
+            self.lane_counts.push(0);
+            (self.lane_counts.len() - 1) as u32
+        });
+        if let Some(uuid) = uuid {
+            self.sidechains.insert(hash(uuid), lane);
+        }
+        lane
+    }
+
+    /// The file's facts (all lanes together) and the responses they were made from (for the report's summary).
     pub(crate) fn finish(mut self, price: impl Fn(&Response) -> Pico) -> (Thread, crate::transcript::fold::Folded) {
         let folded = self.fold.finish(Default::default());
         let thread = &mut self.thread;
-        for (response, line) in folded.responses.iter().zip(&self.first_lines) {
+        for (response, &(line, lane, _)) in folded.responses.iter().zip(&self.responses) {
             let model = match thread.models.iter().position(|m| *m == response.model) {
                 Some(i) => i,
                 None => {
@@ -248,9 +335,10 @@ impl Extract {
                 }
             };
             thread.requests.push(Request {
+                lane,
                 key: response.key,
                 at_ms: response.timestamp.timestamp_millis(),
-                line: *line,
+                line,
                 model: model as u32,
                 usage: response.usage,
                 cost: price(response),
@@ -261,39 +349,54 @@ impl Extract {
                 counted: true,
             });
         }
-        thread.gap_bytes.resize(thread.requests.len() + 1, 0);
+        for (lane, gaps) in thread.lane_gaps.iter_mut().enumerate() {
+            gaps.resize(self.lane_counts.get(lane).map_or(0, |n| *n as usize) + 1, 0);
+        }
         (self.thread, folded)
     }
 
-    fn gap(&mut self, before: u32, bytes: u64) {
-        let gaps = &mut self.thread.gap_bytes;
+    fn gap(&mut self, lane: u32, before: u32, bytes: u64) {
+        let lanes = &mut self.thread.lane_gaps;
+        if lanes.len() <= lane as usize {
+            lanes.resize(lane as usize + 1, Vec::new());
+        }
+        let gaps = &mut lanes[lane as usize];
         if gaps.len() <= before as usize {
             gaps.resize(before as usize + 1, 0);
         }
         gaps[before as usize] += bytes;
     }
 
-    fn text(&mut self, before: u32, at_ms: Option<i64>, raw: &[u8]) {
+    /// A text block; `at` is its line's raw timestamp (decoded only for a text that is kept).
+    fn text(&mut self, lane: u32, before: u32, at: Option<&[u8]>, raw: &[u8]) {
         let bytes = raw.len() as u64;
-        self.gap(before, bytes);
+        self.gap(lane, before, bytes);
         if bytes < MIN_TEXT_BYTES {
             return;
         }
+        let at_ms = at.and_then(millis);
         let preview = string(raw).map(|t| one_line(&t, 70)).unwrap_or_default();
-        self.thread.texts.push(Text { before, line: self.line, at_ms, hash: hash(raw), bytes, preview });
+        self.thread.texts.push(Text { lane, before, line: self.line, at_ms, hash: hash(raw), bytes, preview });
     }
 
-    fn boundary(&mut self, before: u32, at_ms: Option<i64>, trigger: Option<String>, pre_tokens: Option<u64>) {
-        if self.thread.boundaries.last().is_some_and(|b| b.before == before) {
+    fn boundary(
+        &mut self,
+        lane: u32,
+        before: u32,
+        at_ms: Option<i64>,
+        trigger: Option<String>,
+        pre_tokens: Option<u64>,
+    ) {
+        if self.thread.boundaries.last().is_some_and(|b| b.lane == lane && b.before == before) {
             return;
         }
-        self.thread.boundaries.push(Boundary { before, at_ms, trigger, pre_tokens });
+        self.thread.boundaries.push(Boundary { lane, before, at_ms, trigger, pre_tokens });
     }
 
-    fn calls(&mut self, request: u32, content: &[u8]) {
+    fn calls(&mut self, lane: u32, request: u32, content: &[u8]) {
         let mut found = Vec::new();
-        elements(content, |block| {
-            if let Some([Some(b"\"tool_use\""), id, name, input]) = fields(block, [b"type", b"id", b"name", b"input"]) {
+        objects(content, [b"type", b"id", b"name", b"input"], |[kind, id, name, input]| {
+            if kind == Some(b"\"tool_use\"") {
                 found.push((id, name, input));
             }
         });
@@ -316,9 +419,10 @@ impl Extract {
             let text = |k: &str| field(k).and_then(Value::as_str);
             let path = text("file_path").or_else(|| text("notebook_path"));
             let mut call = Call {
+                lane,
                 request,
                 line: self.line,
-                id: hash(id.and_then(string).unwrap_or_default().as_bytes()),
+                id: hash(id.unwrap_or_default()),
                 key,
                 read: None,
                 path: path.map(|p| hash(p.as_bytes())),
@@ -451,11 +555,13 @@ mod tests {
     use super::*;
 
     fn thread(lines: &[&str]) -> Thread {
-        let mut extract = Extract::new(false);
+        let mut extract = Extract::new(false, false);
         for line in lines {
             extract.line(line.as_bytes());
         }
-        extract.finish(|r| Pico(r.usage.output_tokens)).0
+        let mut threads = extract.finish(|r| Pico(r.usage.output_tokens)).0.split();
+        assert_eq!(threads.len(), 1);
+        threads.remove(0)
     }
 
     const A1: &str = r#"{"type":"assistant","uuid":"a1","timestamp":"2026-11-24T10:00:00Z","requestId":"r1","message":{"id":"m1","model":"claude-sonnet-5","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":5,"output_tokens":10}}}"#;
@@ -474,7 +580,8 @@ mod tests {
         // The shell command names a file read before: it may have changed it.
         assert_eq!(t.calls[1].writes, [hash(b"/src/a.rs")]);
         let results: Vec<_> = t.results.iter().map(|r| (r.call, r.before, r.bytes, r.error)).collect();
-        assert_eq!(results, [(hash(b"t1"), 1, 14, false), (hash(b"t2"), 1, 6, true)]);
+        assert_eq!(results, [(hash(br#""t1""#), 1, 14, false), (hash(br#""t2""#), 1, 6, true)]);
+        assert_eq!(t.calls[0].id, hash(br#""t1""#), "a result names its call by the id as written");
         assert_eq!(t.gap_bytes, [0, 20]);
     }
 

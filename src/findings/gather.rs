@@ -46,6 +46,9 @@ pub(crate) fn gather(sources: &Sources, wanted: &(dyn Fn(&FileSummary) -> bool +
         collected.files.iter().filter(|f| wanted(f) && !stash.contains_key(Path::new(&f.path))).collect();
     let mut notes = Vec::new();
     let read_for_facts = missing.len();
+    // Largest first, so that one big file does not end the run alone on one core.
+    let mut missing = missing;
+    missing.sort_by_key(|f| std::cmp::Reverse(f.identity.size));
     for (file, result) in missing.iter().zip(parallel(&missing, |file| read(&found_of(file), sources.prices))) {
         match result {
             Ok(Some((thread, _))) => {
@@ -82,6 +85,7 @@ pub(crate) fn gather(sources: &Sources, wanted: &(dyn Fn(&FileSummary) -> bool +
             }
         }
     }
+    let threads = threads.into_iter().flat_map(Thread::split).collect();
     Gathered { collected, threads, notes, read_for_facts }
 }
 
@@ -119,7 +123,7 @@ fn read(found: &Found, prices: &PriceTable) -> Result<Option<(Thread, FileSummar
         Err(err) => return Err(could_not(err)),
     };
     let compaction = found.path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("agent-acompact-"));
-    let mut extract = Extract::new(compaction);
+    let mut extract = Extract::new(collect::is_subagent(&found.path), compaction);
     let tail = tail::read_lines(&mut file, 0, |line| extract.line(line)).map_err(could_not)?;
     let (mut thread, mut folded) = extract.finish(|r| price_response(prices, r).cost);
     folded.tail = tail;

@@ -1,13 +1,14 @@
 //! Loop detection over one thread's tool calls, pure so that the audit and a loop breaker can share it: the same
 //! call (name and normalised input) [`REPEATS`] times within [`WINDOW_MS`] with no file written in between by
-//! another call, or two calls alternating A-B-A-B with nothing else between them.
+//! another call, or two calls alternating A-B-A-B-A-B with nothing else between them.
 
 /// Identical calls that make a loop.
 pub(crate) const REPEATS: usize = 5;
 /// ... within this time.
 pub(crate) const WINDOW_MS: i64 = 10 * 60 * 1000;
-/// Calls of an A-B-A-B ping-pong.
-pub(crate) const PING_PONG: usize = 4;
+/// Calls of a ping-pong: A-B-A-B-A-B, three rounds (two are often a failed pair of calls retried once, which
+/// is a retry, not a loop).
+pub(crate) const PING_PONG: usize = 6;
 
 /// One call as loop detection sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +93,9 @@ pub(crate) fn detect(calls: &[Seen]) -> Vec<Loop> {
     let mut i = 0;
     while i + PING_PONG <= calls.len() {
         let free = |j: usize| !taken[j];
-        if key(i) != key(i + 1) && key(i) == key(i + 2) && key(i + 1) == key(i + 3) && (i..i + 4).all(free) {
-            let mut end = i + 4;
+        let alternates = |j: usize| key(j) == key(j - 2);
+        if key(i) != key(i + 1) && (i + 2..i + PING_PONG).all(alternates) && (i..i + PING_PONG).all(free) {
+            let mut end = i + PING_PONG;
             while end < calls.len() && key(end) == key(end - 2) && free(end) {
                 end += 1;
             }
@@ -143,10 +145,20 @@ mod tests {
 
     #[test]
     fn ping_pong() {
-        let calls = seen(&[(3, 0, false), (1, 0, false), (2, 1, false), (1, 2, false), (2, 3, false), (1, 4, false)]);
+        let calls = seen(&[
+            (3, 0, false),
+            (1, 0, false),
+            (2, 1, false),
+            (1, 2, false),
+            (2, 3, false),
+            (1, 4, false),
+            (2, 4, false),
+            (1, 5, false),
+        ]);
         let loops = detect(&calls);
-        assert_eq!(loops, [Loop { kind: Kind::PingPong, calls: vec![1, 2, 3, 4, 5] }]);
-        assert_eq!(loops[0].repeats(), [3, 4, 5]);
-        assert!(detect(&calls[..4]).is_empty());
+        assert_eq!(loops, [Loop { kind: Kind::PingPong, calls: vec![1, 2, 3, 4, 5, 6, 7] }]);
+        assert_eq!(loops[0].repeats(), [3, 4, 5, 6, 7]);
+        // Two rounds are a pair of calls tried again: not a loop.
+        assert!(detect(&calls[..5]).is_empty());
     }
 }

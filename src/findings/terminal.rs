@@ -57,13 +57,16 @@ pub(crate) fn render(audit: &Audit, width: usize, style: Style) -> String {
             out.push('\n');
         }
         let bar = if anomalies { String::new() } else { bar(c.cost.0 as f64, top.0 as f64, bar_w) };
-        out.push_str(&format!(
-            "{:<name_w$}  {:>cost_w$}  {:>count_w$}  {}\n",
-            c.category.title(),
-            c.cost.to_string(),
-            thousands(c.findings.len() as u64),
-            style.paint("33", &bar)
-        ).replace("  \n", "\n"));
+        out.push_str(
+            &format!(
+                "{:<name_w$}  {:>cost_w$}  {:>count_w$}  {}\n",
+                c.category.title(),
+                c.cost.to_string(),
+                thousands(c.findings.len() as u64),
+                style.paint("33", &bar)
+            )
+            .replace("  \n", "\n"),
+        );
     }
     for c in ranked.iter().filter(|c| !c.findings.is_empty()) {
         out.push('\n');
@@ -184,7 +187,8 @@ mod tests {
     fn bars_scale_in_eighths_and_never_vanish() {
         assert_eq!(bar(1.0, 1.0, 4), "████");
         assert_eq!(bar(0.5, 1.0, 4), "██");
-        assert_eq!(bar(1.0, 16.0, 4), "▌");
+        assert_eq!(bar(1.0, 8.0, 4), "▌");
+        assert_eq!(bar(1.0, 16.0, 4), "▎");
         assert_eq!(bar(0.0001, 1.0, 4), "▏");
         assert_eq!(bar(0.0, 1.0, 4), "");
     }

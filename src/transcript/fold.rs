@@ -39,18 +39,21 @@ impl Fold {
 
     /// Feeds one line (without its newline).
     pub(crate) fn line(&mut self, line: &[u8]) {
+        self.line_seen(line);
+    }
+
+    /// [`Fold::line`], returning the line it kept (the whole line glued after a torn write, if that is what it
+    /// found) and its top-level fields, so that a caller reading more of the line does not scan it again.
+    pub(crate) fn line_seen<'l>(&mut self, line: &'l [u8]) -> Option<(&'l [u8], TopLevel<'l>)> {
         if line.iter().all(u8::is_ascii_whitespace) {
-            return;
+            return None;
         }
         let (line, top) = match top_level(line) {
             Some(top) => (line, top),
             // A torn write followed, without a newline, by a whole line: keep the whole one.
             None => {
                 self.folded.malformed += 1;
-                match recover_torn(line) {
-                    Some(recovered) => recovered,
-                    None => return,
-                }
+                recover_torn(line)?
             }
         };
         if top.kind == Some("assistant") && top.has_message && may_carry_usage(line) {
@@ -69,6 +72,7 @@ impl Fold {
                 None => self.folded.last_uuid = Some(uuid.to_owned()),
             }
         }
+        Some((line, top))
     }
 
     /// How many responses the lines fed so far made: the one a line just fed belongs to is the last of them.

@@ -117,9 +117,13 @@ pub(crate) fn fields<'a, const N: usize>(json: &'a [u8], keys: [&[u8]; N]) -> Op
     Some(found)
 }
 
-/// Calls `element` with the raw bytes of each element of the array `json`, in order; `None` if `json` is not a
-/// well-formed array at its top level (elements are skipped by their brackets, as nested values are).
-pub(crate) fn elements<'a>(json: &'a [u8], mut element: impl FnMut(&'a [u8])) -> Option<()> {
+/// Calls `each` with the raw values of `keys` in each object of the array `json` (in one pass: other elements and
+/// other members are skipped by their brackets); `None` if `json` is not a well-formed array at its top level.
+pub(crate) fn objects<'a, const N: usize>(
+    json: &'a [u8],
+    keys: [&[u8]; N],
+    mut each: impl FnMut([Option<&'a [u8]>; N]),
+) -> Option<()> {
     let mut s = Scanner { b: json, i: 0 };
     s.ws();
     s.eat(b'[')?;
@@ -129,7 +133,19 @@ pub(crate) fn elements<'a>(json: &'a [u8], mut element: impl FnMut(&'a [u8])) ->
     }
     loop {
         s.ws();
-        element(s.value()?);
+        if s.peek() == Some(b'{') {
+            let mut found = [None; N];
+            s.members(|key, s| {
+                let value = s.value()?;
+                if let Some(i) = keys.iter().position(|k| *k == key) {
+                    found[i] = Some(value);
+                }
+                Some(())
+            })?;
+            each(found);
+        } else {
+            s.value()?;
+        }
         s.ws();
         match s.next()? {
             b',' => continue,
@@ -347,13 +363,14 @@ mod tests {
     }
 
     #[test]
-    fn walks_the_elements_of_an_array() {
+    fn reads_the_objects_of_an_array() {
         let mut seen = Vec::new();
-        assert_eq!(elements(br#" [ {"a":"]"} , 1,"x" ,[2]] "#, |e| seen.push(e)), Some(()));
-        assert_eq!(seen, [&br#"{"a":"]"}"#[..], b"1", br#""x""#, b"[2]"]);
-        assert_eq!(elements(b"[]", |_| panic!()), Some(()));
-        assert_eq!(elements(b"[1,", |_| {}), None);
-        assert_eq!(elements(b"{}", |_| {}), None);
+        let json = br#" [ {"a":"]","b":{"a":2}} , 1,"x" ,[2], {"b":3,"a":4}] "#;
+        assert_eq!(objects(json, [b"a", b"b"], |found| seen.push(found)), Some(()));
+        assert_eq!(seen, [[Some(&br#""]""#[..]), Some(&br#"{"a":2}"#[..])], [Some(&b"4"[..]), Some(&b"3"[..])]]);
+        assert_eq!(objects(b"[]", [b"a"], |_| panic!()), Some(()));
+        assert_eq!(objects(b"[{\"a\":1},", [b"a"], |_| {}), None);
+        assert_eq!(objects(b"{}", [b"a"], |_| {}), None);
     }
 
     #[test]
