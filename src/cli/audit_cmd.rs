@@ -47,11 +47,15 @@ pub(super) fn audit(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let sources = Sources { roots: &roots, prices: &prices, cache: cache_path.as_deref() };
     let gathered = gather::gather(&sources, &|file| options.wants(file));
     if io.stderr_is_terminal && started.elapsed().as_secs() >= 1 {
+        let stats = &gathered.collected.stats;
         writeln!(
             io.stderr,
-            "ccbreaker: audited {} transcripts in {:.1} s",
-            gathered.threads.len(),
-            started.elapsed().as_secs_f64()
+            "ccbreaker: read {} of {} transcripts in {:.1} s ({} for the report cache too, {} for the audit alone)",
+            stats.read + gathered.read_for_facts,
+            stats.files,
+            started.elapsed().as_secs_f64(),
+            stats.read,
+            gathered.read_for_facts,
         )?;
     }
     for note in gathered.collected.notes.iter().chain(&gathered.notes) {

@@ -213,7 +213,7 @@ fn daily(audit: &Audit) -> String {
     grid(&mut svg, (left, right, top, bottom), max, money);
     let n = audit.days.len() as f64;
     let band = (right - left) / n;
-    let bar = (band * 0.72).min(56.0).max(1.0);
+    let bar = (band * 0.72).clamp(1.0, 56.0);
     let every = (audit.days.len() / 12).max(1);
     for (i, day) in audit.days.iter().enumerate() {
         let x = left + band * i as f64 + (band - bar) / 2.0;

@@ -294,13 +294,15 @@ impl Options {
     }
 
     /// Whether the audit needs a file's facts: its session and project are selected, and it has spend in the
-    /// period (a day either side, so that the requests around the period's edges are there).
+    /// period, or in the week before it (overhead creep compares a day with the project's previous active day
+    /// within a week), or the day after it (the requests around the period's end).
     pub(crate) fn wants(&self, file: &FileSummary) -> bool {
         if !self.selects(&file.session, &file.project) {
             return false;
         }
         let (from, to) = self.bounds();
-        let (from, to) = (from.saturating_sub(86_400_000), to.saturating_add(86_400_000));
+        let day = 86_400_000;
+        let (from, to) = (from.saturating_sub(overhead::LOOKBACK_DAYS * day), to.saturating_add(day));
         file.buckets.iter().any(|b| b.last_ms >= from && b.first_ms < to)
             || file.entries.iter().any(|e| e.at_ms >= from && e.at_ms < to)
     }

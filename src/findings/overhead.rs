@@ -1,6 +1,6 @@
 //! Overhead creep: the fixed part of every request (system prompt, tool and MCP definitions, CLAUDE.md and memory
 //! files) is about the smallest prompt a project's main sessions send in a day. A step up from one active day to
-//! the next is a finding, priced as the step's tokens in every later request of that project for as long as the
+//! the next (at most a week later) is a finding, priced as the step's tokens in every later request of that project for as long as the
 //! step lasts (read from the cache, as a fixed prefix is).
 
 use super::view::{Taken, View, without};
@@ -12,13 +12,18 @@ use std::collections::{BTreeMap, HashMap};
 
 /// A step smaller than this is noise (a longer first prompt, a different memory file).
 pub(crate) const STEP_TOKENS: u64 = 5_000;
+/// A day is compared with the project's previous active day at most this many days before it.
+pub(crate) const LOOKBACK_DAYS: i64 = 7;
+
+/// One project's day: its smallest prompt, and its requests (view and request indexes).
+type ProjectDay = (u64, Vec<(usize, usize)>);
 
 /// The findings, and the smallest prompt of the main sessions per day of the period.
 pub(crate) fn find(views: &[View], options: &Options) -> (Vec<Finding>, Vec<(NaiveDate, u64)>) {
     let zone = options.zone;
     let date = |at_ms: i64| zone.date_of(DateTime::from_timestamp_millis(at_ms).unwrap_or_default());
     // Per project, per day: the smallest prompt, and the requests (view, index).
-    let mut projects: BTreeMap<&str, BTreeMap<NaiveDate, (u64, Vec<(usize, usize)>)>> = BTreeMap::new();
+    let mut projects: BTreeMap<&str, BTreeMap<NaiveDate, ProjectDay>> = BTreeMap::new();
     let mut series: BTreeMap<NaiveDate, u64> = BTreeMap::new();
     let (from, to) = options.bounds();
     for (vi, v) in views.iter().enumerate().filter(|(_, v)| !v.thread.subagent && !v.thread.compaction) {
@@ -36,10 +41,10 @@ pub(crate) fn find(views: &[View], options: &Options) -> (Vec<Finding>, Vec<(Nai
     }
     let mut findings = Vec::new();
     for (project, days) in &projects {
-        let days: Vec<(&NaiveDate, &(u64, Vec<(usize, usize)>))> = days.iter().collect();
+        let days: Vec<(&NaiveDate, &ProjectDay)> = days.iter().collect();
         for (k, pair) in days.windows(2).enumerate() {
             let ((prev_day, (prev, _)), (day, (min, _))) = (pair[0], pair[1]);
-            if *min < prev + STEP_TOKENS || min * 5 < prev * 6 {
+            if *min < prev + STEP_TOKENS || min * 5 < prev * 6 || (*day - *prev_day).num_days() > LOOKBACK_DAYS {
                 continue;
             }
             let step = min - prev;

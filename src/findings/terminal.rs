@@ -134,7 +134,7 @@ pub(crate) fn bar(value: f64, max: f64, width: usize) -> String {
     }
     let eighths = ((value / max) * (width * 8) as f64).round().max(1.0) as usize;
     let mut bar = "█".repeat(eighths / 8);
-    if eighths % 8 > 0 {
+    if !eighths.is_multiple_of(8) {
         bar.push(EIGHTHS[eighths % 8 - 1]);
     }
     bar

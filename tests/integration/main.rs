@@ -4,6 +4,8 @@
 mod harness;
 
 mod accounting;
+mod audit;
+mod audit_corpus;
 mod cli;
 mod concurrency;
 mod corpus;

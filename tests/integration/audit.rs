@@ -1,0 +1,477 @@
+//! `ccbreaker audit`: every category finds what was planted and nothing in clean sessions (a generated corpus,
+//! see `audit_corpus.rs`), exact findings on the real transcripts, the same dollars as `report`, the flags, the
+//! terminal view at two widths, and the HTML page in headless Chromium.
+
+use crate::audit_corpus::{OPUS_41, Session, clean_work, tokens_of};
+use crate::harness::Sandbox;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const API: &str = "-home-dev-src-api";
+const WEB: &str = "-home-dev-src-web";
+const CATEGORIES: [&str; 11] = [
+    "retries",
+    "re_reads",
+    "failed_ops",
+    "verbose_output",
+    "duplicate_instructions",
+    "cache_waste",
+    "cache_breaks",
+    "overhead_creep",
+    "compaction",
+    "loops",
+    "anomalies",
+];
+
+/// Findings per category, per session.
+type Found = BTreeMap<String, BTreeMap<String, usize>>;
+
+fn projects(sb: &Sandbox) -> PathBuf {
+    sb.home.join(".claude/projects")
+}
+
+/// Five days of clean work in two projects (with a subagent, and a 1-hour cache that pays off).
+fn clean(projects: &Path) {
+    for day in 10..=14 {
+        let mut api =
+            Session::new(projects, API, &format!("clean-api-{day}"), &format!("2026-11-{day}T10:00:00Z"), 15_000);
+        clean_work(&mut api, "api");
+        if day == 12 {
+            // A subagent that returns within the main thread's cache lifetime.
+            let mut sub = api.subagent("a1b2c3d4e5f60718", 9_000);
+            sub.user("Find the callers of parse_header.");
+            sub.tool("Grep", json!({"pattern": "parse_header", "path": "/home/dev/src"}), "src/parser.rs:12", false);
+            sub.tool("Read", json!({"file_path": "/home/dev/src/api/lib.rs"}), "mod parser;", false);
+            sub.say("One caller, in lib.rs.");
+            api.t = sub.t;
+            sub.write();
+            api.say("The subagent is done.");
+        }
+        api.write();
+        let mut web =
+            Session::new(projects, WEB, &format!("clean-web-{day}"), &format!("2026-11-{day}T14:00:00Z"), 12_000);
+        clean_work(&mut web, "web");
+        web.write();
+    }
+    // The 1-hour cache pays off when a session pauses longer than 5 minutes: no finding.
+    let mut hour = Session::new(projects, API, "clean-hour", "2026-11-13T16:00:00Z", 15_000);
+    hour.one_hour = true;
+    clean_work(&mut hour, "hour");
+    hour.wait(20 * 60);
+    hour.tool("Bash", json!({"command": "git status"}), "nothing to commit", false);
+    hour.say("Back from the break: all committed.");
+    hour.write();
+}
+
+fn big_text() -> String {
+    "Follow the project's conventions: small commits, tests first, no new dependencies. ".repeat(50)
+}
+
+/// Plants one pattern; returns what the audit must find: (category, session) once each.
+fn plant(projects: &Path, name: &str) -> Vec<(&'static str, String)> {
+    let day = "2026-11-15";
+    let session = |hour: u32, id: &str| Session::new(projects, API, id, &format!("{day}T{hour:02}:00:00Z"), 15_000);
+    let mut s;
+    let expected = match name {
+        "retries" => {
+            s = session(9, "p-retries");
+            s.user("Install the dependencies.");
+            s.tool("Bash", json!({"command": "npm install"}), "npm ERR! network timeout", true);
+            s.tool("Bash", json!({"command": "npm  install"}), "added 312 packages", false);
+            vec![("retries", "p-retries"), ("failed_ops", "p-retries")]
+        }
+        "re_reads" => {
+            s = session(10, "p-rereads");
+            s.user("Explain util.rs.");
+            s.tool("Read", json!({"file_path": "/home/dev/src/api/util.rs"}), &"pub fn util() {}\n".repeat(60), false);
+            s.tool(
+                "Read",
+                json!({"file_path": "/home/dev/src/api/other.rs"}),
+                &"pub fn other() {}\n".repeat(60),
+                false,
+            );
+            s.tool("Read", json!({"file_path": "/home/dev/src/api/util.rs"}), &"pub fn util() {}\n".repeat(60), false);
+            vec![("re_reads", "p-rereads")]
+        }
+        "failed_ops" => {
+            s = session(11, "p-failed");
+            s.user("Build it.");
+            s.tool("Bash", json!({"command": "cargo buidl"}), "error: no such command: `buidl`", true);
+            vec![("failed_ops", "p-failed")]
+        }
+        "verbose_output" => {
+            s = session(12, "p-verbose");
+            s.user("Why did the build fail?");
+            s.tool(
+                "Bash",
+                json!({"command": "cat build.log"}),
+                &"warning: unused variable `x` in build step\n".repeat(900),
+                false,
+            );
+            s.tool("Grep", json!({"pattern": "error", "path": "build.log"}), "build.log:812: error", false);
+            s.tool("Read", json!({"file_path": "/home/dev/src/api/build.rs"}), "fn main() {}", false);
+            vec![("verbose_output", "p-verbose")]
+        }
+        "duplicate_instructions" => {
+            s = session(13, "p-dup");
+            s.user(&big_text());
+            s.tool("Bash", json!({"command": "git log -1"}), "commit abc", false);
+            s.user(&big_text());
+            vec![("duplicate_instructions", "p-dup")]
+        }
+        "cache_waste" => {
+            s = session(14, "p-expiry");
+            clean_work(&mut s, "expiry");
+            s.wait(8 * 60);
+            s.tool("Bash", json!({"command": "git diff"}), "no changes", false);
+            vec![("cache_waste", "p-expiry")]
+        }
+        "cache_waste_hour" => {
+            s = session(15, "p-hour");
+            s.one_hour = true;
+            clean_work(&mut s, "hour");
+            vec![("cache_waste", "p-hour")]
+        }
+        "cache_breaks" => {
+            s = session(16, "p-break");
+            clean_work(&mut s, "break");
+            s.break_cache();
+            s.tool("Bash", json!({"command": "git diff"}), "no changes", false);
+            vec![("cache_breaks", "p-break")]
+        }
+        "cache_breaks_99360" => {
+            s = session(17, "p-99360");
+            s.one_hour = true;
+            clean_work(&mut s, "main");
+            let mut sub = s.subagent("b1b2c3d4e5f60718", 9_000);
+            clean_work(&mut sub, "sub");
+            sub.write();
+            s.t = sub.t;
+            for _ in 0..2 {
+                s.wait(20 * 60);
+                s.tool("Bash", json!({"command": "git status"}), "clean", false);
+            }
+            s.break_cache();
+            s.tool("Bash", json!({"command": "git diff"}), "no changes", false);
+            vec![("cache_breaks", "p-99360")]
+        }
+        "compaction" => {
+            s = session(18, "p-compact");
+            clean_work(&mut s, "compact");
+            s.compact("c0ffee", 15_000).write();
+            s.tool("Bash", json!({"command": "git status"}), "clean", false);
+            vec![("compaction", "p-compact")]
+        }
+        "loops" => {
+            s = session(19, "p-loop");
+            s.user("Wait for the server.");
+            for _ in 0..6 {
+                s.tool(
+                    "Bash",
+                    json!({"command": "curl -s localhost:8080/health"}),
+                    "curl: (7) Failed to connect",
+                    false,
+                );
+            }
+            vec![("loops", "p-loop")]
+        }
+        "loops_ping_pong" => {
+            s = session(20, "p-pingpong");
+            s.user("Find where the config is loaded.");
+            for _ in 0..3 {
+                s.tool("Read", json!({"file_path": "/home/dev/src/api/config.rs"}), "pub fn load() {}", false);
+                s.tool("Grep", json!({"pattern": "load\\(", "path": "src"}), "src/config.rs:1", false);
+            }
+            vec![("loops", "p-pingpong")]
+        }
+        "overhead_creep" => {
+            // From the 15th, every request in the web project carries 21,000 tokens more (an MCP server added).
+            for (day, id) in [(15, "p-creep-15"), (16, "p-creep-16")] {
+                let mut web = Session::new(projects, WEB, id, &format!("2026-11-{day}T14:00:00Z"), 33_000);
+                clean_work(&mut web, "web");
+                web.write();
+            }
+            return vec![("overhead_creep", "p-creep-15".into()), ("overhead_creep", "p-creep-16".into())];
+        }
+        "anomalies" => {
+            s = Session::new(projects, API, "p-spike", "2026-11-16T09:00:00Z", 15_000);
+            s.model = OPUS_41.to_owned();
+            s.output = 4_000;
+            s.user("Rewrite the whole module.");
+            for i in 0..40 {
+                s.say(&format!("Part {i} of the rewrite."));
+            }
+            vec![("anomalies", "p-spike")]
+        }
+        other => panic!("no plant {other}"),
+    };
+    s.say("Done.");
+    s.write();
+    expected.into_iter().map(|(c, s)| (c, s.to_owned())).collect()
+}
+
+const PLANTS: [&str; 14] = [
+    "retries",
+    "re_reads",
+    "failed_ops",
+    "verbose_output",
+    "duplicate_instructions",
+    "cache_waste",
+    "cache_waste_hour",
+    "cache_breaks",
+    "cache_breaks_99360",
+    "compaction",
+    "loops",
+    "loops_ping_pong",
+    "overhead_creep",
+    "anomalies",
+];
+
+impl Sandbox {
+    fn audit(&self, args: &[&str]) -> Value {
+        let mut all = vec!["audit", "--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all, b"");
+        assert_eq!(out.code, 0, "audit {args:?} failed: {}", out.stderr);
+        out.json()
+    }
+}
+
+fn sandbox(name: &str) -> Sandbox {
+    let sb = Sandbox::new(name);
+    sb.config("[budget]\ntimezone = \"UTC\"\n");
+    sb
+}
+
+/// Per category, the sessions with findings and how many; every category present.
+fn found(audit: &Value) -> Found {
+    let categories = audit["categories"].as_array().unwrap();
+    let names: Vec<&str> = categories.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, CATEGORIES, "every category, in order");
+    let mut found = Found::new();
+    for c in categories {
+        let mut sessions = BTreeMap::new();
+        for f in c["findings"].as_array().unwrap() {
+            *sessions.entry(f["session_id"].as_str().unwrap().to_owned()).or_insert(0) += 1;
+        }
+        assert_eq!(c["occurrences"].as_u64().unwrap() as usize, sessions.values().sum::<usize>());
+        if sessions.is_empty() {
+            assert_eq!((c["tokens"].as_u64(), c["cost_usd"].as_f64()), (Some(0), Some(0.0)), "{c}");
+            assert_eq!(c["top_sessions"], json!([]));
+        }
+        found.insert(c["name"].as_str().unwrap().to_owned(), sessions);
+    }
+    found
+}
+
+fn expect(plants: &[(&str, String)]) -> Found {
+    let mut want: Found = CATEGORIES.iter().map(|c| (c.to_string(), BTreeMap::new())).collect();
+    for (category, session) in plants {
+        *want.get_mut(*category).unwrap().entry(session.clone()).or_insert(0) += 1;
+    }
+    want
+}
+
+fn check_plant(name: &str) -> Value {
+    let sb = sandbox(&format!("audit-{name}"));
+    clean(&projects(&sb));
+    let expected = plant(&projects(&sb), name);
+    let audit = sb.audit(&[]);
+    assert_eq!(found(&audit), expect(&expected), "{name}: {audit:#}");
+    for c in audit["categories"].as_array().unwrap().iter().filter(|c| c["occurrences"] != 0) {
+        assert!(c["cost_usd"].as_f64().unwrap() > 0.0, "{name}: a planted finding costs something: {c:#}");
+        assert!(c["tokens"].as_u64().unwrap() > 0, "{name}: {c:#}");
+    }
+    audit
+}
+
+fn category<'a>(audit: &'a Value, name: &str) -> &'a Value {
+    audit["categories"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()
+}
+
+#[test]
+fn clean_sessions_have_no_findings() {
+    let sb = sandbox("audit-clean");
+    clean(&projects(&sb));
+    let audit = sb.audit(&[]);
+    assert_eq!(found(&audit), expect(&[]), "{audit:#}");
+    assert_eq!((audit["since"].as_str(), audit["until"].as_str()), (Some("2026-11-10"), Some("2026-11-14")));
+    for c in audit["categories"].as_array().unwrap() {
+        assert!(!c["suggestion"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn retries_planted() {
+    let audit = check_plant("retries");
+    let retry = &category(&audit, "retries")["findings"][0];
+    assert!(retry["detail"].as_str().unwrap().starts_with("Bash npm install made again"), "{retry}");
+    assert!(retry["date"].as_str().unwrap().starts_with("2026-11-15T09:"), "{retry}");
+}
+
+#[test]
+fn re_reads_planted() {
+    let audit = check_plant("re_reads");
+    let detail = category(&audit, "re_reads")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.starts_with("Read /home/dev/src/api/util.rs read again, unchanged since line"), "{detail}");
+    assert!(
+        detail.ends_with("since line 2 (0.7 min earlier) (p-rereads.jsonl:6)"),
+        "the evidence names the lines: {detail}"
+    );
+}
+
+#[test]
+fn failed_ops_planted() {
+    check_plant("failed_ops");
+}
+
+#[test]
+fn verbose_output_planted() {
+    let audit = check_plant("verbose_output");
+    let detail = category(&audit, "verbose_output")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    let bytes = json!("warning: unused variable `x` in build step\n".repeat(900)).to_string().len();
+    let want = format!("Bash cat build.log returned about {} tokens", crate_thousands(tokens_of(bytes)));
+    assert!(detail.starts_with(&want), "{detail} / {want}");
+}
+
+fn crate_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[test]
+fn duplicate_instructions_planted() {
+    check_plant("duplicate_instructions");
+}
+
+#[test]
+fn cache_waste_planted_expiry_and_an_hour_that_did_not_pay() {
+    let expiry = check_plant("cache_waste");
+    let detail = category(&expiry, "cache_waste")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.starts_with("cache expired after 8.3 min idle (5-minute cache)"), "{detail}");
+    let hour = check_plant("cache_waste_hour");
+    let detail = category(&hour, "cache_waste")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.starts_with("1-hour cache writes cost $"), "{detail}");
+}
+
+#[test]
+fn cache_breaks_planted_priced_as_writing_instead_of_reading() {
+    let audit = check_plant("cache_breaks");
+    let f = &category(&audit, "cache_breaks")["findings"][0];
+    // The break re-writes the previous request's whole prompt (but its 3 uncached input tokens) at the 5-minute
+    // write price of claude-sonnet-4-5 ($3.75 per million) instead of the read price ($0.30).
+    let mut s = Session::new(Path::new("/x"), API, "p-break", "2026-11-15T16:00:00Z", 15_000);
+    clean_work(&mut s, "break");
+    let rebuilt = s.prompts.last().unwrap() - 3;
+    let usd = rebuilt as f64 * (3.75 - 0.30) / 1e6;
+    assert!((f["cost_usd"].as_f64().unwrap() - usd).abs() < 1e-9, "{f} / {usd}");
+    assert!(f["detail"].as_str().unwrap().contains("the cause is not in the transcript"), "{f}");
+    let named = check_plant("cache_breaks_99360");
+    let detail = category(&named, "cache_breaks")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("anthropics/claude-code#99360"), "{detail}");
+}
+
+#[test]
+fn overhead_creep_planted() {
+    let audit = check_plant("overhead_creep");
+    let f = &category(&audit, "overhead_creep")["findings"][0];
+    assert_eq!(f["date"].as_str().map(|d| d.len()), Some(10), "a day: {f}");
+    assert!(f["detail"].as_str().unwrap().contains("rose from 12,"), "{f}");
+    assert!(f["detail"].as_str().unwrap().contains("21,000 more on each of"), "{f}");
+}
+
+#[test]
+fn compaction_planted() {
+    let audit = check_plant("compaction");
+    let detail = category(&audit, "compaction")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.starts_with("auto compaction of a "), "{detail}");
+    assert!(detail.ends_with("(p-compact/subagents/agent-acompact-c0ffee.jsonl:2)"), "{detail}");
+}
+
+#[test]
+fn loops_planted_repeats_and_ping_pong() {
+    let audit = check_plant("loops");
+    let detail = category(&audit, "loops")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.starts_with("Bash curl -s localhost:8080/health made 6 times in"), "{detail}");
+    let audit = check_plant("loops_ping_pong");
+    let detail = category(&audit, "loops")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("alternated 6 times"), "{detail}");
+}
+
+#[test]
+fn anomalies_planted_with_their_cause() {
+    let audit = check_plant("anomalies");
+    let f = &category(&audit, "anomalies")["findings"][0];
+    assert_eq!(f["date"], "2026-11-16");
+    let detail = f["detail"].as_str().unwrap();
+    assert!(detail.contains("session p-spike 100%") && detail.contains("claude-opus-4-1-20250805 100%"), "{detail}");
+}
+
+#[test]
+fn every_plant_at_once_and_the_same_dollars_as_report() {
+    let sb = sandbox("audit-all");
+    clean(&projects(&sb));
+    let mut expected = Vec::new();
+    for name in PLANTS {
+        expected.extend(plant(&projects(&sb), name));
+    }
+    let audit = sb.audit(&[]);
+    assert_eq!(found(&audit), expect(&expected), "{audit:#}");
+    let report = sb.run(&["report", "daily", "--json"], b"");
+    assert_eq!(audit["total_cost_usd"], report.json()["totals"]["cost_usd"]);
+    // A period and a session select.
+    let day = sb.audit(&["--since", "2026-11-16", "--until", "2026-11-16"]);
+    let day_found = found(&day);
+    assert_eq!(day_found["anomalies"].keys().collect::<Vec<_>>(), ["p-spike"]);
+    assert_eq!(day_found["overhead_creep"].keys().collect::<Vec<_>>(), ["p-creep-16"]);
+    assert!(day_found["retries"].is_empty());
+    let one = sb.audit(&["--session", "p-retries"]);
+    assert_eq!(found(&one), expect(&plant_expectation("retries")));
+    let web = sb.audit(&["--project", "web"]);
+    assert_eq!(found(&web)["overhead_creep"].len(), 2);
+    assert!(found(&web)["loops"].is_empty());
+}
+
+fn plant_expectation(name: &str) -> Vec<(&'static str, String)> {
+    let sb = sandbox("audit-expectation");
+    plant(&projects(&sb), name)
+}
+
+fn real() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus-real")
+}
+
+#[test]
+fn real_transcripts_report_what_is_in_them() {
+    let mut sb = sandbox("audit-real");
+    sb.env("CLAUDE_CONFIG_DIR", real().to_str().unwrap());
+    let audit = sb.audit(&[]);
+    let counts: BTreeMap<String, usize> = found(&audit).into_iter().map(|(c, s)| (c, s.values().sum())).collect();
+    let want: BTreeMap<String, usize> = [
+        ("retries", 10),
+        ("re_reads", 2),
+        ("failed_ops", 61),
+        ("verbose_output", 12),
+        ("duplicate_instructions", 0),
+        ("cache_waste", 9),
+        ("cache_breaks", 2),
+        ("overhead_creep", 0),
+        ("compaction", 2),
+        ("loops", 0),
+        ("anomalies", 4),
+    ]
+    .into_iter()
+    .map(|(c, n)| (c.to_owned(), n))
+    .collect();
+    assert_eq!(counts, want, "{audit:#}");
+    let report = sb.run(&["report", "daily", "--json"], b"");
+    assert_eq!(audit["total_cost_usd"], report.json()["totals"]["cost_usd"]);
+}
