@@ -93,9 +93,12 @@ pub(super) fn audit(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
+/// The transcript directories that exist, for a message (all of them, if none does).
 fn list(roots: &[PathBuf]) -> String {
-    if roots.is_empty() {
+    let existing: Vec<&PathBuf> = roots.iter().filter(|r| r.is_dir()).collect();
+    let shown = if existing.is_empty() { roots.iter().collect() } else { existing };
+    if shown.is_empty() {
         return "no transcript directory".to_owned();
     }
-    roots.iter().map(|r| format!("`{}`", r.display())).collect::<Vec<_>>().join(", ")
+    shown.iter().map(|r| format!("`{}`", r.display())).collect::<Vec<_>>().join(", ")
 }

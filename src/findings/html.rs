@@ -333,7 +333,7 @@ fn sessions(audit: &Audit) -> String {
 }
 
 fn timeline(audit: &Audit) -> String {
-    let (height, left, right, top, bottom) = (230.0, 64.0, WIDTH - 12.0, 34.0, 196.0);
+    let (height, left, right, top, bottom) = (230.0, 64.0, WIDTH - 36.0, 34.0, 196.0);
     let (Some(first), Some(last)) = (audit.hours.first(), audit.hours.last()) else {
         return empty("timeline", WIDTH, height, "No spend in this period");
     };
@@ -369,12 +369,21 @@ fn timeline(audit: &Audit) -> String {
     for f in &audit.summary(Category::Anomalies).findings {
         let x = left + ((f.at_ms / 1000 - start) as f64 / span).clamp(0.0, 1.0) * (right - left);
         let x = if f.scope == Scope::Day { x + (right - left) * 43_200.0 / span } else { x + w / 2.0 };
-        let label = f.detail.split(':').next().unwrap_or("");
+        let label = f.detail.split(": ").next().unwrap_or("");
+        // Near an edge the label is anchored on the inside, so that it is not cut off.
+        let anchor = if x > right - 80.0 {
+            "end"
+        } else if x < left + 80.0 {
+            "start"
+        } else {
+            "middle"
+        };
         let _ = write!(
             svg,
-            r#"<circle data-mark cx="{x:.1}" cy="{cy}" r="5" fill="{RED}"><title>{}</title></circle><text x="{x:.1}" y="{ty}" class="alarm-label" text-anchor="middle">{}</text>"#,
+            r#"<circle data-mark cx="{x:.1}" cy="{cy}" r="5" fill="{RED}"><title>{}</title></circle><text x="{x:.1}" y="{ty}" class="alarm-label" text-anchor="{anchor}">{} · {}</text>"#,
             escape(&f.detail),
             escape(label),
+            f.cost,
             cy = top - 12.0,
             ty = top - 20.0,
         );
@@ -400,7 +409,7 @@ fn timeline(audit: &Audit) -> String {
 }
 
 fn overhead(audit: &Audit) -> String {
-    let (height, left, right, top, bottom) = (220.0, 64.0, WIDTH - 12.0, 20.0, 186.0);
+    let (height, left, right, top, bottom) = (220.0, 64.0, WIDTH - 36.0, 20.0, 186.0);
     if audit.overhead.is_empty() {
         return empty("overhead", WIDTH, height, "No main-session requests in this period");
     }

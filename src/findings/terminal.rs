@@ -22,16 +22,16 @@ pub(crate) fn render(audit: &Audit, width: usize, style: Style) -> String {
         (Some(a), Some(b)) => format!("{a} to {b}"),
         _ => "no spend".to_owned(),
     };
-    out.push_str(&style.paint("1", &format!("Where the money went: {period} ({})", audit.zone)));
-    out.push('\n');
+    out.push_str(&style.paint("1", &wrap(&format!("Where the money went: {period} ({})", audit.zone), width, "")));
     let waste = audit.waste();
-    out.push_str(&format!(
-        "{} spent in {} requests; the findings below account for {} ({:.0}%).\n",
+    let summary = format!(
+        "{} spent in {} requests; the findings below account for {} ({:.0}%).",
         audit.total,
         thousands(audit.requests),
         waste,
         percent(waste, audit.total)
-    ));
+    );
+    out.push_str(&wrap(&summary, width, ""));
     if audit.days.is_empty() {
         out.push_str("\nNo spend in this period.\n");
         return out;

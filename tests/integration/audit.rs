@@ -3,7 +3,7 @@
 //! terminal view at two widths, and the HTML page in headless Chromium.
 
 use crate::audit_corpus::{OPUS_41, Session, clean_work, tokens_of};
-use crate::harness::Sandbox;
+use crate::harness::{BIN, Sandbox};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -339,7 +339,7 @@ fn crate_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -474,4 +474,200 @@ fn real_transcripts_report_what_is_in_them() {
     assert_eq!(counts, want, "{audit:#}");
     let report = sb.run(&["report", "daily", "--json"], b"");
     assert_eq!(audit["total_cost_usd"], report.json()["totals"]["cost_usd"]);
+}
+
+#[test]
+fn flags_are_checked_and_a_session_that_is_not_there_is_an_error() {
+    let sb = sandbox("audit-flags");
+    clean(&projects(&sb));
+    let out = sb.run(&["audit", "--since", "2026-13-01"], b"");
+    out.assert_is(
+        64,
+        "",
+        "ccbreaker: `--since` must be a date like 2026-11-24, got \"2026-13-01\"\nRun `ccbreaker --help` for usage.\n",
+    );
+    let out = sb.run(&["audit", "--since", "2026-11-12", "--until", "2026-11-11"], b"");
+    out.assert_is(
+        64,
+        "",
+        "ccbreaker: `--since 2026-11-12` is after `--until 2026-11-11`\nRun `ccbreaker --help` for usage.\n",
+    );
+    let out = sb.run(&["audit", "--html"], b"");
+    out.assert_is(64, "", "ccbreaker: `--html` needs a value\nRun `ccbreaker --help` for usage.\n");
+    let out = sb.run(&["audit", "--session", "nope"], b"");
+    let roots = format!("`{}`", projects(&sb).display());
+    out.assert_is(1, "", &format!("ccbreaker: no transcript of session `nope` in {roots}\n"));
+    let out = sb.run(&["audit", "--html", "/nonexistent/dir/page.html"], b"");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with("ccbreaker: could not write the audit page `/nonexistent/dir/page.html`: "),
+        "{}",
+        out.stderr
+    );
+    // A period without spend: every category, all zero.
+    let empty = sb.audit(&["--since", "2027-01-01"]);
+    assert_eq!(found(&empty), expect(&[]));
+    assert_eq!(
+        (empty["since"].as_str(), &empty["until"], empty["total_cost_usd"].as_f64()),
+        (Some("2027-01-01"), &Value::Null, Some(0.0))
+    );
+}
+
+/// Runs `ccbreaker audit` on a terminal `width` columns wide (a pseudo-terminal made by util-linux's `script`).
+fn on_terminal(sb: &Sandbox, width: usize) -> Option<String> {
+    let base = sb.command(&[]);
+    let mut cmd = std::process::Command::new("script");
+    cmd.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env("NO_COLOR", "1").current_dir(&sb.root);
+    cmd.args(["-qec", &format!("stty cols {width} rows 60; exec {BIN} audit"), "/dev/null"]);
+    let out = cmd.output().ok()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).replace('\r', ""))
+}
+
+#[test]
+fn the_terminal_view_fits_the_terminal() {
+    let sb = sandbox("audit-width");
+    clean(&projects(&sb));
+    for name in PLANTS {
+        plant(&projects(&sb), name);
+    }
+    let (Some(narrow), Some(wide)) = (on_terminal(&sb, 60), on_terminal(&sb, 120)) else {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal can be made");
+        return;
+    };
+    for (width, text) in [(60, &narrow), (120, &wide)] {
+        for line in text.lines() {
+            assert!(line.chars().count() <= width, "wider than {width}: {line:?}\n{text}");
+        }
+        let days: Vec<&str> = text.lines().filter(|l| l.starts_with("2026-11-")).collect();
+        assert_eq!(days.len(), 7, "{text}");
+        // The largest day's bar uses the width; the anomaly is marked.
+        let spike = days.iter().find(|l| l.starts_with("2026-11-16")).unwrap();
+        assert!(spike.ends_with("▲ anomaly"), "{spike}");
+        assert!(spike.chars().count() >= width - 2, "{spike}");
+        assert_eq!(days.iter().filter(|l| l.contains('▲')).count(), 1);
+    }
+    // Then the categories, most dollars first, with anomalies apart at the end.
+    let ranked: Vec<&str> = wide
+        .lines()
+        .skip_while(|l| !l.starts_with("Waste by category"))
+        .skip(1)
+        .take(12)
+        .map(|l| l.split("  ").next().unwrap())
+        .collect();
+    assert_eq!(ranked.len(), 12, "{wide}");
+    assert_eq!(ranked[10].chars().next(), Some('-'));
+    assert_eq!(ranked[11], "Anomalies");
+    let dollars: Vec<f64> = wide
+        .lines()
+        .skip_while(|l| !l.starts_with("Waste by category"))
+        .skip(1)
+        .take(10)
+        .map(|l| l.split('$').nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert!(dollars.windows(2).all(|w| w[0] >= w[1]), "{dollars:?}");
+}
+
+/// A browser to render the page with: Debian's `chromium` (`.ci/run` installs it).
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|p| p.is_file())
+}
+
+fn headless(browser: &Path, profile: &Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.arg("120").arg(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--window-size=1280,900",
+    ]);
+    cmd.arg(format!("--user-data-dir={}", profile.display()));
+    cmd.args(args);
+    let out = cmd.output().expect("chromium runs");
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+#[test]
+fn the_page_draws_its_charts_in_chromium_without_errors() {
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must have chromium (.ci/run installs it)");
+        eprintln!("skipped: no `chromium` on PATH (apt-get install chromium)");
+        return;
+    };
+    let sb = sandbox("audit-browser");
+    clean(&projects(&sb));
+    for name in PLANTS {
+        plant(&projects(&sb), name);
+    }
+    // Transcript text that would be markup if it were not escaped, and a script the page's policy refuses.
+    let mut hostile = Session::new(&projects(&sb), API, "p-hostile", "2026-11-15T21:00:00Z", 15_000);
+    hostile.user("Try it.");
+    let command = "echo '</script><script>document.title=\"pwned\"</script><img src=x onerror=alert(1)>'";
+    hostile.tool("Bash", json!({"command": command}), "boom", true);
+    hostile.say("Done.");
+    hostile.write();
+
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let page = artifacts.join("audit.html");
+    let out = sb.run(&["audit", "--html", page.to_str().unwrap()], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, format!("ccbreaker: wrote the audit page to {}\n", page.display()));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("&lt;/script&gt;&lt;script&gt;document.title=&quot;pwned&quot;"), "escaped");
+    assert!(!html.contains("<img src=x"));
+    assert!(!html.contains("http://") && !html.contains("https://"), "nothing to fetch");
+
+    let url = format!("file://{}", page.display());
+    let profile = sb.root.join("chromium-profile");
+    let dom = headless(&browser, &profile, &["--virtual-time-budget=5000", "--dump-dom", &url]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let root = dom.lines().find(|l| l.starts_with("<html")).unwrap_or_else(|| panic!("no <html> in {dom}"));
+    let attr = |name: &str| root.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+    assert_eq!(attr("data-rendered"), "yes", "{root}");
+    assert_eq!((attr("data-errors"), attr("data-error-list")), ("0", ""), "errors in the page");
+    let charts: BTreeMap<&str, (usize, usize, usize)> = attr("data-charts")
+        .split(' ')
+        .map(|c| {
+            let mut parts = c.split(':');
+            let name = parts.next().unwrap();
+            let marks = parts.next().unwrap().parse().unwrap();
+            let (w, h) = parts.next().unwrap().split_once('x').unwrap();
+            (name, (marks, w.parse().unwrap(), h.parse().unwrap()))
+        })
+        .collect();
+    assert_eq!(charts.keys().copied().collect::<Vec<_>>(), ["categories", "daily", "overhead", "sessions", "timeline"]);
+    for (name, (marks, w, h)) in &charts {
+        assert!(*marks > 0 && *w > 200 && *h > 50, "{name} is not drawn: {charts:?}");
+    }
+    assert_eq!(charts["daily"].0, 7 + 1 + 1, "a bar per day and model (two on the 16th) and the anomaly's marker");
+    assert!(dom.contains("<title>Where the money went"), "the title is the page's own");
+    assert!(!dom.contains("<img"), "no element came from a transcript");
+
+    let shot = artifacts.join("audit-1280x900.png");
+    let _ = std::fs::remove_file(&shot);
+    headless(&browser, &profile, &["--virtual-time-budget=5000", &format!("--screenshot={}", shot.display()), &url]);
+    let png = std::fs::read(&shot).expect("the screenshot is written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let dimension = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!((dimension(16), dimension(20)), (1280, 900));
+    assert!(png.len() > 20_000, "a page, not a blank: {} bytes", png.len());
 }
