@@ -11,6 +11,7 @@ use crate::report::summary::{Entry, FileSummary};
 use crate::sync::price_response;
 use crate::transcript::discover::Found;
 use crate::transcript::tail;
+use crate::usage::Pico;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -33,7 +34,7 @@ pub(crate) struct Gathered {
 pub(crate) fn gather(sources: &Sources, wanted: &(dyn Fn(&FileSummary) -> bool + Sync)) -> Gathered {
     let stash: Mutex<HashMap<PathBuf, Thread>> = Mutex::new(HashMap::new());
     let reader = |found: &Found, prices: &PriceTable| -> Result<Option<FileSummary>, String> {
-        let Some((thread, summary)) = read(found, prices)? else { return Ok(None) };
+        let Some((thread, Some(summary))) = read(found, prices, true)? else { return Ok(None) };
         if wanted(&summary) {
             stash.lock().expect("the audit's stash").insert(found.path.clone(), thread);
         }
@@ -49,7 +50,7 @@ pub(crate) fn gather(sources: &Sources, wanted: &(dyn Fn(&FileSummary) -> bool +
     // Largest first, so that one big file does not end the run alone on one core.
     let mut missing = missing;
     missing.sort_by_key(|f| std::cmp::Reverse(f.identity.size));
-    for (file, result) in missing.iter().zip(parallel(&missing, |file| read(&found_of(file), sources.prices))) {
+    for (file, result) in missing.iter().zip(parallel(&missing, |file| read(&found_of(file), sources.prices, false))) {
         match result {
             Ok(Some((thread, _))) => {
                 stash.insert(PathBuf::from(&file.path), thread);
@@ -114,8 +115,9 @@ fn found_of(file: &FileSummary) -> Found {
     }
 }
 
-/// One file read whole: its audit facts and the report's summary of it, from one pass over its lines.
-fn read(found: &Found, prices: &PriceTable) -> Result<Option<(Thread, FileSummary)>, String> {
+/// One file read whole: its audit facts and (with `summary`) the report's summary of it, from one pass over its
+/// lines.
+fn read(found: &Found, prices: &PriceTable, summary: bool) -> Result<Option<(Thread, Option<FileSummary>)>, String> {
     let could_not = |err: std::io::Error| format!("could not read `{}`: {err}", found.path.display());
     let (mut file, stat) = match tail::open(&found.path) {
         Ok(opened) => opened,
@@ -127,16 +129,21 @@ fn read(found: &Found, prices: &PriceTable) -> Result<Option<(Thread, FileSummar
     let tail = tail::read_lines(&mut file, 0, |line| extract.line(line)).map_err(could_not)?;
     let (mut thread, mut folded) = extract.finish(|r| price_response(prices, r).cost);
     folded.tail = tail;
-    let summary = summarize(found, &stat, &folded, prices);
-    thread.path = summary.path.clone();
+    thread.path = found.path.to_string_lossy().into_owned();
+    thread.subagent = collect::is_subagent(&found.path);
+    if !summary {
+        // The caller has the report's summary: it names the session.
+        return Ok(Some((thread, None)));
+    }
+    let costs: Vec<Pico> = thread.requests.iter().map(|r| r.cost).collect();
+    let summary = summarize(found, &stat, &folded, &costs);
     thread.session.clone_from(&summary.session);
     thread.project.clone_from(&summary.project);
-    thread.subagent = summary.subagent;
-    Ok(Some((thread, summary)))
+    Ok(Some((thread, Some(summary))))
 }
 
 /// `f` over `items` on every core (as reports read), results in the order of `items`.
-fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = collect::threads().min(items.len()).max(1);
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {

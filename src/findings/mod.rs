@@ -313,13 +313,17 @@ pub(crate) fn analyze(gathered: &gather::Gathered, prices: &PriceTable, options:
     let (from, to) = options.bounds();
     let threads = &gathered.threads;
     let views: Vec<view::View> = threads.iter().map(|t| view::View::new(t, prices)).collect();
-    let mut findings: Vec<Finding> = Vec::new();
     let sessions = texts::by_session(threads);
-    for (i, v) in views.iter().enumerate() {
+    // Each thread on its own, on every core.
+    let indexes: Vec<usize> = (0..views.len()).collect();
+    let per_thread = gather::parallel(&indexes, |&i| {
+        let (v, mut found) = (&views[i], Vec::new());
         let session_threads = &sessions[&v.thread.session];
-        tools::find(v, &views, session_threads, i, &mut findings);
-        prompt_cache::find(v, &views, session_threads, &mut findings);
-    }
+        tools::find(v, &views, session_threads, i, &mut found);
+        prompt_cache::find(v, &views, session_threads, &mut found);
+        found
+    });
+    let mut findings: Vec<Finding> = per_thread.into_iter().flatten().collect();
     texts::duplicates(&views, &sessions, &mut findings);
     texts::compaction(&views, &sessions, &mut findings);
     let (overhead_findings, overhead) = overhead::find(&views, options);

@@ -13,6 +13,7 @@ use crate::transcript::discover::{self, Found};
 use crate::transcript::fold;
 use crate::transcript::line::ToolUses;
 use crate::transcript::tail;
+use crate::usage::Pico;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -259,11 +260,12 @@ pub(crate) fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<Fil
         Err(err) => return Err(could_not(err)),
     };
     let folded = fold::read(&mut file, 0, None, ToolUses::Skip).map_err(could_not)?;
-    Ok(Some(summarize(found, &stat, &folded, prices)))
+    let costs: Vec<Pico> = folded.responses.iter().map(|r| price_response(prices, r).cost).collect();
+    Ok(Some(summarize(found, &stat, &folded, &costs)))
 }
 
-/// What reports keep of a file whose lines folded into `folded`.
-pub(crate) fn summarize(found: &Found, stat: &tail::Stat, folded: &fold::Folded, prices: &PriceTable) -> FileSummary {
+/// What reports keep of a file whose lines folded into `folded`, priced at `costs` (one per response).
+pub(crate) fn summarize(found: &Found, stat: &tail::Stat, folded: &fold::Folded, costs: &[Pico]) -> FileSummary {
     let summary = FileSummary {
         path: found.path.to_string_lossy().into_owned(),
         identity: identity(stat),
@@ -273,7 +275,7 @@ pub(crate) fn summarize(found: &Found, stat: &tail::Stat, folded: &fold::Folded,
         malformed: folded.malformed,
         ..FileSummary::default()
     };
-    summary.with_responses(&folded.responses, |r| price_response(prices, r).cost)
+    summary.with_responses(&folded.responses, costs)
 }
 
 pub(crate) fn identity(stat: &tail::Stat) -> Identity {

@@ -109,10 +109,10 @@ pub(crate) struct FileSummary {
 }
 
 impl FileSummary {
-    /// Adds `responses` (the file's, in order) as [`Entry`]s; `price` gives a response's cost.
-    pub(crate) fn with_responses(mut self, responses: &[Response], price: impl Fn(&Response) -> Pico) -> FileSummary {
+    /// Adds `responses` (the file's, in order) as [`Entry`]s; `costs` are their prices, in the same order.
+    pub(crate) fn with_responses(mut self, responses: &[Response], costs: &[Pico]) -> FileSummary {
         self.entries.reserve(responses.len());
-        for (place, r) in responses.iter().enumerate() {
+        for (place, (r, &cost)) in responses.iter().zip(costs).enumerate() {
             let model = match self.models.iter().position(|m| *m == r.model) {
                 Some(i) => i,
                 None => {
@@ -124,7 +124,7 @@ impl FileSummary {
                 key: r.key,
                 at_ms: r.timestamp.timestamp_millis(),
                 usage: r.usage,
-                cost: price(r),
+                cost,
                 model: model as u32,
                 place: place as u32,
                 sidechain: r.sidechain,
