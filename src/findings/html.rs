@@ -303,7 +303,7 @@ fn sessions(audit: &Audit) -> String {
         return empty("sessions", HALF, 120.0, "No sessions in this period");
     }
     let height = row * shown.len() as f64 + 16.0;
-    let (left, right) = (170.0, HALF - 150.0);
+    let (left, right) = (170.0, HALF - 210.0);
     let max = shown.iter().map(|s| s.cost.usd()).fold(0.0, f64::max);
     let mut svg = format!(r#"<svg data-chart="sessions" viewBox="0 0 {HALF} {height}" role="img">"#);
     for (i, s) in shown.iter().enumerate() {
@@ -313,7 +313,7 @@ fn sessions(audit: &Audit) -> String {
         let project = s.project.rsplit('-').find(|p| !p.is_empty()).unwrap_or(&s.project);
         let _ = write!(
             svg,
-            r##"<text x="{tx}" y="{ty:.1}" class="label" text-anchor="end"><tspan class="mono">{short}</tspan> {project}</text><rect data-mark x="{left}" y="{y:.1}" width="{w:.1}" height="{h}" rx="3" fill="#c7d2fe"><title>{session} ({project_full}): {cost} in {requests} requests, cache hit ratio {hit:.0}%</title></rect><rect x="{left}" y="{y:.1}" width="{ww:.1}" height="{h}" rx="3" fill="{AMBER}"><title>found in the findings: {waste}</title></rect><text x="{vx:.1}" y="{ty:.1}" class="value">{cost} · {waste} found</text>"##,
+            r##"<text x="{tx}" y="{ty:.1}" class="label" text-anchor="end"><tspan class="mono">{short}</tspan> {project}</text><rect data-mark x="{left}" y="{y:.1}" width="{w:.1}" height="{h}" rx="3" fill="#c7d2fe"><title>{session} ({project_full}): {cost} in {requests} requests, cache hit ratio {hit:.0}%</title></rect><rect x="{left}" y="{y:.1}" width="{ww:.1}" height="{h}" rx="3" fill="{AMBER}"><title>found in the findings: {waste}</title></rect><text x="{vx:.1}" y="{ty:.1}" class="value">{cost} · {waste} found · {hit:.0}% cached</text>"##,
             tx = left - 10.0,
             ty = y + 15.0,
             short = escape(short(&s.session)),

@@ -35,6 +35,12 @@ pub(crate) fn find(view: &View, views: &[View], session: &[usize], out: &mut Vec
             .any(|&t| views[t].thread.subagent && !views[t].thread.compaction && writes(&views[t], false));
         main_hour && sub_five
     };
+    // The session's cache hit ratio: cache reads over prompt tokens, every context of it.
+    let (read, prompt) = session
+        .iter()
+        .flat_map(|&t| views[t].requests().iter().filter(|r| r.counted))
+        .fold((0u64, 0u64), |(read, prompt), r| (read + r.usage.cache_read_tokens, prompt + r.usage.prompt_tokens()));
+    let hit = if prompt == 0 { 0.0 } else { read as f64 * 100.0 / prompt as f64 };
     let counted: Vec<(usize, &Request)> = view.requests().iter().enumerate().filter(|(_, r)| r.counted).collect();
     let mut ttl = FIVE_MINUTES_MS;
     let (mut premium, mut saved, mut kept) = (Pico(0), Pico(0), 0u64);
@@ -65,7 +71,8 @@ pub(crate) fn find(view: &View, views: &[View], session: &[usize], out: &mut Vec
             let (category, detail) = if gap > ttl {
                 let life = if ttl == ONE_HOUR_MS { "1-hour" } else { "5-minute" };
                 let detail = format!(
-                    "cache expired after {} idle ({life} cache): {} tokens written again ({at})",
+                    "cache expired after {} idle ({life} cache): {} tokens written again; the session's cache hit \
+                     ratio is {hit:.0}% ({at})",
                     minutes(gap),
                     thousands(rebuilt)
                 );
@@ -134,7 +141,7 @@ pub(crate) fn find(view: &View, views: &[View], session: &[usize], out: &mut Vec
             scope: Scope::Request,
             detail: format!(
                 "1-hour cache writes cost ${:.2} more than 5-minute ones would have, and saved ${:.2} ({kept} reads \
-                 after pauses of 5 to 60 minutes) ({})",
+                 after pauses of 5 to 60 minutes); the session's cache hit ratio is {hit:.0}% ({})",
                 premium.usd(),
                 saved.usd(),
                 place(thread, first.line)
