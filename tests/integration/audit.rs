@@ -671,3 +671,13 @@ fn the_page_draws_its_charts_in_chromium_without_errors() {
     assert_eq!((dimension(16), dimension(20)), (1280, 900));
     assert!(png.len() > 20_000, "a page, not a blank: {} bytes", png.len());
 }
+
+/// The audit's charts are drawn without `powf` or `log10`: those link libm, and loading one more shared library
+/// at start-up cost every hook call about 0.1 ms (measured with bench/hook-latency.sh). Where `ldd` is missing
+/// (not glibc), there is nothing to check.
+#[test]
+fn the_binary_links_no_more_libraries_than_a_hook_needs() {
+    let Ok(out) = std::process::Command::new("ldd").arg(BIN).output() else { return };
+    let libraries = String::from_utf8_lossy(&out.stdout);
+    assert!(!libraries.contains("libm.so"), "{libraries}");
+}
