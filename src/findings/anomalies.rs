@@ -262,3 +262,21 @@ fn anomaly(
 pub(crate) fn short(session: &str) -> &str {
     session.get(..8).unwrap_or(session)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(n: &[u64]) -> Vec<Pico> {
+        n.iter().map(|d| Pico(d * Pico::PER_USD / 100)).collect()
+    }
+
+    #[test]
+    fn a_spike_is_ten_times_the_trailing_median_and_a_dollar() {
+        let trailing = usd(&[10, 30, 20, 500]); // cents: the median is 25 cents
+        assert_eq!(spike(usd(&[250])[0], &trailing, 3), Some(usd(&[25])[0]));
+        assert_eq!(spike(usd(&[249])[0], &trailing, 3), None, "under ten times");
+        assert_eq!(spike(usd(&[90])[0], &usd(&[1, 2, 3]), 3), None, "under a dollar");
+        assert_eq!(spike(usd(&[1_000])[0], &usd(&[1, 2]), 3), None, "too little history");
+    }
+}

@@ -37,12 +37,12 @@ pub(crate) fn duplicates(views: &[View], sessions: &HashMap<String, Vec<usize>>,
             }
         }
         texts.sort_unstable();
-        let mut first: HashMap<u64, (i64, usize, usize)> = HashMap::new();
+        let mut first: HashMap<u64, (usize, usize)> = HashMap::new();
         for (at, t, i) in texts {
             let v = &views[t];
             let text = &v.thread.texts[i];
-            let Some(&(first_at, ft, fi)) = first.get(&text.hash) else {
-                first.insert(text.hash, (at, t, i));
+            let Some(&(ft, fi)) = first.get(&text.hash) else {
+                first.insert(text.hash, (t, i));
                 continue;
             };
             let tokens = v.tokens(text.before, text.bytes);
@@ -53,7 +53,6 @@ pub(crate) fn duplicates(views: &[View], sessions: &HashMap<String, Vec<usize>>,
             } else {
                 place(earlier.thread, earlier.thread.texts[fi].line)
             };
-            let _ = first_at;
             out.push(Finding {
                 category: Category::DuplicateInstructions,
                 session: v.thread.session.clone(),

@@ -130,7 +130,7 @@ pub(crate) fn find(view: &View, views: &[View], session: &[usize], me: usize, ou
     let mut reads: HashMap<u64, (usize, u64)> = HashMap::new();
     for (i, c) in calls.iter().enumerate() {
         if let Some(key) = c.read
-            && let Some(result) = result_of(c).filter(|r| !r.error)
+            && result_of(c).is_some_and(|r| !r.error)
         {
             let earlier = reads.get(&key).map(|&(j, _)| calls[j]);
             let same_context = |e: &Call| view.epoch[e.request as usize] == view.epoch[c.request as usize];
@@ -149,7 +149,6 @@ pub(crate) fn find(view: &View, views: &[View], session: &[usize], me: usize, ou
                 );
                 out.push(finding(Category::ReReads, c, detail, carried(c), view.issued(c.request)));
             }
-            let _ = result;
             reads.insert(key, (i, c.path.unwrap_or(0)));
         }
         if !c.writes.is_empty() {

@@ -681,3 +681,25 @@ fn the_binary_links_no_more_libraries_than_a_hook_needs() {
     let libraries = String::from_utf8_lossy(&out.stdout);
     assert!(!libraries.contains("libm.so"), "{libraries}");
 }
+
+/// The generated corpora of `report`'s tests (resumed sessions, sidechain replays, streaming snapshots): the audit
+/// counts the same responses, so its total is the report's, in every zone's days.
+#[test]
+fn audit_and_report_agree_on_every_committed_corpus() {
+    for corpus in ["corpus-seed30", "corpus-seed31", "corpus-classic", "corpus-real"] {
+        let mut sb = sandbox(&format!("audit-agree-{corpus}"));
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(corpus);
+        sb.env("CLAUDE_CONFIG_DIR", dir.to_str().unwrap());
+        let audit = sb.audit(&[]);
+        found(&audit);
+        let report = sb.run(&["report", "daily", "--json"], b"").json();
+        assert_eq!(audit["total_cost_usd"], report["totals"]["cost_usd"], "{corpus}");
+        let days = report["daily"].as_array().unwrap();
+        let (first, last) = (&days[0]["date"], &days[days.len() - 1]["date"]);
+        assert_eq!((&audit["since"], &audit["until"]), (first, last), "{corpus}");
+        // One day of it: the same total as that day's report row.
+        let day = first.as_str().unwrap();
+        let one = sb.audit(&["--since", day, "--until", day]);
+        assert_eq!(one["total_cost_usd"], days[0]["cost_usd"], "{corpus} on {day}");
+    }
+}
