@@ -4,13 +4,10 @@
 
 use super::Io;
 use super::args::Args;
-use super::report::date;
-use crate::config;
+use super::report::{Reading, period, reading};
 use crate::error::{Error, exit};
 use crate::files::{self, Durability};
 use crate::findings::{self, Options, gather};
-use crate::paths;
-use crate::report::cache;
 use crate::report::collect::Sources;
 use crate::text::Style;
 use std::path::PathBuf;
@@ -21,30 +18,14 @@ const DEFAULT_WIDTH: usize = 80;
 pub(super) fn audit(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let json = args.flag("--json");
     let html = args.value("--html")?.map(PathBuf::from);
-    let since = args.value("--since")?.map(|v| date("--since", &v)).transpose()?;
-    let until = args.value("--until")?.map(|v| date("--until", &v)).transpose()?;
+    let (since, until) = period(&mut args)?;
     let session = args.value("--session")?;
     let project = args.value("--project")?;
     args.finish()?;
-    if let (Some(since), Some(until)) = (since, until)
-        && since > until
-    {
-        return Err(Error::usage(format!("`--since {since}` is after `--until {until}`")));
-    }
-    let config_path = paths::config_file(io.env);
-    let loaded = config::load(&config_path)?;
-    for warning in &loaded.warnings {
-        writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
-    }
-    let config = &loaded.config;
-    let prices = config.pricing.table(&config_path)?;
-    let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
-    let state_dir = paths::state_dir(io.env);
-    // Without a usable state directory the audit still works, only without the report cache.
-    let cache_path = files::create_private_dir(&state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
+    let Reading { config, prices, roots, cache } = reading(io)?;
     let options = Options { zone: config.budget.timezone, since, until, session, project };
     let started = std::time::Instant::now();
-    let sources = Sources { roots: &roots, prices: &prices, cache: cache_path.as_deref() };
+    let sources = Sources { roots: &roots, prices: &prices, cache: cache.as_deref() };
     let gathered = gather::gather(&sources, &|file| options.wants(file));
     if io.stderr_is_terminal && started.elapsed().as_secs() >= 1 {
         let stats = &gathered.collected.stats;

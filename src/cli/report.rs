@@ -13,6 +13,7 @@ use crate::report::{Kind, Options, Report, build, cache, collect, render};
 use crate::text::Style;
 use crate::zone::Zone;
 use chrono::NaiveDate;
+use std::path::PathBuf;
 
 pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     const KINDS: &str = "daily, weekly, monthly, session or blocks";
@@ -22,16 +23,10 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let kind = Kind::parse(&name).ok_or_else(|| Error::usage(format!("unknown report `{name}`: use {KINDS}")))?;
     let json = args.flag("--json");
     let breakdown = args.flag("--breakdown");
-    let since = args.value("--since")?.map(|v| date("--since", &v)).transpose()?;
-    let until = args.value("--until")?.map(|v| date("--until", &v)).transpose()?;
+    let (since, until) = period(&mut args)?;
     let timezone = args.value("--timezone")?;
     let project = args.value("--project")?;
     args.finish()?;
-    if let (Some(since), Some(until)) = (since, until)
-        && since > until
-    {
-        return Err(Error::usage(format!("`--since {since}` is after `--until {until}`")));
-    }
     let zone_override = match timezone {
         Some(name) => Some(Zone::parse(&name).ok_or_else(|| {
             Error::usage(format!(
@@ -40,17 +35,8 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         })?),
         None => None,
     };
-    let config_path = paths::config_file(io.env);
-    let loaded = config::load(&config_path)?;
-    for warning in &loaded.warnings {
-        writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
-    }
-    let config = &loaded.config;
-    let prices = config.pricing.table(&config_path)?;
-    let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
-    let state_dir = paths::state_dir(io.env);
-    // Without a usable state directory the report still works, only without its cache.
-    let cache_path = crate::files::create_private_dir(&state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
+    let Reading { config, prices, roots, cache: cache_path } = reading(io)?;
+    let config = &config;
     let options = Options {
         zone: zone_override.unwrap_or(config.budget.timezone),
         since,
@@ -114,8 +100,43 @@ fn warn_unknown_models(
     Ok(())
 }
 
+/// `--since` and `--until`: dates, the first not after the second.
+pub(super) fn period(args: &mut Args) -> Result<(Option<NaiveDate>, Option<NaiveDate>), Error> {
+    let since = args.value("--since")?.map(|v| date("--since", &v)).transpose()?;
+    let until = args.value("--until")?.map(|v| date("--until", &v)).transpose()?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        return Err(Error::usage(format!("`--since {since}` is after `--until {until}`")));
+    }
+    Ok((since, until))
+}
+
+/// What reading every transcript takes: the config (its warnings printed), its prices, the transcript roots, and
+/// the report cache's path (`None` without a usable state directory: reading still works, only without it).
+pub(super) struct Reading {
+    pub(super) config: config::Config,
+    pub(super) prices: PriceTable,
+    pub(super) roots: Vec<PathBuf>,
+    pub(super) cache: Option<PathBuf>,
+}
+
+pub(super) fn reading(io: &mut Io) -> Result<Reading, Error> {
+    let config_path = paths::config_file(io.env);
+    let loaded = config::load(&config_path)?;
+    for warning in &loaded.warnings {
+        writeln!(io.stderr, "ccbreaker: warning: {warning}")?;
+    }
+    let config = loaded.config;
+    let prices = config.pricing.table(&config_path)?;
+    let roots = paths::transcript_roots(io.env, &config.transcripts.extra_roots);
+    let state_dir = paths::state_dir(io.env);
+    let cache = crate::files::create_private_dir(&state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
+    Ok(Reading { config, prices, roots, cache })
+}
+
 /// `YYYY-MM-DD` (or `YYYYMMDD`).
-pub(super) fn date(flag: &str, value: &str) -> Result<NaiveDate, Error> {
+fn date(flag: &str, value: &str) -> Result<NaiveDate, Error> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(value, "%Y%m%d"))
         .map_err(|_| Error::usage(format!("`{flag}` must be a date like 2026-11-24, got {value:?}")))

@@ -290,6 +290,11 @@ fn category<'a>(audit: &'a Value, name: &str) -> &'a Value {
     audit["categories"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()
 }
 
+/// The detail of a category's most expensive finding.
+fn first_detail(audit: &Value, name: &str) -> String {
+    category(audit, name)["findings"][0]["detail"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn clean_sessions_have_no_findings() {
     let sb = sandbox("audit-clean");
@@ -313,7 +318,7 @@ fn retries_planted() {
 #[test]
 fn re_reads_planted() {
     let audit = check_plant("re_reads");
-    let detail = category(&audit, "re_reads")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    let detail = first_detail(&audit, "re_reads");
     assert!(detail.starts_with("Read /home/dev/src/api/util.rs read again, unchanged since line"), "{detail}");
     assert!(
         detail.ends_with("since line 2 (0.7 min earlier) (p-rereads.jsonl:6)"),
@@ -329,7 +334,7 @@ fn failed_ops_planted() {
 #[test]
 fn verbose_output_planted() {
     let audit = check_plant("verbose_output");
-    let detail = category(&audit, "verbose_output")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    let detail = first_detail(&audit, "verbose_output");
     let bytes = json!("warning: unused variable `x` in build step\n".repeat(900)).to_string().len();
     let want = format!("Bash cat build.log returned about {} tokens", crate_thousands(tokens_of(bytes)));
     assert!(detail.starts_with(&want), "{detail} / {want}");
@@ -355,10 +360,10 @@ fn duplicate_instructions_planted() {
 #[test]
 fn cache_waste_planted_expiry_and_an_hour_that_did_not_pay() {
     let expiry = check_plant("cache_waste");
-    let detail = category(&expiry, "cache_waste")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    let detail = first_detail(&expiry, "cache_waste");
     assert!(detail.starts_with("cache expired after 8.3 min idle (5-minute cache)"), "{detail}");
     let hour = check_plant("cache_waste_hour");
-    let detail = category(&hour, "cache_waste")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    let detail = first_detail(&hour, "cache_waste");
     assert!(detail.starts_with("1-hour cache writes cost $"), "{detail}");
 }
 
@@ -375,7 +380,7 @@ fn cache_breaks_planted_priced_as_writing_instead_of_reading() {
     assert!((f["cost_usd"].as_f64().unwrap() - usd).abs() < 1e-9, "{f} / {usd}");
     assert!(f["detail"].as_str().unwrap().contains("the cause is not in the transcript"), "{f}");
     let named = check_plant("cache_breaks_99360");
-    let detail = category(&named, "cache_breaks")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    let detail = first_detail(&named, "cache_breaks");
     assert!(detail.contains("anthropics/claude-code#99360"), "{detail}");
 }
 
@@ -391,7 +396,7 @@ fn overhead_creep_planted() {
 #[test]
 fn compaction_planted() {
     let audit = check_plant("compaction");
-    let detail = category(&audit, "compaction")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    let detail = first_detail(&audit, "compaction");
     assert!(detail.starts_with("auto compaction of a "), "{detail}");
     assert!(detail.ends_with("(p-compact/subagents/agent-acompact-c0ffee.jsonl:2)"), "{detail}");
 }
@@ -399,10 +404,10 @@ fn compaction_planted() {
 #[test]
 fn loops_planted_repeats_and_ping_pong() {
     let audit = check_plant("loops");
-    let detail = category(&audit, "loops")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    let detail = first_detail(&audit, "loops");
     assert!(detail.starts_with("Bash curl -s localhost:8080/health made 6 times in"), "{detail}");
     let audit = check_plant("loops_ping_pong");
-    let detail = category(&audit, "loops")["findings"][0]["detail"].as_str().unwrap().to_owned();
+    let detail = first_detail(&audit, "loops");
     assert!(detail.contains("alternated 6 times"), "{detail}");
 }
 
