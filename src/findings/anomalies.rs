@@ -125,14 +125,13 @@ impl Spend {
             let model = self.models.iter().position(|m| *m == self.model_names[s.model]).unwrap_or(0);
             *days.entry(self.day_and_hour(s.slot).0).or_default().entry(model).or_default() += s.cost;
         }
-        let flagged: Vec<&str> =
-            anomalies.findings.iter().filter(|f| f.scope == Scope::Day).map(|f| f.detail.as_str()).collect();
+        let flagged: Vec<i64> = anomalies.findings.iter().filter(|f| f.scope == Scope::Day).map(|f| f.at_ms).collect();
         days.into_iter()
             .map(|(date, models)| {
                 let mut models: Vec<(usize, Pico)> = models.into_iter().collect();
                 models.sort_unstable();
                 let total = models.iter().fold(Pico(0), |sum, (_, c)| sum.saturating_add(*c));
-                let anomaly = flagged.iter().any(|d| d.starts_with(&format!("{date}:")));
+                let anomaly = flagged.contains(&self.zone.start_of(date).timestamp_millis());
                 Day { date, models, total, anomaly }
             })
             .collect()
