@@ -311,7 +311,7 @@ fn sessions(audit: &Audit) -> String {
         return empty("sessions", HALF, 120.0, "No sessions in this period");
     }
     let height = row * shown.len() as f64 + 16.0;
-    let (left, right) = (170.0, HALF - 210.0);
+    let (left, right) = (170.0, HALF - 230.0);
     let max = shown.iter().map(|s| s.cost.usd()).fold(0.0, f64::max);
     let mut svg = format!(r#"<svg data-chart="sessions" viewBox="0 0 {HALF} {height}" role="img">"#);
     for (i, s) in shown.iter().enumerate() {
