@@ -9,6 +9,7 @@ mod correction;
 pub mod env;
 mod error;
 mod files;
+mod findings;
 pub mod fuzzing;
 mod hook;
 mod install;

@@ -3,6 +3,7 @@
 
 mod allow;
 mod args;
+mod audit_cmd;
 mod config_cmd;
 mod install_cmd;
 mod log;
@@ -36,6 +37,8 @@ Usage:
                                     spend of every transcript by day, ISO week, month, session or 5-hour block
   ccbreaker reconcile [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--csv FILE...] [--json] [--session ID]
                                     the local estimate against what Anthropic billed, per day, model and session
+  ccbreaker audit [--since DATE] [--until DATE] [--session ID] [--project NAME] [--json] [--html FILE]
+                                    where the money went: waste, cache breaks, overhead creep, anomalies, priced
   ccbreaker allow --session ID [--add-usd N] [--user NAME] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget);
                                     in locked mode, as root (sudo)
@@ -158,6 +161,7 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "status" => status::status(args, io),
         "report" => report::report(args, io),
         "reconcile" => net(io, std::iter::once(command).chain(args.into_rest()).collect()),
+        "audit" => audit_cmd::audit(args, io),
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
         "prices" => prices::prices(args, io, None),

@@ -4,6 +4,7 @@
 
 use super::Io;
 use super::args::Args;
+use super::report::{Reading, reading};
 use crate::config::{Billing, Reconcile};
 use crate::correction;
 use crate::env::Secret;
@@ -26,12 +27,12 @@ const DEFAULT_DAYS: u64 = 30;
 
 pub(super) fn reconcile(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let json = args.flag("--json");
-    let since = args.value("--since")?.map(|v| super::report::date("--since", &v)).transpose()?;
-    let until = args.value("--until")?.map(|v| super::report::date("--until", &v)).transpose()?;
+    let (since, until) = super::report::period(&mut args)?;
     let session = args.value("--session")?;
     let csv_files: Vec<PathBuf> = args.values("--csv")?.into_iter().map(PathBuf::from).collect();
     args.finish()?;
-    let place = super::place(io, "reconcile")?;
+    // The local side is `report`'s: its config, prices (never corrected), roots and cache.
+    let Reading { place, config, prices, roots, cache: report_cache } = reading(io, "reconcile")?;
     let now = super::now(&place.env)?;
     let today = now.date_naive();
     let until = until.unwrap_or(today);
@@ -45,13 +46,9 @@ pub(super) fn reconcile(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     if (until - since).num_days() as u64 >= MAX_DAYS {
         return Err(Error::usage(format!("reconcile compares at most {MAX_DAYS} days at a time")));
     }
-    let config_path = place.config_path.clone();
-    let config = &super::config(&place, io)?;
+    let (config_path, state_dir) = (&place.config_path, &place.state_dir);
     let r = &config.reconcile;
-    // The table the reports price with: the stored update and the config's overrides, never the correction.
-    let (prices, price_note) = crate::sync::prices(config, &config_path, &place.prices_dir())?;
-    let state_dir = place.state_dir.clone();
-    let mut notes: Vec<String> = price_note.into_iter().collect();
+    let mut notes = Vec::new();
 
     let (bill, source) = match r.billing {
         Billing::Subscription => (None, none_source()),
@@ -68,9 +65,9 @@ pub(super) fn reconcile(mut args: Args, io: &mut Io) -> Result<u8, Error> {
             (Some(bill), source)
         }
         Billing::Api => {
-            let key = admin_key(io, &place.env, r, &config_path)?;
+            let key = admin_key(io, &place.env, r, config_path)?;
             let client = Client::new(place.env.admin_api_url.as_deref(), key, Duration::from_secs(r.timeout_secs));
-            let (cache, note) = Cache::load(&state_dir);
+            let (cache, note) = Cache::load(state_dir);
             notes.extend(note);
             let (bill, source) = fetch(&client, cache, r, since, until, session.as_deref(), now, &mut notes)?;
             (Some(bill), source)
@@ -83,9 +80,6 @@ pub(super) fn reconcile(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         return Err(ReconcileError::NoSessions { source_name: source.description.clone() }.into());
     }
 
-    let roots = paths::transcript_roots(&place.env, &config.transcripts.extra_roots);
-    let report_cache =
-        crate::files::create_private_dir(&state_dir).ok().map(|()| state_dir.join(crate::report::cache::FILE_NAME));
     let local = local::gather(&roots, &prices, report_cache.as_deref(), since, until, session.as_deref());
     notes.extend(local.notes);
     let options = Options { first: since, last: until, today, config: r, prices: &prices };
@@ -99,11 +93,11 @@ pub(super) fn reconcile(mut args: Args, io: &mut Io) -> Result<u8, Error> {
             factors = compare::factors(&local.bill, bill, &options, source.description.clone(), now);
             // Only a range that reaches the present measures the trailing factors the budgets use.
             if let Some(f) = factors.as_ref().filter(|_| until.succ_opt().is_some_and(|next| next >= today)) {
-                correction::write(&state_dir, f)?;
+                correction::write(state_dir, f)?;
                 factors_written = true;
             }
         }
-        let (new, note) = state::record(&state_dir, &comparison.flags, now)
+        let (new, note) = state::record(state_dir, &comparison.flags, now)
             .map_err(|source| ReconcileError::Write { path: state_dir.join(state::FILE_NAME), source })?;
         new_flags = new;
         notes.extend(note);

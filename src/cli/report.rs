@@ -4,14 +4,17 @@
 
 use super::Io;
 use super::args::Args;
+use crate::config::Config;
 use crate::error::{Error, exit};
 use crate::paths;
+use crate::place::Place;
 use crate::pricing::PriceTable;
 use crate::report::collect::Sources;
 use crate::report::{Kind, Options, Report, build, cache, collect, render};
 use crate::text::Style;
 use crate::zone::Zone;
 use chrono::NaiveDate;
+use std::path::PathBuf;
 
 pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     const KINDS: &str = "daily, weekly, monthly, session or blocks";
@@ -21,16 +24,10 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let kind = Kind::parse(&name).ok_or_else(|| Error::usage(format!("unknown report `{name}`: use {KINDS}")))?;
     let json = args.flag("--json");
     let breakdown = args.flag("--breakdown");
-    let since = args.value("--since")?.map(|v| date("--since", &v)).transpose()?;
-    let until = args.value("--until")?.map(|v| date("--until", &v)).transpose()?;
+    let (since, until) = period(&mut args)?;
     let timezone = args.value("--timezone")?;
     let project = args.value("--project")?;
     args.finish()?;
-    if let (Some(since), Some(until)) = (since, until)
-        && since > until
-    {
-        return Err(Error::usage(format!("`--since {since}` is after `--until {until}`")));
-    }
     let zone_override = match timezone {
         Some(name) => Some(Zone::parse(&name).ok_or_else(|| {
             Error::usage(format!(
@@ -39,17 +36,8 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         })?),
         None => None,
     };
-    let place = super::place(io, "report")?;
-    let config_path = place.config_path.clone();
-    let config = &super::config(&place, io)?;
-    let (prices, price_note) = crate::sync::prices(config, &config_path, &place.prices_dir())?;
-    if let Some(note) = price_note {
-        writeln!(io.stderr, "ccbreaker: note: {note}")?;
-    }
-    let roots = paths::transcript_roots(&place.env, &config.transcripts.extra_roots);
-    let state_dir = place.state_dir.clone();
-    // Without a usable state directory the report still works, only without its cache.
-    let cache_path = crate::files::create_private_dir(&state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
+    let Reading { place, config, prices, roots, cache: cache_path } = reading(io, "report")?;
+    let config = &config;
     let options = Options {
         zone: zone_override.unwrap_or(config.budget.timezone),
         since,
@@ -98,6 +86,43 @@ fn warn_unknown_models(report: &Report, prices: &PriceTable, io: &mut Io) -> Res
         writeln!(io.stderr, "ccbreaker: note: not in the price table, guessed prices: {}", guessed.join(", "))?;
     }
     Ok(())
+}
+
+/// `--since` and `--until`: dates, the first not after the second.
+pub(super) fn period(args: &mut Args) -> Result<(Option<NaiveDate>, Option<NaiveDate>), Error> {
+    let since = args.value("--since")?.map(|v| date("--since", &v)).transpose()?;
+    let until = args.value("--until")?.map(|v| date("--until", &v)).transpose()?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        return Err(Error::usage(format!("`--since {since}` is after `--until {until}`")));
+    }
+    Ok((since, until))
+}
+
+/// What reading every transcript takes (`report`, `audit`, `reconcile`): this mode's place, the config in force (its
+/// warnings and notices printed), its prices (the stored update and the config's overrides; never the budget
+/// correction), the transcript roots, and the report cache's path (`None` without a usable state directory: reading
+/// still works, only without it).
+pub(super) struct Reading {
+    pub(super) place: Place,
+    pub(super) config: Config,
+    pub(super) prices: PriceTable,
+    pub(super) roots: Vec<PathBuf>,
+    pub(super) cache: Option<PathBuf>,
+}
+
+pub(super) fn reading(io: &mut Io, command: &str) -> Result<Reading, Error> {
+    let place = super::place(io, command)?;
+    let config = super::config(&place, io)?;
+    let (prices, note) = crate::sync::prices(&config, &place.config_path, &place.prices_dir())?;
+    if let Some(note) = note {
+        writeln!(io.stderr, "ccbreaker: note: {note}")?;
+    }
+    let roots = paths::transcript_roots(&place.env, &config.transcripts.extra_roots);
+    let state_dir = &place.state_dir;
+    let cache = crate::files::create_private_dir(state_dir).ok().map(|()| state_dir.join(cache::FILE_NAME));
+    Ok(Reading { place, config, prices, roots, cache })
 }
 
 /// `YYYY-MM-DD` (or `YYYYMMDD`).

@@ -90,8 +90,21 @@ pub(crate) fn fingerprint(prices: &PriceTable) -> u64 {
     crate::transcript::line::hash(text.as_bytes())
 }
 
+/// Reads one transcript into its summary (see [`Read`]).
+pub(crate) type Reader<'a> = dyn Fn(&Found, &PriceTable) -> Read + Sync + 'a;
+
+/// A file read: its summary and the notes of its disagreeing responses; `Ok(None)` if it vanished since it was
+/// found; `Err` a note naming it.
+pub(crate) type Read = Result<Option<(FileSummary, Vec<String>)>, String>;
+
 /// Finds every transcript under the roots, reads what the cache does not hold, and de-duplicates.
 pub(crate) fn collect(sources: &Sources) -> Collected {
+    collect_with(sources, &read_file)
+}
+
+/// [`collect`], reading each file with `read` (which must return what [`read_file`] would): the audit reads more
+/// of each line in the same pass, so that a file is read once for both.
+pub(crate) fn collect_with(sources: &Sources, read: &Reader) -> Collected {
     let fingerprint = fingerprint(sources.prices);
     // The cache loads while the roots are walked.
     let (mut found, loaded) = std::thread::scope(|scope| {
@@ -124,7 +137,7 @@ pub(crate) fn collect(sources: &Sources) -> Collected {
         .collect();
     let mut stats = Stats { files: found.len(), ..Stats::default() };
     let stale: Vec<usize> = (0..found.len()).filter(|&i| files[i].is_none()).collect();
-    let fresh = read_all(&found, &stale, sources.prices, &mut files, &mut notes, &mut stats);
+    let fresh = read_all(&found, &stale, sources.prices, read, &mut files, &mut notes, &mut stats);
     // A new response sharing a message id with one summed in an unchanged file: read that file again, so the
     // duplicate rule sees both.
     if !fresh.is_empty() {
@@ -148,7 +161,7 @@ pub(crate) fn collect(sources: &Sources) -> Collected {
         for &i in &again {
             files[i] = None;
         }
-        let reread = read_all(&found, &again, sources.prices, &mut files, &mut notes, &mut stats);
+        let reread = read_all(&found, &again, sources.prices, read, &mut files, &mut notes, &mut stats);
         settle(&mut files, fresh.iter().chain(&reread).copied().collect());
     }
     let mut files: Vec<FileSummary> = files.into_iter().flatten().collect();
@@ -212,6 +225,7 @@ fn read_all(
     found: &[Found],
     which: &[usize],
     prices: &PriceTable,
+    read: &Reader,
     files: &mut [Option<FileSummary>],
     notes: &mut Vec<String>,
     stats: &mut Stats,
@@ -224,7 +238,6 @@ fn read_all(
     order.sort_by_key(|&i| std::cmp::Reverse(found[i].stat.size));
     let threads = threads().min(order.len());
     let next = AtomicUsize::new(0);
-    type Read = Result<Option<(FileSummary, Vec<String>)>, String>;
     let results: Vec<(usize, Read)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -233,7 +246,7 @@ fn read_all(
                     loop {
                         let n = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&i) = order.get(n) else { break };
-                        done.push((i, read_file(&found[i], prices)));
+                        done.push((i, read(&found[i], prices)));
                     }
                     done
                 })
@@ -260,25 +273,46 @@ fn read_all(
 }
 
 /// How many threads read transcripts: one per core, at most 8.
-fn threads() -> usize {
+pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
 }
 
 /// One file, read whole and priced, with a note for each response whose lines disagree; `Ok(None)` if it vanished
 /// since it was found.
-fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<(FileSummary, Vec<String>)>, String> {
-    let could_not = |err: std::io::Error| format!("could not read `{}`: {err}", found.path.display());
-    let (mut file, stat) = match tail::open(&found.path) {
-        Ok(opened) => opened,
-        Err(tail::OpenError::Io(err)) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(tail::OpenError::Io(err)) => return Err(could_not(err)),
-        Err(tail::OpenError::Refused(why)) => return Err(format!("skipped `{}`: {why}", found.path.display())),
-    };
-    let folded =
-        fold::read(&mut file, 0, None, ToolUses::Skip, prices, tail::Limit::whole(&stat)).map_err(could_not)?;
+pub(crate) fn read_file(found: &Found, prices: &PriceTable) -> Read {
+    let Some((mut file, stat)) = open(found)? else { return Ok(None) };
+    let folded = fold::read(&mut file, 0, None, ToolUses::Skip, prices, tail::Limit::whole(&stat))
+        .map_err(|err| could_not(found, &err))?;
+    Ok(Some(summarize(found, &stat, &folded, prices)))
+}
+
+/// Opens a file found by the walk for reading whole: `Ok(None)` if it vanished since, `Err` a note naming it (it
+/// cannot be read, or is not a file ccbreaker reads).
+pub(crate) fn open(found: &Found) -> Result<Option<(std::fs::File, tail::Stat)>, String> {
+    match tail::open(&found.path) {
+        Ok(opened) => Ok(Some(opened)),
+        Err(tail::OpenError::Io(err)) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(tail::OpenError::Io(err)) => Err(could_not(found, &err)),
+        Err(tail::OpenError::Refused(why)) => Err(format!("skipped `{}`: {why}", found.path.display())),
+    }
+}
+
+/// The note for a file that could not be read.
+pub(crate) fn could_not(found: &Found, err: &std::io::Error) -> String {
+    format!("could not read `{}`: {err}", found.path.display())
+}
+
+/// What reports keep of a file whose lines folded into `folded` (priced with `prices`), and a note for each response
+/// whose lines disagree.
+pub(crate) fn summarize(
+    found: &Found,
+    stat: &tail::Stat,
+    folded: &fold::Folded,
+    prices: &PriceTable,
+) -> (FileSummary, Vec<String>) {
     let summary = FileSummary {
         path: found.path.to_string_lossy().into_owned(),
-        identity: identity(&stat),
+        identity: identity(stat),
         session: account::session_of(found, None, &folded.responses),
         project: found.project.clone(),
         subagent: is_subagent(&found.path),
@@ -287,10 +321,10 @@ fn read_file(found: &Found, prices: &PriceTable) -> Result<Option<(FileSummary, 
     };
     let notes = folded.responses.iter().filter_map(|r| r.disagreement.as_deref());
     let notes: Vec<String> = notes.map(|note| format!("`{}`: {note}", found.path.display())).collect();
-    Ok(Some((summary.with_responses(&folded.responses, prices), notes)))
+    (summary.with_responses(&folded.responses, prices), notes)
 }
 
-fn identity(stat: &tail::Stat) -> Identity {
+pub(crate) fn identity(stat: &tail::Stat) -> Identity {
     let modified_ns = stat
         .modified
         .duration_since(UNIX_EPOCH)
@@ -300,7 +334,7 @@ fn identity(stat: &tail::Stat) -> Identity {
 }
 
 /// A subagent's transcript: under a session's `subagents/` directory, or a legacy `agent-*.jsonl`.
-fn is_subagent(path: &Path) -> bool {
+pub(crate) fn is_subagent(path: &Path) -> bool {
     path.components().any(|c| c.as_os_str() == "subagents")
         || path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("agent-"))
 }

@@ -27,6 +27,15 @@ pub(crate) struct Folded {
     pub tail: Tail,
 }
 
+/// How [`Fold::line_seen`] saw a line.
+pub(crate) struct Seen<'l> {
+    /// The line it kept: the whole line glued after a torn write, if that is what it found.
+    pub line: &'l [u8],
+    pub top: TopLevel<'l>,
+    /// The response the line is a reading of (its index among the responses so far), if it is one.
+    pub response: Option<usize>,
+}
+
 /// Folds lines fed one at a time, pricing each line's reading with `prices` to rank them.
 #[derive(Debug)]
 pub(crate) struct Fold<'p> {
@@ -53,23 +62,27 @@ impl<'p> Fold<'p> {
 
     /// Feeds one line (without its newline).
     pub(crate) fn line(&mut self, line: &[u8]) {
+        self.line_seen(line);
+    }
+
+    /// [`Fold::line`], returning how it saw the line (see [`Seen`]), so that a caller reading more of the line does
+    /// not scan it again.
+    pub(crate) fn line_seen<'l>(&mut self, line: &'l [u8]) -> Option<Seen<'l>> {
         if line.iter().all(u8::is_ascii_whitespace) {
-            return;
+            return None;
         }
         let (line, top) = match top_level(line) {
             Some(top) => (line, top),
             // A torn write followed, without a newline, by a whole line: keep the whole one.
             None => {
                 self.folded.malformed += 1;
-                match recover_torn(line) {
-                    Some(recovered) => recovered,
-                    None => return,
-                }
+                recover_torn(line)?
             }
         };
+        let mut response = None;
         if top.kind == Some("assistant") && top.has_message && may_carry_usage(line) {
             match parse_scanned(line, &top.raw, self.folded.last_uuid.as_deref(), self.tool_uses) {
-                Ok(response) => self.push(response, &top.raw),
+                Ok(read) => response = Some(self.push(read, &top.raw)),
                 Err(Skip::Malformed) => self.folded.malformed += 1,
                 Err(Skip::NoUsage) => {}
             }
@@ -83,6 +96,12 @@ impl<'p> Fold<'p> {
                 None => self.folded.last_uuid = Some(uuid.to_owned()),
             }
         }
+        Some(Seen { line, top, response })
+    }
+
+    /// How many responses the lines fed so far made.
+    pub(crate) fn responses(&self) -> usize {
+        self.folded.responses.len()
     }
 
     pub(crate) fn finish(self, tail: Tail) -> Folded {
@@ -90,8 +109,8 @@ impl<'p> Fold<'p> {
     }
 
     /// Adds one line's response: a new response, or another line of one already read, which keeps the costliest of
-    /// the two readings and the first line's place (see [`merge`]).
-    fn push(&mut self, mut response: Response, raw: &Raw) {
+    /// the two readings and the first line's place (see [`merge`]). Returns its index in the responses.
+    fn push(&mut self, mut response: Response, raw: &Raw) -> usize {
         let responses = &mut self.folded.responses;
         let at = self.index.get(&response.key).copied();
         // Claude Code repeats a response's usage on each of its lines: a line that reads as the kept one needs no
@@ -118,10 +137,12 @@ impl<'p> Fold<'p> {
                     .and_then(|m| m.id)
                     .map(|id| String::from_utf8_lossy(id).trim_matches('"').to_owned());
                 merge(&mut responses[at], response, id.as_deref().unwrap_or("without an id"));
+                at
             }
             None => {
                 self.index.insert(response.key, responses.len());
                 responses.push(response);
+                responses.len() - 1
             }
         }
     }

@@ -147,21 +147,58 @@ pub(crate) fn small_items(json: &[u8]) -> Option<Vec<&[u8]>> {
 }
 
 fn items_with<const WIDE: bool>(json: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut items = Vec::new();
+    elements::<WIDE>(json, |s| {
+        items.push(s.value()?);
+        Some(())
+    })?;
+    Some(items)
+}
+
+/// Calls `each` with the raw values of `keys` in each object of the array `json` (in one pass: other elements and
+/// other members are skipped by their brackets); `None` if `json` is not a well-formed array at its top level.
+pub(crate) fn objects<'a, const N: usize>(
+    json: &'a [u8],
+    keys: [&[u8]; N],
+    mut each: impl FnMut([Option<&'a [u8]>; N]),
+) -> Option<()> {
+    elements::<true>(json, |s| {
+        if s.peek() != Some(b'{') {
+            return s.value().map(drop);
+        }
+        let mut found = [None; N];
+        s.members(|key, s| {
+            let value = s.value()?;
+            if let Some(i) = keys.iter().position(|k| *k == key) {
+                found[i] = Some(value);
+            }
+            Some(())
+        })?;
+        each(found);
+        Some(())
+    })
+}
+
+/// Walks the elements of the array at the start of `json`, calling `each` with the scanner at each one, which it
+/// must consume; `None` if `json` is not a well-formed array at its top level.
+fn elements<'a, const WIDE: bool>(
+    json: &'a [u8],
+    mut each: impl FnMut(&mut Scanner<'a, WIDE>) -> Option<()>,
+) -> Option<()> {
     let mut s = Scanner::<WIDE> { b: json, i: 0 };
     s.ws();
     s.eat(b'[')?;
-    let mut items = Vec::new();
     s.ws();
     if s.peek() == Some(b']') {
-        return Some(items);
+        return Some(());
     }
     loop {
         s.ws();
-        items.push(s.value()?);
+        each(&mut s)?;
         s.ws();
         match s.next()? {
             b',' => continue,
-            b']' => return Some(items),
+            b']' => return Some(()),
             _ => return None,
         }
     }
@@ -385,6 +422,17 @@ mod tests {
         assert_eq!(items(br#"[{"a":[1,2]}, "x]", 3]"#), Some(vec![&br#"{"a":[1,2]}"#[..], br#""x]""#, b"3"]));
         assert_eq!(items(b"[1, 2"), None);
         assert_eq!(items(b"{}"), None);
+    }
+
+    #[test]
+    fn reads_the_objects_of_an_array() {
+        let mut seen = Vec::new();
+        let json = br#" [ {"a":"]","b":{"a":2}} , 1,"x" ,[2], {"b":3,"a":4}] "#;
+        assert_eq!(objects(json, [b"a", b"b"], |found| seen.push(found)), Some(()));
+        assert_eq!(seen, [[Some(&br#""]""#[..]), Some(&br#"{"a":2}"#[..])], [Some(&b"4"[..]), Some(&b"3"[..])]]);
+        assert_eq!(objects(b"[]", [b"a"], |_| panic!()), Some(()));
+        assert_eq!(objects(b"[{\"a\":1},", [b"a"], |_| {}), None);
+        assert_eq!(objects(b"{}", [b"a"], |_| {}), None);
     }
 
     #[test]

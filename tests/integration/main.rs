@@ -6,6 +6,8 @@ mod harness;
 
 mod accounting;
 mod agent;
+mod audit;
+mod audit_corpus;
 mod cli;
 mod concurrency;
 mod corpus;
