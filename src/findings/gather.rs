@@ -13,7 +13,6 @@ use crate::transcript::tail;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What an audit works on.
 #[derive(Debug, Default)]
@@ -48,7 +47,8 @@ pub(crate) fn gather(sources: &Sources, wanted: &(dyn Fn(&FileSummary) -> bool +
     // Largest first, so that one big file does not end the run alone on one core.
     let mut missing = missing;
     missing.sort_by_key(|f| std::cmp::Reverse(f.identity.size));
-    for (file, result) in missing.iter().zip(parallel(&missing, |file| read(&found_of(file), sources.prices))) {
+    for (file, result) in missing.iter().zip(collect::parallel(&missing, |file| read(&found_of(file), sources.prices)))
+    {
         match result {
             Ok(Some((thread, entries, _))) => {
                 stash.insert(PathBuf::from(&file.path), (thread, entries));
@@ -119,28 +119,4 @@ fn read(found: &Found, prices: &PriceTable) -> Result<Option<FileRead>, String> 
     thread.session.clone_from(&summary.0.session);
     thread.project.clone_from(&summary.0.project);
     Ok(Some((thread, entries, summary)))
-}
-
-/// `f` over `items` on every core (as reports read), results in the order of `items`.
-pub(crate) fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = collect::threads().min(items.len()).max(1);
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        done.push((i, f(item)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("an audit reader panicked")).collect()
-    });
-    results.sort_unstable_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
 }

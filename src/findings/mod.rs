@@ -316,7 +316,7 @@ pub(crate) fn analyze(gathered: &gather::Gathered, prices: &PriceTable, options:
     let sessions = texts::by_session(threads);
     // Each thread on its own, on every core.
     let indexes: Vec<usize> = (0..views.len()).collect();
-    let per_thread = gather::parallel(&indexes, |&i| {
+    let per_thread = crate::report::collect::parallel(&indexes, |&i| {
         let (v, mut found) = (&views[i], Vec::new());
         let session_threads = &sessions[&v.thread.session];
         tools::find(v, &views, session_threads, i, &mut found);

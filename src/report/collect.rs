@@ -236,26 +236,9 @@ fn read_all(
     // Largest first, so that one big file does not end the run alone on one core.
     let mut order = which.to_vec();
     order.sort_by_key(|&i| std::cmp::Reverse(found[i].stat.size));
-    let threads = threads().min(order.len());
-    let next = AtomicUsize::new(0);
-    let results: Vec<(usize, Read)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let n = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&i) = order.get(n) else { break };
-                        done.push((i, read(&found[i], prices)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("a report reader panicked")).collect()
-    });
+    let results = parallel(&order, |&i| read(&found[i], prices));
     let mut read = Vec::with_capacity(results.len());
-    for (i, result) in results {
+    for (&i, result) in order.iter().zip(results) {
         match result {
             Ok(Some((summary, disagreements))) => {
                 notes.extend(disagreements);
@@ -270,6 +253,30 @@ fn read_all(
     }
     read.sort_unstable();
     read
+}
+
+/// `f` over `items` on every core (as many threads as [`threads`]), the results in the order of `items`.
+pub(crate) fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads().min(items.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a transcript reader panicked")).collect()
+    });
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// How many threads read transcripts: one per core, at most 8.
