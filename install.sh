@@ -10,6 +10,26 @@ set -eu
 # The minimum Rust version, from Cargo.toml's `rust-version`.
 MIN_RUST_MINOR=89
 
+case "${1:-}" in
+-h | --help)
+    cat <<'USAGE'
+Usage: ./install.sh [ccbreaker install arguments]
+
+Builds ccbreaker (cargo build --release --locked), copies `ccbreaker` and `ccbreaker-net` into
+$CCBREAKER_INSTALL_DIR (default ~/.local/bin), and runs `ccbreaker install` with the arguments given:
+
+  ./install.sh                         register the hooks in your user settings (~/.claude/settings.json)
+  ./install.sh --statusline            ... and set Claude Code's statusline to `ccbreaker statusline`
+  ./install.sh --scope project         .claude/settings.json of the current directory (runs `ccbreaker` by name)
+  ./install.sh --dry-run               build and copy, but only print the settings it would write
+
+For locked mode, build as yourself and run `sudo ./target/release/ccbreaker install --locked` (see the README).
+After installing, `ccbreaker doctor` checks that everything holds.
+USAGE
+    exit 0
+    ;;
+esac
+
 say() { printf 'install.sh: %s\n' "$*" >&2; }
 die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 
@@ -72,7 +92,7 @@ fi
 "$dir/ccbreaker" install "$@"
 
 if [ "$on_path" = yes ]; then
-    say "done. See today's spend and budgets with: ccbreaker status"
+    say "done. See today's spend and budgets with: ccbreaker status; check the install with: ccbreaker doctor"
 else
-    say "done. See today's spend and budgets with: $dir/ccbreaker status"
+    say "done. See today's spend and budgets with: $dir/ccbreaker status; check the install with: $dir/ccbreaker doctor"
 fi

@@ -16,7 +16,7 @@ of them. It builds nothing: pass a release binary. For every run it records:
   gate) had all answered before any hook blocked; and in flight requests whose gate answered even before the
   crossing response had finished streaming from the mock are counted apart: that response did not exist yet.
 - **passed**: whether every check of the suite's scenario passed.
-- **hook latency**: `micros` of every line ccbreaker writes to `$CCBREAKER_LOG` (set for each sandbox here). It is
+- **hook latency**: `total_us` of every line ccbreaker writes to `$CCBREAKER_LOG` (set for each sandbox here). It is
   the hook's own time from the start of `hook` to its answer: it leaves out process start-up and reading stdin
   (bench/hook-latency.sh measures those, against a bare Rust process).
 
@@ -219,6 +219,10 @@ def classify_calls(box):
     it blocked, and whether it is the sandbox's first blocking answer."""
     session_usd, daily_usd = limits_of(box["config"])
     reqs = sorted((r for r in box["requests"] if r.get("t_end")), key=lambda r: r["t_end"])
+    # `total_us` (`micros` in logs written before the JSON times and units were made one format).
+    for x in box["hook_log"]:
+        if "total_us" in x:
+            x["micros"] = x["total_us"]
     lines = sorted((x for x in box["hook_log"] if "micros" in x and x.get("at")), key=lambda x: epoch(x["at"]))
     first_block = next((x for x in lines if blocked(x)), None)
     out = []
@@ -285,7 +289,7 @@ def tables(results, meta, reference):
         lines.append(f"| {name} | {goal_of(name)} | {passed}/{len(runs)} | {spread(n, lambda v: f'{v:g}')} | {per_run} | {flight} | {usd} |")
     lines += [
         "",
-        "Hook latency: `micros` from `CCBREAKER_LOG` (the hook's own time, without process start-up), ms. Near: the",
+        "Hook latency: `total_us` from `CCBREAKER_LOG` (the hook's own time, without process start-up), ms. Near: the",
         "spend plus the largest response the client could be writing reaches a budget. First block: the first",
         "blocking answer of each run (the call that caught the crossing response), median and max over the runs.",
         "",

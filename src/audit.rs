@@ -8,17 +8,36 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What an entry records; `ccbreaker log` and its JSON use these names (entries written before them, `breach` and
+/// `tamper`, read as `block` and `refuse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Kind {
     /// A budget was reached and the event was blocked.
-    Breach,
-    /// A tool call that would have lifted ccbreaker's own limits was refused.
-    Tamper,
+    #[serde(alias = "breach")]
+    Block,
+    /// A tool call that would have lifted ccbreaker's own limits was refused, or a session refused for a tampered
+    /// transcript or a state made unusable.
+    #[serde(alias = "tamper")]
+    Refuse,
     /// ccbreaker could not check the budgets and `on_error = "block"` blocked the event.
     Error,
     /// A person granted a session more money with `ccbreaker allow`.
     Allow,
+    /// A person took a session's grants back with `ccbreaker allow --revoke`.
+    Revoke,
+}
+
+impl Kind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Kind::Block => "block",
+            Kind::Refuse => "refuse",
+            Kind::Error => "error",
+            Kind::Allow => "allow",
+            Kind::Revoke => "revoke",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,7 +93,7 @@ mod tests {
         let dir = tmp.path().join("state");
         let entry = Entry {
             at: DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z").unwrap().with_timezone(&Utc),
-            kind: Kind::Tamper,
+            kind: Kind::Refuse,
             session: Some("s".into()),
             agent_id: None,
             event: Some("PreToolUse".into()),
@@ -88,5 +107,10 @@ mod tests {
         assert_eq!(read.len(), 2);
         assert_eq!(read[0], entry);
         assert_eq!(read[1].kind, Kind::Allow);
+        let old: Entry =
+            serde_json::from_str(r#"{"at":"2026-11-24T12:00:00Z","kind":"breach","session":"s","detail":"d"}"#)
+                .unwrap();
+        assert_eq!(old.kind, Kind::Block);
+        assert_eq!(serde_json::to_value(&old).unwrap()["kind"], "block");
     }
 }

@@ -13,6 +13,7 @@ pub(crate) struct Config {
     pub pricing: Pricing,
     pub transcripts: Transcripts,
     pub reconcile: Reconcile,
+    pub alerts: Alerts,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +157,131 @@ impl Default for Reconcile {
             max_factor: 3.0,
             timeout_secs: 30,
         }
+    }
+}
+
+/// What an alert is about: the events that send one (`alerts.send_on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AlertKind {
+    /// A budget passed `budget.warn_at`.
+    Warn,
+    /// A session was blocked (any budget or breaker, `on_error = "block"`).
+    Block,
+    /// A tool call was refused as an attempt on ccbreaker's own files, hooks or limits, or a session for a tampered
+    /// transcript or a state made unusable.
+    Tamper,
+    /// ccbreaker could not check the budgets and let a call through (`on_error = "allow"`).
+    FailOpen,
+    /// The daily digest line (`alerts.daily_digest`), and `ccbreaker digest --send`.
+    Digest,
+    /// `ccbreaker reconcile` flagged a day the bill shows above the estimate.
+    Reconcile,
+}
+
+impl AlertKind {
+    pub(crate) const ALL: [AlertKind; 6] = [
+        AlertKind::Warn,
+        AlertKind::Block,
+        AlertKind::Tamper,
+        AlertKind::FailOpen,
+        AlertKind::Digest,
+        AlertKind::Reconcile,
+    ];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Warn => "warn",
+            AlertKind::Block => "block",
+            AlertKind::Tamper => "tamper",
+            AlertKind::FailOpen => "fail_open",
+            AlertKind::Digest => "digest",
+            AlertKind::Reconcile => "reconcile",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<AlertKind> {
+        AlertKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// Where a secret (a URL with a token in it) comes from: the config itself, an environment variable it names, or a
+/// file it names (`~/` is the home directory). The value is never printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    Value(String),
+    Env(String),
+    File(PathBuf),
+}
+
+/// One place alerts go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// POST of a JSON body with a Slack- and Discord-compatible text field.
+    Webhook(Source),
+    /// POST of the text to an ntfy topic URL (priority high on a block).
+    Ntfy(Source),
+    /// notify-send on Linux, osascript on macOS.
+    Desktop,
+    /// A program run with the alert as JSON on stdin.
+    Command(Vec<String>),
+}
+
+impl Channel {
+    /// What the channel is called in status, doctor and the delivery record (never its URL).
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Channel::Webhook(_) => "webhook",
+            Channel::Ntfy(_) => "ntfy",
+            Channel::Desktop => "desktop",
+            Channel::Command(_) => "command",
+        }
+    }
+}
+
+/// A channel, and whose config named it: in locked mode a user's config may add channels to the root's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Configured {
+    pub channel: Channel,
+    /// Named by the user's own config in locked mode (the root's channels are `false`).
+    pub from_user: bool,
+}
+
+/// `[alerts]`: where alerts go, on what, and how often.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Alerts {
+    pub channels: Vec<Configured>,
+    /// One alert per (scope, kind) per this many minutes.
+    pub cooldown_minutes: u64,
+    pub send_on: Vec<AlertKind>,
+    /// Send yesterday's digest line with the first hook call of each day.
+    pub daily_digest: bool,
+    /// Seconds one delivery may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for Alerts {
+    fn default() -> Alerts {
+        Alerts {
+            channels: Vec::new(),
+            cooldown_minutes: 30,
+            send_on: vec![
+                AlertKind::Warn,
+                AlertKind::Block,
+                AlertKind::Tamper,
+                AlertKind::FailOpen,
+                AlertKind::Reconcile,
+            ],
+            daily_digest: false,
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl Alerts {
+    /// Whether an alert of `kind` goes anywhere.
+    pub(crate) fn sends(&self, kind: AlertKind) -> bool {
+        !self.channels.is_empty() && self.send_on.contains(&kind)
     }
 }
 
@@ -314,7 +440,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn config(&mut self, root: &Table) -> Result<Config, ConfigError> {
-        self.warn_unknown(root, "", &["budget", "policy", "pricing", "transcripts", "reconcile"]);
+        self.warn_unknown(root, "", &["budget", "policy", "pricing", "transcripts", "reconcile", "alerts"]);
         let defaults = Config::default();
         Ok(Config {
             budget: self.budget(self.section(root, "budget")?, defaults.budget)?,
@@ -322,7 +448,115 @@ impl Reader<'_> {
             pricing: self.pricing(self.section(root, "pricing")?)?,
             transcripts: self.transcripts(self.section(root, "transcripts")?, defaults.transcripts)?,
             reconcile: self.reconcile(self.section(root, "reconcile")?, defaults.reconcile)?,
+            alerts: self.alerts(self.section(root, "alerts")?, defaults.alerts)?,
         })
+    }
+
+    fn alerts(&mut self, table: Option<&Table>, mut a: Alerts) -> Result<Alerts, ConfigError> {
+        let Some(table) = table else { return Ok(a) };
+        const KEYS: [&str; 13] = [
+            "webhook_url",
+            "webhook_url_env",
+            "webhook_url_file",
+            "ntfy_url",
+            "ntfy_url_env",
+            "ntfy_url_file",
+            "desktop",
+            "command",
+            "cooldown_minutes",
+            "send_on",
+            "daily_digest",
+            "timeout_secs",
+            "enabled",
+        ];
+        self.warn_unknown(table, "alerts", &KEYS);
+        for (name, make) in [("webhook_url", Channel::Webhook as fn(Source) -> Channel), ("ntfy_url", Channel::Ntfy)] {
+            if let Some(source) = self.secret_source(table, name)? {
+                a.channels.push(Configured { channel: make(source), from_user: false });
+            }
+        }
+        if let Some(v) = table.get("desktop")
+            && self.boolean("alerts.desktop", v)?
+        {
+            a.channels.push(Configured { channel: Channel::Desktop, from_user: false });
+        }
+        if let Some(v) = table.get("command") {
+            let Value::Array(items) = v else {
+                return Err(
+                    self.invalid("alerts.command", "must be an array: the program and its arguments".to_owned())
+                );
+            };
+            let words: Vec<String> =
+                items.iter().map(|i| self.string("alerts.command", i).map(str::to_owned)).collect::<Result<_, _>>()?;
+            if let Some(program) = words.first() {
+                if program.is_empty() {
+                    return Err(self.invalid("alerts.command", "names an empty program".to_owned()));
+                }
+                a.channels.push(Configured { channel: Channel::Command(words), from_user: false });
+            }
+        }
+        if let Some(v) = table.get("cooldown_minutes") {
+            a.cooldown_minutes = self.whole("alerts.cooldown_minutes", v, 0, 10_080, "minutes")?;
+        }
+        if let Some(v) = table.get("timeout_secs") {
+            a.timeout_secs = self.whole("alerts.timeout_secs", v, 1, 120, "seconds")?;
+        }
+        if let Some(v) = table.get("daily_digest") {
+            a.daily_digest = self.boolean("alerts.daily_digest", v)?;
+        }
+        if let Some(v) = table.get("send_on") {
+            let Value::Array(items) = v else {
+                return Err(self.invalid("alerts.send_on", "must be an array of alert kinds".to_owned()));
+            };
+            let mut kinds = Vec::new();
+            for item in items {
+                let name = self.string("alerts.send_on", item)?;
+                let kind = AlertKind::parse(name).ok_or_else(|| {
+                    let all: Vec<&str> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
+                    self.invalid("alerts.send_on", format!("names {name:?}; the kinds are {}", all.join(", ")))
+                })?;
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            a.send_on = kinds;
+        }
+        if let Some(v) = table.get("enabled")
+            && !self.boolean("alerts.enabled", v)?
+        {
+            a.channels.clear();
+        }
+        Ok(a)
+    }
+
+    /// `NAME`, `NAME_env` or `NAME_file` of `[alerts]`: at most one of them, an http(s) URL when written out.
+    fn secret_source(&self, table: &Table, name: &str) -> Result<Option<Source>, ConfigError> {
+        let keys = [name.to_owned(), format!("{name}_env"), format!("{name}_file")];
+        let given: Vec<&String> = keys.iter().filter(|k| table.contains_key(k.as_str())).collect();
+        if given.len() > 1 {
+            let key = format!("alerts.{}", given[1]);
+            return Err(self.invalid(&key, format!("goes with alerts.{}: give one of them", given[0])));
+        }
+        let Some(key) = given.first() else { return Ok(None) };
+        let full = format!("alerts.{key}");
+        let value = self.string(&full, &table[key.as_str()])?;
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(if key.ends_with("_env") {
+            Source::Env(value.to_owned())
+        } else if key.ends_with("_file") {
+            Source::File(PathBuf::from(value))
+        } else {
+            if !(value.starts_with("http://") || value.starts_with("https://")) {
+                return Err(self.invalid(&full, "must be an http:// or https:// URL".to_owned()));
+            }
+            Source::Value(value.to_owned())
+        }))
+    }
+
+    fn boolean(&self, key: &str, value: &Value) -> Result<bool, ConfigError> {
+        value.as_bool().ok_or_else(|| self.invalid(key, format!("must be true or false, got {value}")))
     }
 
     fn reconcile(&mut self, table: Option<&Table>, mut r: Reconcile) -> Result<Reconcile, ConfigError> {
@@ -377,9 +611,7 @@ impl Reader<'_> {
             r.overhead_tokens = self.whole("reconcile.overhead_tokens", v, 1, 10_000_000, "tokens")?;
         }
         if let Some(v) = table.get("correct_budgets") {
-            r.correct_budgets = v
-                .as_bool()
-                .ok_or_else(|| self.invalid("reconcile.correct_budgets", format!("must be true or false, got {v}")))?;
+            r.correct_budgets = self.boolean("reconcile.correct_budgets", v)?;
         }
         if let Some(v) = table.get("window_days") {
             r.window_days = self.whole("reconcile.window_days", v, 1, 90, "days")?;
@@ -677,9 +909,42 @@ impl Reader<'_> {
     fn warn_unknown(&mut self, table: &Table, section: &str, known: &[&str]) {
         for key in table.keys().filter(|key| !known.contains(&key.as_str())) {
             let full = if section.is_empty() { key.clone() } else { format!("{section}.{key}") };
-            self.warnings.push(format!("unknown key `{full}` in `{}` is ignored", self.path.display()));
+            let hint = match did_you_mean(key, known) {
+                Some(near) if section.is_empty() => format!(" (did you mean `[{near}]`?)"),
+                Some(near) => format!(" (did you mean `{section}.{near}`?)"),
+                None => String::new(),
+            };
+            self.warnings.push(format!("unknown key `{full}` in `{}` is ignored{hint}", self.path.display()));
         }
     }
+}
+
+/// The known key closest to `key`, when it is close enough to be a typo: at most a third of its letters differ
+/// (case aside).
+pub(crate) fn did_you_mean<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let key = key.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&key, &k.to_ascii_lowercase()), *k))
+        .filter(|(d, k)| *d > 0 && *d <= (k.len() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance, on characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 impl OnBreach {
@@ -734,6 +999,11 @@ pub(crate) fn tighten(root: Config, user: &Config) -> Config {
     r.max_factor = r.max_factor.max(user.reconcile.max_factor);
     if r.admin_key_file.is_none() {
         r.admin_key_file.clone_from(&user.reconcile.admin_key_file);
+    }
+    // Alerts inform and never decide: a user's config may add its own channels, which get the root's alerts; the
+    // root's channels, kinds and cooldown stand.
+    for extra in &user.alerts.channels {
+        config.alerts.channels.push(Configured { channel: extra.channel.clone(), from_user: true });
     }
     let t = &mut config.transcripts;
     t.rescan_secs = t.rescan_secs.min(user.transcripts.rescan_secs);
@@ -904,6 +1174,23 @@ min_factor = 1.0
 max_factor = 3.0
 # Seconds one Admin API request may take.
 timeout_secs = 30
+
+[alerts]
+# Where alerts go (any number of these; none: no alerts). A URL with a token in it may come from an environment
+# variable (webhook_url_env = "NAME") or a file (webhook_url_file = "~/.config/ccbreaker/webhook-url") instead;
+# it is never printed. Test them with `ccbreaker alert test`.
+# webhook_url = "https://hooks.slack.com/services/..."   # JSON with a Slack- and Discord-compatible text field
+# ntfy_url = "https://ntfy.sh/my-topic"                   # priority high on a block
+# desktop = true                                         # notify-send (Linux), osascript (macOS)
+# command = ["/path/to/script"]                          # gets the alert as JSON on stdin
+# What sends an alert: "warn", "block", "tamper", "fail_open", "reconcile" (and "digest").
+send_on = ["warn", "block", "tamper", "fail_open", "reconcile"]
+# At most one alert per scope (a session, the day) and kind in this many minutes.
+cooldown_minutes = 30
+# Send yesterday's one-line digest with the first hook call of each day.
+daily_digest = false
+# Seconds one delivery may take (it never delays a hook: it happens in a process of its own).
+timeout_secs = 10
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.
@@ -968,7 +1255,45 @@ pub(crate) fn render(config: &Config) -> String {
     let _ = writeln!(out, "min_factor = {:?}", r.min_factor);
     let _ = writeln!(out, "max_factor = {:?}", r.max_factor);
     let _ = writeln!(out, "timeout_secs = {}", r.timeout_secs);
+    let a = &config.alerts;
+    let _ = writeln!(out, "\n[alerts]");
+    for configured in &a.channels {
+        let whose = if configured.from_user { " # from your own config" } else { "" };
+        let line = match &configured.channel {
+            Channel::Webhook(source) => source_line("webhook_url", source),
+            Channel::Ntfy(source) => source_line("ntfy_url", source),
+            Channel::Desktop => "desktop = true".to_owned(),
+            Channel::Command(words) => {
+                format!("command = [{}]", words.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", "))
+            }
+        };
+        let _ = writeln!(out, "{line}{whose}");
+    }
+    let kinds: Vec<String> = a.send_on.iter().map(|k| format!("{:?}", k.as_str())).collect();
+    let _ = writeln!(out, "send_on = [{}]", kinds.join(", "));
+    let _ = writeln!(out, "cooldown_minutes = {}", a.cooldown_minutes);
+    let _ = writeln!(out, "daily_digest = {}", a.daily_digest);
+    let _ = writeln!(out, "timeout_secs = {}", a.timeout_secs);
     out
+}
+
+/// A secret's key as `config check` shows it: an environment variable or a file by name, a URL written out only as
+/// its scheme and host.
+fn source_line(key: &str, source: &Source) -> String {
+    match source {
+        Source::Value(url) => format!("{key} = {:?} # the rest of the URL is not shown", redact_url(url)),
+        Source::Env(var) => format!("{key}_env = {var:?}"),
+        Source::File(path) => format!("{key}_file = {:?}", path.display().to_string()),
+    }
+}
+
+/// `https://host[:port]/…`: a URL with its path, query and credentials (where tokens live) left out.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let tail = if rest.len() > authority.len() { "/…" } else { "" };
+    if scheme.is_empty() { format!("{host}{tail}") } else { format!("{scheme}://{host}{tail}") }
 }
 
 fn render_price(p: &PriceOverride) -> String {

@@ -41,6 +41,13 @@ pub const HOME: &str = "HOME";
 pub const ANTHROPIC_ADMIN_KEY: &str = "ANTHROPIC_ADMIN_KEY";
 /// The Admin API's base URL for `ccbreaker reconcile` (default `https://api.anthropic.com`): a proxy, or a test server.
 pub const CCBREAKER_ADMIN_API_URL: &str = "CCBREAKER_ADMIN_API_URL";
+/// Set by `ccbreaker exec` for the command it runs: hooks record the sessions of that run (and their halts) under it.
+/// Read in locked mode too: it can only make `exec` see more halts (see `crate::runs`).
+pub const CCBREAKER_RUN_ID: &str = "CCBREAKER_RUN_ID";
+/// The terminal's width, which Claude Code passes to its statusline command.
+pub const COLUMNS: &str = "COLUMNS";
+/// Where commands are looked up: whether `ccbreaker` there is this binary decides how messages name it.
+pub const PATH: &str = "PATH";
 
 /// A snapshot of the variables above.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +69,15 @@ pub struct Env {
     pub home: Option<PathBuf>,
     pub admin_key: Option<Secret>,
     pub admin_api_url: Option<String>,
+    /// `CCBREAKER_RUN_ID`: the run `ccbreaker exec` started this process tree for (see `crate::runs`).
+    pub run_id: Option<String>,
+    /// Columns the terminal has (`COLUMNS`), for the statusline and tables.
+    pub columns: Option<String>,
+    /// `PATH`.
+    pub path: Option<String>,
+    /// Read from the process (not a test's lookup): variables the config names (`alerts.*_env`) are then read from
+    /// the process environment too.
+    pub(crate) process: bool,
 }
 
 /// A value that must never be shown: its `Debug` says `[redacted]`, and only [`Secret::expose`] gives it out.
@@ -88,7 +104,7 @@ impl std::fmt::Debug for Secret {
 impl Env {
     /// Reads the process environment. Empty values count as unset.
     pub fn from_process() -> Env {
-        Env::from_lookup(|name| std::env::var_os(name))
+        Env { process: true, ..Env::from_lookup(|name| std::env::var_os(name)) }
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Env {
@@ -113,10 +129,29 @@ impl Env {
             home: path(HOME).or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
             admin_key: string(ANTHROPIC_ADMIN_KEY).map(|key| Secret::new(key.trim().to_owned())),
             admin_api_url: string(CCBREAKER_ADMIN_API_URL),
+            run_id: string(CCBREAKER_RUN_ID),
+            columns: string(COLUMNS),
+            path: string(PATH),
+            process: false,
         }
     }
 
-    /// This environment without any `CCBREAKER_*` variable: what locked mode reads (see `locked`).
+    /// A variable the config names (`alerts.webhook_url_env`, ...), read from the process environment when this
+    /// `Env` is the process's; never shown.
+    pub(crate) fn named(&self, name: &str) -> Option<Secret> {
+        if !self.process {
+            return None;
+        }
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|v| Secret::new(v.trim().to_owned()))
+    }
+
+    /// `COLUMNS` as a number, if it is one.
+    pub(crate) fn columns(&self) -> Option<usize> {
+        self.columns.as_deref().and_then(|c| c.trim().parse().ok()).filter(|c| *c > 0)
+    }
+
+    /// This environment without any `CCBREAKER_*` variable but `CCBREAKER_RUN_ID` (which can only add halts to what
+    /// `exec` reports): what locked mode reads (see `locked`).
     pub(crate) fn without_overrides(&self) -> Env {
         Env {
             config: None,

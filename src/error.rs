@@ -21,6 +21,8 @@ pub(crate) mod exit {
     pub(crate) const ERROR: u8 = 1;
     /// The hook blocked the event the classic way (`policy.on_breach = "exit-code"`); the reason is on stderr.
     pub(crate) const BLOCK: u8 = 2;
+    /// `ccbreaker exec`: ccbreaker stopped a Claude Code session the command started; the reason is on stderr.
+    pub(crate) const HALTED: u8 = 3;
     /// The command line was wrong.
     pub(crate) const USAGE: u8 = 64;
 }

@@ -2,10 +2,12 @@
 //! behind it are crate-private, so the public surface is what the binary, the integration tests and the fuzzers
 //! use, and nothing more.
 
+mod alert;
 mod audit;
 pub mod cli;
 mod config;
 mod correction;
+mod doctor;
 pub mod env;
 mod error;
 mod files;
@@ -18,10 +20,13 @@ mod locked;
 mod net;
 mod paths;
 mod place;
+mod plan;
 mod policy;
 mod pricing;
 mod reconcile;
 mod report;
+mod runs;
+mod statusline;
 mod sync;
 #[cfg(test)]
 mod test_dir;

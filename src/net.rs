@@ -1,4 +1,4 @@
-//! HTTP for the commands of `ccbreaker-net` (`reconcile`, and `prices update` from a URL): one client set-up, so
+//! HTTP for the commands of `ccbreaker-net` (`reconcile`, `prices update` from a URL, alert delivery): one client set-up, so
 //! both read the network alike (a time limit on every request, ccbreaker's user agent, a cap on the body, an HTTP
 //! error status as an answer to judge rather than a failure). Only `ccbreaker-net` calls into this module: nothing
 //! that `ccbreaker` runs reaches it, so the hook's binary links none of the HTTP and TLS code.
@@ -59,6 +59,25 @@ impl Http {
             request = request.header(*name, *value);
         }
         let mut response = request.query_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str()))).call()?;
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = response.body_mut().with_config().limit(max_body).read_to_vec()?;
+        Ok(Reply { status, retry_after, body })
+    }
+
+    /// `POST url` with `headers` and `body`; the answer's body is read up to `max_body` bytes.
+    pub(crate) fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        max_body: u64,
+    ) -> Result<Reply, HttpError> {
+        let mut request = self.agent.post(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.send(body)?;
         let status = response.status().as_u16();
         let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = response.body_mut().with_config().limit(max_body).read_to_vec()?;

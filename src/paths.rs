@@ -84,6 +84,29 @@ pub(crate) fn net_binary_beside(binary: &Path) -> PathBuf {
     binary.with_file_name(format!("{NET_BINARY}{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// The first executable file named `name` in a directory of `PATH`, as a shell would find it.
+pub(crate) fn find_on_path(env: &Env, name: &str) -> Option<PathBuf> {
+    let path = env.path.as_deref()?;
+    std::env::split_paths(path).filter(|dir| dir.is_absolute()).map(|dir| dir.join(name)).find(|candidate| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        }
+        #[cfg(not(unix))]
+        candidate.is_file()
+    })
+}
+
+/// Whether typing `ccbreaker` in a shell with this `PATH` runs `binary`.
+pub(crate) fn is_on_path(env: &Env, binary: &Path) -> bool {
+    let Some(found) = find_on_path(env, APP) else { return false };
+    match (std::fs::canonicalize(found), std::fs::canonicalize(binary)) {
+        (Ok(found), Ok(binary)) => found == binary,
+        _ => false,
+    }
+}
+
 /// The Admin API key file named by `reconcile.admin_key_file` (`~/` is the home directory).
 pub(crate) fn admin_key_file(env: &Env, configured: &Path) -> PathBuf {
     expand_home(configured, env.home.as_deref())
@@ -106,7 +129,7 @@ pub(crate) fn is_within(path: &Path, root: &Path) -> bool {
 }
 
 /// `~/x` is `$HOME/x`, as in a shell.
-fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
+pub(crate) fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
     match (path.strip_prefix("~"), home) {
         (Ok(rest), Some(home)) => home.join(rest),
         _ => path.to_path_buf(),

@@ -99,9 +99,19 @@ impl Place {
         matches!(self.mode, Mode::Locked(_))
     }
 
-    /// How a person runs a command that needs privilege in this mode: `sudo ccbreaker` in locked mode.
-    pub(crate) fn human_command(&self) -> &'static str {
-        if self.is_locked() { "sudo ccbreaker" } else { "ccbreaker" }
+    /// How a person runs a command that needs privilege in this mode (`sudo ccbreaker` in locked mode): by the
+    /// binary's name when `ccbreaker` on `PATH` is this binary (the locked one in locked mode), else by its absolute
+    /// path, so that the command in a block message works as typed.
+    pub(crate) fn human_command(&self) -> String {
+        let binary = match &self.mode {
+            Mode::Locked(install) => Some(install.binary.clone()),
+            Mode::User => std::env::current_exe().ok(),
+        };
+        let name = match binary {
+            Some(binary) if !crate::paths::is_on_path(&self.env, &binary) => crate::install::quote(&binary),
+            _ => "ccbreaker".to_owned(),
+        };
+        if self.is_locked() { format!("sudo {name}") } else { name }
     }
 
     /// The config in force: what the file says, or, when it cannot be read or parsed (or was removed after it had

@@ -7,15 +7,30 @@ use super::args::Args;
 use crate::audit;
 use crate::error::{Error, exit};
 use crate::files::{self, Durability};
-use crate::ledger::store::{Allowance, Allowances};
+use crate::ledger::store::{Allowance, Allowances, Store};
 use crate::locked::{self, LockedError};
 use crate::usage::Pico;
 
 pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Error> {
-    let session = args.value("--session")?.ok_or_else(|| Error::usage("`allow` needs `--session ID`"))?;
+    if args.flag("--list") {
+        let json = args.flag("--json");
+        let user = args.value("--user")?;
+        args.finish()?;
+        return list(json, user.as_deref(), io);
+    }
+    if let Some(session) = args.value("--revoke")? {
+        let user = args.value("--user")?;
+        let human = args.flag("--i-am-human");
+        args.finish()?;
+        return revoke(&session, user.as_deref(), human, io);
+    }
+    let session = args.value("--session")?.ok_or_else(|| {
+        Error::usage("`allow` needs `--session ID` (or `--list`, or `--revoke ID`); the id is in the block message and in `ccbreaker status`")
+    })?;
     let add = args.value("--add-usd")?;
     let user = args.value("--user")?;
     let human = args.flag("--i-am-human");
+    let force = args.flag("--force");
     args.finish()?;
     super::refuse_inside_claude_code(io, "allow", human)?;
     let place = crate::place::Place::resolve(io.env)?;
@@ -31,22 +46,39 @@ pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         },
     };
     let now = super::now(&place.env)?;
-    let (extra, known) = match place.mode.install() {
+    let unknown = || {
+        Error::Failed(format!(
+            "no session `{session}` is known: it has spent nothing today or yesterday and holds no grant. Check the id \
+             (`ccbreaker status` lists the sessions, the block message names it), or pass --force to grant it anyway"
+        ))
+    };
+    let extra = match place.mode.install() {
         Some(install) => {
             let uid = target_uid(user.as_deref(), io)?;
-            (grant_as_root(&install.grants_file(uid), &session, usd, now)?, None)
+            let grants = install.grants_file(uid);
+            let ledger = Store::at(&install.state_root.join(uid.to_string())).peek();
+            let known = ledger.is_some_and(|l| l.sessions.contains_key(&session))
+                || read_grants(&grants)?.sessions.contains_key(&session);
+            if !known && !force {
+                return Err(unknown());
+            }
+            grant_as_root(&grants, &session, usd, now)?
         }
         None => {
             if user.is_some() {
                 return Err(Error::usage("`--user` is for locked mode, where root grants for a user"));
             }
             let (mut locked, _) = super::status::refresh(&config, &place, io, now)?;
+            let known =
+                locked.ledger.sessions.contains_key(&session) || locked.allowances.sessions.contains_key(&session);
+            if !known && !force {
+                return Err(unknown());
+            }
             let grant = locked.allowances.sessions.entry(session.clone()).or_insert_with(Allowance::default);
             grant.extra = grant.extra.saturating_add(Pico::from_usd(usd));
             grant.granted_at = Some(now);
             let extra = grant.extra;
             locked.save_allowances()?;
-            let known = locked.ledger.sessions.contains_key(&session);
             locked.save()?;
             let entry = audit::Entry {
                 at: now,
@@ -58,7 +90,7 @@ pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Error> {
                 detail: format!("+{} granted; {} in all", Pico::from_usd(usd), extra),
             };
             let _ = audit::append(&place.state_dir, &entry);
-            (extra, Some(known))
+            extra
         }
     };
     let b = &config.budget;
@@ -71,9 +103,106 @@ pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         limit(b.session_usd),
         limit(b.daily_usd)
     )?;
-    if known == Some(false) {
-        writeln!(io.stderr, "ccbreaker: note: no spend is recorded for session {session} yet")?;
+    Ok(exit::OK)
+}
+
+/// The grants in force: this mode's allowances (locked mode: root's grants for the user).
+fn grants_path(place: &crate::place::Place, user: Option<&str>, io: &Io) -> Result<std::path::PathBuf, Error> {
+    Ok(match place.mode.install() {
+        Some(install) => {
+            let uid = match user {
+                Some(_) => target_uid(user, io)?,
+                None if locked::is_root() => target_uid(None, io)?,
+                None => locked::real_uid(),
+            };
+            install.grants_file(uid)
+        }
+        None => place.state_dir.join("allowances.json"),
+    })
+}
+
+fn read_grants(path: &std::path::Path) -> Result<Allowances, Error> {
+    let file_err = |source| Error::File { action: "read", path: path.to_path_buf(), source };
+    match files::read_optional(path).map_err(file_err)? {
+        None => Ok(Allowances::default()),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|err| Error::Failed(format!("`{}` is not valid JSON ({err}): fix it by hand", path.display()))),
     }
+}
+
+/// `allow --list [--json]`.
+fn list(json: bool, user: Option<&str>, io: &mut Io) -> Result<u8, Error> {
+    let place = crate::place::Place::resolve(io.env)?;
+    let path = grants_path(&place, user, io)?;
+    let grants = read_grants(&path)?;
+    if json {
+        let rows: Vec<serde_json::Value> = grants
+            .sessions
+            .iter()
+            .map(|(id, g)| {
+                serde_json::json!({
+                    "session_id": id,
+                    "extra_usd": g.extra.usd_for_json(),
+                    "granted_at": g.granted_at.map(crate::text::rfc3339),
+                })
+            })
+            .collect();
+        let out = serde_json::json!({ "file": path.display().to_string(), "grants": rows });
+        writeln!(io.stdout, "{}", serde_json::to_string_pretty(&out).expect("grants serialise"))?;
+        return Ok(exit::OK);
+    }
+    if grants.sessions.is_empty() {
+        writeln!(io.stdout, "no grants in {}", path.display())?;
+    }
+    for (id, g) in &grants.sessions {
+        let at = g.granted_at.map(crate::text::rfc3339).unwrap_or_default();
+        writeln!(io.stdout, "{id}  +{}  (last granted {at})", g.extra)?;
+    }
+    Ok(exit::OK)
+}
+
+/// `allow --revoke ID`: the session's grants are taken back; its budgets are as configured again from its next call.
+fn revoke(session: &str, user: Option<&str>, human: bool, io: &mut Io) -> Result<u8, Error> {
+    super::refuse_inside_claude_code(io, "allow --revoke", human)?;
+    let place = crate::place::Place::resolve(io.env)?;
+    if place.is_locked() {
+        locked::require_root("`allow --revoke`", &format!("allow --revoke {session}"))?;
+    }
+    let none = || Error::Failed(format!("session `{session}` holds no grant (`ccbreaker allow --list` shows them)"));
+    let grant = if place.is_locked() {
+        let path = grants_path(&place, user, io)?;
+        let mut grants = read_grants(&path)?;
+        let grant = grants.sessions.remove(session).ok_or_else(none)?;
+        let bytes = serde_json::to_vec_pretty(&grants).expect("grants serialise");
+        files::write_atomic(&path, &bytes, Durability::Synced, std::fs::metadata(&path).ok().as_ref())
+            .map_err(Error::file("write", &path))?;
+        grant
+    } else {
+        // Under the ledger's lock, as `allow` grants.
+        let config = super::config(&place, io)?;
+        let (mut locked, _) = super::status::refresh(&config, &place, io, super::now(&place.env)?)?;
+        let grant = locked.allowances.sessions.remove(session).ok_or_else(none)?;
+        locked.save_allowances()?;
+        locked.save()?;
+        grant
+    };
+    if !place.is_locked() {
+        let entry = audit::Entry {
+            at: super::now(&place.env)?,
+            kind: audit::Kind::Revoke,
+            session: Some(session.to_owned()),
+            agent_id: None,
+            event: None,
+            tool: None,
+            detail: format!("{} taken back", grant.extra),
+        };
+        let _ = audit::append(&place.state_dir, &entry);
+    }
+    writeln!(
+        io.stdout,
+        "ccbreaker: session {session}'s grants ({}) are taken back; its budgets are as configured again",
+        grant.extra
+    )?;
     Ok(exit::OK)
 }
 

@@ -1,8 +1,19 @@
 //! A minimal argument reader: words, `--flag`, `--key value` and `--key=value`, with errors that name the
-//! argument.
+//! argument. The short flags ccusage users type (`-j`, `-s`, `-u`, `-z`, `-b`, `-h`) are read as their long forms;
+//! everything after `--` is left as it is (`exec -- COMMAND...`).
 
 use crate::error::Error;
 use std::ffi::OsString;
+
+/// The short flags and the long ones they stand for.
+const SHORT: [(&str, &str); 6] = [
+    ("-j", "--json"),
+    ("-s", "--since"),
+    ("-u", "--until"),
+    ("-z", "--timezone"),
+    ("-b", "--breakdown"),
+    ("-h", "--help"),
+];
 
 pub(super) struct Args {
     rest: std::collections::VecDeque<String>,
@@ -10,17 +21,38 @@ pub(super) struct Args {
 
 impl Args {
     pub(super) fn new(args: Vec<OsString>) -> Args {
-        Args { rest: args.into_iter().map(|a| a.to_string_lossy().into_owned()).collect() }
+        let mut rest = std::collections::VecDeque::with_capacity(args.len());
+        let mut verbatim = false;
+        for arg in args {
+            let arg = arg.to_string_lossy().into_owned();
+            if !verbatim && arg == "--" {
+                verbatim = true;
+            }
+            let long = if verbatim { None } else { SHORT.iter().find(|(short, _)| *short == arg) };
+            rest.push_back(long.map_or(arg, |(_, long)| (*long).to_owned()));
+        }
+        Args { rest }
     }
 
     /// The next argument if it is not an option.
     pub(super) fn next_word(&mut self) -> Result<Option<String>, Error> {
         match self.rest.front() {
-            Some(word) if !word.starts_with('-') || word == "-h" || word == "-V" || word.starts_with("--h") => {
+            Some(word) if !word.starts_with('-') || word == "-V" || word == "--help" || word == "--version" => {
                 Ok(self.rest.pop_front())
             }
-            Some(word) if word == "--version" => Ok(self.rest.pop_front()),
             _ => Ok(None),
+        }
+    }
+
+    /// Whether `--help` (or `-h`) is among the arguments before `--`; it is removed.
+    pub(super) fn help(&mut self) -> bool {
+        let end = self.rest.iter().position(|a| a == "--").unwrap_or(self.rest.len());
+        match self.rest.iter().take(end).position(|a| a == "--help") {
+            Some(i) => {
+                self.rest.remove(i);
+                true
+            }
+            None => false,
         }
     }
 
@@ -75,6 +107,13 @@ impl Args {
         Ok(values)
     }
 
+    /// Everything after `--`, which is removed with it; `None` without `--`.
+    pub(super) fn after_separator(&mut self) -> Option<Vec<String>> {
+        let i = self.rest.iter().position(|a| a == "--")?;
+        let tail: Vec<String> = self.rest.drain(i..).skip(1).collect();
+        Some(tail)
+    }
+
     /// Everything not taken yet, in order.
     pub(super) fn into_rest(self) -> Vec<String> {
         self.rest.into()
@@ -86,5 +125,33 @@ impl Args {
             None => Ok(()),
             Some(extra) => Err(Error::usage(format!("unexpected argument `{extra}`"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Args {
+        Args::new(words.iter().map(OsString::from).collect())
+    }
+
+    #[test]
+    fn short_flags_are_their_long_forms_until_the_separator() {
+        let mut a = args(&["daily", "-j", "-s", "2026-11-01", "-z", "UTC", "--", "-j"]);
+        assert_eq!(a.next_word().unwrap().as_deref(), Some("daily"));
+        assert!(a.flag("--json"));
+        assert_eq!(a.value("--since").unwrap().as_deref(), Some("2026-11-01"));
+        assert_eq!(a.value("--timezone").unwrap().as_deref(), Some("UTC"));
+        assert_eq!(a.after_separator(), Some(vec!["-j".to_owned()]));
+        a.finish().unwrap();
+    }
+
+    #[test]
+    fn help_is_found_anywhere_before_the_separator() {
+        let mut a = args(&["daily", "-h"]);
+        assert!(a.help());
+        let mut a = args(&["exec", "--", "claude", "--help"]);
+        assert!(!a.help());
     }
 }

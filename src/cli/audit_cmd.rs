@@ -22,11 +22,15 @@ pub(super) fn audit(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let session = args.value("--session")?;
     let project = args.value("--project")?;
     args.finish()?;
-    let Reading { config, prices, roots, cache, .. } = reading(io, "audit")?;
+    let Reading { place, config, prices, roots, cache } = reading(io, "audit")?;
     let options = Options { zone: config.budget.timezone, since, until, session, project };
+    super::report::future_since(io, since, options.zone, super::now(&place.env)?)?;
     let started = std::time::Instant::now();
     let sources = Sources { roots: &roots, prices: &prices, cache: cache.as_deref() };
     let gathered = gather::gather(&sources, &|file| options.wants(file));
+    if let Some(wanted) = &options.project {
+        super::report::known_project(&gathered.collected, wanted)?;
+    }
     if io.stderr_is_terminal && started.elapsed().as_secs() >= 1 {
         let stats = &gathered.collected.stats;
         writeln!(

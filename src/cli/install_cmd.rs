@@ -16,17 +16,59 @@ pub(super) fn install(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         return install_locked(std::path::Path::new(&prefix), io);
     }
     let (scope, dry_run) = scope_and_dry_run(&mut args)?;
+    let with_statusline = args.flag("--statusline");
+    let force = args.flag("--force");
     args.finish()?;
+    if force && !with_statusline {
+        return Err(Error::usage("`--force` goes with `--statusline` (it replaces another statusline)"));
+    }
     let config_path = paths::config_file(io.env);
     let loaded = config::load(&config_path)?;
     let fail_closed = fail_closed(io)?;
     let binary = std::env::current_exe()
         .and_then(std::fs::canonicalize)
         .map_err(Error::file("find the path of", "ccbreaker"))?;
-    let command = install::hook_command(&binary)?;
+    // A checked-in file must work for every teammate: it runs `ccbreaker` by name, from each one's PATH.
+    let (command, line) = if scope == Scope::Project {
+        (install::command_by_name("hook"), install::command_by_name("statusline"))
+    } else {
+        (install::hook_command(&binary)?, install::statusline_command(&binary)?)
+    };
     let path = settings_path(scope, io)?;
-    let outcome = install::install(&path, &command, fail_closed, dry_run)?;
+    if let Mode::Locked(locked) = Mode::detect()? {
+        // The managed settings hold the hooks already: a user's settings would run each of them twice.
+        if !with_statusline {
+            return Err(Error::Failed(format!(
+                "locked mode: the hooks are in the managed settings already (`{}`); `{} install --statusline` adds \
+                 the statusline to your settings",
+                locked.managed_settings.display(),
+                locked.binary.display()
+            )));
+        }
+        let line = install::statusline_command(&locked.binary)?;
+        let outcome = install::install_statusline(&path, &line, force, dry_run)?;
+        report(&outcome, "installed", io)?;
+        return Ok(exit::OK);
+    }
+    let statusline = with_statusline.then_some((line.as_str(), force));
+    let outcome = install::install(&path, &command, fail_closed, statusline, dry_run)?;
     report(&outcome, "installed", io)?;
+    if scope == Scope::Project {
+        let on_path = paths::is_on_path(io.env, &binary);
+        writeln!(
+            io.stderr,
+            "ccbreaker: project scope: the hooks run `ccbreaker hook` by name, so everyone working in this project needs \
+             ccbreaker on their PATH ({}); `ccbreaker doctor` checks it",
+            if on_path {
+                "it is on yours".to_owned()
+            } else {
+                format!(
+                    "it is not on yours: add {} to PATH",
+                    binary.parent().map(|d| d.display().to_string()).unwrap_or_default()
+                )
+            }
+        )?;
+    }
     if !dry_run {
         let b = &loaded.config.budget;
         let usd = |x: f64| if x > 0.0 { format!("${x:.2}") } else { "off".to_owned() };
@@ -89,31 +131,15 @@ fn install_locked(prefix: &std::path::Path, io: &mut Io) -> Result<u8, Error> {
 /// instead of letting it through). Claude Code honours it from 2.1.295 on; 2.1.240 accepts the key and ignores it
 /// (measured), so it is written unless the `claude` on PATH is known to be older, which is said.
 fn fail_closed(io: &mut Io) -> Result<bool, Error> {
-    if let Some(version) = claude_version().filter(|v| *v < ON_FAILURE_SINCE) {
+    if let Some(version) = install::client::version().filter(|v| *v < install::client::ON_FAILURE_SINCE) {
         writeln!(
             io.stderr,
             "ccbreaker: note: Claude Code {} ignores \"onFailure\": \"block\" (2.1.295 and later honour it): a hook \
              that is killed or hangs lets its call through; it is written anyway and applies once you update",
-            version.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+            install::client::show(version)
         )?;
     }
     Ok(true)
-}
-
-/// The first Claude Code release whose hooks honour `"onFailure": "block"`.
-const ON_FAILURE_SINCE: [u32; 3] = [2, 1, 295];
-
-/// The version of the `claude` on PATH (`claude --version` prints "2.1.331 (Claude Code)"), if there is one.
-fn claude_version() -> Option<[u32; 3]> {
-    let output = std::process::Command::new("claude")
-        .arg("--version")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8(output.stdout).ok()?;
-    let mut parts = text.split_whitespace().next()?.split('.').map(|p| p.parse::<u32>().ok());
-    Some([parts.next()??, parts.next()??, parts.next()??])
 }
 
 fn scope_and_dry_run(args: &mut Args) -> Result<(Scope, bool), Error> {
@@ -131,6 +157,9 @@ fn settings_path(scope: Scope, io: &Io) -> Result<std::path::PathBuf, Error> {
 
 fn report(outcome: &Outcome, verb: &str, io: &mut Io) -> Result<(), Error> {
     let file = outcome.path.display();
+    for kept in outcome.changes.iter().filter(|c| matches!(c.change, install::Change::Kept(_))) {
+        writeln!(io.stderr, "ccbreaker: {file}: {kept}")?;
+    }
     match &outcome.status {
         Status::Unchanged => writeln!(io.stdout, "{file}: already {verb}, nothing to do")?,
         Status::DryRun { json } => {
@@ -140,7 +169,7 @@ fn report(outcome: &Outcome, verb: &str, io: &mut Io) -> Result<(), Error> {
             write!(io.stdout, "{json}")?;
         }
         Status::Written { backup } => {
-            for change in &outcome.changes {
+            for change in outcome.changes.iter().filter(|c| !matches!(c.change, install::Change::Kept(_))) {
                 writeln!(io.stdout, "{file}: {change}")?;
             }
             if let Some(backup) = backup {

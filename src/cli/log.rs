@@ -2,7 +2,7 @@
 
 use super::Io;
 use super::args::Args;
-use crate::audit::{self, Kind};
+use crate::audit;
 use crate::error::{Error, exit};
 
 pub(super) fn log(mut args: Args, io: &mut Io) -> Result<u8, Error> {
@@ -25,12 +25,7 @@ pub(super) fn log(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         writeln!(io.stdout, "no blocks or overrides recorded in {}", audit::path(&state).display())?;
     }
     for e in shown {
-        let kind = match e.kind {
-            Kind::Breach => "block",
-            Kind::Tamper => "refuse",
-            Kind::Error => "error",
-            Kind::Allow => "allow",
-        };
+        let kind = e.kind.as_str();
         let what = [e.event.as_deref(), e.tool.as_deref(), e.agent_id.as_deref().map(|_| "subagent")]
             .into_iter()
             .flatten()

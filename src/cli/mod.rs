@@ -1,16 +1,22 @@
 //! The command line: a hand-written parser (no CLI framework on the hook path) and one function per command.
 //! `--help` and `--version` answer before any config or state is read.
 
+mod alert;
 mod allow;
 mod args;
 mod audit_cmd;
 mod config_cmd;
+mod digest;
+mod doctor;
+mod exec;
+mod help;
 mod install_cmd;
 mod log;
 mod prices;
 mod reconcile;
 mod report;
 mod status;
+mod statusline;
 
 use crate::env::Env;
 use crate::error::{Error, OutputError, exit};
@@ -23,25 +29,35 @@ pub(crate) const USAGE: &str = "\
 ccbreaker: a cost circuit breaker for Claude Code
 
 Usage:
-  ccbreaker install [--scope user|project|local] [--dry-run]
-                                    register the hook in Claude Code's settings
+  ccbreaker install [--scope user|project|local] [--statusline [--force]] [--dry-run]
+                                    register the hooks (and the statusline) in Claude Code's settings
   sudo ccbreaker install --locked [--prefix DIR]
                                     locked mode: a boundary the agent cannot lift (see the README)
   ccbreaker uninstall [--scope user|project|local] [--dry-run] [--i-am-human]
-                                    remove ccbreaker's hook entries (only those)
+                                    remove ccbreaker's hook entries and statusline (only those)
   sudo ccbreaker uninstall --locked remove locked mode's managed hooks
-  ccbreaker status [--json] [--session ID]
-                                    today's spend, each session's spend and state, the budgets
-  ccbreaker report daily|weekly|monthly|session|blocks [--json] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
-                   [--timezone TZ] [--project NAME] [--breakdown]
+  ccbreaker status [--json] [--session ID] [--compact]
+                                    today's spend, each session's spend and state, the budgets, the protection
+  ccbreaker doctor [--json] [--send]
+                                    check hooks, PATH, config, state, client, locked mode, alerts, transcripts
+  ccbreaker statusline              Claude Code's statusLine: spend against budgets in one line (stdin: its JSON)
+  ccbreaker exec -- COMMAND [ARG...]
+                                    run COMMAND (claude -p ...); exit 3 with the reason if ccbreaker stopped it
+  ccbreaker report daily|weekly|monthly|session|blocks [--json] [--since DATE] [--until DATE]
+                   [--timezone TZ] [--project NAME] [--breakdown] [--compact]
                                     spend of every transcript by day, ISO week, month, session or 5-hour block
+  ccbreaker digest [--since 7d|DATE] [--json] [--send]
+                                    the week in a few lines, printed or sent through the alert channels
   ccbreaker reconcile [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--csv FILE...] [--json] [--session ID]
                                     the local estimate against what Anthropic billed, per day, model and session
   ccbreaker audit [--since DATE] [--until DATE] [--session ID] [--project NAME] [--json] [--html FILE]
                                     where the money went: waste, cache breaks, overhead creep, anomalies, priced
-  ccbreaker allow --session ID [--add-usd N] [--user NAME] [--i-am-human]
+  ccbreaker allow --session ID [--add-usd N] [--force] [--user NAME] [--i-am-human]
                                     let a blocked session spend N USD more (default: one session budget);
                                     in locked mode, as root (sudo)
+  ccbreaker allow --list [--json] | --revoke ID
+                                    the grants in force; take one back
+  ccbreaker alert test [--json]     send a test alert through every configured channel
   ccbreaker prices list [--json]    the price table in force and where each row comes from
   ccbreaker prices update [--from FILE|URL] [--force] [--i-am-human]
                                     new prices from LiteLLM's public table (default: its URL); in locked
@@ -53,11 +69,13 @@ Usage:
   ccbreaker config check            validate the config and print the effective values
   ccbreaker config path             print the config file's path
   ccbreaker hook                    what Claude Code runs: reads the hook event on stdin
+  ccbreaker COMMAND --help          one command's flags (short: -j json, -s since, -u until, -z timezone)
   ccbreaker --help | --version
 
-Exit codes: 0 ok, 1 error, 2 blocked (hook with on_breach = \"exit-code\"), 64 bad usage.
+Exit codes: 0 ok, 1 error, 2 blocked (hook with on_breach = \"exit-code\"), 3 halted (exec), 64 bad usage.
 Environment: CCBREAKER_CONFIG, CCBREAKER_STATE_DIR, CCBREAKER_ON_ERROR, CCBREAKER_LOCK_TIMEOUT_MS, CCBREAKER_LOG,
-CCBREAKER_NOW, CLAUDE_CONFIG_DIR, NO_COLOR, ANTHROPIC_ADMIN_KEY, CCBREAKER_ADMIN_API_URL (see the README).
+CCBREAKER_NOW, CCBREAKER_RUN_ID, CLAUDE_CONFIG_DIR, COLUMNS, NO_COLOR, ANTHROPIC_ADMIN_KEY, CCBREAKER_ADMIN_API_URL
+(see the README).
 ";
 
 /// Where a command writes, and what it knows of the world.
@@ -143,9 +161,19 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         write!(io.stdout, "{USAGE}")?;
         return Ok(exit::USAGE);
     };
+    if let Some(help) = help::of(&command).filter(|_| args.help()) {
+        write!(io.stdout, "{help}")?;
+        return Ok(exit::OK);
+    }
     match command.as_str() {
-        "-h" | "--help" | "help" => {
-            write!(io.stdout, "{USAGE}")?;
+        "--help" | "help" => {
+            let text = match args.next_word()? {
+                Some(command) => {
+                    help::of(&command).ok_or_else(|| Error::usage(format!("unknown command `{command}`")))?
+                }
+                None => USAGE,
+            };
+            write!(io.stdout, "{text}")?;
             Ok(exit::OK)
         }
         "-V" | "--version" => {
@@ -160,7 +188,11 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
         "report" => report::report(args, io),
-        "reconcile" => net(io, std::iter::once(command).chain(args.into_rest()).collect()),
+        "reconcile" | "alert" => net(io, std::iter::once(command).chain(args.into_rest()).collect()),
+        "statusline" => statusline::statusline(args, io),
+        "doctor" => doctor::doctor(args, io),
+        "exec" => exec::exec(args, io),
+        "digest" => digest::digest(args, io, None),
         "audit" => audit_cmd::audit(args, io),
         "allow" => allow::allow(args, io),
         "log" => log::log(args, io),
@@ -218,13 +250,18 @@ fn dispatch_net(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
     match args.next_word()?.as_deref() {
         Some("reconcile") => reconcile::reconcile(args, io),
         Some("prices") => prices::prices(args, io, Some(crate::net::fetch)),
+        Some("alert") => alert::alert_net(args, io),
+        Some("digest") => digest::digest(args, io, Some(crate::alert::deliver::deliver)),
         Some("-V" | "--version") => {
             writeln!(io.stdout, "{net} {}", env!("CARGO_PKG_VERSION"))?;
             Ok(exit::OK)
         }
-        Some(other) => Err(Error::usage(format!("`{net}` runs `reconcile` and `prices update`, not `{other}`"))),
+        Some(other) => Err(Error::usage(format!(
+            "`{net}` runs `reconcile`, `prices update`, `alert` and `digest --send`, not `{other}`"
+        ))),
         None => Err(Error::usage(format!(
-            "`{net}` runs `reconcile` and `prices update`: use `ccbreaker reconcile` or `ccbreaker prices update`"
+            "`{net}` holds ccbreaker's commands that use the network: run `ccbreaker reconcile`, `ccbreaker prices \
+             update`, `ccbreaker alert test` or `ccbreaker digest --send`"
         ))),
     }
 }

@@ -26,8 +26,9 @@ pub(super) fn prices(mut args: Args, io: &mut Io, fetch: Option<Fetch>) -> Resul
     match args.next_word()?.as_deref() {
         Some("list") => {
             let json = args.flag("--json");
+            let compact = args.flag("--compact");
             args.finish()?;
-            list(json, io)
+            list(json, compact, io)
         }
         Some("update") => {
             let from = args.value("--from")?;
@@ -49,7 +50,7 @@ pub(super) fn prices(mut args: Args, io: &mut Io, fetch: Option<Fetch>) -> Resul
     }
 }
 
-fn list(json: bool, io: &mut Io) -> Result<u8, Error> {
+fn list(json: bool, compact: bool, io: &mut Io) -> Result<u8, Error> {
     let place = super::place(io, "prices list")?;
     let config = super::config(&place, io)?;
     let (table, note) = crate::sync::prices(&config, &place.config_path, &place.prices_dir())?;
@@ -97,7 +98,10 @@ fn list(json: bool, io: &mut Io) -> Result<u8, Error> {
         );
     }
     writeln!(io.stdout, "Prices in USD per million tokens\n")?;
-    write!(io.stdout, "{}", t.render(Style::new(false, true)))?;
+    t.droppable("1h write", 1).droppable("5m write", 2).droppable("US", 3).droppable("Fast", 3);
+    t.droppable("Long context", 4).shortenable("Source", 12);
+    let width = crate::text::Width::of(io.stdout_is_terminal, io.env, compact);
+    write!(io.stdout, "{}", t.render_fit(Style::new(false, true), width))?;
     if let Some(stored) = &stored {
         writeln!(io.stdout, "\nupdated from {} at {}", stored.source, time(stored.updated_at))?;
     }
@@ -133,7 +137,7 @@ fn row_json(name: &str, r: &Rates, source: &str) -> serde_json::Value {
 }
 
 fn time(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().to_rfc3339()
+    crate::text::rfc3339(chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default())
 }
 
 fn update(source: &str, force: bool, io: &mut Io, fetch: Option<Fetch>) -> Result<u8, Error> {

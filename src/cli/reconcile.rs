@@ -129,12 +129,59 @@ pub(super) fn reconcile(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         notes: &notes,
     };
     output.digest = render::digest(&output);
+    if bill.is_some() {
+        let _ = state::remember_digest(state_dir, &output.digest);
+        notify(&place, &config.alerts, &output.digest, now, io)?;
+    }
     if json {
         writeln!(io.stdout, "{}", render::json(&output))?;
     } else {
         write!(io.stdout, "{}", render::text(&output, Style::new(io.stdout_is_terminal, io.env.no_color)))?;
     }
     Ok(exit::OK)
+}
+
+/// Sends one alert for the flags no alert has gone out for (this run's new ones, and any an earlier run could not
+/// send), through the `[alerts]` channels, and marks them notified once a channel took it.
+fn notify(
+    place: &crate::place::Place,
+    alerts: &crate::config::Alerts,
+    digest: &str,
+    now: DateTime<Utc>,
+    io: &mut Io,
+) -> Result<(), Error> {
+    use crate::config::AlertKind;
+    if !alerts.sends(AlertKind::Reconcile) {
+        return Ok(());
+    }
+    let due: Vec<state::Recorded> =
+        state::unnotified(&place.state_dir).into_iter().filter(|f| f.kind != "session").collect();
+    if due.is_empty() {
+        return Ok(());
+    }
+    let days: std::collections::BTreeSet<String> = due.iter().filter_map(|f| f.date.map(|d| d.to_string())).collect();
+    let title = format!(
+        "ccbreaker: the bill is above the estimate on {} day(s): {}",
+        days.len(),
+        days.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+    let mut message: Vec<String> = due.iter().take(10).map(|f| f.detail.clone()).collect();
+    message.push(digest.to_owned());
+    let alert = crate::alert::Alert::new(AlertKind::Reconcile, "reconcile".to_owned(), title, message.join("\n"), now);
+    let sent = crate::alert::deliver::deliver(place, alerts, Some(&alert), now);
+    if sent.iter().any(|s| s.ok) {
+        state::mark_notified(&place.state_dir, &due)
+            .map_err(|source| ReconcileError::Write { path: place.state_dir.join(state::FILE_NAME), source })?;
+    }
+    for s in sent.iter().filter(|s| !s.ok) {
+        writeln!(
+            io.stderr,
+            "ccbreaker: the alert about new flags was not sent to {}: {}",
+            s.channel,
+            s.error.as_deref().unwrap_or("?")
+        )?;
+    }
+    Ok(())
 }
 
 fn none_source() -> Source {

@@ -24,6 +24,7 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let kind = Kind::parse(&name).ok_or_else(|| Error::usage(format!("unknown report `{name}`: use {KINDS}")))?;
     let json = args.flag("--json");
     let breakdown = args.flag("--breakdown");
+    let compact = args.flag("--compact");
     let (since, until) = period(&mut args)?;
     let timezone = args.value("--timezone")?;
     let project = args.value("--project")?;
@@ -46,6 +47,7 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         breakdown,
         now: super::now(&place.env)?,
     };
+    future_since(io, since, options.zone, options.now)?;
     let started = std::time::Instant::now();
     let collected = collect(&Sources { roots: &roots, prices: &prices, cache: cache_path.as_deref() });
     let stats = &collected.stats;
@@ -64,6 +66,13 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     for note in &collected.notes {
         writeln!(io.stderr, "ccbreaker: note: {note}")?;
     }
+    if let Some(wanted) = &options.project {
+        known_project(&collected, wanted)?;
+    }
+    if collected.files.is_empty() {
+        let looked: Vec<String> = roots.iter().map(|r| format!("`{}`", r.display())).collect();
+        writeln!(io.stderr, "ccbreaker: note: no transcript found (looked in {})", looked.join(", "))?;
+    }
     let report = build(kind, collected.items(), &collected.subagents(), &options);
     warn_unknown_models(&report, &prices, io)?;
     if json {
@@ -73,9 +82,46 @@ pub(super) fn report(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     } else {
         let style = Style::new(io.stdout_is_terminal, io.env.no_color);
         let guessed = |model: &str| prices.priced_as(model);
-        write!(io.stdout, "{}", render::table(&report, style, &guessed))?;
+        let width = crate::text::Width::of(io.stdout_is_terminal, io.env, compact);
+        write!(io.stdout, "{}", render::table(&report, style, width, &guessed))?;
     }
     Ok(exit::OK)
+}
+
+/// A `--since` after today is said: nothing but a response timestamped after now can match it.
+pub(super) fn future_since(
+    io: &mut Io,
+    since: Option<NaiveDate>,
+    zone: Zone,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Error> {
+    let today = zone.date_of(now);
+    if let Some(since) = since.filter(|since| *since > today) {
+        writeln!(
+            io.stderr,
+            "ccbreaker: note: `--since {since}` is in the future (today is {today} in {}): only responses timestamped \
+             after now can match",
+            zone.name()
+        )?;
+    }
+    Ok(())
+}
+
+/// `--project NAME` must name a project some transcript is under: otherwise the report would only say "no usage
+/// found". The error lists the projects there are.
+pub(super) fn known_project(collected: &crate::report::collect::Collected, wanted: &str) -> Result<(), Error> {
+    if collected.files.iter().any(|f| crate::report::rows::project_matches(&f.project, wanted)) {
+        return Ok(());
+    }
+    let mut projects: Vec<&str> = collected.files.iter().map(|f| f.project.as_str()).collect();
+    projects.sort_unstable();
+    projects.dedup();
+    let known = if projects.is_empty() {
+        "there are none".to_owned()
+    } else {
+        format!("the projects are: {}", projects.join(", "))
+    };
+    Err(Error::Failed(format!("no transcript is under a project `{wanted}`; {known}")))
 }
 
 /// Models the price table does not know are priced by a guess: say which, and as what, on stderr.
@@ -118,6 +164,9 @@ pub(super) fn reading(io: &mut Io, command: &str) -> Result<Reading, Error> {
     let (prices, note) = crate::sync::prices(&config, &place.config_path, &place.prices_dir())?;
     if let Some(note) = note {
         writeln!(io.stderr, "ccbreaker: note: {note}")?;
+    }
+    for dir in place.env.claude_config_dirs().iter().filter(|d| !d.exists()) {
+        writeln!(io.stderr, "ccbreaker: note: CLAUDE_CONFIG_DIR names `{}`, which does not exist", dir.display())?;
     }
     let roots = paths::transcript_roots(&place.env, &config.transcripts.extra_roots);
     let state_dir = &place.state_dir;

@@ -33,7 +33,7 @@ struct Report {
     guessed_prices: BTreeMap<String, String>,
     config: String,
     state_dir: String,
-    last_hook: Option<HookTimings>,
+    last_hook: Option<LastHook>,
     /// The budget correction (`reconcile.correct_budgets`) and the factors `reconcile` last measured.
     correction: Option<CorrectionStatus>,
     notes: Vec<String>,
@@ -41,6 +41,52 @@ struct Report {
     mode: &'static str,
     /// Locked mode: whether its boundary holds, fact by fact.
     boundary: Vec<Check>,
+    /// Whether the hooks are registered, and where (see `ccbreaker doctor`).
+    protection: Option<crate::doctor::Protection>,
+    /// The alert channels, and those whose last delivery failed.
+    alerts: AlertsStatus,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct AlertsStatus {
+    channels: Vec<&'static str>,
+    failing: Vec<String>,
+}
+
+/// The last hook call, as `--json` shows it (its time as RFC 3339, durations in microseconds).
+#[derive(Debug, Serialize)]
+struct LastHook {
+    at: Option<String>,
+    event: String,
+    session: String,
+    parse_us: u64,
+    lock_us: u64,
+    tail_us: u64,
+    decide_us: u64,
+    wait_us: u64,
+    total_us: u64,
+    files_read: u64,
+    bytes_read: u64,
+    scanned: bool,
+}
+
+impl LastHook {
+    fn of(h: &HookTimings) -> LastHook {
+        LastHook {
+            at: h.at.map(crate::text::rfc3339),
+            event: h.event.clone(),
+            session: h.session.clone(),
+            parse_us: h.parse_us,
+            lock_us: h.lock_us,
+            tail_us: h.tail_us,
+            decide_us: h.decide_us,
+            wait_us: h.wait_us,
+            total_us: h.total_us,
+            files_read: h.files_read,
+            bytes_read: h.bytes_read,
+            scanned: h.scanned,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -85,6 +131,8 @@ struct SessionRow {
     last_activity: Option<String>,
     /// Some of its responses are on a model no price table knows: their price is a guess.
     guessed_price: bool,
+    /// For a blocked or tampered session: the command that lets it go on.
+    lift: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,6 +168,7 @@ fn round_usd(p: Pico) -> f64 {
 pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let json = args.flag("--json");
     let only = args.value("--session")?;
+    let compact = args.flag("--compact");
     args.finish()?;
     let place = super::place(io, "status")?;
     let config = super::config(&place, io)?;
@@ -132,10 +181,24 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     if let Some(install) = place.mode.install() {
         report.boundary = checks::run(install);
     }
+    report.protection = Some(crate::doctor::protection(&place));
+    report.alerts = AlertsStatus {
+        channels: config.alerts.channels.iter().map(|c| c.channel.name()).collect(),
+        failing: super::alert::failures(&place.state_dir),
+    };
+    let lift = |id: &str| {
+        format!("{} allow --session {id} --add-usd {}", place.human_command(), usd_arg(config.budget.suggested_extra()))
+    };
+    for row in &mut report.sessions {
+        if row.state == "blocked" || row.state == "tampered" {
+            row.lift = Some(lift(&row.session_id));
+        }
+    }
     if json {
         writeln!(io.stdout, "{}", serde_json::to_string_pretty(&report).expect("report serialises"))?;
     } else {
-        write!(io.stdout, "{}", render(&report))?;
+        let width = crate::text::Width::of(io.stdout_is_terminal, io.env, compact);
+        write!(io.stdout, "{}", render(&report, width))?;
     }
     if let Some(id) = only
         && report.sessions.is_empty()
@@ -225,12 +288,19 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         unknown_models: unknown.into_iter().collect(),
         config: config_path.display().to_string(),
         state_dir: locked.store().dir().display().to_string(),
-        last_hook: ledger.last_hook.clone(),
+        last_hook: ledger.last_hook.as_ref().map(LastHook::of),
         correction: None,
         notes: ledger.notes.clone(),
         mode: "user",
         boundary: Vec::new(),
+        protection: None,
+        alerts: AlertsStatus::default(),
     }
+}
+
+/// `20`, or `2.5`: an amount as the `allow` command takes it.
+fn usd_arg(usd: f64) -> String {
+    if usd.fract() == 0.0 { format!("{usd:.0}") } else { format!("{usd}") }
 }
 
 /// The correction in force (or available), `None` when it is off and `reconcile` never measured factors.
@@ -244,7 +314,7 @@ fn correction_status(config: &Config, place: &Place, now: DateTime<Utc>) -> Opti
     let clamp = |f: f64| f.clamp(min, max);
     Some(CorrectionStatus {
         enabled: r.correct_budgets,
-        computed_at: factors.as_ref().map(|f| f.computed_at.to_rfc3339()),
+        computed_at: factors.as_ref().map(|f| crate::text::rfc3339(f.computed_at)),
         age_hours: factors.as_ref().map(|f| ((now - f.computed_at).num_minutes() as f64 / 60.0 * 10.0).round() / 10.0),
         source: factors.as_ref().map(|f| f.source.clone()),
         factors: factors
@@ -278,8 +348,9 @@ fn session_row(
         state,
         limit_usd: limits.session.map(|p| p.usd()),
         hooked: s.hooked,
-        last_activity: s.last_activity.map(|t| t.to_rfc3339()),
+        last_activity: s.last_activity.map(crate::text::rfc3339),
         guessed_price: !s.unknown_models.is_empty(),
+        lift: None,
     }
 }
 
@@ -289,14 +360,15 @@ fn amount(usd: f64, lower_bound: bool) -> String {
     if lower_bound { format!("at least {text}") } else { text }
 }
 
-fn render(r: &Report) -> String {
+fn render(r: &Report, width: crate::text::Width) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
-    let _ = write_report(r, &mut out);
+    let _ = write_report(r, width, &mut out);
     out
 }
 
-fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
+fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std::fmt::Result {
+    use crate::text::{Align, RowKind, Style, Table};
     let usd = |x: f64| Pico::from_usd(x).to_string();
     let percent =
         |spent: f64, limit: f64| if limit > 0.0 { format!(" ({:.0}%)", spent / limit * 100.0) } else { String::new() };
@@ -338,21 +410,37 @@ fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
         r.budgets.on_breach,
         r.budgets.on_error
     )?;
+    if let Some(p) = &r.protection {
+        writeln!(out, "protection: {}", p.summary)?;
+    }
     if r.sessions.is_empty() {
         writeln!(out, "\nno session has spent anything today")?;
     } else {
-        writeln!(out, "\n{:<38} {:>18} {:>10} {:>8}  project", "session", "spent", "today", "state")?;
+        let mut table = Table::new(&[
+            ("session", Align::Left),
+            ("spent", Align::Right),
+            ("today", Align::Right),
+            ("state", Align::Left),
+            ("project", Align::Left),
+        ]);
+        table.shortenable("session", 13).droppable("today", 1);
         for s in &r.sessions {
-            writeln!(
-                out,
-                "{:<38} {:>18} {:>10} {:>8}  {}{}",
-                s.session_id,
+            let project = format!("{}{}", s.project, if s.guessed_price { " (guessed price)" } else { "" });
+            let cells = vec![
+                s.session_id.clone(),
                 amount(s.totals.cost_usd, s.totals.lower_bound),
                 usd(s.today_cost_usd),
-                s.state,
-                s.project,
-                if s.guessed_price { "  (guessed price)" } else { "" }
-            )?;
+                s.state.to_owned(),
+                project,
+            ];
+            table.row(RowKind::Body, cells);
+        }
+        writeln!(out)?;
+        out.push_str(&table.render_fit(Style::new(false, true), width));
+        for s in &r.sessions {
+            if let Some(lift) = &s.lift {
+                writeln!(out, "{} {}: to let it go on, run `{lift}` in a terminal", s.state, s.session_id)?;
+            }
         }
     }
     if !r.guessed_prices.is_empty() {
@@ -365,7 +453,7 @@ fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
             out,
             "\nlast hook: {} {} in {:.2} ms (parse {:.2}, lock {:.2}, read+price {:.2}, wait {:.2}, decide {:.2}); {} files, {} bytes{}",
             h.event,
-            h.at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            h.at.clone().unwrap_or_default(),
             ms(h.total_us),
             ms(h.parse_us),
             ms(h.lock_us),
@@ -395,6 +483,12 @@ fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
             _ => "on (reconcile.correct_budgets), but no factors yet: run `ccbreaker reconcile`".to_owned(),
         };
         writeln!(out, "\ncorrection: {line}")?;
+    }
+    if !r.alerts.channels.is_empty() {
+        writeln!(out, "\nalerts: {}", r.alerts.channels.join(", "))?;
+        for failing in &r.alerts.failing {
+            writeln!(out, "  FAIL {failing}")?;
+        }
     }
     for note in &r.notes {
         writeln!(out, "note: {note}")?;

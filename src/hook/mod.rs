@@ -2,6 +2,7 @@
 //! the transcripts, and answers allow, warn or block, in the protocol's JSON.
 
 pub(crate) mod event;
+mod follow;
 pub(crate) mod output;
 pub(crate) mod run;
 

@@ -33,6 +33,22 @@ impl Answer {
         Answer { stdout: String::new(), stderr: format!("ccbreaker: {message}\n"), code: exit::ERROR }
     }
 
+    /// The reason a blocking answer gives (on stderr for exit 2, else in its JSON); what any other answer says.
+    pub(crate) fn reason(&self) -> String {
+        if self.code != exit::BLOCK
+            && let Ok(value) = serde_json::from_str::<Value>(&self.stdout)
+        {
+            let found =
+                [&value["stopReason"], &value["reason"], &value["hookSpecificOutput"]["permissionDecisionReason"]]
+                    .into_iter()
+                    .find_map(Value::as_str);
+            if let Some(reason) = found {
+                return reason.to_owned();
+            }
+        }
+        self.stderr.trim().to_owned()
+    }
+
     fn json(value: Value) -> Answer {
         Answer { stdout: format!("{value}\n"), stderr: String::new(), code: exit::OK }
     }

@@ -46,16 +46,29 @@ pub(crate) struct Call<'a> {
     pub(crate) parsed_at: Duration,
 }
 
-/// How a call ended: the answer, and what the log line records beside it.
-struct Outcome {
-    answer: Answer,
-    session: Option<String>,
+/// How a call ended: the answer, what the log line records beside it, and what follows it (see [`super::follow`]).
+pub(super) struct Outcome {
+    pub(super) answer: Answer,
+    pub(super) session: Option<String>,
     wait_us: u64,
+    /// The call stopped its session: why (for `ccbreaker exec`).
+    pub(super) halt: Option<String>,
+    /// An alert this call raises, and the `[alerts]` and day it goes out under.
+    pub(super) alert: Option<crate::alert::Alert>,
+    pub(super) alerts: Option<(crate::config::Alerts, NaiveDate)>,
 }
 
 impl Outcome {
     fn of(answer: Answer, session: Option<&str>) -> Outcome {
-        Outcome { answer, session: session.map(str::to_owned), wait_us: 0 }
+        Outcome { answer, session: session.map(str::to_owned), wait_us: 0, halt: None, alert: None, alerts: None }
+    }
+
+    /// Marks a block of an event that can be blocked as a halt of its session.
+    fn halting(mut self, kind: EventKind, reason: &str) -> Outcome {
+        if kind.can_block() {
+            self.halt = Some(reason.to_owned());
+        }
+        self
     }
 }
 
@@ -68,7 +81,11 @@ pub(crate) fn run(stdin: &[u8], env: &Env, now: Result<DateTime<Utc>, Error>) ->
         Ok(event) => {
             let outcome = match &place {
                 Ok(place) => respond(&event, place, now, started),
-                Err(err) => Outcome::of(unusable_install(event.kind(), err), None),
+                Err(err) => {
+                    let answer = unusable_install(event.kind(), err);
+                    let reason = answer.reason();
+                    Outcome::of(answer, session_of(&event).as_deref()).halting(event.kind(), &reason)
+                }
             };
             (event, outcome)
         }
@@ -77,6 +94,9 @@ pub(crate) fn run(stdin: &[u8], env: &Env, now: Result<DateTime<Utc>, Error>) ->
     // Locked mode writes no log where the agent could point it.
     if place.as_ref().is_ok_and(|p| !p.is_locked()) {
         log(env, &event, &outcome, logged_at, started);
+    }
+    if let Ok(place) = &place {
+        super::follow::up(place, &event, &outcome, logged_at);
     }
     outcome.answer
 }
@@ -105,7 +125,15 @@ fn respond(event: &Event, place: &Place, now: Result<DateTime<Utc>, Error>, star
                 Some(on_error) if !place.is_locked() => (on_error, OnErrorSource::Env),
                 _ => (OnError::Block, OnErrorSource::Unreadable),
             };
-            return Outcome::of(own_fault(kind, &Error::from(error), on_error, OnBreach::Stop, source), None);
+            let answer = own_fault(kind, &Error::from(error), on_error, OnBreach::Stop, source);
+            let outcome = Outcome::of(answer, session_of(event).as_deref());
+            return match on_error {
+                OnError::Block => {
+                    let reason = outcome.answer.reason();
+                    outcome.halting(kind, &reason)
+                }
+                OnError::Allow => outcome,
+            };
         }
     };
     let Some(session) = session_of(event) else {
@@ -140,23 +168,50 @@ fn respond(event: &Event, place: &Place, now: Result<DateTime<Utc>, Error>, star
         started,
         parsed_at: started.elapsed(),
     };
-    if let Some(reason) = tampering(&call) {
-        call.audit(audit::Kind::Tamper, &reason);
+    let mut outcome = answer(&call);
+    if !call.config.alerts.channels.is_empty() {
+        outcome.alerts = Some((call.config.alerts.clone(), call.today()));
+    }
+    outcome
+}
+
+/// The answer to a call whose config and session are known, with the halt and alert it makes.
+fn answer(call: &Call) -> Outcome {
+    let kind = call.kind;
+    if let Some(reason) = tampering(call) {
+        call.audit(audit::Kind::Refuse, &reason);
         // A refusal, not a breach: the session goes on without this call.
         let on_breach = call.config.policy.on_breach;
         let mode = if on_breach == OnBreach::ExitCode { OnBreach::ExitCode } else { OnBreach::Deny };
-        return Outcome::of(render(kind, &Action::Block(reason), mode), Some(&call.session));
+        let mut outcome = Outcome::of(render(kind, &Action::Block(reason.clone()), mode), Some(&call.session));
+        outcome.alert = Some(super::follow::tamper_alert(call, &reason));
+        return outcome;
     }
     let policy = &call.config.policy;
-    match decide(&call) {
+    match decide(call) {
         Ok(decision) => {
-            if let (Action::Block(reason), true) = (&decision.action, kind.can_block()) {
-                let what = if decision.tampered { audit::Kind::Tamper } else { audit::Kind::Breach };
-                call.audit(what, reason);
+            let mut alert = None;
+            let mut halt = None;
+            match (&decision.action, kind.can_block()) {
+                (Action::Block(reason), true) => {
+                    let what = if decision.tampered { audit::Kind::Refuse } else { audit::Kind::Block };
+                    call.audit(what, reason);
+                    alert = Some(super::follow::block_alert(call, reason, decision.breach, decision.tampered));
+                    halt = Some(reason.clone());
+                }
+                (Action::Warn(message), _) => alert = Some(super::follow::warn_alert(call, message, decision.breach)),
+                _ => {}
             }
             let action = with_notice(decision.action, call.effective.notice.as_deref());
             let answer = render(kind, &action, policy.on_breach);
-            Outcome { answer, session: Some(call.session), wait_us: decision.wait_us }
+            Outcome {
+                answer,
+                session: Some(call.session.clone()),
+                wait_us: decision.wait_us,
+                halt,
+                alert,
+                alerts: None,
+            }
         }
         Err(err) if seized(&err) => {
             // Something the agent can do (hold the lock, `chmod 000` the state, put a directory where a file was)
@@ -168,20 +223,28 @@ fn respond(event: &Event, place: &Place, now: Result<DateTime<Utc>, Error>, star
                 call.state_dir.display()
             );
             if kind.can_block() {
-                call.audit(audit::Kind::Tamper, &reason);
+                call.audit(audit::Kind::Refuse, &reason);
             }
-            let mut answer = render(kind, &Action::Block(reason), policy.on_breach);
+            let mut answer = render(kind, &Action::Block(reason.clone()), policy.on_breach);
             if answer.stderr.is_empty() {
                 answer.stderr = format!("ccbreaker: {}\n", err.report());
             }
-            Outcome::of(answer, Some(&call.session))
+            let mut outcome = Outcome::of(answer, Some(&call.session)).halting(kind, &reason);
+            outcome.alert = Some(super::follow::tamper_alert(call, &reason));
+            outcome
         }
         Err(err) => {
             if policy.on_error == OnError::Block && kind.can_block() {
                 call.audit(audit::Kind::Error, &err.report());
             }
             let answer = own_fault(kind, &err, policy.on_error, policy.on_breach, OnErrorSource::Config);
-            Outcome::of(answer, Some(&call.session))
+            let reason = answer.reason();
+            let mut outcome = Outcome::of(answer, Some(&call.session));
+            if policy.on_error == OnError::Block {
+                outcome = outcome.halting(kind, &reason);
+            }
+            outcome.alert = Some(super::follow::fault_alert(call, &err, policy.on_error));
+            outcome
         }
     }
 }
@@ -235,7 +298,7 @@ impl Call<'_> {
         let _ = audit::append(&self.state_dir, &entry);
     }
 
-    fn today(&self) -> NaiveDate {
+    pub(super) fn today(&self) -> NaiveDate {
         self.config.budget.timezone.date_of(self.now)
     }
 }
@@ -313,6 +376,8 @@ struct Decision {
     wait_us: u64,
     /// The block is for a tampered transcript, not a budget.
     tampered: bool,
+    /// The budget this call's verdict is about, when it warns or blocks.
+    breach: Option<Standing>,
 }
 
 /// The parts of a call that reading and deciding need: prices and roots, the store, the lock's patience, and the
@@ -418,9 +483,27 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             std::thread::sleep(POLL);
             continue;
         }
+        // The budget the verdict is about (for a warning, the first one it warns of afresh), for the alert.
+        let warned =
+            |locked: &Locked| locked.ledger.sessions.get(&call.session).map(|e| (e.warned_session, e.warned_day));
+        let before = warned(&locked);
+        let standings = match &verdict {
+            Verdict::Breach(standing) => vec![*standing],
+            Verdict::Warn(standings) => standings.clone(),
+            Verdict::Allow => Vec::new(),
+        };
         let action = match &tampered {
             Some(flag) => Action::Block(tamper_reason(flag, call)),
             None => conclude(&mut locked, call, verdict, setup.ctx.correction.is_some()),
+        };
+        let after = warned(&locked);
+        let fresh = |scope: Scope| match scope {
+            Scope::Session => before.map(|b| b.0) != after.map(|a| a.0),
+            Scope::Day => before.map(|b| b.1) != after.map(|a| a.1),
+        };
+        let breach = match &action {
+            Action::Warn(_) => standings.iter().copied().find(|s| fresh(s.scope)),
+            _ => standings.first().copied(),
         };
         let wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
         locked.ledger.last_hook = Some(HookTimings {
@@ -433,7 +516,7 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             ..timings
         });
         save(locked)?;
-        return Ok(Decision { action, wait_us, tampered: tampered.is_some() });
+        return Ok(Decision { action, wait_us, tampered: tampered.is_some(), breach });
     }
 }
 
@@ -632,7 +715,7 @@ fn log(env: &Env, event: &Event, outcome: &Outcome, at: DateTime<Utc>, started: 
     let Some(path) = &env.log else { return };
     let answer = &outcome.answer;
     let line = serde_json::json!({
-        "at": at.to_rfc3339(),
+        "at": crate::text::rfc3339(at),
         "event": event.hook_event_name,
         "session": outcome.session,
         "agent_id": event.agent_id,
@@ -640,8 +723,8 @@ fn log(env: &Env, event: &Event, outcome: &Outcome, at: DateTime<Utc>, started: 
         "exit": answer.code,
         "stdout": answer.stdout.trim_end(),
         "stderr": answer.stderr.trim_end(),
-        "micros": started.elapsed().as_micros() as u64,
-        "wait_micros": outcome.wait_us,
+        "total_us": started.elapsed().as_micros() as u64,
+        "wait_us": outcome.wait_us,
     });
     let _ = append_line(path, &line.to_string());
 }

@@ -75,6 +75,8 @@ pub(crate) enum Change {
     Updated(Vec<String>),
     /// This many handlers were taken out.
     Removed(usize),
+    /// Another program's setting was kept (the statusline: replaced only with `--force`).
+    Kept(String),
 }
 
 /// A [`Change`] to one event.
@@ -91,6 +93,9 @@ impl fmt::Display for EventChange {
             Change::Updated(what) => write!(f, "{}: updated {}", self.event, what.join(", ")),
             Change::Removed(1) => write!(f, "{}: removed", self.event),
             Change::Removed(n) => write!(f, "{}: removed {n} handlers", self.event),
+            Change::Kept(other) => {
+                write!(f, "{}: kept the one already set (`{other}`); pass --force to replace it", self.event)
+            }
         }
     }
 }
@@ -180,6 +185,93 @@ pub(crate) fn remove_hooks(settings: &Value) -> Result<Edited, EditError> {
     }
     if hooks.is_empty() && !changes.is_empty() {
         root.shift_remove("hooks");
+    }
+    Ok(Edited { settings, changes })
+}
+
+/// One of ccbreaker's hook handlers, as a settings file holds it (what `doctor` checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Registered {
+    pub event: String,
+    /// The program it runs, as written: an absolute path, or a name looked up on `PATH`.
+    pub program: String,
+    pub on_failure_block: bool,
+    /// It runs for every occurrence of the event (its matcher, if any, is `*` or empty).
+    pub matches_all: bool,
+}
+
+/// The events ccbreaker registers for.
+pub(crate) fn event_names() -> impl Iterator<Item = &'static str> {
+    EVENTS.iter().map(|spec| spec.name)
+}
+
+/// Whether the event's handler gets `onFailure: "block"` (PreToolUse and PostToolBatch).
+pub(crate) fn fails_closed(event: &str) -> bool {
+    EVENTS.iter().any(|spec| spec.name == event && spec.can_fail_closed)
+}
+
+/// Every ccbreaker handler in `settings`, by event (a shape it does not understand holds none).
+pub(crate) fn registered(settings: &Value) -> Vec<Registered> {
+    let mut out = Vec::new();
+    let Some(hooks) = settings.get("hooks").and_then(Value::as_object) else { return out };
+    for (event, groups) in hooks {
+        let spec = EVENTS.iter().find(|s| s.name == event);
+        for group in groups.as_array().into_iter().flatten() {
+            let matches_all = spec.is_none_or(|s| s.matches_all(group.get("matcher")));
+            for handler in group.get("hooks").and_then(Value::as_array).into_iter().flatten() {
+                let Some(handler) = handler.as_object().filter(|h| is_ccbreaker_handler(h)) else { continue };
+                let command = handler.get("command").and_then(Value::as_str).unwrap_or("");
+                let program = match handler.get("args") {
+                    Some(Value::Array(_)) => Some(command.to_owned()),
+                    _ => shell::program(command),
+                };
+                out.push(Registered {
+                    event: event.clone(),
+                    program: program.unwrap_or_default(),
+                    on_failure_block: handler.get("onFailure").and_then(Value::as_str) == Some("block"),
+                    matches_all,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The key of Claude Code's statusline setting.
+const STATUS_LINE: &str = "statusLine";
+
+/// The statusline command in `settings`, and whether it is ccbreaker's (`... ccbreaker statusline`).
+pub(crate) fn statusline(settings: &Value) -> Option<(String, bool)> {
+    let command = settings.get(STATUS_LINE)?.get("command")?.as_str()?.to_owned();
+    let ours = shell::is_ccbreaker(&command, "statusline");
+    Some((command, ours))
+}
+
+/// `settings` with ccbreaker's statusline (`command`, e.g. `/usr/local/bin/ccbreaker statusline`). Another
+/// statusline is kept unless `force`, and the change says so.
+pub(crate) fn add_statusline(settings: &Value, command: &str, force: bool) -> Result<Edited, EditError> {
+    let mut settings = settings.clone();
+    let desired = json!({"type": "command", "command": command, "padding": 0});
+    let change = match statusline(&settings) {
+        Some((_, true)) if settings[STATUS_LINE] == desired => None,
+        Some((other, false)) if !force => Some(Change::Kept(other)),
+        Some(_) => Some(Change::Updated(vec!["command".to_owned()])),
+        None => Some(Change::Added),
+    };
+    if matches!(change, Some(Change::Added | Change::Updated(_))) {
+        as_object_mut(&mut settings, "$")?.insert(STATUS_LINE.to_owned(), desired);
+    }
+    let changes = change.map(|change| EventChange { event: STATUS_LINE.to_owned(), change }).into_iter().collect();
+    Ok(Edited { settings, changes })
+}
+
+/// `settings` without ccbreaker's statusline (another one is left alone).
+pub(crate) fn remove_statusline(settings: &Value) -> Result<Edited, EditError> {
+    let mut settings = settings.clone();
+    let mut changes = Vec::new();
+    if let Some((_, true)) = statusline(&settings) {
+        as_object_mut(&mut settings, "$")?.shift_remove(STATUS_LINE);
+        changes.push(EventChange { event: STATUS_LINE.to_owned(), change: Change::Removed(1) });
     }
     Ok(Edited { settings, changes })
 }

@@ -2,6 +2,7 @@
 //! it is registered is the user's own Claude Code settings file. This module finds that file, edits it with the
 //! pure [`add_hooks`] and [`remove_hooks`], and writes it back only when something changed, after a backup.
 
+pub(crate) mod client;
 mod edit;
 mod file;
 #[cfg(test)]
@@ -18,7 +19,10 @@ use serde_json::Value;
 use crate::env::Env;
 use crate::files::{self, Durability};
 
-pub(crate) use edit::{EditError, Edited, EventChange, add_hooks, remove_hooks};
+pub(crate) use edit::{
+    Change, EditError, Edited, EventChange, Registered, add_hooks, add_statusline, event_names, fails_closed,
+    registered, remove_hooks, remove_statusline, statusline,
+};
 
 /// Which Claude Code settings file to edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,11 +94,32 @@ pub(crate) fn settings_files(env: &Env, cwd: &Path) -> Vec<PathBuf> {
 
 /// The hook command for the ccbreaker binary at `binary`: its path, shell-quoted if it needs it, then `hook`.
 pub(crate) fn hook_command(binary: &Path) -> Result<String, InstallError> {
+    command_for(binary, shell::HOOK_SUBCOMMAND)
+}
+
+/// `binary` (absolute, shell-quoted if it needs it) with `subcommand`.
+fn command_for(binary: &Path, subcommand: &str) -> Result<String, InstallError> {
     if !binary.is_absolute() {
         return Err(InstallError::RelativeBinary { path: binary.to_path_buf() });
     }
     let text = binary.to_str().ok_or_else(|| InstallError::NonUtf8Binary { path: binary.to_path_buf() })?;
-    Ok(format!("{} {}", shell::quote(text), shell::HOOK_SUBCOMMAND))
+    Ok(format!("{} {subcommand}", shell::quote(text)))
+}
+
+/// `binary`'s path as one shell word (quoted if it needs it), as messages print it.
+pub(crate) fn quote(binary: &Path) -> String {
+    shell::quote(&binary.to_string_lossy()).into_owned()
+}
+
+/// The command a checked-in settings file runs (`install --scope project`): `ccbreaker SUBCOMMAND` by name, found
+/// on each teammate's `PATH`.
+pub(crate) fn command_by_name(subcommand: &str) -> String {
+    format!("ccbreaker {subcommand}")
+}
+
+/// The statusline command for the binary at `binary` (see [`hook_command`]).
+pub(crate) fn statusline_command(binary: &Path) -> Result<String, InstallError> {
+    command_for(binary, "statusline")
 }
 
 /// What [`install`] or [`uninstall`] did.
@@ -168,15 +193,50 @@ pub(crate) enum InstallError {
 }
 
 /// Adds ccbreaker's hook entries for `command` (see [`hook_command`]) to the settings file at `path`, creating
-/// it if missing; see [`add_hooks`].
-pub(crate) fn install(path: &Path, command: &str, fail_closed: bool, dry_run: bool) -> Result<Outcome, InstallError> {
-    update(path, dry_run, |settings| add_hooks(settings, command, fail_closed))
+/// it if missing; see [`add_hooks`]. With `statusline` (its command, and whether to replace another one), also
+/// ccbreaker's statusline ([`add_statusline`]).
+pub(crate) fn install(
+    path: &Path,
+    command: &str,
+    fail_closed: bool,
+    statusline: Option<(&str, bool)>,
+    dry_run: bool,
+) -> Result<Outcome, InstallError> {
+    update(path, dry_run, |settings| {
+        let mut edited = add_hooks(settings, command, fail_closed)?;
+        if let Some((line, force)) = statusline {
+            let more = add_statusline(&edited.settings, line, force)?;
+            edited.settings = more.settings;
+            edited.changes.extend(more.changes);
+        }
+        Ok(edited)
+    })
 }
 
-/// Removes ccbreaker's hook entries from the settings file at `path`; see [`remove_hooks`]. A missing file is
-/// left missing.
+/// Sets ccbreaker's statusline alone in the settings file at `path` (locked mode, whose hooks are in the managed
+/// settings); see [`add_statusline`].
+pub(crate) fn install_statusline(path: &Path, line: &str, force: bool, dry_run: bool) -> Result<Outcome, InstallError> {
+    update(path, dry_run, |settings| add_statusline(settings, line, force))
+}
+
+/// Removes ccbreaker's hook entries and statusline from the settings file at `path`; see [`remove_hooks`]. A
+/// missing file is left missing.
 pub(crate) fn uninstall(path: &Path, dry_run: bool) -> Result<Outcome, InstallError> {
-    update(path, dry_run, remove_hooks)
+    update(path, dry_run, |settings| {
+        let mut edited = remove_hooks(settings)?;
+        let more = remove_statusline(&edited.settings)?;
+        edited.settings = more.settings;
+        edited.changes.extend(more.changes);
+        Ok(edited)
+    })
+}
+
+/// The settings at `path` (a missing file is empty settings), for `doctor`.
+pub(crate) fn read_settings(path: &Path) -> Result<Value, InstallError> {
+    let read_error = |source| InstallError::Read { path: path.to_path_buf(), source };
+    let target = file::resolve_symlinks(path).map_err(read_error)?;
+    let bytes = files::read_optional(&target).map_err(read_error)?;
+    parse(path, bytes.as_deref())
 }
 
 /// Reads the settings at `path`, applies `edit`, and writes the result back if it changed and this is no dry
@@ -192,7 +252,7 @@ fn update(
     let settings = parse(path, before.as_deref())?;
     let edited = edit(&settings).map_err(|source| InstallError::Edit { path: path.to_path_buf(), source })?;
     let mut outcome = Outcome { path: path.to_path_buf(), changes: edited.changes, status: Status::Unchanged };
-    if outcome.changes.is_empty() {
+    if outcome.changes.iter().all(|c| matches!(c.change, Change::Kept(_))) {
         return Ok(outcome);
     }
     let json = format!("{:#}\n", edited.settings);
@@ -262,7 +322,7 @@ mod tests {
     fn creates_a_missing_file_and_its_directory() {
         let dir = TestDir::new("create");
         let path = dir.path().join(".claude").join("settings.json");
-        let outcome = install(&path, CMD, true, false).unwrap();
+        let outcome = install(&path, CMD, true, None, false).unwrap();
         assert_eq!(outcome.status, Status::Written { backup: None });
         assert_eq!(outcome.path, path);
         assert_eq!(outcome.changes.len(), 5);
@@ -280,7 +340,7 @@ mod tests {
         let path = dir.path().join("settings.json");
         let before = r#"{"model":"opus","env":{"B":"1","A":"2"}}"#;
         fs::write(&path, before).unwrap();
-        let outcome = install(&path, CMD, false, false).unwrap();
+        let outcome = install(&path, CMD, false, None, false).unwrap();
         let backup = dir.path().join("settings.json.ccbreaker.bak");
         assert_eq!(outcome.status, Status::Written { backup: Some(backup.clone()) });
         assert_eq!(read(&backup), before);
@@ -297,15 +357,15 @@ mod tests {
         let dir = TestDir::new("again");
         let path = dir.path().join("settings.json");
         fs::write(&path, "{\"model\": \"opus\"}").unwrap();
-        install(&path, CMD, false, false).unwrap();
+        install(&path, CMD, false, None, false).unwrap();
         let first = read(&path);
         fs::remove_file(dir.path().join("settings.json.ccbreaker.bak")).unwrap();
-        let outcome = install(&path, CMD, false, false).unwrap();
+        let outcome = install(&path, CMD, false, None, false).unwrap();
         assert_eq!(outcome.status, Status::Unchanged);
         assert!(outcome.changes.is_empty());
         assert_eq!(read(&path), first);
         assert_eq!(dir.names(), ["settings.json"], "no backup of an unchanged file");
-        let outcome = install(&path, CMD, true, false).unwrap();
+        let outcome = install(&path, CMD, true, None, false).unwrap();
         assert_eq!(outcome.changes.len(), 2, "PreToolUse and PostToolBatch gain onFailure");
     }
 
@@ -315,7 +375,7 @@ mod tests {
         let path = dir.path().join("settings.json");
         let before = "{\n  \"model\": \"opus\",\n  oops\n}\n";
         fs::write(&path, before).unwrap();
-        let error = install(&path, CMD, false, false).unwrap_err();
+        let error = install(&path, CMD, false, None, false).unwrap_err();
         assert!(matches!(error, InstallError::InvalidJson { line: 3, column: 3, .. }), "{error:?}");
         assert_eq!(error.to_string(), format!("`{}` is not valid JSON (line 3, column 3)", path.display()));
         let reason = std::error::Error::source(&error).unwrap().to_string();
@@ -330,7 +390,7 @@ mod tests {
         let dir = TestDir::new("array");
         let path = dir.path().join("settings.json");
         fs::write(&path, "[]").unwrap();
-        let error = install(&path, CMD, false, false).unwrap_err();
+        let error = install(&path, CMD, false, None, false).unwrap_err();
         assert_eq!(error.to_string(), format!("could not edit `{}`", path.display()));
         let reason = std::error::Error::source(&error).unwrap().to_string();
         assert_eq!(reason, "`$` should be an object, found an array");
@@ -343,7 +403,7 @@ mod tests {
             let dir = TestDir::new("empty");
             let path = dir.path().join("settings.json");
             fs::write(&path, before).unwrap();
-            let outcome = install(&path, CMD, false, false).unwrap();
+            let outcome = install(&path, CMD, false, None, false).unwrap();
             assert!(matches!(outcome.status, Status::Written { backup: Some(_) }));
             assert_eq!(read(&path), installed(&json!({}), false));
         }
@@ -355,12 +415,12 @@ mod tests {
         let path = dir.path().join("settings.json");
         let before = "{\"model\": \"opus\"}";
         fs::write(&path, before).unwrap();
-        let dry = install(&path, CMD, true, true).unwrap();
+        let dry = install(&path, CMD, true, None, true).unwrap();
         let Status::DryRun { json } = &dry.status else { panic!("{dry:?}") };
         assert_eq!(dry.changes.len(), 5);
         assert_eq!(read(&path), before);
         assert_eq!(dir.names(), ["settings.json"]);
-        let real = install(&path, CMD, true, false).unwrap();
+        let real = install(&path, CMD, true, None, false).unwrap();
         assert_eq!(real.changes, dry.changes);
         assert_eq!(&read(&path), json);
 
@@ -369,7 +429,7 @@ mod tests {
         assert!(matches!(dry.status, Status::DryRun { .. }));
         assert_eq!(read(&path), written);
         let missing = dir.path().join("missing").join("settings.json");
-        assert_eq!(install(&missing, CMD, false, true).unwrap().changes.len(), 5);
+        assert_eq!(install(&missing, CMD, false, None, true).unwrap().changes.len(), 5);
         assert_eq!(dir.names(), ["settings.json", "settings.json.ccbreaker.bak"]);
     }
 
@@ -379,7 +439,7 @@ mod tests {
         let path = dir.path().join("settings.json");
         let before = "{\n  \"model\": \"opus\",\n  \"hooks\": {\n    \"Stop\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"say done\"\n          }\n        ]\n      }\n    ]\n  }\n}\n";
         fs::write(&path, before).unwrap();
-        install(&path, CMD, true, false).unwrap();
+        install(&path, CMD, true, None, false).unwrap();
         let outcome = uninstall(&path, false).unwrap();
         assert_eq!(outcome.changes.len(), 5);
         assert_eq!(read(&path), before);
@@ -398,7 +458,7 @@ mod tests {
         let path = dir.path().join("settings.json");
         fs::write(&path, "{}").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-        install(&path, CMD, false, false).unwrap();
+        install(&path, CMD, false, None, false).unwrap();
         assert_eq!(mode(&path), 0o640);
         assert_eq!(mode(&dir.path().join("settings.json.ccbreaker.bak")), 0o640);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o604)).unwrap();
@@ -415,7 +475,7 @@ mod tests {
         fs::write(&real, "{}").unwrap();
         let link = dir.path().join("settings.json");
         std::os::unix::fs::symlink("dotfiles/claude-settings.json", &link).unwrap();
-        install(&link, CMD, false, false).unwrap();
+        install(&link, CMD, false, None, false).unwrap();
         assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         assert_eq!(read(&real), installed(&json!({}), false));
         assert_eq!(read(&dir.path().join("settings.json.ccbreaker.bak")), "{}");
@@ -426,7 +486,7 @@ mod tests {
         let dir = TestDir::new("unreadable");
         let path = dir.path().join("settings.json");
         fs::create_dir(&path).unwrap();
-        let error = install(&path, CMD, false, false).unwrap_err();
+        let error = install(&path, CMD, false, None, false).unwrap_err();
         assert!(matches!(error, InstallError::Read { .. }), "{error:?}");
         assert_eq!(error.to_string(), format!("could not read `{}`", path.display()));
     }
@@ -439,7 +499,7 @@ mod tests {
         let claude = dir.path().join(".claude");
         std::os::unix::fs::symlink("gone/away", &claude).unwrap();
         let path = claude.join("settings.json");
-        let error = install(&path, CMD, false, false).unwrap_err();
+        let error = install(&path, CMD, false, None, false).unwrap_err();
         assert!(matches!(error, InstallError::CreateDir { .. }), "{error:?}");
         assert_eq!(error.to_string(), format!("could not create directory `{}`", claude.display()));
     }

@@ -20,8 +20,18 @@ pub(super) fn quote(word: &str) -> Cow<'_, str> {
 /// Whether the shell command line `command` runs ccbreaker's hook: its program's file name is `ccbreaker` and
 /// its first argument is `hook`, however either is quoted.
 pub(super) fn is_ccbreaker_hook(command: &str) -> bool {
+    is_ccbreaker(command, HOOK_SUBCOMMAND)
+}
+
+/// The program the shell command line `command` runs (its first word, quotes removed), if any.
+pub(super) fn program(command: &str) -> Option<String> {
+    leading_words(command, 1).into_iter().next()
+}
+
+/// Whether `command` runs ccbreaker with `subcommand` as its first argument (`ccbreaker statusline`).
+pub(super) fn is_ccbreaker(command: &str, subcommand: &str) -> bool {
     match leading_words(command, 2).as_slice() {
-        [program, argument] => is_ccbreaker_program(program) && argument == HOOK_SUBCOMMAND,
+        [program, argument] => is_ccbreaker_program(program) && argument == subcommand,
         _ => false,
     }
 }

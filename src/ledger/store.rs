@@ -140,6 +140,11 @@ impl Store {
         Ok(Store { dir: dir.to_path_buf(), grants: None })
     }
 
+    /// The store in `dir`, without creating anything: for reading only ([`Store::peek`]).
+    pub(crate) fn at(dir: &Path) -> Store {
+        Store { dir: dir.to_path_buf(), grants: None }
+    }
+
     /// Reads grants from `grants` (locked mode) instead of the state directory's `allowances.json`.
     pub(crate) fn with_grants(mut self, grants: Option<PathBuf>) -> Store {
         self.grants = grants;
@@ -208,27 +213,7 @@ impl Store {
     /// Loads the newest intact slot. A slot a killed process was writing fails its checksum and the other one, the
     /// last committed ledger, is used; if neither is intact the ledger is started afresh.
     fn load_ledger(&self, timezone: &str) -> Result<(Ledger, u64, Fresh), LedgerError> {
-        let mut newest: Option<(u64, Vec<u8>)> = None;
-        let mut damaged = None;
-        for slot in 0..2 {
-            let path = self.slot_path(slot);
-            let bytes = match files::read_capped(&path, MAX_LEDGER_BYTES) {
-                Ok(Some(bytes)) => bytes,
-                Ok(None) => {
-                    damaged = Some(format!("`{}` was too large", path.display()));
-                    continue;
-                }
-                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(LedgerError::Read { path, source }),
-            };
-            match frame(&bytes) {
-                Ok((generation, body)) if newest.as_ref().is_none_or(|(g, _)| generation > *g) => {
-                    newest = Some((generation, body.to_vec()));
-                }
-                Ok(_) => {}
-                Err(why) => damaged = Some(format!("`{}` {why}", path.display())),
-            }
-        }
+        let (newest, damaged) = self.newest_slot()?;
         let rebuilt = |why: String| Ok((Ledger::new(timezone), 0, Fresh::Rebuilt(why)));
         let Some((generation, body)) = newest else {
             return match damaged {
@@ -251,6 +236,70 @@ impl Store {
             )),
             Ok(ledger) => Ok((ledger, generation, Fresh::Loaded)),
         }
+    }
+
+    /// The body and generation of the newest intact slot, and why a slot could not be used (if one could not).
+    #[allow(clippy::type_complexity)]
+    fn newest_slot(&self) -> Result<(Option<(u64, Vec<u8>)>, Option<String>), LedgerError> {
+        let mut newest: Option<(u64, Vec<u8>)> = None;
+        let mut damaged = None;
+        for slot in 0..2 {
+            let path = self.slot_path(slot);
+            let bytes = match files::read_capped(&path, MAX_LEDGER_BYTES) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => {
+                    damaged = Some(format!("`{}` was too large", path.display()));
+                    continue;
+                }
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(LedgerError::Read { path, source }),
+            };
+            match frame(&bytes) {
+                Ok((generation, body)) if newest.as_ref().is_none_or(|(g, _)| generation > *g) => {
+                    newest = Some((generation, body.to_vec()));
+                }
+                Ok(_) => {}
+                Err(why) => damaged = Some(format!("`{}` {why}", path.display())),
+            }
+        }
+        Ok((newest, damaged))
+    }
+
+    /// The ledger as the last save left it, read without the lock (for the statusline and `exec`, which only look):
+    /// the newest intact slot, whatever its basis; `None` when there is none, or it is of another version. A save
+    /// under way damages only the slot it writes, so the other one is read.
+    pub(crate) fn peek(&self) -> Option<Ledger> {
+        // Each slot's header first: only the newest is read whole (the ledger can be hundreds of KB), and the other
+        // only if the newest is torn.
+        let generation = |slot: u64| -> Option<u64> {
+            let mut header = [0u8; 12];
+            let mut file = File::open(self.slot_path(slot)).ok()?;
+            std::io::Read::read_exact(&mut file, &mut header).ok()?;
+            let rest = header.strip_prefix(MAGIC)?;
+            Some(u64::from_le_bytes(rest.try_into().ok()?))
+        };
+        let mut slots: Vec<(u64, u64)> = (0..2).filter_map(|slot| generation(slot).map(|g| (g, slot))).collect();
+        slots.sort_unstable_by(|a, b| b.cmp(a));
+        slots.into_iter().find_map(|(_, slot)| {
+            let bytes = files::read_capped(&self.slot_path(slot), MAX_LEDGER_BYTES).ok()??;
+            let (_, body) = frame(&bytes).ok()?;
+            let (version, body) = body.split_first_chunk::<4>()?;
+            if u32::from_le_bytes(*version) != VERSION {
+                return None;
+            }
+            let peeked: Peeked = postcard::from_bytes(body).ok()?;
+            Some(Ledger {
+                timezone: peeked.timezone.to_owned(),
+                sessions: peeked.sessions,
+                days: peeked.days.into_iter().filter_map(|(d, spend)| Some((day(d)?, spend))).collect(),
+                ..Ledger::default()
+            })
+        })
+    }
+
+    /// The grants as they are, read without the lock; a file that cannot be read grants nothing.
+    pub(crate) fn peek_allowances(&self) -> Allowances {
+        fs::read(self.allowances_path()).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
     }
 
     fn clear_keys(&self) {
@@ -453,6 +502,34 @@ mod holder {
     }
 }
 
+/// What [`Store::peek`] decodes: the first fields of [`Ledger`], in its order and encoding, the file cursors (by far
+/// the largest part, and of no use to a reader that only looks) borrowed rather than copied; postcard stops after
+/// the day totals. A unit test holds it to `Ledger`'s encoding.
+#[derive(serde::Deserialize)]
+struct Peeked<'a> {
+    timezone: &'a str,
+    #[serde(borrow)]
+    _files: Vec<(&'a str, PeekedCursor<'a>)>,
+    sessions: BTreeMap<String, super::state::SessionSpend>,
+    days: Vec<(i32, super::state::Spend)>,
+}
+
+#[derive(serde::Deserialize)]
+struct PeekedCursor<'a> {
+    _session: &'a str,
+    _dev: u64,
+    _ino: u64,
+    _offset: u64,
+    #[serde(borrow)]
+    _last_uuid: Option<&'a str>,
+    _malformed_lines: u64,
+    _touched: i64,
+}
+
+fn day(days: i32) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::from_num_days_from_ce_opt(days)
+}
+
 /// The note a rebuilt ledger carries, for `status`.
 fn rebuilt(why: &str) -> String {
     format!("ledger rebuilt from the transcripts: {why}")
@@ -460,4 +537,52 @@ fn rebuilt(why: &str) -> String {
 
 fn create_private_dir(dir: &Path) -> Result<(), LedgerError> {
     files::create_private_dir(dir).map_err(|source| LedgerError::CreateDir { path: dir.to_path_buf(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::state::{FileCursor, SessionSpend, Spend};
+
+    #[test]
+    fn a_peek_reads_what_the_last_save_wrote_without_the_lock() {
+        let dir = crate::test_dir::TestDir::new("peek");
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.peek(), None, "nothing saved yet");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let spend = Spend { cost: Pico(42), responses: 3, ..Spend::default() };
+        for round in 0..3u64 {
+            let mut locked = store.lock(Duration::from_secs(1), "UTC").unwrap();
+            locked.ledger.files.insert(
+                format!("/p/s{round}.jsonl"),
+                FileCursor { session: "s".into(), offset: 7, last_uuid: Some("u".into()), ..FileCursor::default() },
+            );
+            let session = SessionSpend {
+                project: "p".into(),
+                total: spend,
+                recent_tool_uses: vec!["t".into()],
+                ..SessionSpend::default()
+            };
+            locked.ledger.sessions.insert(format!("s{round}"), session);
+            locked.ledger.days.insert(day, Spend { responses: round, ..spend });
+            locked.ledger.note("a note".into());
+            let want = locked.ledger.clone();
+            locked.save().unwrap();
+            // The lock is held by someone else meanwhile: a peek does not care.
+            let _held = store.lock(Duration::from_secs(1), "UTC").unwrap();
+            let peeked = Store::at(dir.path()).peek().unwrap();
+            assert_eq!(
+                (&peeked.timezone, &peeked.sessions, &peeked.days),
+                (&want.timezone, &want.sessions, &want.days)
+            );
+        }
+        // The newest slot torn: the other one, one generation older, is read.
+        // Three saves: generations 1, 2, 3; the third went to the slot of generation 3.
+        let newest = store.slot_path(3);
+        let mut bytes = std::fs::read(&newest).unwrap();
+        let n = bytes.len();
+        bytes[n - 1] ^= 0xff;
+        std::fs::write(&newest, bytes).unwrap();
+        assert_eq!(store.peek().unwrap().sessions.len(), 2);
+    }
 }

@@ -46,7 +46,7 @@ pub(crate) fn install(prefix: &Path, fail_closed: bool) -> Result<(Install, Step
         ensure_dir(dir, 0, 0o755)?;
     }
     let command = crate::install::hook_command(&binary).map_err(|e| LockedError::Setup(crate::error::report(&e)))?;
-    let outcome = crate::install::install(&managed, &command, fail_closed, false)
+    let outcome = crate::install::install(&managed, &command, fail_closed, None, false)
         .map_err(|e| LockedError::Setup(crate::error::report(&e)))?;
     chown(&managed, Some(0), Some(0)).map_err(file_err("change the owner of", &managed))?;
     set_mode(&managed, 0o644)?;

@@ -2,7 +2,7 @@
 //! the text is returned, the caller prints it.
 
 use super::rows::{Detail, Kind, Report, Row, Spend, Totals};
-use crate::text::{Align, RowKind, Style, Table, thousands};
+use crate::text::{Align, RowKind, Style, Table, Width, thousands};
 use crate::usage::Pico;
 use crate::zone::Zone;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -121,7 +121,7 @@ fn round_rate(usd_per_hour: f64) -> f64 {
 /// The aligned table, with a totals row; `--breakdown` adds one dimmed row per model under each row. Costs that
 /// hold responses whose final usage was never written read "at least"; models priced by a guess are starred and
 /// named under the table.
-pub(crate) fn table(report: &Report, style: Style, guessed: &Guessed) -> String {
+pub(crate) fn table(report: &Report, style: Style, width: Width, guessed: &Guessed) -> String {
     let zone = report.zone;
     let (title, first): (String, &[(&str, Align)]) = match report.kind {
         Kind::Daily => (format!("Daily usage ({zone})"), &[("Date", Align::Left)]),
@@ -187,7 +187,11 @@ pub(crate) fn table(report: &Report, style: Style, guessed: &Guessed) -> String 
     cells.extend((1..lead).map(|_| String::new()));
     cells.extend(spend_cells(&report.totals.spend));
     t.row(RowKind::Total, cells);
-    out.push_str(&t.render(style));
+    // A narrow terminal (or --compact) gives up the cache columns first, as ccusage's compact mode does.
+    t.droppable("Cache write", 1).droppable("Cache read", 1).droppable("Input", 2).droppable("Subagents", 2);
+    t.droppable("Last response", 2).droppable("Last activity", 3).droppable("Ends", 3);
+    t.shortenable("Session", 10).shortenable("Project", 18);
+    out.push_str(&t.render_fit(style, width));
     let guesses: Vec<String> =
         report.totals.models.keys().filter_map(|m| guessed(m).map(|like| format!("{m} as {like}"))).collect();
     if !guesses.is_empty() {
@@ -328,22 +332,43 @@ mod tests {
 
     #[test]
     fn the_table_has_totals_and_breakdown_rows() {
-        let text = table(&report(Kind::Daily, true), Style { color: false }, &|_| None);
+        let text = table(&report(Kind::Daily, true), Style { color: false }, Width::default(), &|_| None);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "Daily usage (UTC)");
         assert_eq!(lines[2], "Date        Input  Output  Cache write  Cache read   Cost  Models", "{text}");
         assert_eq!(lines[4], "2026-11-24      2   3,500            6           0  $3.50", "{text}");
         assert!(lines[5].starts_with("  m-b"), "{text}");
         assert!(lines.last().unwrap().starts_with("Total           2   3,500"), "{text}");
-        let plain = table(&report(Kind::Daily, false), Style { color: false }, &|_| None);
+        let plain = table(&report(Kind::Daily, false), Style { color: false }, Width::default(), &|_| None);
         assert!(plain.contains("$3.50  m-a, m-b\n"), "{plain}");
         assert_eq!(short("claude-haiku-4-5-20251001"), "haiku-4-5");
         assert_eq!(short("claude-opus-4-7[1m]"), "opus-4-7[1m]");
-        let blocks = table(&report(Kind::Blocks, false), Style { color: false }, &|_| None);
+        let blocks = table(&report(Kind::Blocks, false), Style { color: false }, Width::default(), &|_| None);
         assert!(blocks.contains("2026-11-24 15:00 (active)"), "{blocks}");
         assert!(
             blocks.contains("active block: $3.50 so far, $1.75/hour, $8.75 projected by 2026-11-24 15:00"),
             "{blocks}"
         );
+    }
+
+    #[test]
+    fn eighty_columns_hold_the_session_report() {
+        let wide = table(&report(Kind::Session, false), Style { color: false }, Width::default(), &|_| None);
+        assert!(wide.lines().any(|l| l.chars().count() > 80), "{wide}");
+        let fitted = table(
+            &report(Kind::Session, false),
+            Style { color: false },
+            Width { columns: Some(80), compact: false },
+            &|_| None,
+        );
+        for line in fitted.lines().filter(|l| !l.starts_with('(')) {
+            assert!(line.chars().count() <= 80, "{line:?}\n{fitted}");
+        }
+        assert!(fitted.contains("Cache write, Cache read, Input, Subagents left out"), "{fitted}");
+        let compact =
+            table(&report(Kind::Daily, false), Style { color: false }, Width { columns: None, compact: true }, &|_| {
+                None
+            });
+        assert!(compact.contains("Date        Output   Cost  Models"), "{compact}");
     }
 }

@@ -4,13 +4,10 @@
 //! `Retry-After`, 5xx, a slow answer, a malformed body, analytics not available) are switched on per test, and
 //! every request is logged.
 
+use crate::http::{Request, Response, Server};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub(crate) const KEY: &str = "sk-ant-admin01-test-key-0123456789";
@@ -66,118 +63,33 @@ struct Shared {
 pub(crate) struct MockAdmin {
     pub url: String,
     shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    port: u16,
+    _server: Server,
 }
 
 impl MockAdmin {
     pub(crate) fn start(bill: Vec<BillRow>, faults: Faults) -> MockAdmin {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared { bill, faults, log: Mutex::new(Vec::new()) });
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (shared, stop) = (shared.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let shared = shared.clone();
-                    std::thread::spawn(move || serve(stream, &shared));
-                }
+        let handler = {
+            let shared = shared.clone();
+            Arc::new(move |request: &Request| {
+                let index = {
+                    let mut log = shared.log.lock().unwrap();
+                    let (path, query) = (request.path.clone(), request.query.clone());
+                    log.push(Logged { at: request.at, path, query, status: 0 });
+                    log.len() - 1
+                };
+                let (status, headers, body) = answer(&shared, index, &request.path, &request.query, &request.headers);
+                shared.log.lock().unwrap()[index].status = status;
+                Response { status, headers, body, delay: shared.faults.delay }
             })
         };
-        MockAdmin { url: format!("http://127.0.0.1:{port}"), shared, stop, thread: Some(thread), port }
+        let server = Server::start(handler);
+        MockAdmin { url: server.url.clone(), shared, _server: server }
     }
 
     pub(crate) fn log(&self) -> Vec<Logged> {
         self.shared.log.lock().unwrap().clone()
     }
-}
-
-impl Drop for MockAdmin {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn serve(stream: TcpStream, shared: &Shared) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() || request_line.is_empty() {
-        return;
-    }
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-        }
-    }
-    let target = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let (path, query) = match target.split_once('?') {
-        Some((path, query)) => (path.to_owned(), parse_query(query)),
-        None => (target.clone(), Vec::new()),
-    };
-    let index = {
-        let mut log = shared.log.lock().unwrap();
-        log.push(Logged { at: Instant::now(), path: path.clone(), query: query.clone(), status: 0 });
-        log.len() - 1
-    };
-    let (status, extra, body) = answer(shared, index, &path, &query, &headers);
-    shared.log.lock().unwrap()[index].status = status;
-    if let Some(delay) = shared.faults.delay {
-        std::thread::sleep(delay);
-    }
-    let mut stream = stream;
-    let mut head = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in extra {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
-}
-
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    query.split('&').filter_map(|pair| pair.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap_or(b'?'));
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn error(kind: &str, message: &str) -> String {

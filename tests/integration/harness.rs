@@ -83,6 +83,13 @@ impl Sandbox {
         self
     }
 
+    /// Puts the binary's directory first on `PATH`, as an installed ccbreaker is: messages then name it `ccbreaker`
+    /// (off `PATH`, they name it by its absolute path).
+    pub(crate) fn binary_on_path(&mut self) -> &mut Sandbox {
+        let dir = std::path::Path::new(BIN).parent().unwrap().display().to_string();
+        self.env("PATH", &format!("{dir}:/usr/bin:/bin"))
+    }
+
     pub(crate) fn transcript(&self, session: &str) -> Transcript {
         Transcript { path: self.home.join(".claude/projects").join(PROJECT).join(format!("{session}.jsonl")) }
     }

@@ -349,5 +349,6 @@ fn every_hook_call_is_logged_when_asked() {
     assert_eq!(lines[0]["session"], "s1");
     assert!(lines[0]["stdout"].as_str().unwrap().contains("\"continue\":false"));
     assert_eq!(lines[1]["exit"], 1);
-    assert_eq!(lines[1]["at"], "2026-11-24T12:00:00+00:00");
+    assert_eq!(lines[1]["at"], "2026-11-24T12:00:00Z");
+    assert!(lines[0]["total_us"].as_u64().is_some() && lines[0]["wait_us"] == 0, "{}", lines[0]);
 }

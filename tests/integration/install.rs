@@ -88,3 +88,48 @@ fn project_scope_and_claude_config_dir() {
     assert!(dir.join("settings.json").exists());
     assert_eq!(sb.run(&["install", "--scope", "galaxy"], b"").code, 64);
 }
+
+#[test]
+fn the_statusline_is_installed_and_another_one_kept_unless_forced() {
+    let sb = Sandbox::new("install-statusline");
+    let path = sb.home.join(".claude/settings.json");
+    let mine = json!({"type": "command", "command": "~/bin/my-line.sh"});
+    std::fs::write(&path, json!({"statusLine": mine}).to_string()).unwrap();
+    let out = sb.run(&["install", "--statusline"], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("statusLine: kept the one already set (`~/bin/my-line.sh`); pass --force to replace it"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(settings(&sb)["statusLine"], mine);
+    assert!(settings(&sb)["hooks"]["PreToolUse"].is_array(), "the hooks are installed all the same");
+    let out = sb.run(&["install", "--statusline", "--force"], b"");
+    assert!(out.stdout.contains("statusLine: updated command"), "{}", out.stdout);
+    let line = settings(&sb)["statusLine"].clone();
+    assert_eq!(
+        line,
+        json!({"type": "command", "command": format!("{} statusline", crate::harness::BIN), "padding": 0})
+    );
+    assert!(sb.run(&["install", "--statusline"], b"").stdout.contains("already installed"));
+    assert_eq!(sb.run(&["install", "--force"], b"").code, 64, "--force goes with --statusline");
+    sb.run(&["uninstall"], b"");
+    assert!(settings(&sb).get("statusLine").is_none(), "ccbreaker's statusline goes with its hooks");
+}
+
+#[test]
+fn project_scope_runs_ccbreaker_by_name_for_every_teammate() {
+    let sb = Sandbox::new("install-project");
+    let out = sb.run(&["install", "--scope", "project", "--statusline"], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.root.join(".claude/settings.json")).unwrap()).unwrap();
+    assert_eq!(s["hooks"]["PreToolUse"][0]["hooks"][0]["command"], "ccbreaker hook");
+    assert_eq!(s["statusLine"]["command"], "ccbreaker statusline");
+    assert!(!s.to_string().contains(&sb.root.display().to_string()), "no personal path in a checked-in file: {s}");
+    assert!(
+        out.stderr.contains("project scope: the hooks run `ccbreaker hook` by name, so everyone working in this project needs ccbreaker on their PATH (it is not on yours: add "),
+        "{}",
+        out.stderr
+    );
+}

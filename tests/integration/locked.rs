@@ -280,3 +280,77 @@ fn in_locked_mode_a_tampered_transcript_and_a_broken_user_config_fail_closed() {
     );
     b2.hook(&[], &b2.event("s1", "Bash", json!({"command": "ls"}))).assert_silent_allow();
 }
+
+#[test]
+fn in_locked_mode_alerts_are_the_root_s_exec_sees_the_halt_and_the_statusline_reads_the_state() {
+    if !available("tell") {
+        return;
+    }
+    let server =
+        crate::http::Server::start(std::sync::Arc::new(|_: &crate::http::Request| crate::http::Response::status(200)));
+    let b = LockedBox::new("tell");
+    // The root's channel reads its URL from a file of root and the group; an environment variable named for it
+    // would be the agent's, and is not read.
+    let secret = b.root.join("etc/upper/ccbreaker/webhook-url");
+    b.install("[budget]\nsession_usd = 5\n");
+    std::fs::write(&secret, format!("{}/root\n", server.url)).unwrap();
+    let gid = std::fs::metadata(b.root.join("var-lib/upper/ccbreaker"))
+        .map(|m| std::os::unix::fs::MetadataExt::gid(&m))
+        .unwrap();
+    assert!(Command::new("chown").arg(format!("0:{gid}")).arg(&secret).status().unwrap().success());
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    std::fs::write(
+        b.root.join("etc/upper/ccbreaker/config.toml"),
+        "[budget]\nsession_usd = 5\n[alerts]\nwebhook_url_file = \"/etc/ccbreaker/webhook-url\"\n",
+    )
+    .unwrap();
+    // The user's own config adds a channel of its own (and cannot take the root's away).
+    std::fs::create_dir_all(b.home.join(".config/ccbreaker")).unwrap();
+    std::fs::write(
+        b.home.join(".config/ccbreaker/config.toml"),
+        format!("[alerts]\nntfy_url = \"{}/mine\"\nsend_on = []\n", server.url),
+    )
+    .unwrap();
+    chown_r(&b.home);
+    assert_ne!(b.shell("cat /etc/ccbreaker/webhook-url").code, 0, "the user cannot read the root's secret");
+    b.spend("s1", "a", 1, 6.0);
+    let event = b.event("s1", "Bash", json!({"command": "ls"}));
+    let events = b.root.join("event.json");
+    std::fs::write(&events, &event).unwrap();
+    let exec = b.user_run(
+        &[],
+        "/usr/local/bin/ccbreaker",
+        &["exec", "--", "sh", "-c", &format!("/usr/local/bin/ccbreaker hook < {} > /dev/null", events.display())],
+        b"",
+    );
+    assert_eq!(exec.code, 3, "{}{}", exec.stdout, exec.stderr);
+    assert!(
+        exec.stderr.starts_with("ccbreaker: halted: session s1 was stopped by ccbreaker's hook at PreToolUse ("),
+        "{}",
+        exec.stderr
+    );
+    let requests = server.wait_for(2, std::time::Duration::from_secs(20));
+    let mut paths: Vec<String> = requests.iter().map(|r| r.path.clone()).collect();
+    paths.sort();
+    assert_eq!(paths, ["/mine", "/root"], "the root's channel, and the user's own, which its `send_on` cannot silence");
+    let status = b.user_run(&[], "/usr/local/bin/ccbreaker", &["status", "--json"], b"").json();
+    assert_eq!(status["alerts"]["channels"], json!(["webhook", "ntfy"]));
+    let payload = json!({"session_id": "s1", "transcript_path": b.transcript("s1")}).to_string();
+    let line = b.user_run(&[("NO_COLOR", "1")], "/usr/local/bin/ccbreaker", &["statusline"], payload.as_bytes());
+    assert_eq!(line.stdout, "BLOCKED: session budget · session $6.00 / $5 · today $6.00 / $50\n", "{}", line.stderr);
+    // The user's settings get the statusline alone: the hooks are the managed settings'.
+    let hooks = b.user_run(&[], "/usr/local/bin/ccbreaker", &["install"], b"");
+    assert!(
+        hooks.code == 1 && hooks.stderr.contains("the hooks are in the managed settings already"),
+        "{}",
+        hooks.stderr
+    );
+    let installed = b.user_run(&[], "/usr/local/bin/ccbreaker", &["install", "--statusline"], b"");
+    assert_eq!(installed.code, 0, "{}", installed.stderr);
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(b.home.join(".claude/settings.json")).unwrap()).unwrap();
+    assert_eq!(
+        settings,
+        json!({"statusLine": {"type": "command", "command": "/usr/local/bin/ccbreaker statusline", "padding": 0}})
+    );
+}

@@ -3,22 +3,28 @@
 
 mod admin_mock;
 mod harness;
+mod http;
 
 mod accounting;
 mod agent;
+mod alerts;
 mod audit;
 mod audit_corpus;
 mod cli;
 mod concurrency;
 mod corpus;
+mod doctor;
 mod edges;
+mod exec;
 mod faults;
 mod hook;
 mod install;
 mod lag;
 mod locked;
 mod messages;
+mod newcomer;
 mod prices;
 mod reconcile;
 mod report;
+mod statusline;
 mod tamper;

@@ -6,7 +6,8 @@ use serde_json::json;
 
 #[test]
 fn the_session_block_reason() {
-    let sb = Sandbox::new("words-session");
+    let mut sb = Sandbox::new("words-session");
+    sb.binary_on_path();
     sb.transcript("s1").lines(&chain("a", 3, 7.0)); // $21 of $20
     let reason = format!(
         "ccbreaker: session budget reached: this session has spent $21.00 of its $20.00 budget. To go on, run \
@@ -23,7 +24,8 @@ fn the_session_block_reason() {
 
 #[test]
 fn the_daily_block_reason() {
-    let sb = Sandbox::new("words-day");
+    let mut sb = Sandbox::new("words-day");
+    sb.binary_on_path();
     sb.config("[budget]\nsession_usd = 100\ndaily_usd = 50\n");
     sb.transcript("other").lines(&chain("o", 3, 15.0)); // $45, never hooked
     sb.transcript("s1").lines(&chain("a", 1, 6.0));
@@ -162,6 +164,8 @@ fn damaged_allowances_are_kept_aside_and_said() {
 
 #[test]
 fn a_block_reason_that_holds_an_estimate_says_so() {
+    // ccbreaker is not on this sandbox's PATH: the command is given by the binary's absolute path, so it works as
+    // typed.
     let sb = Sandbox::new("words-estimate");
     sb.config("[budget]\nsession_usd = 1.0\n");
     // Two finished responses of $0.40, and one whose final usage Claude Code never wrote (2 output tokens): the
@@ -174,8 +178,9 @@ fn a_block_reason_that_holds_an_estimate_says_so() {
     let reason = format!(
         "ccbreaker: session budget reached: this session has spent $1.20 (of which $0.40 is an estimate for 1 \
          response(s) whose final usage Claude Code did not write; see budget.incomplete_output_tokens) of its $1.00 \
-         budget. To go on, run `ccbreaker allow --session s1 --add-usd 1` in a terminal, or raise \
-         budget.session_usd in {}.",
+         budget. To go on, run `{} allow --session s1 --add-usd 1` in a terminal, or raise budget.session_usd in \
+         {}.",
+        crate::harness::BIN,
         sb.config.display()
     );
     let answer = json!({"continue": false, "stopReason": reason, "hookSpecificOutput": {

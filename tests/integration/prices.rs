@@ -103,7 +103,12 @@ fn the_network_binary_runs_only_the_commands_that_need_it() {
     let sb = Sandbox::new("net-only");
     let out = crate::harness::run(sb.command_of(env!("CARGO_BIN_EXE_ccbreaker-net"), &["hook"]), b"{}");
     assert_eq!(out.code, 64, "{}", out.stderr);
-    assert!(out.stderr.contains("`ccbreaker-net` runs `reconcile` and `prices update`, not `hook`"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`ccbreaker-net` runs `reconcile`, `prices update`, `alert` and `digest --send`, not `hook`"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// The HTTP and TLS code lives in `ccbreaker-net` only: linked into `ccbreaker`, it slowed every hook call's start-up

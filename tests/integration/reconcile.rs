@@ -228,7 +228,7 @@ fn reconcile_finds_exactly_the_injected_divergences_and_the_correction_blocks_at
     assert_eq!(status["correction"]["age_hours"].as_f64(), Some(0.0));
     assert_eq!(status["sessions"][0]["cost_usd"].as_f64(), Some(1.26));
     let text = sb.run(&["status"], b"").stdout;
-    assert!(text.contains("correction: on (reconcile.correct_budgets): spend is the estimate x the factors of 2026-11-24T12:00:00+00:00 (0.0 h old): claude-haiku-4-5 x1.0000, claude-opus-4-5 x1.2000, claude-sonnet-5 x1.1961, other models x1.1331"), "{text}");
+    assert!(text.contains("correction: on (reconcile.correct_budgets): spend is the estimate x the factors of 2026-11-24T12:00:00Z (0.0 h old): claude-haiku-4-5 x1.0000, claude-opus-4-5 x1.2000, claude-sonnet-5 x1.1961, other models x1.1331"), "{text}");
     // Off again: the ledger is rebuilt at list prices, and the session is under its budget.
     sb.config("[budget]\nsession_usd = 1.2\nwarn_at = 0\n");
     sb.pre_tool_use("today-opus").assert_silent_allow();
@@ -245,6 +245,35 @@ fn reconcile_finds_exactly_the_injected_divergences_and_the_correction_blocks_at
     assert!(text.contains("sessions (billed by session id), largest first:"), "{text}");
     let refetched = &mock.log()[8..];
     assert!(refetched.iter().all(|l| l.query.iter().any(|(k, v)| k == "starting_at" && v == "2026-11-22T00:00:00Z")));
+}
+
+#[test]
+fn new_flags_go_out_once_through_the_alert_channels_and_the_digest_shows_the_line() {
+    let mut sb = Sandbox::new("reconcile-alert");
+    let bill = corpus(&sb);
+    let mock = MockAdmin::start(bill, Faults::default());
+    with_api(&mut sb, &mock);
+    let receiver =
+        crate::http::Server::start(std::sync::Arc::new(|_: &crate::http::Request| crate::http::Response::status(200)));
+    sb.config(&format!("[alerts]\nwebhook_url = \"{}\"\n", receiver.url));
+    let report = reconcile_json(&sb, &["--since", "2026-11-10"]);
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "reconcile sends at once (it is not a hook)");
+    let alert: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(alert["ccbreaker"]["kind"], "reconcile");
+    let text = alert["text"].as_str().unwrap();
+    assert!(text.starts_with("ccbreaker: the bill is above the estimate on "), "{text}");
+    assert!(text.ends_with(report["digest"].as_str().unwrap()), "{text}");
+    let recorded: Value =
+        serde_json::from_slice(&std::fs::read(sb.state.join("reconcile-flags.json")).unwrap()).unwrap();
+    let flags = recorded["flags"].as_array().unwrap();
+    assert!(flags.iter().filter(|f| f["kind"] != "session").all(|f| f["notified"] == true), "{recorded:#}");
+    // The same flags again: nothing new to say.
+    let report = reconcile_json(&sb, &["--since", "2026-11-10"]);
+    assert_eq!(receiver.requests().len(), 1);
+    let digest = sb.run(&["digest"], b"");
+    assert_eq!(digest.code, 0, "{}", digest.stderr);
+    assert!(digest.stdout.contains(&format!("  {}\n", report["digest"].as_str().unwrap())), "{}", digest.stdout);
 }
 
 #[test]

@@ -266,7 +266,32 @@ fn projects_filter_by_name_path_or_directory() {
     assert_eq!(total(&["daily", "--project", PROJECT]), 10);
     assert_eq!(total(&["daily", "--project", "web"]), 20);
     assert_eq!(total(&["daily", "--project", "/home/me/src/web"]), 20);
-    assert_eq!(total(&["daily", "--project", "nothing"]), 0);
+    // A project no transcript is under is said, with the projects there are, instead of "no usage found".
+    sb.run(&["report", "daily", "--project", "nothing"], b"").assert_is(
+        1,
+        "",
+        "ccbreaker: no transcript is under a project `nothing`; the projects are: -home-me-src-web, -work-proj\n",
+    );
+}
+
+#[test]
+fn a_missing_config_dir_and_a_future_since_are_said() {
+    let mut sb = Sandbox::new("report-said");
+    sb.transcript("a").append(&response("p1", 10).json());
+    let gone = sb.root.join("no-such-claude-dir");
+    sb.env("CLAUDE_CONFIG_DIR", gone.to_str().unwrap());
+    let out = sb.run(&["report", "daily", "--since", "2026-12-01", "--json"], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "ccbreaker: note: CLAUDE_CONFIG_DIR names `{}`, which does not exist\n\
+             ccbreaker: note: `--since 2026-12-01` is in the future (today is 2026-11-24 in UTC): only responses \
+             timestamped after now can match\n",
+            gone.display()
+        )
+    );
+    assert_eq!(out.json()["daily"], serde_json::json!([]));
 }
 
 #[test]

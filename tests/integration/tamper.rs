@@ -51,7 +51,7 @@ fn tool_calls_that_would_lift_a_limit_are_refused() {
     }
     let log = sb.run(&["log", "--json"], b"");
     let entries: Vec<Value> = serde_json::from_str(&log.stdout).unwrap();
-    assert_eq!(entries.iter().filter(|e| e["kind"] == "tamper").count(), 6);
+    assert_eq!(entries.iter().filter(|e| e["kind"] == "refuse").count(), 6);
 }
 
 #[test]
@@ -76,7 +76,7 @@ fn blocks_and_overrides_are_audited() {
     assert_eq!(sb.run(&["allow", "--session", "s1", "--add-usd", "5"], b"").code, 0);
     let entries: Vec<Value> = serde_json::from_str(&sb.run(&["log", "--json"], b"").stdout).unwrap();
     let kinds: Vec<&str> = entries.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["breach", "allow"], "a Stop event is never blocked, so never audited");
+    assert_eq!(kinds, ["block", "allow"], "a Stop event is never blocked, so never audited");
     assert!(entries[0]["detail"].as_str().unwrap().contains("session budget reached"));
     assert!(entries[1]["detail"].as_str().unwrap().contains("+$5.00 granted"));
     let human = sb.run(&["log"], b"");
