@@ -365,12 +365,13 @@ class Sandbox:
 
     # running the client -------------------------------------------------------------------------------------------
 
-    def start_claude(self, tag="A", prompt=None, resume=None, stream=False, extra_args=(), timeout=None):
+    def start_claude(self, tag="A", prompt=None, resume=None, stream=False, extra_args=(), timeout=None, wrap=()):
         """Starts `claude -p` (does not wait); `tag` names the conversation in the mock's log and the markers.
-        `stream` asks for `--output-format stream-json --verbose`: every event the user would see, one per line."""
+        `stream` asks for `--output-format stream-json --verbose`: every event the user would see, one per line.
+        `wrap` is put in front of the command line (`ccbreaker exec --`)."""
         prompt = prompt or f"{RUN_MARKER}-{tag}: do the scripted task."
         fmt = ["stream-json", "--verbose"] if stream else ["json"]
-        argv = [str(self.ctx.client), "-p", prompt, "--output-format", *fmt, "--dangerously-skip-permissions"]
+        argv = [*wrap, str(self.ctx.client), "-p", prompt, "--output-format", *fmt, "--dangerously-skip-permissions"]
         if resume:
             argv += ["--resume", resume]
         argv += list(extra_args)

@@ -152,6 +152,28 @@ def session_budget(t):
     t.check(first and "stopReason" in answer_of(first), "the halt carries a stopReason", first and first.get("stdout"))
 
 
+@scenario("exec")
+def exec_wrapped(t):
+    """`ccbreaker exec -- claude -p`: the client's own exit code when the run completes; 3 and the reason on stderr when the hook halted it."""
+    if t.ctx.standin:
+        t.note("SKIPPED: the stand-in has no `exec`")
+        return
+    halt_b = {"role": "main", "turn": 2, "run": "B", "usage": {"output": BIG}}
+    box = t.sandbox(budget(session_usd=1.0), {"tool_calls": 3, "overrides": [halt_b]})
+    box.install()
+    wrap = [str(t.ctx.bin), "exec", "--"]
+    done = box.claude(tag="A", wrap=wrap)
+    t.eq((done.rc, done.terminal_reason), (0, "completed"), "run A under budget: exit code, terminal_reason")
+    t.check("ccbreaker: halted" not in done.stderr, "run A: no halt on stderr", done.stderr[-400:])
+    halted = box.claude(tag="B", wrap=wrap)
+    t.eq((halted.rc, halted.terminal_reason), (3, "hook_stopped"), "run B over budget: exit code, terminal_reason")
+    lines = [l for l in halted.stderr.splitlines() if l.startswith("ccbreaker: halted: ")]
+    t.eq(len(lines), 1, "run B: halt lines on stderr (its one session)")
+    want = f"ccbreaker: halted: session {halted.session_id} was stopped by ccbreaker's hook at PreToolUse ("
+    t.check(lines and lines[0].startswith(want) and "session budget reached" in lines[0], "run B: the halt names its session and the reason", lines)
+    t.check(done.session_id not in halted.stderr, "run B names only its own session", halted.stderr[-400:])
+
+
 @scenario("session-budget-slow-stream")
 def session_budget_slow_stream(t):
     """Session budget with slowly streamed responses: the call at the halt still never runs."""
