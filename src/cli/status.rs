@@ -9,7 +9,8 @@ use crate::ledger::state::{HookTimings, SessionSpend, Spend};
 use crate::ledger::store::{Locked, Store};
 use crate::locked::checks::{self, Check};
 use crate::place::Place;
-use crate::policy::{self, Limits, Verdict};
+use crate::policy::Verdict;
+use crate::verdict::{Ask, Judge};
 use crate::sync::{self, Scan};
 use crate::text::thousands;
 use crate::transcript::tail::Budget;
@@ -85,6 +86,27 @@ struct SessionRow {
     last_activity: Option<String>,
     /// Some of its responses are on a model no price table knows: their price is a guess.
     guessed_price: bool,
+    /// Which of ccbreaker's gates guard it, from what they recorded: `mod+hooks`, `mod`, `hooks`, or `none` (found
+    /// by a walk of the transcripts).
+    gates: &'static str,
+    /// What the steps the mod saw finish, not in the transcripts yet, add to its spend.
+    provisional_usd: f64,
+    /// What its model requests in flight hold against the budgets.
+    reserved_usd: f64,
+    /// The latest refusal of a gate.
+    halted: Option<HaltedRow>,
+}
+
+/// A gate's refusal, as `status --json` shows it (and `ccbreaker exec` reads it).
+#[derive(Debug, Serialize)]
+struct HaltedRow {
+    /// RFC 3339.
+    at: String,
+    /// `mod` or `hooks`.
+    by: String,
+    /// The event refused: `turn.step`, `agent.spawn`, `session.compact`, `http.fetch`, `PreToolUse`, ...
+    event: String,
+    reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -189,17 +211,16 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
     let day = ledger.day(today);
     let b = &config.budget;
     let day_estimate = ledger.day_estimate(today, b.incomplete_output_tokens);
-    let day_spent = day.cost.saturating_add(day_estimate);
     let mut sessions: Vec<SessionRow> = ledger
         .sessions
         .iter()
         .filter(|(id, s)| match only {
             Some(only) => id.as_str() == only,
-            None => s.days.contains_key(&today),
+            None => s.days.contains_key(&today) || !s.provisional.is_empty() || !s.reserved.is_empty(),
         })
         .map(|(id, s)| {
-            let limits = Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, locked.allowances.extra_for(id));
-            session_row(id, s, &limits, day_spent, today, b.incomplete_output_tokens)
+            let judge = Judge { ledger, allowances: &locked.allowances, config, session: id, today };
+            session_row(id, s, &judge, today, b.incomplete_output_tokens)
         })
         .collect();
     sessions.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd).then(a.session_id.cmp(&b.session_id)));
@@ -255,20 +276,19 @@ fn correction_status(config: &Config, place: &Place, now: DateTime<Utc>) -> Opti
     })
 }
 
-fn session_row(
-    id: &str,
-    s: &SessionSpend,
-    limits: &Limits,
-    day_spent: Pico,
-    today: NaiveDate,
-    per_response: Option<u64>,
-) -> SessionRow {
+fn session_row(id: &str, s: &SessionSpend, judge: &Judge, today: NaiveDate, per_response: Option<u64>) -> SessionRow {
     let estimate = s.estimate(per_response, None);
-    let state = match policy::assess(s.total.cost.saturating_add(estimate), day_spent, limits) {
+    let state = match judge.verdict(Ask::Hook) {
         _ if s.tampered.is_some() => "tampered",
         Verdict::Allow => "ok",
         Verdict::Warn(_) => "warn",
         Verdict::Breach(_) => "blocked",
+    };
+    let gates = match (s.mod_seen.is_some(), s.hooked) {
+        (true, true) => "mod+hooks",
+        (true, false) => "mod",
+        (false, true) => "hooks",
+        (false, false) => "none",
     };
     SessionRow {
         session_id: id.to_owned(),
@@ -276,10 +296,19 @@ fn session_row(
         totals: Totals::of(&s.total, estimate),
         today_cost_usd: round_usd(s.day(today).cost),
         state,
-        limit_usd: limits.session.map(|p| p.usd()),
+        limit_usd: judge.limits().session.map(|p| p.usd()),
         hooked: s.hooked,
         last_activity: s.last_activity.map(|t| t.to_rfc3339()),
         guessed_price: !s.unknown_models.is_empty(),
+        gates,
+        provisional_usd: round_usd(crate::ledger::overlay::provisional(s, None)),
+        reserved_usd: round_usd(crate::ledger::overlay::held(s, None)),
+        halted: s.halted.as_ref().map(|h| HaltedRow {
+            at: h.at.to_rfc3339(),
+            by: h.by.clone(),
+            event: h.event.clone(),
+            reason: h.reason.clone(),
+        }),
     }
 }
 
@@ -341,18 +370,31 @@ fn write_report(r: &Report, out: &mut String) -> std::fmt::Result {
     if r.sessions.is_empty() {
         writeln!(out, "\nno session has spent anything today")?;
     } else {
-        writeln!(out, "\n{:<38} {:>18} {:>10} {:>8}  project", "session", "spent", "today", "state")?;
+        writeln!(out, "\n{:<38} {:>18} {:>10} {:>8} {:>9}  project", "session", "spent", "today", "state", "gates")?;
         for s in &r.sessions {
             writeln!(
                 out,
-                "{:<38} {:>18} {:>10} {:>8}  {}{}",
+                "{:<38} {:>18} {:>10} {:>8} {:>9}  {}{}",
                 s.session_id,
                 amount(s.totals.cost_usd, s.totals.lower_bound),
                 usd(s.today_cost_usd),
                 s.state,
+                s.gates,
                 s.project,
                 if s.guessed_price { "  (guessed price)" } else { "" }
             )?;
+            if s.provisional_usd > 0.0 || s.reserved_usd > 0.0 {
+                writeln!(
+                    out,
+                    "{:<38} + {} reported by the mod, not in the transcripts yet; {} held by requests in flight",
+                    "",
+                    usd(s.provisional_usd),
+                    usd(s.reserved_usd)
+                )?;
+            }
+            if let Some(h) = s.halted.as_ref().filter(|_| s.state == "blocked") {
+                writeln!(out, "{:<38} halted by the {} at {} ({})", "", h.by, h.at, h.event)?;
+            }
         }
     }
     if !r.guessed_prices.is_empty() {

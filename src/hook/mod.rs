@@ -2,6 +2,7 @@
 //! the transcripts, and answers allow, warn or block, in the protocol's JSON.
 
 pub(crate) mod event;
+pub(crate) mod gate;
 pub(crate) mod output;
 pub(crate) mod run;
 

@@ -13,6 +13,7 @@ mod concurrency;
 mod corpus;
 mod edges;
 mod faults;
+mod gate;
 mod hook;
 mod install;
 mod lag;
