@@ -83,8 +83,11 @@ impl Judge<'_> {
                 .saturating_add(overlay::provisional_day(ledger, today)),
         };
         if let Some(s) = self.spend() {
-            spent.session =
-                s.total.cost.saturating_add(s.estimate(per_response, None)).saturating_add(overlay::provisional(s, None));
+            spent.session = s
+                .total
+                .cost
+                .saturating_add(s.estimate(per_response, None))
+                .saturating_add(overlay::provisional(s, None));
         }
         if let Some(except) = ask.counts_in_flight() {
             spent.session = spent.session.saturating_add(self.spend().map_or(Pico(0), |s| overlay::held(s, except)));
@@ -108,9 +111,7 @@ impl Judge<'_> {
                 let session = self.spend()?;
                 (session.estimate(per_response, None), session.total.incomplete)
             }
-            Scope::Day => {
-                (self.ledger.day_estimate(self.today, per_response), self.ledger.day(self.today).incomplete)
-            }
+            Scope::Day => (self.ledger.day_estimate(self.today, per_response), self.ledger.day(self.today).incomplete),
         };
         (estimate > Pico(0)).then_some((estimate, count))
     }

@@ -5,7 +5,7 @@ use super::Io;
 use super::args::Args;
 use crate::config;
 use crate::error::{Error, exit};
-use crate::install::{self, Outcome, Scope, Status};
+use crate::install::{self, ModEntry, Outcome, Scope, Status};
 use crate::locked::{self, Mode};
 use crate::paths;
 
@@ -25,8 +25,28 @@ pub(super) fn install(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         .map_err(Error::file("find the path of", "ccbreaker"))?;
     let command = install::hook_command(&binary)?;
     let path = settings_path(scope, io)?;
-    let outcome = install::install(&path, &command, fail_closed, dry_run)?;
+    // The mod loads from user settings only (Claude Code reads `CLAUDE_CODE_PLUGIN_DIRS` nowhere else); its files
+    // go first, so the settings never name a folder that is not there.
+    let mod_dir = (scope == Scope::User).then(|| paths::mod_dir(io.env));
+    let mod_text = mod_dir.as_deref().map(mod_dir_text).transpose()?;
+    if let (Some(dir), false) = (&mod_dir, dry_run) {
+        install::write_mod(dir, &binary)?;
+    }
+    let entry = mod_text.as_deref().map_or(ModEntry::None, ModEntry::PluginDir);
+    let outcome = install::install(&path, &command, fail_closed, entry, dry_run)?;
     report(&outcome, "installed", io)?;
+    match &mod_dir {
+        Some(dir) if !dry_run => writeln!(
+            io.stdout,
+            "ccbreaker's mod (asks before every model request; Claude Code 2.1.331 and later) is in {}",
+            dir.display()
+        )?,
+        Some(_) => {}
+        None => writeln!(
+            io.stderr,
+            "ccbreaker: note: ccbreaker's mod, which asks before every model request, loads from user settings only:              run `ccbreaker install` (user scope) to add it; the hooks guard this project meanwhile"
+        )?,
+    }
     if !dry_run {
         let b = &loaded.config.budget;
         let usd = |x: f64| if x > 0.0 { format!("${x:.2}") } else { "off".to_owned() };
@@ -61,8 +81,16 @@ pub(super) fn uninstall(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         }
     }
     let path = settings_path(scope, io)?;
-    let outcome = install::uninstall(&path, dry_run)?;
+    let mod_dir = (scope == Scope::User).then(|| paths::mod_dir(io.env));
+    let mod_text = mod_dir.as_deref().map(mod_dir_text).transpose()?;
+    let entry = mod_text.as_deref().map_or(ModEntry::None, ModEntry::PluginDir);
+    let outcome = install::uninstall(&path, entry, dry_run)?;
     report(&outcome, "removed", io)?;
+    if let (Some(dir), false) = (&mod_dir, dry_run)
+        && install::remove_mod(dir)? > 0
+    {
+        writeln!(io.stdout, "removed ccbreaker's mod from {}", dir.display())?;
+    }
     Ok(exit::OK)
 }
 
@@ -114,6 +142,17 @@ fn claude_version() -> Option<[u32; 3]> {
     let text = String::from_utf8(output.stdout).ok()?;
     let mut parts = text.split_whitespace().next()?.split('.').map(|p| p.parse::<u32>().ok());
     Some([parts.next()??, parts.next()??, parts.next()??])
+}
+
+/// The mod's folder as `CLAUDE_CODE_PLUGIN_DIRS` names it: text, without the list's separator.
+fn mod_dir_text(dir: &std::path::Path) -> Result<String, Error> {
+    match dir.to_str() {
+        Some(text) if !text.contains(':') => Ok(text.to_owned()),
+        _ => Err(Error::Failed(format!(
+            "ccbreaker's mod folder `{}` cannot be named in CLAUDE_CODE_PLUGIN_DIRS (it is not UTF-8 or holds `:`):              set XDG_DATA_HOME to another directory",
+            dir.display()
+        ))),
+    }
 }
 
 fn scope_and_dry_run(args: &mut Args) -> Result<(Scope, bool), Error> {

@@ -219,11 +219,13 @@ pub(crate) fn keep(locked: &mut Locked, call: &Call, request: &Request, prices: 
         EventKind::Mod(ModAsk::StepEnd) => {
             // When the gate let the step through (its response was written later); without its reservation (it
             // expired), any time.
-            let since = session.reserved.iter().find(|r| r.step == request.step()).map_or(DateTime::UNIX_EPOCH, |r| r.at);
+            let since =
+                session.reserved.iter().find(|r| r.step == request.step()).map_or(DateTime::UNIX_EPOCH, |r| r.at);
             session.reserved.retain(|r| r.step != request.step());
             let Some(usage) = &request.usage else { return };
             let tokens = usage.usage();
-            let model = if usage.model.is_empty() { request.model.clone().unwrap_or_default() } else { usage.model.clone() };
+            let model =
+                if usage.model.is_empty() { request.model.clone().unwrap_or_default() } else { usage.model.clone() };
             let facts = ResponseFacts {
                 model: &model,
                 usage: &tokens,

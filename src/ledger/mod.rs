@@ -11,8 +11,8 @@
 //! (`allowances.json`) cannot, so they live apart.
 
 pub(crate) mod account;
-pub(crate) mod overlay;
 pub(crate) mod keys;
+pub(crate) mod overlay;
 pub(crate) mod state;
 pub(crate) mod store;
 

@@ -36,7 +36,8 @@ const MAX_RESERVED: usize = 64;
 /// The key a step and its response share: the model and the prompt's token counts.
 pub(crate) fn key(model: &str, usage: &Usage) -> u64 {
     let mut bytes = model.as_bytes().to_vec();
-    for n in [usage.input_tokens, usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens, usage.cache_read_tokens]
+    for n in
+        [usage.input_tokens, usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens, usage.cache_read_tokens]
     {
         bytes.extend_from_slice(&n.to_le_bytes());
     }
@@ -100,7 +101,8 @@ pub(crate) fn report(session: &mut SessionSpend, step: Provisional) -> Reported 
     }
     let open = session.counted.iter().enumerate().filter(|(_, c)| c.step.is_empty());
     let since = step.since;
-    if let Some(i) = partner(open, &step.agent, step.key, &step.tools, |c| (&c.agent, c.key, &c.tools, c.written >= since))
+    if let Some(i) =
+        partner(open, &step.agent, step.key, &step.tools, |c| (&c.agent, c.key, &c.tools, c.written >= since))
     {
         session.counted[i].step = step.step;
         return Reported::AlreadyCounted;
@@ -249,7 +251,10 @@ mod tests {
     #[test]
     fn agents_are_read_from_file_names() {
         assert_eq!(agent_of_file("/h/.claude/projects/p/s.jsonl"), "");
-        assert_eq!(agent_of_file("/h/.claude/projects/p/s/subagents/agent-a25e1ba689f44966e.jsonl"), "a25e1ba689f44966e");
+        assert_eq!(
+            agent_of_file("/h/.claude/projects/p/s/subagents/agent-a25e1ba689f44966e.jsonl"),
+            "a25e1ba689f44966e"
+        );
         assert_eq!(agent_of_file("/h/p/agent-x.jsonl"), "", "a legacy file at the top is not a subagent's");
     }
 
