@@ -287,7 +287,11 @@ fn tampering(call: &Call) -> Option<String> {
     protected.owned.extend(call.place.user_config.clone());
     if let Some(plugin) = &call.env.plugin_root {
         protected.owned.push(plugin.join("hooks"));
+        protected.owned.push(plugin.join("mod"));
     }
+    // ccbreaker's mod: where `install` writes it, and in locked mode where `install --locked` did.
+    protected.owned.push(crate::paths::mod_dir(call.env));
+    protected.owned.extend(call.place.mode.install().and_then(|i| i.mod_dir.clone()));
     tamper::check(event, &ToolInput::new(input), &protected)
 }
 
