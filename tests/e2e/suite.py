@@ -10,6 +10,7 @@ See tests/e2e/README.md. Exit status: 0 when every check of every selected scena
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -500,6 +501,23 @@ def halted_by_mod(t, box, run, what):
             f"{what}: the result names ccbreaker, the budget and the lift command", result[:200])
     st = box.session_status(run.session_id) or {}
     t.eq((st.get("halted") or {}).get("by"), "mod", f"{what}: status --json halted.by")
+
+
+@scenario("mod-validate")
+def mod_validate(t):
+    """Mod: `claude plugin validate` passes the mod install writes and the repository's plugin, every gate with a .catch."""
+    if not needs_mods(t):
+        return
+    box = t.sandbox(budget(), {})
+    box.install()
+    for what, folder in (("the installed mod", box.mod_dir), ("the repository's plugin", HERE.parent.parent)):
+        p = subprocess.run([str(t.ctx.client), "plugin", "validate", str(folder)], capture_output=True, text=True, timeout=120, env=box.env())
+        out = p.stdout + p.stderr
+        t.eq(p.returncode, 0, f"{what}: `claude plugin validate` exit code")
+        t.check("hooks: turn.step, agent.spawn, session.compact, http.fetch" in out, f"{what}: the four events hooked", out[-600:])
+        for gate in ("agent.spawn", "session.compact", "http.fetch"):
+            t.check(f"gating hook with .catch: {gate}" in out, f"{what}: {gate} is a gating hook with .catch", None)
+        t.check("without .catch" not in out, f"{what}: no gating hook without .catch", None)
 
 
 # Fan-out: 5 background subagents of 4 Bash turns each, and main's 2: 29 requests at $0.0254 if nothing stops them;
