@@ -523,34 +523,57 @@ def mod_validate(t):
 # Fan-out: 5 background subagents of 4 Bash turns each, and main's 2: 29 requests at $0.0254 if nothing stops them;
 # a $0.30 session budget is crossed mid-way, while the subagents run in parallel.
 FAN_OUT_BUDGET = 0.30
+FAN_OUT_SCRIPT = {"agents": 5, "tool_calls": 2, "sub_tool_calls": 4}
 FAN_OUT_RUNS = 5
+
+
+def mod_loaded(t, box):
+    """Whether the client runs ccbreaker's mod in this sandbox (a client with mods, and the mod's entry installed)."""
+    return has_mods(t) and "CLAUDE_CODE_PLUGIN_DIRS" in (box.settings().get("env") or {})
+
+
+def check_parallel_crossing(t, box, reqs, sessions, what):
+    """Requests of agents spending at once against a $0.30 budget. With the mod: every request after the crossing was
+    in flight when the crossing response finished, and the total is within one response of the budget
+    (reservations); with the hooks alone: none was let through or passed a block (the hooks cannot stop requests in
+    flight, so the total is only recorded). Returns a line for the notes."""
+    cross, after = crossing(reqs, FAN_OUT_BUDGET)
+    if not t.check(cross, f"{what}: the budget of ${FAN_OUT_BUDGET} was crossed", cost_of(reqs)):
+        return f"{what}: no crossing"
+    total, largest = cost_of(reqs), max(price(r) for r in reqs)
+    if mod_loaded(t, box):
+        kinds = classify_mod_after(after, reqs, box.allowed_steps(sessions), cross)
+        t.eq(kinds["let through"] + kinds["unmatched"], [], f"{what}: requests after the crossing the mod let through after it finished")
+        t.check(total <= FAN_OUT_BUDGET + largest + 1e-9, f"{what}: total within one response of the budget (+ ${largest:.4f})", round(total, 4))
+        gate = "mod and hooks"
+    else:
+        kinds = classify_after(after, reqs, box.hook_calls())
+        t.eq(kinds["let through"] + kinds["past a block"], [], f"{what}: requests after the crossing a hook let through or that passed a block")
+        gate = "hooks alone"
+    return f"{what} ({gate}): {len(reqs)} requests ({describe(reqs)}), {len(after)} after the crossing, ${total:.4f}"
+
+
+@scenario("fan-out-5")
+def fan_out_5(t):
+    """Fan-out: main spawns 5 background subagents that each spend; the session budget is crossed mid-way."""
+    box = t.sandbox(budget(session_usd=FAN_OUT_BUDGET, daily_usd=0.0), FAN_OUT_SCRIPT)
+    box.install()
+    run = box.claude(stream=True)
+    t.note(check_parallel_crossing(t, box, box.requests(), {run.session_id: "A"}, "A"))
 
 
 @scenario("mod-fan-out")
 def mod_fan_out(t):
-    """Mod: 5 parallel subagents cross the session budget mid-way; after it only requests in flight, total within one response (5 runs)."""
+    """Mod: fan-out-5, 5 runs: after the crossing only requests in flight, and the total within one response, in every run."""
     if not needs_mods(t):
         return
-    script = {"agents": 5, "tool_calls": 2, "sub_tool_calls": 4}
-    box = t.sandbox(budget(session_usd=FAN_OUT_BUDGET, daily_usd=0.0), script)
+    box = t.sandbox(budget(session_usd=FAN_OUT_BUDGET, daily_usd=0.0), FAN_OUT_SCRIPT)
     box.install()
     runs = [box.claude(tag=f"R{i}", stream=True) for i in range(1, FAN_OUT_RUNS + 1)]
     sessions = {run.session_id: run.tag for run in runs}
-    steps = box.allowed_steps(sessions)
-    per_run = []
     for run in runs:
-        reqs = box.requests(run.tag)
-        cross, after = crossing(reqs, FAN_OUT_BUDGET)
-        if not t.check(cross, f"{run.tag}: the session crossed ${FAN_OUT_BUDGET}", cost_of(reqs)):
-            continue
-        kinds = classify_mod_after(after, reqs, steps, cross)
-        t.eq(kinds["let through"] + kinds["unmatched"], [], f"{run.tag}: requests after the crossing the mod let through after it finished (or not at all)")
-        total, largest = cost_of(reqs), max(price(r) for r in reqs)
-        t.check(total <= FAN_OUT_BUDGET + largest + 1e-9, f"{run.tag}: total within one response of the budget (${FAN_OUT_BUDGET} + ${largest:.4f})", round(total, 4))
-        per_run.append(f"{run.tag}: {len(reqs)} requests ({describe(reqs)}), {len(after)} after the crossing (in flight), ${total:.4f}")
+        t.note(check_parallel_crossing(t, box, box.requests(run.tag), sessions, run.tag))
         t.check(any(c.get("session") == run.session_id for c in refusals(box)), f"{run.tag}: the mod refused what came after", None)
-    for line in per_run:
-        t.note(line)
 
 
 @scenario("mod-spawn-crossing")
@@ -654,24 +677,14 @@ def mod_retry(t):
     t.note(f"requests {describe(reqs)}; after the crossing {describe(after)}; results: " + "; ".join(f"{e.get('terminal_reason')} {(e.get('result') or '')[:50]!r}" for e in run.events if e.get("type") == "result"))
 
 
-@scenario("mod-day-concurrent")
-def mod_day_concurrent(t):
-    """Mod: two sessions spend at once against a $0.30 day budget: after the crossing only requests in flight, at most one response over."""
-    if not needs_mods(t):
-        return
+@scenario("day-concurrent-30")
+def day_concurrent_30(t):
+    """Day budget of $0.30, two sessions spending at once: after the crossing only requests in flight (mod: within one response)."""
     box = t.sandbox(budget(session_usd=10.0, daily_usd=FAN_OUT_BUDGET, warn_at=0.99), {"tool_calls": 12})
     box.install()
     a, b = box.start_claude(tag="A"), box.start_claude(tag="B")
     a.wait(), b.wait()
-    reqs = box.requests()
-    cross, after = crossing(reqs, FAN_OUT_BUDGET)
-    if t.check(cross, "the two sessions together crossed the day budget", cost_of(reqs)):
-        steps = box.allowed_steps({a.session_id: "A", b.session_id: "B"})
-        kinds = classify_mod_after(after, reqs, steps, cross)
-        t.eq(kinds["let through"] + kinds["unmatched"], [], "requests after the crossing the mod let through after it finished")
-        total, largest = cost_of(reqs), max(price(r) for r in reqs)
-        t.check(total <= FAN_OUT_BUDGET + largest + 1e-9, f"total within one response of the day budget (${largest:.4f})", round(total, 4))
-        t.note(f"requests: A {len(box.requests('A'))}, B {len(box.requests('B'))}; after the crossing {len(after)} (in flight); ${total:.4f}")
+    t.note(check_parallel_crossing(t, box, box.requests(), {a.session_id: "A", b.session_id: "B"}, "A and B"))
 
 
 @scenario("mod-halt")
