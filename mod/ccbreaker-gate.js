@@ -18,9 +18,13 @@ const SPAWN_WAIT_MS = 2000
 
 let binary
 let session
-// The request in flight of each agent ("" for the main conversation): resolved when it has finished.
+// The request in flight of each agent ("" for the main conversation): resolved once it has finished and ccbreaker
+// has its report.
 const inflight = new Map()
-// Steps ccbreaker let through whose first send has not passed `http.fetch` yet: that send is theirs.
+// Each agent's latest report: its next request waits for it (it is made while the tools run, off the request path).
+const reports = new Map()
+// Steps ccbreaker let through whose first send has not passed `http.fetch` yet: that send is theirs. A retry (the
+// engine numbers them in `x-stainless-retry-count`) is no first send: ccbreaker is asked again.
 const credits = new Set()
 
 async function where($) {
@@ -73,10 +77,19 @@ function sendsMessages(url) {
   return String(url).split("?")[0].replace(/\/+$/, "").endsWith("/v1/messages")
 }
 
+function isRetry(init) {
+  const headers = (init && init.headers) || {}
+  for (const name of Object.keys(headers)) {
+    if (name.toLowerCase() === "x-stainless-retry-count") return String(headers[name]).trim() !== "0"
+  }
+  return false
+}
+
 export function register(on) {
   on("turn.step", async function* ($, e, next) {
     const agent = e.agentId || ""
     const step = `${e.turnId}/${e.index}`
+    await reports.get(agent)
     const answer = await ask($, { op: "step", agent, step, model: e.model }, TIMEOUT_MS)
     if (!answer.allow) return yield* refuse(e, answer.reason)
     let finish
@@ -102,10 +115,16 @@ export function register(on) {
     } finally {
       credits.delete(step)
       const usage = result ? result.usage : null
-      // What it cost, and the end of what it held: a failure here changes nothing already sent.
-      await ask($, { op: "end", agent, step, model: e.model, usage, tools }, REPORT_TIMEOUT_MS).catch(() => null)
-      if (inflight.get(agent) === finished) inflight.delete(agent)
-      finish()
+      // What it cost, and the end of what it held, told while the engine goes on with the response: a failure here
+      // changes nothing already sent.
+      const report = ask($, { op: "end", agent, step, model: e.model, usage, tools }, REPORT_TIMEOUT_MS)
+        .catch(() => null)
+        .then(() => {
+          if (inflight.get(agent) === finished) inflight.delete(agent)
+          if (reports.get(agent) === report) reports.delete(agent)
+          finish()
+        })
+      reports.set(agent, report)
     }
     return result
   }).catch(async function* ($, e, next) {
@@ -136,7 +155,7 @@ export function register(on) {
   on("http.fetch", async ($, e, next) => {
     if (next.origin.plugin !== "engine" || !sendsMessages(e.url)) return next(e)
     const credit = credits.values().next()
-    if (!credit.done) {
+    if (!credit.done && !isRetry(e.init)) {
       credits.delete(credit.value)
       return next(e)
     }
