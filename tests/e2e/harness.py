@@ -217,6 +217,19 @@ def gate_allowed(line):
         return False
 
 
+def allowed_steps(gate_calls, roles, run_of_session=None):
+    """{(run, role): [when the gate let each `turn.step` through]}, from the gate's calls (Sandbox.gate_calls), the
+    subagents' roles (Sandbox.agent_roles) and the run tag of each session (default: "A")."""
+    steps = {}
+    for c in gate_calls:
+        if c["event"] != "turn.step" or not gate_allowed(c):
+            continue
+        role = roles.get(c.get("agent_id") or "", "main" if not c.get("agent_id") else "?")
+        run = (run_of_session or {}).get(c.get("session"), "A")
+        steps.setdefault((run, role), []).append(c["t1"])
+    return steps
+
+
 def classify_mod_after(after, requests, steps, cross):
     """Sorts the requests after the crossing one by when the mod's `turn.step` let each through: "in flight" (before
     the crossing response had finished streaming: nothing could stop them) or "let through" (after it). The k-th
@@ -504,15 +517,7 @@ class Sandbox:
     def allowed_steps(self, run_of_session=None):
         """{(run, role): [when the gate let each `turn.step` through]}; `run_of_session` maps a session id to the run
         tag (default: every session is run "A")."""
-        roles = self.agent_roles()
-        steps = {}
-        for c in self.gate_calls():
-            if c["event"] != "turn.step" or not gate_allowed(c):
-                continue
-            role = roles.get(c.get("agent_id") or "", "main" if not c.get("agent_id") else "?")
-            run = (run_of_session or {}).get(c.get("session"), "A")
-            steps.setdefault((run, role), []).append(c["t1"])
-        return steps
+        return allowed_steps(self.gate_calls(), self.agent_roles(), run_of_session)
 
     def markers(self, tag=None):
         """Names of the `ran-...` files the scripted Bash calls touched: the calls that really ran."""
