@@ -100,6 +100,19 @@ export function register(on) {
     credits.add(step)
     const tools = []
     let result = null
+    let report = null
+    // What the request cost, and the end of what it held, told as soon as the response is whole (its stop chunk),
+    // while the engine goes on with it: a failure here changes nothing already sent.
+    const tell = (usage) => {
+      report = ask($, { op: "end", agent, step, model: e.model, usage, tools }, REPORT_TIMEOUT_MS)
+        .catch(() => null)
+        .then(() => {
+          if (inflight.get(agent) === finished) inflight.delete(agent)
+          if (reports.get(agent) === report) reports.delete(agent)
+          finish()
+        })
+      reports.set(agent, report)
+    }
     try {
       const stream = next(e)
       for (;;) {
@@ -110,21 +123,12 @@ export function register(on) {
         }
         credits.delete(step)
         if (piece.value.kind === "tool") tools.push(piece.value.id)
+        if (piece.value.kind === "stop" && report === null) tell(piece.value.usage)
         yield piece.value
       }
     } finally {
       credits.delete(step)
-      const usage = result ? result.usage : null
-      // What it cost, and the end of what it held, told while the engine goes on with the response: a failure here
-      // changes nothing already sent.
-      const report = ask($, { op: "end", agent, step, model: e.model, usage, tools }, REPORT_TIMEOUT_MS)
-        .catch(() => null)
-        .then(() => {
-          if (inflight.get(agent) === finished) inflight.delete(agent)
-          if (reports.get(agent) === report) reports.delete(agent)
-          finish()
-        })
-      reports.set(agent, report)
+      if (report === null) tell(result ? result.usage : null)
     }
     return result
   }).catch(async function* ($, e, next) {

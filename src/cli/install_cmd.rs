@@ -116,13 +116,22 @@ fn install_locked(prefix: &std::path::Path, io: &mut Io) -> Result<u8, Error> {
 /// Whether the hook entries get `"onFailure": "block"` (a hook that crashes, hangs or is killed then denies the call
 /// instead of letting it through). Claude Code honours it from 2.1.295 on; 2.1.240 accepts the key and ignores it
 /// (measured), so it is written unless the `claude` on PATH is known to be older, which is said.
+/// The mod, too, is written whatever the client: one that has no mods ignores it (measured on 2.1.240), which is said.
 fn fail_closed(io: &mut Io) -> Result<bool, Error> {
-    if let Some(version) = claude_version().filter(|v| *v < ON_FAILURE_SINCE) {
+    let Some(version) = claude_version() else { return Ok(true) };
+    let name = version.iter().map(u32::to_string).collect::<Vec<_>>().join(".");
+    if version < ON_FAILURE_SINCE {
         writeln!(
             io.stderr,
-            "ccbreaker: note: Claude Code {} ignores \"onFailure\": \"block\" (2.1.295 and later honour it): a hook \
-             that is killed or hangs lets its call through; it is written anyway and applies once you update",
-            version.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+            "ccbreaker: note: Claude Code {name} ignores \"onFailure\": \"block\" (2.1.295 and later honour it): a hook \
+             that is killed or hangs lets its call through; it is written anyway and applies once you update"
+        )?;
+    }
+    if version < MODS_SINCE {
+        writeln!(
+            io.stderr,
+            "ccbreaker: note: Claude Code {name} runs no mods (ccbreaker's is measured on 2.1.331): its hooks guard \
+             alone, and the mod, written anyway, asks before every request once you update"
         )?;
     }
     Ok(true)
@@ -130,6 +139,8 @@ fn fail_closed(io: &mut Io) -> Result<bool, Error> {
 
 /// The first Claude Code release whose hooks honour `"onFailure": "block"`.
 const ON_FAILURE_SINCE: [u32; 3] = [2, 1, 295];
+/// The Claude Code release ccbreaker's mod was built and measured on (mods are early access; 2.1.240 has none).
+const MODS_SINCE: [u32; 3] = [2, 1, 331];
 
 /// The version of the `claude` on PATH (`claude --version` prints "2.1.331 (Claude Code)"), if there is one.
 fn claude_version() -> Option<[u32; 3]> {

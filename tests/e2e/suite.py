@@ -89,6 +89,17 @@ def check_block_persists(t, box, events=BLOCKING_EVENTS):
     return first
 
 
+def stopped(t, box, run):
+    """How a run that spent past a budget ended: "stopped" when a hook stopped it (`hook_stopped`) or the mod halted it
+    (its result is ccbreaker's reason, and `status` records the mod's refusal), else its terminal_reason."""
+    if run.terminal_reason == "hook_stopped":
+        return "stopped"
+    halted = ((box.session_status(run.session_id) or {}).get("halted") or {}) if run.session_id else {}
+    if halted.get("by") == "mod" and "budget reached" in (run.result.get("result") or ""):
+        return "stopped"
+    return run.terminal_reason
+
+
 def check_quiet_otherwise(t, box):
     """Every hook answer that did not block was silent (no output, exit 0)."""
     noisy = [c for c in box.hook_calls() if (c.get("stdout") or c.get("rc") != 0) and not is_block(c)]
@@ -141,7 +152,7 @@ def under_budget(t):
     t.eq(noisy, [], "hook calls that printed anything or exited non-zero")
     t.eq(box.stray_requests(), [], "requests to anything but /v1/messages")
     steps = [c for c in box.gate_calls() if c["event"] == "turn.step"]
-    if has_mods(t):
+    if mod_loaded(t, box):
         t.eq([gate_allowed(c) for c in steps], [True] * 4, "the mod asked before each of the 4 requests: allowed")
     else:
         t.eq(box.gate_calls(), [], f"Claude Code {t.ctx.client_version} has no mods: calls of the gate")
@@ -230,7 +241,11 @@ def fan_out(t):
     first = check_block_persists(t, box)
     t.check(first is not None, "a hook blocked", first)
     results = [e for e in run.events if e.get("type") == "result"]
-    t.eq(results and results[0].get("terminal_reason"), "hook_stopped", "the main loop's result: terminal_reason")
+    main_result = results[0] if results else {}
+    halted = main_result.get("terminal_reason") == "hook_stopped" or (
+        mod_loaded(t, box) and main_result.get("terminal_reason") == "completed" and "budget reached" in (main_result.get("result") or "")
+    )
+    t.check(halted, "the main loop's result: hook_stopped, or completed with the mod's refusal", (main_result.get("terminal_reason"), (main_result.get("result") or "")[:80]))
     woken = [r for r in reqs if r["role"] == "main" and "task-notification" in json.dumps(r["last_user"])]
     t.eq([f"seq {r['seq']}" for r in woken if cross and r["seq"] > cross["seq"]], [], "main requests woken by a task notification after the crossing")
     notes = [c for c in notifications(box) if first and c["t0"] > first]
@@ -279,7 +294,7 @@ def day_budget_concurrent(t):
     reqs = box.requests()
     cross, after = crossing(reqs, 1.0)
     t.check(cross, "the two sessions together crossed the day budget", cost_of(reqs))
-    t.eq([a.terminal_reason, b.terminal_reason], ["hook_stopped", "hook_stopped"], "terminal_reason of A and B")
+    t.eq([stopped(t, box, r) for r in (a, b)], ["stopped", "stopped"], "A and B: halted (hook_stopped, or halted by the mod)")
     kinds = classify_after(after, reqs, box.hook_calls())
     t.note(f"requests: A {len(box.requests('A'))}, B {len(box.requests('B'))}; after the crossing one: {len(after)}" + "".join(f"; {k}: {', '.join(v)}" for k, v in kinds.items() if v))
     t.eq(kinds["let through"] + kinds["past a block"], [], "requests after the crossing that a hook let through or that passed a block")
