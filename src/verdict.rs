@@ -50,6 +50,8 @@ pub(crate) struct Judge<'a> {
     pub session: &'a str,
     /// Today in `budget.timezone`.
     pub today: NaiveDate,
+    /// Now: what the mod reported or holds counts for a limited time.
+    pub now: DateTime<Utc>,
 }
 
 /// What the session and the day have spent, for the budgets.
@@ -80,18 +82,19 @@ impl Judge<'_> {
                 .day(today)
                 .cost
                 .saturating_add(ledger.day_estimate(today, per_response))
-                .saturating_add(overlay::provisional_day(ledger, today)),
+                .saturating_add(overlay::provisional_day(ledger, today, self.now)),
         };
         if let Some(s) = self.spend() {
             spent.session = s
                 .total
                 .cost
                 .saturating_add(s.estimate(per_response, None))
-                .saturating_add(overlay::provisional(s, None));
+                .saturating_add(overlay::provisional(s, None, self.now));
         }
         if let Some(except) = ask.counts_in_flight() {
-            spent.session = spent.session.saturating_add(self.spend().map_or(Pico(0), |s| overlay::held(s, except)));
-            spent.day = spent.day.saturating_add(overlay::held_day(ledger, self.session, except));
+            let held = self.spend().map_or(Pico(0), |s| overlay::held(s, except, self.now));
+            spent.session = spent.session.saturating_add(held);
+            spent.day = spent.day.saturating_add(overlay::held_day(ledger, self.session, except, self.now));
         }
         spent
     }
@@ -170,18 +173,23 @@ mod tests {
     fn ledger() -> Ledger {
         let mut ledger = Ledger::new("UTC");
         let day = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let at = now();
         for (name, cost) in [("A", 0.5), ("B", 0.2)] {
             let s = ledger.sessions.entry(name.into()).or_default();
             s.total.cost = usd(cost);
             ledger.days.entry(day).or_default().cost += usd(cost);
         }
         let a = ledger.sessions.get_mut("A").unwrap();
-        a.provisional.push(Provisional { cost: usd(0.1), day, ..Provisional::default() });
-        a.reserved.push(Reservation { step: "mine".into(), amount: usd(0.3), ..Reservation::default() });
-        a.reserved.push(Reservation { step: "other".into(), amount: usd(0.05), ..Reservation::default() });
+        a.provisional.push(Provisional { cost: usd(0.1), day, at, ..Provisional::default() });
+        a.reserved.push(Reservation { step: "mine".into(), amount: usd(0.3), at, ..Reservation::default() });
+        a.reserved.push(Reservation { step: "other".into(), amount: usd(0.05), at, ..Reservation::default() });
         let b = ledger.sessions.get_mut("B").unwrap();
-        b.reserved.push(Reservation { step: "b".into(), amount: usd(0.01), ..Reservation::default() });
+        b.reserved.push(Reservation { step: "b".into(), amount: usd(0.01), at, ..Reservation::default() });
         ledger
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z").unwrap().with_timezone(&Utc)
     }
 
     #[test]
@@ -196,6 +204,7 @@ mod tests {
             config: &config,
             session: "A",
             today: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+            now: now(),
         };
         assert_eq!(judge.spent(Ask::Hook), Spent { session: usd(0.6), day: usd(0.8) });
         assert_eq!(judge.spent(Ask::Send), judge.spent(Ask::Hook));
@@ -203,5 +212,8 @@ mod tests {
         assert_eq!(judge.spent(Ask::Start), Spent { session: usd(0.95), day: usd(1.16) });
         assert!(matches!(judge.verdict(Ask::Start), Verdict::Breach(_)));
         assert!(!matches!(judge.verdict(Ask::Step("mine")), Verdict::Breach(_)));
+        // Half an hour later, nothing the mod reported or held counts any more (the gate also prunes it).
+        let later = Judge { now: now() + chrono::Duration::minutes(30), ..judge };
+        assert_eq!(later.spent(Ask::Start), Spent { session: usd(0.5), day: usd(0.7) });
     }
 }

@@ -219,7 +219,7 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
             None => s.days.contains_key(&today) || !s.provisional.is_empty() || !s.reserved.is_empty(),
         })
         .map(|(id, s)| {
-            let judge = Judge { ledger, allowances: &locked.allowances, config, session: id, today };
+            let judge = Judge { ledger, allowances: &locked.allowances, config, session: id, today, now: ctx.now };
             session_row(id, s, &judge, today, b.incomplete_output_tokens)
         })
         .collect();
@@ -301,8 +301,8 @@ fn session_row(id: &str, s: &SessionSpend, judge: &Judge, today: NaiveDate, per_
         last_activity: s.last_activity.map(|t| t.to_rfc3339()),
         guessed_price: !s.unknown_models.is_empty(),
         gates,
-        provisional_usd: round_usd(crate::ledger::overlay::provisional(s, None)),
-        reserved_usd: round_usd(crate::ledger::overlay::held(s, None)),
+        provisional_usd: round_usd(crate::ledger::overlay::provisional(s, None, judge.now)),
+        reserved_usd: round_usd(crate::ledger::overlay::held(s, None, judge.now)),
         halted: s.halted.as_ref().map(|h| HaltedRow {
             at: h.at.to_rfc3339(),
             by: h.by.clone(),

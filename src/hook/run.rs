@@ -268,6 +268,7 @@ impl Call<'_> {
             config: &self.config,
             session: &self.session,
             today: self.today(),
+            now: self.now,
         }
     }
 }

@@ -148,38 +148,39 @@ pub(crate) fn expire(session: &mut SessionSpend, now: DateTime<Utc>) -> usize {
     before - session.provisional.len()
 }
 
-/// The provisional spend of a session: on its total (`None`) or on one day.
-pub(crate) fn provisional(session: &SessionSpend, day: Option<NaiveDate>) -> Pico {
+/// The provisional spend of a session at `now`: on its total (`None`) or on one day. What has outlived its time
+/// counts no more, whoever prunes it (the gate does; a hook only reads).
+pub(crate) fn provisional(session: &SessionSpend, day: Option<NaiveDate>, now: DateTime<Utc>) -> Pico {
     let mut total = Pico(0);
-    for p in session.provisional.iter().filter(|p| day.is_none_or(|d| p.day == d)) {
+    for p in session.provisional.iter().filter(|p| day.is_none_or(|d| p.day == d) && now - p.at < PROVISIONAL_TTL) {
         total += p.cost;
     }
     total
 }
 
 /// Every session's provisional spend on `day`.
-pub(crate) fn provisional_day(ledger: &Ledger, day: NaiveDate) -> Pico {
+pub(crate) fn provisional_day(ledger: &Ledger, day: NaiveDate, now: DateTime<Utc>) -> Pico {
     let mut total = Pico(0);
     for session in ledger.sessions.values() {
-        total += provisional(session, Some(day));
+        total += provisional(session, Some(day), now);
     }
     total
 }
 
-/// What the reservations of a session hold, but for the step `except`.
-pub(crate) fn held(session: &SessionSpend, except: Option<&str>) -> Pico {
+/// What the reservations of a session hold at `now`, but for the step `except`.
+pub(crate) fn held(session: &SessionSpend, except: Option<&str>, now: DateTime<Utc>) -> Pico {
     let mut total = Pico(0);
-    for r in session.reserved.iter().filter(|r| Some(r.step.as_str()) != except) {
+    for r in session.reserved.iter().filter(|r| Some(r.step.as_str()) != except && now - r.at < RESERVATION_TTL) {
         total += r.amount;
     }
     total
 }
 
 /// What every session's reservations hold, but for the step `except` of `session`.
-pub(crate) fn held_day(ledger: &Ledger, session: &str, except: Option<&str>) -> Pico {
+pub(crate) fn held_day(ledger: &Ledger, session: &str, except: Option<&str>, now: DateTime<Utc>) -> Pico {
     let mut total = Pico(0);
     for (name, s) in &ledger.sessions {
-        total += held(s, if name == session { except } else { None });
+        total += held(s, if name == session { except } else { None }, now);
     }
     total
 }
@@ -262,11 +263,11 @@ mod tests {
     fn a_report_before_its_response_counts_until_the_response_is_read() {
         let mut s = SessionSpend::default();
         assert_eq!(report(&mut s, step("t/0", "", 100, &["toolu_1"], 7)), Reported::Provisional);
-        assert_eq!(provisional(&s, None), Pico(7));
+        assert_eq!(provisional(&s, None, at(1)), Pico(7));
         // The response's first line (its text block) is read before the line with the tool call: paired by key.
         let found = counted(&mut s, &seen("", key("m", &usage(100)), &[], 1), at(1));
         assert_eq!(found.map(|p| p.step), Some("t/0".to_owned()));
-        assert_eq!(provisional(&s, None), Pico(0));
+        assert_eq!(provisional(&s, None, at(1)), Pico(0));
         assert_eq!(report(&mut s, step("t/0", "", 100, &["toolu_1"], 7)), Reported::Again, "reported twice: once");
     }
 
@@ -276,7 +277,7 @@ mod tests {
         let tools = ids(&["toolu_9"]);
         assert_eq!(counted(&mut s, &seen("a1", key("m", &usage(5)), &tools, 1), at(1)), None);
         assert_eq!(report(&mut s, step("u/3", "a1", 5, &["toolu_9"], 7)), Reported::AlreadyCounted);
-        assert_eq!(provisional(&s, None), Pico(0));
+        assert_eq!(provisional(&s, None, at(1)), Pico(0));
         assert_eq!(report(&mut s, step("u/3", "a1", 5, &["toolu_9"], 7)), Reported::Again);
         // Another step with the same key pairs with nothing left: it is provisional.
         assert_eq!(report(&mut s, step("u/4", "a1", 5, &[], 7)), Reported::Provisional);
@@ -302,11 +303,11 @@ mod tests {
         report(&mut s, step("a/0", "x", 1, &[], 5));
         report(&mut s, step("b/0", "y", 1, &[], 5));
         report(&mut s, step("a/1", "x", 1, &[], 5));
-        assert_eq!(provisional(&s, None), Pico(15));
+        assert_eq!(provisional(&s, None, at(1)), Pico(15));
         assert_eq!(counted(&mut s, &seen("y", k, &[], 1), at(1)).map(|p| p.step), Some("b/0".to_owned()));
         assert_eq!(counted(&mut s, &seen("x", k, &[], 1), at(1)).map(|p| p.step), Some("a/0".to_owned()), "oldest");
         assert_eq!(counted(&mut s, &seen("y", k, &[], 1), at(1)), None, "y's only step is paired already");
-        assert_eq!(provisional(&s, None), Pico(5));
+        assert_eq!(provisional(&s, None, at(1)), Pico(5));
         // A shared tool call wins over the order.
         report(&mut s, step("a/2", "x", 1, &["toolu_2"], 5));
         let tools = ids(&["toolu_2"]);
@@ -322,9 +323,9 @@ mod tests {
         assert_eq!(expire(&mut s, at(599)), 0);
         assert_eq!(expire(&mut s, at(600)), 1);
         assert!(s.counted.is_empty());
-        assert_eq!(held(&s, None), Pico(9));
+        assert_eq!(held(&s, None, at(1)), Pico(9));
         expire(&mut s, at(900));
-        assert_eq!(held(&s, None), Pico(0));
+        assert_eq!(held(&s, None, at(1)), Pico(0));
     }
 
     #[test]
@@ -342,14 +343,14 @@ mod tests {
         reserve(a, r("m/0", "", 10, 3));
         reserve(a, r("s/0", "sub", 10, 4));
         reserve(a, r("s/0", "sub", 10, 4));
-        assert_eq!(held(a, None), Pico(7), "a step asked about twice holds once");
-        assert_eq!(held(a, Some("m/0")), Pico(4));
+        assert_eq!(held(a, None, at(1)), Pico(7), "a step asked about twice holds once");
+        assert_eq!(held(a, Some("m/0"), at(1)), Pico(4));
         reserve(ledger.sessions.entry("B".into()).or_default(), r("b/0", "", 11, 5));
-        assert_eq!(held_day(&ledger, "A", Some("m/0")), Pico(9));
+        assert_eq!(held_day(&ledger, "A", Some("m/0"), at(1)), Pico(9));
         let a = ledger.sessions.get_mut("A").unwrap();
         release(a, "sub", 10);
-        assert_eq!(held(a, None), Pico(3));
+        assert_eq!(held(a, None, at(1)), Pico(3));
         forget_exited(&mut ledger, |pid, _| pid != 11);
-        assert_eq!(held_day(&ledger, "A", None), Pico(3), "B's client exited");
+        assert_eq!(held_day(&ledger, "A", None, at(1)), Pico(3), "B's client exited");
     }
 }
