@@ -3,12 +3,14 @@
 
   python3 bench/mod-latency.py --bin target/release/ccbreaker [--runs 10] [--turns 8]
 
-Three installs of the same release binary, run in rounds (one run of each per round, so load from elsewhere spreads
-over all three) by the same client on the same machine:
+Four installs of the same release binary, run in rounds (one run of each per round, so load from elsewhere spreads
+over all of them) by the same client on the same machine:
 
 - **none**: nothing installed (the client alone);
 - **hooks**: `ccbreaker install` without the mod (its `CLAUDE_CODE_PLUGIN_DIRS` entry taken out): what a client
   without mods runs;
+- **passthrough**: the hooks, and in place of ccbreaker's mod one whose `turn.step` hook only passes each request
+  on (`return yield* next(e)`): what the client's mod machinery costs by itself, whatever the mod does;
 - **mod**: `ccbreaker install` as it is (the mod and the hooks).
 
 Each run is `claude -p` making `--turns` Bash turns plus a final answer on the main thread. From the mock's log:
@@ -40,7 +42,12 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 import harness  # noqa: E402
 from harness import CLIENT_VERSION, Context, Scenario, Test  # noqa: E402
 
-VARIANTS = ("none", "hooks", "mod")
+VARIANTS = ("none", "hooks", "passthrough", "mod")
+PASSTHROUGH = {
+    ".claude-plugin/plugin.json": '{"name": "passthrough", "version": "0.0.1", "description": "passes every request on", "license": "MIT"}\n',
+    "hooks/hooks.json": '{"hooks": {}, "modules": ["./passthrough.js"]}\n',
+    "hooks/passthrough.js": "export function register(on) {\n  on(\"turn.step\", async function* ($, e, next) {\n    return yield* next(e)\n  })\n}\n",
+}
 BUDGETS = {"far": 100.0, "near": 1.0}
 
 
@@ -54,6 +61,13 @@ def one_run(ctx, variant, budget, turns):
     try:
         if variant != "none":
             box.install(tap=False, mod=variant == "mod")
+        if variant == "passthrough":
+            for name, text in PASSTHROUGH.items():
+                (box.root / "passthrough" / name).parent.mkdir(parents=True, exist_ok=True)
+                (box.root / "passthrough" / name).write_text(text)
+            settings = box.settings()
+            settings.setdefault("env", {})["CLAUDE_CODE_PLUGIN_DIRS"] = str(box.root / "passthrough")
+            box.write_settings(settings)
         run = box.claude()
         reqs = box.requests()
         main = sorted((r for r in reqs if r["role"] == "main"), key=lambda r: r["t"])
