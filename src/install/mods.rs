@@ -14,7 +14,7 @@
 //!   `enabledPlugins`), where the mod is seated in the administrator's tier and no user or project setting turns it
 //!   off.
 
-use super::edit::{Change, EditError, Edited, EventChange};
+use super::edit::{Change, EditError, Edited, EventChange, as_object_mut, type_name};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
@@ -70,29 +70,11 @@ fn entries(value: &str) -> Vec<&str> {
 }
 
 fn env_mut(root: &mut Map<String, Value>) -> Result<&mut Map<String, Value>, EditError> {
-    let env = root.entry("env").or_insert_with(|| Value::Object(Map::new()));
-    match env {
-        Value::Object(map) => Ok(map),
-        other => Err(EditError::Shape { path: "$.env".to_owned(), expected: "an object", found: kind(other) }),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    as_object_mut(root.entry("env").or_insert_with(|| Value::Object(Map::new())), "$.env")
 }
 
 fn root_mut(settings: &mut Value) -> Result<&mut Map<String, Value>, EditError> {
-    match settings {
-        Value::Object(map) => Ok(map),
-        other => Err(EditError::Shape { path: "$".to_owned(), expected: "an object", found: kind(other) }),
-    }
+    as_object_mut(settings, "$")
 }
 
 fn label() -> String {
@@ -107,7 +89,7 @@ pub(crate) fn add_plugin_dir(mut settings: Value, dir: &str) -> Result<Edited, E
         None => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(other) => {
-            return Err(EditError::Shape { path: label(), expected: "a string", found: kind(other) });
+            return Err(EditError::Shape { path: label(), expected: "a string", found: type_name(other) });
         }
     };
     if entries(&current).contains(&dir) {
@@ -156,10 +138,7 @@ pub(crate) fn add_marketplace(mut settings: Value, dir: &str) -> Result<Edited, 
     for (key, name, value) in
         [("extraKnownMarketplaces", MARKETPLACE.to_owned(), source), ("enabledPlugins", plugin_id(), json!(true))]
     {
-        let map = root.entry(key).or_insert_with(|| Value::Object(Map::new()));
-        let Value::Object(map) = map else {
-            return Err(EditError::Shape { path: format!("$.{key}"), expected: "an object", found: kind(map) });
-        };
+        let map = as_object_mut(root.entry(key).or_insert_with(|| Value::Object(Map::new())), &format!("$.{key}"))?;
         if map.get(&name) != Some(&value) {
             let change = if map.contains_key(&name) { Change::Updated(vec![name.clone()]) } else { Change::Added };
             map.insert(name.clone(), value);
