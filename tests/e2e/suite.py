@@ -453,6 +453,9 @@ def locked_mode(t):
         text = results.get(uses[0]["id"]) if uses else None
         t.note(f"{name}: {short(text and text[1], 140)}")
     st = json.loads(box.ccbreaker_as_agent("status", "--json").stdout)
+    # The managed mod, seated by `install --locked`, asked the locked binary before the session's requests.
+    gates = [s.get("gates") for s in st.get("sessions", []) if s.get("session_id") == run.session_id]
+    t.eq(gates, ["mod+hooks" if has_mods(t) else "hooks"], "status as the agent: the session's gates")
     child = [r for r in box.requests("C")]
     t.note(f"child claude -p under another CLAUDE_CONFIG_DIR: {len(child)} request(s); day total ${st['day']['cost_usd']}")
     # 2.1.240 files the child under the parent's session id (it inherits CLAUDE_CODE_SESSION_ID), 2.1.331 under its
