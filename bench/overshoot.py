@@ -57,6 +57,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import traceback
 from datetime import datetime
 from pathlib import Path
 
@@ -151,7 +152,13 @@ def observed(scenario, sink):
         try:
             scenario.fn(t)
         finally:
-            sink.extend(snapshot(box) for box in t.boxes)
+            for box in t.boxes:
+                try:
+                    sink.append(snapshot(box))
+                except Exception:
+                    # Said whole in the run's log (a check's text is cut short), then failed as any error is.
+                    print(traceback.format_exc(), flush=True)
+                    raise
 
     return Scenario(scenario.name, scenario.doc, fn)
 

@@ -681,8 +681,10 @@ fn log(env: &Env, event: &Event, outcome: &Outcome, at: DateTime<Utc>, started: 
     let _ = append_line(path, &line.to_string());
 }
 
+/// One `write` of the whole line, newline included, so that calls logging at once (hooks and the mod's gate run in
+/// parallel) never interleave their lines (`writeln!` may split a line into several writes).
 fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    writeln!(file, "{line}")
+    file.write_all(format!("{line}\n").as_bytes())
 }
