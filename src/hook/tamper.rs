@@ -276,9 +276,11 @@ fn writes(command: &str) -> bool {
 /// test comes first, and most commands stop there (each path's spellings cost allocations; this runs on every
 /// `Bash` call, for every owned path, its directory and every settings file).
 fn mentions(command: &str, path: &Path, home: Option<&Path>, cwd: Option<&Path>) -> bool {
+    // The home directory's own spellings (`~/`, `$HOME/`, `${HOME}/`) hold `~` or `HOME`.
+    let spells_home = || command.contains('~') || command.contains("HOME");
     if let Some(name) = path.file_name().and_then(|n| n.to_str())
-        && home != Some(path)
         && !command.contains(name)
+        && (!spells_home() || home != Some(path))
     {
         return false;
     }
