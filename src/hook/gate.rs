@@ -149,16 +149,21 @@ pub(crate) fn ask<'a>(kind: EventKind, request: &'a Request) -> Ask<'a> {
 }
 
 /// The client that sent the request: `ccbreaker gate` is its child (the mod runs it with `$.process.run`).
-fn client() -> (u32, u64) {
+fn client_pid() -> u32 {
     #[cfg(unix)]
     {
-        let pid = std::os::unix::process::parent_id();
-        (pid, started(pid).unwrap_or(0))
+        std::os::unix::process::parent_id()
     }
     #[cfg(not(unix))]
     {
-        (0, 0)
+        0
     }
+}
+
+/// The client and when it started (see [`started`]): what a reservation records.
+fn client() -> (u32, u64) {
+    let pid = client_pid();
+    (pid, started(pid).unwrap_or(0))
 }
 
 /// When process `pid` started (clock ticks since boot, `/proc/<pid>/stat` field 22), so a pid reused by another
@@ -196,7 +201,8 @@ fn alive(pid: u32, start: u64) -> bool {
 /// requests of exited clients are over, a step's own agent has no request in flight any more (its requests follow
 /// one another), and a finished step is counted (provisional until the transcript shows its response).
 pub(crate) fn keep(locked: &mut Locked, call: &Call, request: &Request, prices: &PriceTable) {
-    let (pid, _) = client();
+    // Only the pid: when the client started is read where a reservation records it (one `/proc` read less).
+    let pid = client_pid();
     let zone = call.config.budget.timezone;
     let mut dropped = 0;
     for session in locked.ledger.sessions.values_mut() {
