@@ -170,7 +170,20 @@ fn client() -> (u32, u64) {
 /// process is not taken for it.
 #[cfg(target_os = "linux")]
 fn started(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    use std::io::Read;
+    // Read in 1 KiB chunks: `/proc` files have no size, so `fs::read_to_string` stats the file and grows its buffer
+    // from 32 bytes (six reads for one ~300-byte line).
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let (mut bytes, mut chunk) = (Vec::with_capacity(1024), [0; 1024]);
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let stat = std::str::from_utf8(&bytes).ok()?;
     stat.rsplit_once(") ")?.1.split(' ').nth(19)?.parse().ok()
 }
 
