@@ -1,0 +1,352 @@
+//! Team budgets against a real `redis-server` (the Debian package; `.ci/run` installs it), started on 127.0.0.1 on
+//! a free port for each test and stopped after it. Machines are sandboxes of their own (HOME, state, config).
+
+use crate::harness::{Output, Sandbox, chain, response, tokens_for_usd};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One `redis-server`, killed when dropped.
+struct Redis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start(name: &str) -> Redis {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("redis-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut redis = Redis { port, dir, child: None };
+        redis.run();
+        redis
+    }
+
+    /// Starts the server on its port and directory (a restart loads what the last shutdown saved).
+    fn run(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--appendonly", "no"])
+            .args(["--dir", self.dir.to_str().unwrap(), "--enable-debug-command", "local"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("could not start redis-server ({e}): install the Debian package redis-server (.ci/run does)")
+            });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.command(&["PING"]).as_deref() != Some("+PONG") {
+            assert!(Instant::now() < deadline, "redis-server did not answer on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Saves and stops the server.
+    fn stop(&mut self) {
+        let _ = self.command(&["SHUTDOWN", "SAVE"]);
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// One command; its reply's first line (and a bulk string's value on the next), or `None` if unreachable.
+    fn command(&self, words: &[&str]) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        let mut out = format!("*{}\r\n", words.len());
+        for w in words {
+            out.push_str(&format!("${}\r\n{w}\r\n", w.len()));
+        }
+        stream.write_all(out.as_bytes()).ok()?;
+        let mut reply = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            if stream.read(&mut byte).ok()? == 0 {
+                break;
+            }
+            reply.push(byte[0]);
+            let text = String::from_utf8_lossy(&reply);
+            let lines: Vec<&str> = text.split("\r\n").collect();
+            let done = match lines[0].as_bytes().first() {
+                Some(b'$') if lines[0] != "$-1" => lines.len() >= 3,
+                Some(_) => lines.len() >= 2,
+                None => false,
+            };
+            if done {
+                return Some(if lines[0].starts_with('$') && lines[0] != "$-1" {
+                    lines[1].to_owned()
+                } else {
+                    lines[0].to_owned()
+                });
+            }
+        }
+        None
+    }
+
+    /// A counter in pico-dollars (0 when missing).
+    fn pico(&self, key: &str) -> u64 {
+        match self.command(&["GET", key]).as_deref() {
+            Some("$-1") | None => 0,
+            Some(value) => value.parse().unwrap_or_else(|_| panic!("{key} holds {value:?}")),
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Pico-dollars of `output` output tokens of claude-sonnet-5 ($10 per million).
+fn pico(output: u64) -> u64 {
+    output * 10_000_000
+}
+
+/// Now, to the second: the server expires a day's keys by its own clock, so the team's tests run today (the
+/// sandbox's fixed clock is in the past).
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A response of `output` tokens at [`now`].
+fn spent(id: &str, output: u64) -> String {
+    response(id, output).at(&now()).json()
+}
+
+fn day_key() -> String {
+    format!("ccbreaker:{{eng}}:day:{}", chrono::Utc::now().format("%Y-%m-%d"))
+}
+
+fn month_key() -> String {
+    format!("ccbreaker:{{eng}}:month:{}", chrono::Utc::now().format("%Y-%m"))
+}
+
+fn members_key() -> String {
+    format!("ccbreaker:{{eng}}:members:{}", chrono::Utc::now().format("%Y-%m-%d"))
+}
+
+/// A machine of the team: its own sandbox, pointed at `redis`.
+fn machine(name: &str, redis: &Redis, member: &str, extra: &str) -> Sandbox {
+    let mut sb = Sandbox::new(name);
+    sb.now = now();
+    sb.config(&format!(
+        "[budget]\nsession_usd = 0\ndaily_usd = 0\n\n[team]\nredis_url = \"{}\"\nname = \"eng\"\nmember = \
+         \"{member}\"\ntimeout_ms = 2000\n{extra}",
+        redis.url()
+    ));
+    sb
+}
+
+fn team_json(sb: &Sandbox) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(sb.state.join("team.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn three_machines_with_overlapping_transcripts_push_concurrently_and_the_totals_are_the_union_exactly() {
+    let redis = Redis::start("union");
+    let machines = [
+        machine("team-a", &redis, "alice", ""),
+        machine("team-b", &redis, "bob", ""),
+        machine("team-c", &redis, "alice", ""),
+    ];
+    // Shared: 30 responses every machine sees (a synced home, a shared CI cache). Then each machine's own, and on
+    // C a costlier reading of some shared responses (a later line of the same ids: it re-prices them up).
+    let at = now();
+    let shared: Vec<String> =
+        chain("shared", 30, 0.01).iter().map(|l| l.replace("2026-11-24T10:00:00.000Z", &at)).collect();
+    let own = |m: usize| -> Vec<String> { (0..20).map(|i| spent(&format!("own{m}-{i}"), 700 + i)).collect() };
+    let repriced: Vec<String> = (0..10)
+        .map(|i| response(&format!("shared-{i}"), tokens_for_usd(0.01) + 5_000).uuid(&format!("re-{i}")).at(&at).json())
+        .collect();
+    let mut truth: u64 = 0;
+    for i in 0..30u64 {
+        truth += pico(if i < 10 { tokens_for_usd(0.01) + 5_000 } else { tokens_for_usd(0.01) });
+    }
+    for _ in 0..3 {
+        truth += (0..20).map(|i| pico(700 + i)).sum::<u64>();
+    }
+    std::thread::scope(|scope| {
+        for (m, sb) in machines.iter().enumerate() {
+            let (shared, own, repriced) = (&shared, own(m), &repriced);
+            scope.spawn(move || {
+                let session = format!("session-{m}");
+                let t = sb.transcript(&session);
+                // The three machines append in steps and call the hook after each, at the same time.
+                for step in 0..5 {
+                    t.lines(&shared[step * 12..(step + 1) * 12]);
+                    t.lines(&own[step * 4..(step + 1) * 4]);
+                    if m == 2 && step == 3 {
+                        t.lines(repriced);
+                    }
+                    sb.pre_tool_use(&session).assert_silent_allow();
+                }
+            });
+        }
+    });
+    // Once more on each machine: whatever a push lost to a timeout is pushed now.
+    for (m, sb) in machines.iter().enumerate() {
+        sb.pre_tool_use(&format!("session-{m}")).assert_silent_allow();
+        assert_eq!(team_json(sb)["pending"], 0);
+    }
+    assert_eq!(redis.pico(&day_key()), truth, "the team's day is the union of the three machines' responses");
+    assert_eq!(redis.pico(&month_key()), truth);
+    let members = redis.command(&["HLEN", &members_key()]).unwrap();
+    assert_eq!(members, ":2", "alice and bob");
+    let sum: u64 = ["alice", "bob"]
+        .iter()
+        .map(|m| {
+            let v = redis.command(&["HGET", &members_key(), m]).unwrap();
+            v.parse::<u64>().unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(sum, truth, "the members' days add up to the team's");
+    // A rebuilt ledger (the state directory removed) pushes everything again: nothing counts twice.
+    std::fs::remove_dir_all(&machines[0].state).unwrap();
+    machines[0].pre_tool_use("session-0").assert_silent_allow();
+    assert_eq!(redis.pico(&day_key()), truth);
+}
+
+fn block_reason(out: &Output) -> String {
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|_| panic!("not a block: {out:?}"));
+    json["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_team_budget_crossed_on_one_machine_blocks_the_next_call_on_another() {
+    let redis = Redis::start("cross");
+    let a = machine("cross-a", &redis, "alice", "daily_usd = 5\n");
+    let b = machine("cross-b", &redis, "bob", "daily_usd = 5\n");
+    a.transcript("sa").lines(&[spent("a1", tokens_for_usd(3.0))]);
+    a.pre_tool_use("sa").assert_silent_allow();
+    b.transcript("sb").lines(&[spent("b1", tokens_for_usd(1.5))]);
+    b.pre_tool_use("sb").assert_silent_allow();
+    b.transcript("sb").lines(&[spent("b2", tokens_for_usd(0.5))]);
+    let reason = block_reason(&b.pre_tool_use("sb"));
+    assert_eq!(
+        reason,
+        format!(
+            "ccbreaker: team daily budget reached: team `eng` has spent $5.00 today ({}, UTC) of its $5.00 daily \
+             budget (team.daily_usd). It resets at midnight UTC. Top members today: alice $3.00, bob $2.00. A team \
+             budget is raised only in {} (`ccbreaker allow` lifts this machine's budgets, not the team's).",
+            chrono::Utc::now().format("%Y-%m-%d"),
+            b.config.display()
+        )
+    );
+    // The next call on the first machine, which spent nothing more, is blocked too.
+    assert!(block_reason(&a.pre_tool_use("sa")).contains("team `eng` has spent $5.00 today"));
+}
+
+#[test]
+fn a_member_budget_counts_the_member_on_every_machine() {
+    let redis = Redis::start("member");
+    let laptop = machine("member-laptop", &redis, "alice", "member_daily_usd = 2\n");
+    let ci = machine("member-ci", &redis, "alice", "member_daily_usd = 2\n");
+    let other = machine("member-other", &redis, "bob", "member_daily_usd = 2\n");
+    laptop.transcript("s1").lines(&[spent("l1", tokens_for_usd(1.5))]);
+    laptop.pre_tool_use("s1").assert_silent_allow();
+    other.transcript("s3").lines(&[spent("o1", tokens_for_usd(1.5))]);
+    other.pre_tool_use("s3").assert_silent_allow();
+    ci.transcript("s2").lines(&[spent("c1", tokens_for_usd(0.5))]);
+    let reason = block_reason(&ci.pre_tool_use("s2"));
+    assert!(reason.starts_with("ccbreaker: member daily budget reached: alice has spent $2.00 today"), "{reason}");
+    assert!(reason.contains("the team has spent $3.50 today"), "{reason}");
+    other.pre_tool_use("s3").assert_silent_allow();
+}
+
+#[test]
+fn redis_stopped_mid_run_keeps_the_policy_and_the_pending_events_arrive_once_after_a_restart() {
+    let mut redis = Redis::start("restart");
+    let a = machine("restart-a", &redis, "alice", "daily_usd = 10\n");
+    let t = a.transcript("s");
+    t.lines(&[spent("r1", tokens_for_usd(4.0))]);
+    a.pre_tool_use("s").assert_silent_allow();
+    redis.stop();
+    // Unreachable (on_unreachable = "allow"): the last total read plus what this machine counted since.
+    t.lines(&[spent("r2", tokens_for_usd(3.0))]);
+    a.pre_tool_use("s").assert_silent_allow();
+    let saved = team_json(&a);
+    assert_eq!((saved["reachable"].as_bool(), saved["pending"].as_u64()), (Some(false), Some(1)));
+    assert!(
+        saved["error"].as_str().unwrap().contains(&format!("could not talk to redis://127.0.0.1:{}/0", redis.port))
+    );
+    t.lines(&[spent("r3", tokens_for_usd(3.5))]);
+    let reason = block_reason(&a.pre_tool_use("s"));
+    assert!(
+        reason.contains("team `eng` has spent $10.50 (the last total read, plus this machine's spend since) today"),
+        "{reason}"
+    );
+    // Back: the two pending responses arrive, once, and the first is not counted again.
+    redis.run();
+    assert_eq!(redis.pico(&day_key()), pico(tokens_for_usd(4.0)), "the shutdown saved the first push");
+    let reason = block_reason(&a.pre_tool_use("s"));
+    assert!(reason.contains("team `eng` has spent $10.50 today"), "{reason}");
+    assert_eq!(redis.pico(&day_key()), pico(tokens_for_usd(10.5)));
+    a.pre_tool_use("s");
+    assert_eq!(redis.pico(&day_key()), pico(tokens_for_usd(10.5)));
+    assert_eq!(team_json(&a)["pending"], 0);
+}
+
+#[test]
+fn on_unreachable_block_blocks_and_says_why_without_credentials() {
+    let redis = Redis::start("block");
+    let port = redis.port;
+    drop(redis);
+    let sb = Sandbox::new("unreachable-block");
+    sb.config(&format!(
+        "[team]\nredis_url = \"redis://ops:hunter2@127.0.0.1:{port}/3\"\nname = \"eng\"\nmember = \"alice\"\n\
+         on_unreachable = \"block\"\n"
+    ));
+    sb.transcript("s").lines(&[spent("x", 10)]);
+    let out = sb.pre_tool_use("s");
+    let reason = block_reason(&out);
+    assert!(
+        reason.starts_with(&format!(
+            "ccbreaker: the team's budget server cannot be reached (could not talk to redis://127.0.0.1:{port}/3 \
+             (credentials hidden): "
+        )),
+        "{reason}"
+    );
+    assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
+}
+
+#[test]
+fn a_slow_redis_never_holds_a_hook_past_its_timeout() {
+    let redis = Redis::start("slow");
+    let sb = machine("slow", &redis, "alice", "");
+    sb.config(&format!(
+        "[team]\nredis_url = \"{}\"\nname = \"eng\"\nmember = \"alice\"\ntimeout_ms = 50\ndaily_usd = 100\n",
+        redis.url()
+    ));
+    sb.transcript("s").lines(&[spent("x", tokens_for_usd(1.0))]);
+    // The server sleeps 3 seconds; the hook gives it 50 ms. (A generous bound: the machine may be loaded; without
+    // the timeout the call would take the whole 3 seconds.)
+    let port = redis.port;
+    let sleeper = std::thread::spawn(move || {
+        let r = Redis { port, dir: PathBuf::new(), child: None };
+        r.command(&["DEBUG", "SLEEP", "3"])
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    sb.pre_tool_use("s").assert_silent_allow();
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1500), "the hook took {took:?}");
+    assert!(team_json(&sb)["error"].as_str().unwrap().contains("no answer from redis://127.0.0.1"));
+    assert_eq!(sleeper.join().unwrap().as_deref(), Some("+OK"));
+    // Awake: the pending response goes.
+    sb.pre_tool_use("s").assert_silent_allow();
+    assert_eq!(redis.pico(&day_key()), pico(tokens_for_usd(1.0)));
+}
