@@ -132,10 +132,6 @@ impl Setup {
         format!("{} {}", self.target, self.name)
     }
 
-    fn month_of(day: NaiveDate) -> String {
-        format!("{:04}-{:02}", day.year(), day.month())
-    }
-
     /// The script's arguments for one record: its id, cost, day, month and the expiries of its keys (two days past
     /// the day's end; two days past the month's end).
     fn event(&self, message: u64, record: &Record, machine: &mut dyn FnMut() -> String) -> [String; 6] {
@@ -150,19 +146,17 @@ impl Setup {
         let first_of_month = day.with_day(1).unwrap_or(day);
         let next_month = first_of_month.checked_add_months(chrono::Months::new(1)).unwrap_or(first_of_month);
         let expiry = |date: NaiveDate| self.zone.start_of(date + Days::new(2)).timestamp().to_string();
-        [
-            id,
-            record.cost.0.to_string(),
-            day.to_string(),
-            Setup::month_of(day),
-            expiry(day + Days::new(1)),
-            expiry(next_month),
-        ]
+        [id, record.cost.0.to_string(), day.to_string(), month_of(day), expiry(day + Days::new(1)), expiry(next_month)]
+    }
+
+    /// One round trip that pushes nothing: the totals of `today`.
+    pub(crate) fn read(&self, today: NaiveDate) -> Result<Totals, RespError> {
+        self.exchange(&[], today)
     }
 
     /// One round trip: push `events`, read the totals of `today`.
     fn exchange(&self, events: &[[String; 6]], today: NaiveDate) -> Result<Totals, RespError> {
-        let month = Setup::month_of(today);
+        let month = month_of(today);
         let mut command: Vec<Vec<u8>> = Vec::with_capacity(8 + events.len() * 6);
         for word in ["EVAL", SCRIPT, "0", &self.prefix(), &self.member, &today.to_string(), &month] {
             command.push(word.as_bytes().to_vec());
@@ -199,6 +193,11 @@ impl Setup {
             _ => Err(bad()),
         }
     }
+}
+
+/// `YYYY-MM`: a month's key.
+pub(crate) fn month_of(day: NaiveDate) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
 }
 
 /// This machine's name, for the keys of responses without ids.
@@ -275,7 +274,7 @@ pub(crate) fn sync(
                 // The last totals read, plus what this machine counted that the server has not got.
                 let mut totals = if saved.totals.day == Some(today) { saved.totals.clone() } else { Totals::default() };
                 totals.day = Some(today);
-                totals.month = Setup::month_of(today);
+                totals.month = month_of(today);
                 if saved.totals.month != totals.month {
                     totals.month_cost = Pico(0);
                 }
@@ -286,7 +285,7 @@ pub(crate) fn sync(
                         totals.day_cost = totals.day_cost.saturating_add(record.cost);
                         mine = mine.saturating_add(record.cost);
                     }
-                    if Setup::month_of(day) == totals.month {
+                    if month_of(day) == totals.month {
                         totals.month_cost = totals.month_cost.saturating_add(record.cost);
                     }
                 }

@@ -13,15 +13,21 @@ struct Redis {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// `requirepass`, if any.
+    password: Option<String>,
 }
 
 impl Redis {
     fn start(name: &str) -> Redis {
+        Redis::start_with(name, None)
+    }
+
+    fn start_with(name: &str, password: Option<&str>) -> Redis {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("redis-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut redis = Redis { port, dir, child: None };
+        let mut redis = Redis { port, dir, child: None, password: password.map(str::to_owned) };
         redis.run();
         redis
     }
@@ -31,6 +37,7 @@ impl Redis {
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--appendonly", "no"])
             .args(["--dir", self.dir.to_str().unwrap(), "--enable-debug-command", "local"])
+            .args(self.password.iter().flat_map(|p| ["--requirepass", p.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -61,13 +68,24 @@ impl Redis {
     fn command(&self, words: &[&str]) -> Option<String> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        let mut out = format!("*{}\r\n", words.len());
+        let mut out = String::new();
+        if let Some(password) = &self.password {
+            out.push_str(&format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{password}\r\n", password.len()));
+        }
+        out.push_str(&format!("*{}\r\n", words.len()));
         for w in words {
             out.push_str(&format!("${}\r\n{w}\r\n", w.len()));
         }
         stream.write_all(out.as_bytes()).ok()?;
         let mut reply = Vec::new();
         let mut byte = [0u8; 1];
+        if self.password.is_some() {
+            let mut ok = [0u8; 5];
+            stream.read_exact(&mut ok).ok()?;
+            if &ok != b"+OK\r\n" {
+                return None;
+            }
+        }
         loop {
             if stream.read(&mut byte).ok()? == 0 {
                 break;
@@ -213,6 +231,13 @@ fn three_machines_with_overlapping_transcripts_push_concurrently_and_the_totals_
         })
         .sum();
     assert_eq!(sum, truth, "the members' days add up to the team's");
+    for sb in &machines {
+        let status = sb.run(&["team", "status", "--json"], b"").json();
+        assert_eq!(status["reachable"], true);
+        let day = status["day"]["cost_usd"].as_f64().unwrap();
+        assert!((day - truth as f64 / 1e12).abs() < 1e-9, "{status:#}");
+        assert_eq!(status["month"]["cost_usd"], status["day"]["cost_usd"]);
+    }
     // A rebuilt ledger (the state directory removed) pushes everything again: nothing counts twice.
     std::fs::remove_dir_all(&machines[0].state).unwrap();
     machines[0].pre_tool_use("session-0").assert_silent_allow();
@@ -336,7 +361,7 @@ fn a_slow_redis_never_holds_a_hook_past_its_timeout() {
     // the timeout the call would take the whole 3 seconds.)
     let port = redis.port;
     let sleeper = std::thread::spawn(move || {
-        let r = Redis { port, dir: PathBuf::new(), child: None };
+        let r = Redis { port, dir: PathBuf::new(), child: None, password: None };
         r.command(&["DEBUG", "SLEEP", "3"])
     });
     std::thread::sleep(Duration::from_millis(200));
@@ -349,4 +374,78 @@ fn a_slow_redis_never_holds_a_hook_past_its_timeout() {
     // Awake: the pending response goes.
     sb.pre_tool_use("s").assert_silent_allow();
     assert_eq!(redis.pico(&day_key()), pico(tokens_for_usd(1.0)));
+}
+
+#[test]
+fn team_status_shows_the_totals_budgets_and_members_and_never_the_credentials() {
+    let redis = Redis::start_with("status", Some("hunter2"));
+    let url = format!("redis://:hunter2@127.0.0.1:{}/4", redis.port);
+    let mut a = Sandbox::new("status-a");
+    a.now = now();
+    a.config(&format!(
+        "[team]\nredis_url = \"{url}\"\nname = \"eng\"\nmember = \"alice\"\ndaily_usd = 50\nmonthly_usd = 900\n"
+    ));
+    a.transcript("s").lines(&[spent("a", tokens_for_usd(1.25))]);
+    a.pre_tool_use("s").assert_silent_allow();
+    // The other machine keeps the URL in the environment, not in its config.
+    let mut b = Sandbox::new("status-b");
+    b.now = now();
+    b.env("CCBREAKER_REDIS_URL", &url);
+    b.config("[team]\nname = \"eng\"\nmember = \"bob\"\ndaily_usd = 50\nmonthly_usd = 900\n");
+    b.transcript("s").lines(&[spent("b", tokens_for_usd(0.5))]);
+    b.pre_tool_use("s").assert_silent_allow();
+    let json = b.run(&["team", "status", "--json"], b"").json();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(json["team"], "eng");
+    assert_eq!(json["day"], serde_json::json!({"date": today, "cost_usd": 1.75}));
+    assert_eq!(
+        json["month"],
+        serde_json::json!({"month": chrono::Utc::now().format("%Y-%m").to_string(), "cost_usd": 1.75})
+    );
+    assert_eq!(
+        json["members"],
+        serde_json::json!([{"member": "alice", "cost_usd": 1.25}, {"member": "bob", "cost_usd": 0.5}])
+    );
+    assert_eq!(
+        json["budgets"],
+        serde_json::json!({"daily_usd": 50.0, "monthly_usd": 900.0, "member_daily_usd": null,
+                           "on_unreachable": "allow", "timezone": "UTC"})
+    );
+    assert_eq!((json["reachable"].as_bool(), json["pending"].as_u64()), (Some(true), Some(0)));
+    assert_eq!(json["server"], format!("redis://127.0.0.1:{}/4 (credentials hidden)", redis.port));
+    let text = b.run(&["team", "status"], b"");
+    assert_eq!(text.code, 0);
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert_eq!(lines[0], format!("team eng on redis://127.0.0.1:{}/4 (credentials hidden), as member bob", redis.port));
+    assert!(lines[1].starts_with("server: reachable, round trip "), "{}", text.stdout);
+    assert_eq!(lines[2], format!("today ({today}, UTC): $1.75 of $50.00"));
+    assert_eq!(
+        &lines[4..7],
+        [
+            "members today:",
+            "  alice                    $1.25 (no budget)",
+            "  bob                      $0.50 (no budget)"
+        ]
+    );
+    for out in [&text.stdout, &text.stderr, &json.to_string()] {
+        assert!(!out.contains("hunter2"));
+    }
+    // A wrong password is refused, and still not shown.
+    b.env("CCBREAKER_REDIS_URL", &format!("redis://:wrong-pw@127.0.0.1:{}/4", redis.port));
+    let refused = b.run(&["team", "status", "--json"], b"").json();
+    assert_eq!(refused["reachable"], false);
+    let error = refused["error"].as_str().unwrap();
+    assert!(error.contains("refused the credentials") && !error.contains("wrong-pw"), "{error}");
+    drop(redis);
+    let down = b.run(&["team", "status"], b"");
+    assert!(down.stdout.contains("server: UNREACHABLE (could not talk to redis://127.0.0.1:"), "{}", down.stdout);
+    let none = Sandbox::new("status-none");
+    none.run(&["team", "status"], b"").assert_is(
+        1,
+        "",
+        &format!(
+            "ccbreaker: team mode is off: `{}` has no `[team]` table (see the README's \"Team budgets\")\n",
+            none.config.display()
+        ),
+    );
 }
