@@ -436,7 +436,25 @@ fn team_status_shows_the_totals_budgets_and_members_and_never_the_credentials() 
     assert_eq!(refused["reachable"], false);
     let error = refused["error"].as_str().unwrap();
     assert!(error.contains("refused the credentials") && !error.contains("wrong-pw"), "{error}");
+    let team_check = |sb: &Sandbox| {
+        let doctor = sb.run(&["doctor", "--json"], b"");
+        let json = doctor.json();
+        assert!(!doctor.stdout.contains("hunter2") && !doctor.stdout.contains("wrong-pw"));
+        json["checks"].as_array().unwrap().iter().find(|c| c["name"] == "team").cloned().unwrap()
+    };
+    let ok = team_check(&a);
+    assert_eq!(ok["level"], "ok");
+    let verdict = ok["verdict"].as_str().unwrap();
+    let answers = format!("team `eng` on redis://127.0.0.1:{}/4 (credentials hidden) answers (round trip ", redis.port);
+    assert!(verdict.starts_with(&answers), "{verdict}");
+    assert_eq!(team_check(&b)["level"], "fail", "the wrong password");
     drop(redis);
+    let fail = team_check(&a);
+    assert_eq!(fail["level"], "fail");
+    assert!(
+        fail["verdict"].as_str().unwrap().contains("hooks judge the team budgets on the last totals read"),
+        "{fail}"
+    );
     let down = b.run(&["team", "status"], b"");
     assert!(down.stdout.contains("server: UNREACHABLE (could not talk to redis://127.0.0.1:"), "{}", down.stdout);
     let none = Sandbox::new("status-none");
