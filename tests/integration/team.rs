@@ -467,3 +467,43 @@ fn team_status_shows_the_totals_budgets_and_members_and_never_the_credentials() 
         ),
     );
 }
+
+#[test]
+fn a_team_block_and_an_unreachable_server_raise_alerts_through_the_alert_channels() {
+    use crate::http::{Request, Response, Server};
+    let server = Server::start(std::sync::Arc::new(|_: &Request| Response::status(200)));
+    let redis = Redis::start_with("alerts", Some("hunter2"));
+    let url = format!("redis://:hunter2@127.0.0.1:{}/0", redis.port);
+    let mut sb = Sandbox::new("team-alerts");
+    sb.now = now();
+    sb.config(&format!(
+        "[budget]\nsession_usd = 0\ndaily_usd = 0\n[alerts]\nwebhook_url = \"{}/hook\"\n[team]\nredis_url = \
+         \"{url}\"\nname = \"eng\"\nmember = \"alice\"\ndaily_usd = 1\n",
+        server.url
+    ));
+    sb.transcript("s").lines(&[spent("a", tokens_for_usd(1.5))]);
+    block_reason(&sb.pre_tool_use("s"));
+    let requests = server.wait_for(1, Duration::from_secs(20));
+    let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(body["ccbreaker"]["kind"], "block");
+    assert_eq!(body["ccbreaker"]["scope"], format!("team:eng:{}", chrono::Utc::now().format("%Y-%m-%d")));
+    assert_eq!(
+        (body["ccbreaker"]["spent_usd"].as_f64(), body["ccbreaker"]["limit_usd"].as_f64()),
+        (Some(1.5), Some(1.0))
+    );
+    assert!(body["text"].as_str().unwrap().starts_with("ccbreaker: team `eng` daily budget reached: $1.50 of $1.00"));
+    drop(redis);
+    sb.config(&format!(
+        "[alerts]\nwebhook_url = \"{}/hook\"\n[team]\nredis_url = \"{url}\"\nname = \"eng\"\nmember = \"alice\"\n",
+        server.url
+    ));
+    sb.transcript("s").lines(&[spent("b", 10)]);
+    let out = sb.pre_tool_use("s");
+    out.assert_silent_allow();
+    let requests = server.wait_for(2, Duration::from_secs(20));
+    let body: serde_json::Value = serde_json::from_slice(&requests[1].body).unwrap();
+    assert_eq!(body["ccbreaker"]["kind"], "fail_open");
+    let text = body["text"].as_str().unwrap();
+    assert!(text.starts_with("ccbreaker: team `eng`: its budget server cannot be reached"), "{text}");
+    assert!(text.contains("1 response(s) wait to be pushed") && !text.contains("hunter2"), "{text}");
+}
