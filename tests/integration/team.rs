@@ -308,6 +308,12 @@ fn redis_stopped_mid_run_keeps_the_policy_and_the_pending_events_arrive_once_aft
     assert!(
         saved["error"].as_str().unwrap().contains(&format!("could not talk to redis://127.0.0.1:{}/0", redis.port))
     );
+    let status = a.status()["team"].clone();
+    assert_eq!((status["reachable"].as_bool(), status["pending"].as_u64()), (Some(false), Some(1)), "{status}");
+    assert_eq!(status["day_cost_usd"], 4.0);
+    let text = a.run(&["status"], b"").stdout;
+    assert!(text.contains("team eng: $4.00 today (daily budget $10.00); last sync "), "{text}");
+    assert!(text.contains("server UNREACHABLE: could not talk to redis://127.0.0.1:"), "{text}");
     t.lines(&[spent("r3", tokens_for_usd(3.5))]);
     let reason = block_reason(&a.pre_tool_use("s"));
     assert!(
