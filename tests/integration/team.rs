@@ -513,3 +513,24 @@ fn a_team_block_and_an_unreachable_server_raise_alerts_through_the_alert_channel
     assert!(text.starts_with("ccbreaker: team `eng`: its budget server cannot be reached"), "{text}");
     assert!(text.contains("1 response(s) wait to be pushed") && !text.contains("hunter2"), "{text}");
 }
+
+#[test]
+fn the_pre_request_gate_refuses_a_model_request_once_the_team_budget_is_crossed_elsewhere() {
+    let redis = Redis::start("gate");
+    let a = machine("gate-a", &redis, "alice", "daily_usd = 2\n");
+    let b = machine("gate-b", &redis, "bob", "daily_usd = 2\n");
+    let ask = |sb: &Sandbox| {
+        let request = serde_json::json!({"op": "step", "session": "s", "transcript": sb.transcript("s").path,
+                                         "agent": "", "step": "t/0", "model": "claude-sonnet-5"});
+        sb.run(&["gate"], request.to_string().as_bytes()).json()
+    };
+    b.transcript("s").lines(&[spent("b0", tokens_for_usd(0.1))]);
+    assert_eq!(ask(&b), serde_json::json!({"allow": true}));
+    a.transcript("s").lines(&[spent("a1", tokens_for_usd(2.5))]);
+    a.pre_tool_use("s");
+    let answer = ask(&b);
+    assert_eq!(answer["allow"], false, "{answer}");
+    let reason = answer["reason"].as_str().unwrap();
+    assert!(reason.starts_with("ccbreaker: team daily budget reached: team `eng` has spent $2.60 today"), "{reason}");
+    assert!(reason.contains("Top members today: alice $2.50, bob $0.10."), "{reason}");
+}
