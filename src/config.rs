@@ -286,6 +286,8 @@ pub(crate) struct Team {
     pub timeout_ms: u64,
     /// Where the team's days and months start: every member must use the same.
     pub timezone: Zone,
+    /// A CA file (PEM) a `rediss://` server's certificate may be signed by, beside the web's roots.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// What a hook does when the team's server cannot be reached in `team.timeout_ms`.
@@ -319,6 +321,7 @@ impl Default for Team {
             cache_ms: 0,
             timeout_ms: 50,
             timezone: Zone::Utc,
+            tls_ca_file: None,
         }
     }
 }
@@ -558,7 +561,7 @@ impl Reader<'_> {
     }
 
     fn team(&mut self, table: &Table) -> Result<Team, ConfigError> {
-        const KEYS: [&str; 10] = [
+        const KEYS: [&str; 11] = [
             "redis_url",
             "name",
             "member",
@@ -569,6 +572,7 @@ impl Reader<'_> {
             "cache_ms",
             "timeout_ms",
             "timezone",
+            "tls_ca_file",
         ];
         self.warn_unknown(table, "team", &KEYS);
         let mut t = Team::default();
@@ -617,6 +621,9 @@ impl Reader<'_> {
         }
         if let Some(v) = table.get("timeout_ms") {
             t.timeout_ms = self.whole("team.timeout_ms", v, 1, 5_000, "milliseconds")?;
+        }
+        if let Some(v) = table.get("tls_ca_file") {
+            t.tls_ca_file = Some(PathBuf::from(self.string("team.tls_ca_file", v)?));
         }
         if let Some(v) = table.get("timezone") {
             let name = self.string("team.timezone", v)?;
@@ -1396,6 +1403,7 @@ timeout_secs = 10
 # cache_ms = 0                     # reuse totals read this recently when there is nothing new to push
 # timeout_ms = 50                  # one exchange with the server, connecting included
 # timezone = "UTC"                 # the same on every machine: "UTC" or an IANA name
+# tls_ca_file = "~/.config/ccbreaker/redis-ca.pem"   # for rediss:// with a private CA
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.
@@ -1498,6 +1506,9 @@ pub(crate) fn render(config: &Config) -> String {
         let _ = writeln!(out, "cache_ms = {}", t.cache_ms);
         let _ = writeln!(out, "timeout_ms = {}", t.timeout_ms);
         let _ = writeln!(out, "timezone = \"{}\"", t.timezone.name());
+        if let Some(file) = &t.tls_ca_file {
+            let _ = writeln!(out, "tls_ca_file = {:?}", file.display().to_string());
+        }
     }
     out
 }

@@ -260,6 +260,10 @@ fn dispatch_net(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         Some("prices") => prices::prices(args, io, Some(crate::net::fetch)),
         Some("alert") => alert::alert_net(args, io),
         Some("digest") => digest::digest(args, io, Some(crate::alert::deliver::deliver)),
+        Some("team-exchange") => {
+            args.finish()?;
+            team::exchange_net(io)
+        }
         Some("-V" | "--version") => {
             writeln!(io.stdout, "{net} {}", env!("CARGO_PKG_VERSION"))?;
             Ok(exit::OK)

@@ -144,3 +144,20 @@ pub(super) fn team(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     writeln!(out, "this machine: {sync}; {pending}; on_unreachable = \"{}\"", status.budgets.on_unreachable)?;
     Ok(exit::OK)
 }
+
+/// `ccbreaker-net team-exchange`: a hook's `rediss://` exchange (see `crate::team::resp`): the request on stdin, the
+/// replies' bytes on stdout; exit 9 past the deadline, 1 with the reason on stderr.
+pub(super) fn exchange_net(io: &mut Io) -> Result<u8, Error> {
+    let mut out = Vec::new();
+    match crate::team::resp::tls_pipe(io.stdin, &mut out) {
+        Ok(()) => {
+            io.stdout.write_all(&out)?;
+            Ok(exit::OK)
+        }
+        Err(crate::team::resp::TlsError::TimedOut) => Ok(crate::team::resp::TLS_TIMED_OUT as u8),
+        Err(err) => {
+            writeln!(io.stderr, "{err}")?;
+            Ok(exit::ERROR)
+        }
+    }
+}

@@ -101,6 +101,8 @@ pub(crate) struct Setup {
     pub member: String,
     pub zone: Zone,
     pub timeout: Duration,
+    /// `team.tls_ca_file`: a CA a `rediss://` server's certificate may be signed by, beside the web's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Setup {
@@ -119,6 +121,7 @@ impl Setup {
             member,
             zone: team.timezone,
             timeout: Duration::from_millis(team.timeout_ms),
+            ca_file: team.tls_ca_file.as_ref().map(|f| crate::paths::expand_home(f, env.home.as_deref())),
         })
     }
 
@@ -163,7 +166,7 @@ impl Setup {
         }
         command.push(events.len().to_string().into_bytes());
         command.extend(events.iter().flatten().map(|w| w.as_bytes().to_vec()));
-        let replies = resp::exchange(&self.target, &[command], self.timeout)?;
+        let replies = resp::exchange(&self.target, self.ca_file.as_deref(), &[command], self.timeout)?;
         let bad = || RespError::Protocol { target: self.target.to_string(), what: "a script reply of another shape" };
         match replies.first() {
             Some(Reply::Array(Some(items))) if items.len() == 4 => {

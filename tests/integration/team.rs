@@ -15,6 +15,8 @@ struct Redis {
     child: Option<Child>,
     /// `requirepass`, if any.
     password: Option<String>,
+    /// A TLS port beside the plain one, and the CA file its certificate is signed by.
+    tls: Option<(u16, PathBuf)>,
 }
 
 impl Redis {
@@ -27,7 +29,7 @@ impl Redis {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut redis = Redis { port, dir, child: None, password: password.map(str::to_owned) };
+        let mut redis = Redis { port, dir, child: None, password: password.map(str::to_owned), tls: None };
         redis.run();
         redis
     }
@@ -38,6 +40,21 @@ impl Redis {
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--save", "", "--appendonly", "no"])
             .args(["--dir", self.dir.to_str().unwrap(), "--enable-debug-command", "local"])
             .args(self.password.iter().flat_map(|p| ["--requirepass", p.as_str()]))
+            .args(self.tls.iter().flat_map(|(port, _)| {
+                let file = |name: &str| self.dir.join(name).display().to_string();
+                [
+                    "--tls-port".to_owned(),
+                    port.to_string(),
+                    "--tls-cert-file".to_owned(),
+                    file("server.crt"),
+                    "--tls-key-file".to_owned(),
+                    file("server.key"),
+                    "--tls-ca-cert-file".to_owned(),
+                    file("ca.crt"),
+                    "--tls-auth-clients".to_owned(),
+                    "no".to_owned(),
+                ]
+            }))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -50,6 +67,58 @@ impl Redis {
             assert!(Instant::now() < deadline, "redis-server did not answer on port {}", self.port);
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// A server that also listens with TLS, its certificate (for 127.0.0.1) signed by a CA made for the test.
+    fn start_tls(name: &str) -> Redis {
+        let mut redis = Redis::start(name);
+        redis.stop();
+        let dir = redis.dir.clone();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(&dir).output().expect("openssl");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        openssl(
+            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2"]
+                .iter()
+                .copied()
+                .chain(["-subj", "/CN=ccbreaker test CA"])
+                .collect::<Vec<_>>(),
+        );
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        redis.tls = Some((port, dir.join("ca.crt")));
+        redis.run();
+        redis
     }
 
     /// Saves and stops the server.
@@ -367,7 +436,7 @@ fn a_slow_redis_never_holds_a_hook_past_its_timeout() {
     // the timeout the call would take the whole 3 seconds.)
     let port = redis.port;
     let sleeper = std::thread::spawn(move || {
-        let r = Redis { port, dir: PathBuf::new(), child: None, password: None };
+        let r = Redis { port, dir: PathBuf::new(), child: None, password: None, tls: None };
         r.command(&["DEBUG", "SLEEP", "3"])
     });
     std::thread::sleep(Duration::from_millis(200));
@@ -533,4 +602,35 @@ fn the_pre_request_gate_refuses_a_model_request_once_the_team_budget_is_crossed_
     let reason = answer["reason"].as_str().unwrap();
     assert!(reason.starts_with("ccbreaker: team daily budget reached: team `eng` has spent $2.60 today"), "{reason}");
     assert!(reason.contains("Top members today: alice $2.50, bob $0.10."), "{reason}");
+}
+
+#[test]
+fn a_rediss_server_is_reached_with_tls_through_ccbreaker_net_and_its_certificate_is_checked() {
+    let redis = Redis::start_tls("tls");
+    let (tls_port, ca) = redis.tls.clone().unwrap();
+    let url = format!("rediss://127.0.0.1:{tls_port}/0");
+    let mut sb = Sandbox::new("team-tls");
+    sb.now = now();
+    sb.config(&format!(
+        "[team]\nredis_url = \"{url}\"\nname = \"eng\"\nmember = \"alice\"\ntimeout_ms = 5000\ndaily_usd = 3\n\
+         tls_ca_file = \"{}\"\n",
+        ca.display()
+    ));
+    sb.transcript("s").lines(&[spent("t1", tokens_for_usd(2.0))]);
+    sb.pre_tool_use("s").assert_silent_allow();
+    assert_eq!(redis.pico(&day_key()), pico(tokens_for_usd(2.0)), "pushed over TLS");
+    let status = sb.run(&["team", "status", "--json"], b"").json();
+    assert_eq!((status["reachable"].as_bool(), status["day"]["cost_usd"].as_f64()), (Some(true), Some(2.0)));
+    assert_eq!(status["server"], url);
+    sb.transcript("s").lines(&[spent("t2", tokens_for_usd(1.5))]);
+    assert!(block_reason(&sb.pre_tool_use("s")).contains("team `eng` has spent $3.50 today"));
+    // Without the CA, the certificate is not trusted: unreachable, and said why.
+    sb.config(&format!("[team]\nredis_url = \"{url}\"\nname = \"eng\"\nmember = \"alice\"\ntimeout_ms = 5000\n"));
+    let status = sb.run(&["team", "status", "--json"], b"").json();
+    assert_eq!(status["reachable"], false);
+    let error = status["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!("could not talk to {url} over TLS: ")) && error.contains("certificate"),
+        "{error}"
+    );
 }
