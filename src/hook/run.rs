@@ -596,14 +596,20 @@ fn decide(call: &Call) -> Result<Decision, Error> {
 fn team_step(call: &Call, locked: &mut Locked, action: Action) -> Result<(Action, Option<Alert>, bool), Error> {
     let Some(team) = &call.config.team else { return Ok((action, None, false)) };
     let config = call.config_path.display().to_string();
+    let can_warn = call.kind.can_block() && !call.kind.is_mod();
+    let asking = crate::team::Asking { config: &config, warn_at: call.config.budget.warn_at, can_warn };
     let check =
-        crate::team::check(team, call.env, &call.state_dir, &locked.keys, &locked.ledger.keys, call.now, &config)?;
-    match (check.block, action) {
-        (Some(reason), action) if !matches!(action, Action::Block(_)) => {
+        crate::team::check(team, call.env, &call.state_dir, &locked.keys, &locked.ledger.keys, call.now, &asking)?;
+    match (check.block, check.warn, action) {
+        (Some(reason), _, action) if !matches!(action, Action::Block(_)) => {
             locked.ledger.sessions.entry(call.session.clone()).or_default().blocked_since.get_or_insert(call.now);
             Ok((Action::Block(reason), check.alert, true))
         }
-        (_, action) => Ok((action, check.alert, false)),
+        (None, Some(warning), Action::Allow) => Ok((Action::Warn(warning), check.alert, false)),
+        (None, Some(warning), Action::Warn(local)) => {
+            Ok((Action::Warn(format!("{local} {warning}")), check.alert, false))
+        }
+        (_, _, action) => Ok((action, check.alert, false)),
     }
 }
 

@@ -76,6 +76,9 @@ pub(crate) struct Saved {
     pub pending: u64,
     /// Round trip of the last exchange, in microseconds.
     pub round_trip_us: u64,
+    /// The warnings shown on this machine: each team budget's, for which day or month.
+    #[serde(default)]
+    pub warned: BTreeMap<String, String>,
 }
 
 fn saved_path(state_dir: &Path) -> PathBuf {
@@ -382,14 +385,23 @@ pub(crate) fn block_reason(team: &Team, setup: &Setup, view: &View, config_path:
     ))
 }
 
-/// What the team's side of one hook call says: a block and why, and an alert to raise (a team budget reached, or
-/// the server unreachable).
+/// What the team's side of one hook call says: a block and why, a warning to show, and an alert to raise (a team
+/// budget reached or nearly, or the server unreachable).
 pub(crate) struct Check {
     pub block: Option<String>,
+    pub warn: Option<String>,
     pub alert: Option<Alert>,
 }
 
-/// The hook's team step (see [`sync`]) and its judgement. `config` names the config file in messages.
+/// How a hook call asks the team: the config file (named in messages), `budget.warn_at`, and whether the call can
+/// show a warning (a warning is marked as shown only then).
+pub(crate) struct Asking<'a> {
+    pub config: &'a str,
+    pub warn_at: f64,
+    pub can_warn: bool,
+}
+
+/// The hook's team step (see [`sync`]) and its judgement.
 pub(crate) fn check(
     team: &Team,
     env: &Env,
@@ -397,11 +409,15 @@ pub(crate) fn check(
     keys: &KeyIndex,
     committed: &BTreeMap<NaiveDate, u64>,
     now: DateTime<Utc>,
-    config: &str,
+    asking: &Asking,
 ) -> Result<Check, TeamError> {
     let setup = Setup::new(team, env)?;
     let view = sync(&setup, team, state_dir, keys, committed, now)?;
-    let block = block_reason(team, &setup, &view, config);
+    let block = block_reason(team, &setup, &view, asking.config);
+    let warned = match (&block, asking.can_warn && asking.warn_at > 0.0 && asking.warn_at < 1.0) {
+        (None, true) => warn(team, &setup, &view, asking.warn_at, state_dir),
+        _ => Vec::new(),
+    };
     let day = view.totals.day.map(|d| d.to_string()).unwrap_or_default();
     let alert = match (&block, view.reachable) {
         (Some(reason), _) => {
@@ -435,9 +451,73 @@ pub(crate) fn check(
             );
             Some(Alert::new(AlertKind::FailOpen, format!("team:{}:server", setup.name), title, message, now))
         }
-        (None, true) => None,
+        (None, true) => warned.first().map(|s| {
+            let title = format!(
+                "ccbreaker: team `{}` {} budget at {}% ({} of {})",
+                setup.name,
+                s.scope.name(),
+                percent(s),
+                s.spent,
+                s.limit
+            );
+            let mut alert =
+                Alert::new(AlertKind::Warn, format!("team:{}:{day}", setup.name), title.clone(), title, now);
+            alert.spent_usd = Some(s.spent.usd());
+            alert.limit_usd = Some(s.limit.usd());
+            alert
+        }),
     };
-    Ok(Check { block, alert })
+    let warn = (!warned.is_empty()).then(|| {
+        let parts: Vec<String> = warned
+            .iter()
+            .map(|s| {
+                let (spent, limit, p) = (s.spent, s.limit, percent(s));
+                match s.scope {
+                    Scope::Day => {
+                        format!("team `{}` has spent {spent} today of its {limit} daily budget ({p}%)", setup.name)
+                    }
+                    Scope::Month => {
+                        format!(
+                            "team `{}` has spent {spent} this month of its {limit} monthly budget ({p}%)",
+                            setup.name
+                        )
+                    }
+                    Scope::MemberDay => format!(
+                        "{} has spent {spent} today on all their machines, of the {limit} member daily budget ({p}%)",
+                        setup.member
+                    ),
+                }
+            })
+            .collect();
+        format!("ccbreaker: {}.", parts.join("; "))
+    });
+    Ok(Check { block, warn, alert })
+}
+
+fn percent(s: &Standing) -> u64 {
+    (s.spent.0 as u128 * 100 / s.limit.0.max(1) as u128) as u64
+}
+
+/// The team budgets past `warn_at` not yet warned of on this machine in their day or month: marked as warned now.
+fn warn(team: &Team, setup: &Setup, view: &View, warn_at: f64, state_dir: &Path) -> Vec<Standing> {
+    let per_mille = (warn_at * 1000.0).round() as u128;
+    let period = |scope: Scope| match scope {
+        Scope::Month => view.totals.month.clone(),
+        Scope::Day | Scope::MemberDay => view.totals.day.map(|d| d.to_string()).unwrap_or_default(),
+    };
+    let mut saved = Saved::load(state_dir);
+    let fresh: Vec<Standing> = standings(team, view)
+        .into_iter()
+        .filter(|s| s.spent.0 as u128 * 1000 >= s.limit.0 as u128 * per_mille)
+        .filter(|s| saved.warned.get(s.scope.name()) != Some(&period(s.scope)))
+        .collect();
+    if !fresh.is_empty() && saved.target == setup.fingerprint() {
+        for s in &fresh {
+            saved.warned.insert(s.scope.name().to_owned(), period(s.scope));
+        }
+        let _ = saved.store(state_dir);
+    }
+    fresh
 }
 
 impl Scope {

@@ -634,3 +634,24 @@ fn a_rediss_server_is_reached_with_tls_through_ccbreaker_net_and_its_certificate
         "{error}"
     );
 }
+
+#[test]
+fn a_team_budget_past_warn_at_warns_once_a_day_on_each_machine() {
+    let redis = Redis::start("warn");
+    let a = machine("warn-a", &redis, "alice", "daily_usd = 10\nmonthly_usd = 1000\n");
+    let b = machine("warn-b", &redis, "bob", "daily_usd = 10\nmonthly_usd = 1000\n");
+    a.transcript("s").lines(&[spent("w1", tokens_for_usd(5.0))]);
+    a.pre_tool_use("s").assert_silent_allow();
+    b.transcript("s").lines(&[spent("w2", tokens_for_usd(3.5))]);
+    let out = b.pre_tool_use("s");
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        out.json()["systemMessage"],
+        "ccbreaker: team `eng` has spent $8.50 today of its $10.00 daily budget (85%)."
+    );
+    b.pre_tool_use("s").assert_silent_allow();
+    // The other machine warns too, once.
+    let out = a.pre_tool_use("s");
+    assert!(out.stdout.contains("team `eng` has spent $8.50 today"), "{}", out.stdout);
+    a.pre_tool_use("s").assert_silent_allow();
+}
