@@ -46,57 +46,13 @@ cleanup() {
 trap cleanup EXIT
 until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
 
-# The fixture: bench/hook-latency.sh's, built by running it with --runs 0 would time nothing; build it the same
-# way here (a 10-turn session with today's timestamps, one pending response, the two events).
+# The fixture: bench/hook-latency.sh's (a 10-turn session with today's timestamps, one pending response, the
+# events).
 session=5e55b3a0-0000-4000-8000-00000000beef
 project=$work/home/.claude/projects/-work-bench
 transcript=$project/$session.jsonl
 mkdir -p "$project" "$work/results"
-python3 - "$work" "$transcript" "$session" <<'PY'
-import json, sys, uuid
-from datetime import datetime, timezone
-
-work, transcript, session = sys.argv[1:]
-now = datetime.now(timezone.utc)
-stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-usage = {"input_tokens": 1200, "cache_creation_input_tokens": 3000, "cache_read_input_tokens": 20000,
-         "output_tokens": 80, "service_tier": "standard",
-         "cache_creation": {"ephemeral_5m_input_tokens": 3000, "ephemeral_1h_input_tokens": 0}}
-common = {"isSidechain": False, "userType": "external", "cwd": "/work/bench", "sessionId": session,
-          "version": "2.1.331", "timestamp": stamp}
-parent = None
-
-def line(kind, message, **more):
-    global parent
-    me = str(uuid.uuid4())
-    out = {"parentUuid": parent, "type": kind, "message": message, "uuid": me, **common, **more}
-    parent = me
-    return json.dumps(out)
-
-def response(i, tool_id):
-    msg = {"id": f"msg_bench{i:04d}", "type": "message", "role": "assistant", "model": "claude-opus-5-5",
-           "stop_reason": "tool_use", "stop_sequence": None, "usage": usage}
-    text = line("assistant", {**msg, "content": [{"type": "text", "text": f"Turn {i}."}]}, requestId=f"req_bench{i:04d}")
-    call = line("assistant", {**msg, "content": [{"type": "tool_use", "id": tool_id, "name": "Bash",
-                                                  "input": {"command": f"echo {i}"}}]}, requestId=f"req_bench{i:04d}")
-    return [text, call]
-
-def result(tool_id):
-    return line("user", {"role": "user", "content": [{"tool_use_id": tool_id, "type": "tool_result", "content": "ok"}]})
-
-lines = [line("user", {"role": "user", "content": "Run the steps."})]
-for i in range(10):
-    tool = "toolu_bench_last" if i == 9 else f"toolu_bench{i:04d}"
-    lines += response(i, tool)
-    if i < 9:
-        lines.append(result(tool))
-open(f"{work}/base.jsonl", "w").write("".join(l + "\n" for l in lines))
-open(f"{work}/pending.jsonl", "w").write("".join(l + "\n" for l in [result("toolu_bench_last")] + response(10, "toolu_bench_pending")))
-for name, tool in (("on-disk", "toolu_bench_last"), ("pending", "toolu_bench_pending")):
-    event = {"session_id": session, "transcript_path": transcript, "cwd": "/work/bench", "permission_mode": "bypassPermissions",
-             "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "echo next"}, "tool_use_id": tool}
-    open(f"{work}/event-{name}.json", "w").write(json.dumps(event) + "\n")
-PY
+python3 "$here/hook-fixture.py" "$work" "$transcript" "$session" 10
 
 budget='[budget]\nsession_usd = 100\ndaily_usd = 0\ntimezone = "UTC"\n\n[transcripts]\nrescan_secs = 86400\n'
 printf "$budget" >"$work/solo.toml"
@@ -118,11 +74,12 @@ for case in far appended; do
         cp -a "$work/state" "$work/state-$case-$which"
     done
 done
-prepare() { echo "cp $work/$2.toml $work/config.toml && bash $here/hook-latency-prepare.sh $work $1 $2"; }
+# (hyperfine -N runs --prepare without a shell too: one bash -c command.)
+prepare() { echo "bash -c 'cp $work/$2.toml $work/config.toml && bash $here/hook-latency-prepare.sh $work $1 $2'"; }
 
 echo "Checking: one call of each, then what the server holds"
 for which in solo team cached; do
-    bash -c "$(prepare appended "$which")"
+    cp "$work/$which.toml" "$work/config.toml" && bash "$here/hook-latency-prepare.sh" "$work" appended "$which"
     out=$(env_of "$work/ccbreaker" hook <"$work/event-pending.json")
     [ -z "$out" ] || { echo "  $which: unexpected answer $out" >&2; exit 1; }
 done

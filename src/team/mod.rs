@@ -254,10 +254,15 @@ pub(crate) fn sync(
     let mut name = || machine.get_or_insert_with(machine_name).clone();
     let events: Vec<[String; 6]> =
         records.iter().map(|(_, message, record)| setup.event(*message, record, &mut name)).collect();
-    let cached = saved.synced_at.is_some_and(|at| {
-        saved.totals.day == Some(today) && now >= at && now - at < chrono::Duration::milliseconds(team.cache_ms as i64)
-    });
-    let mut view = if events.is_empty() && cached {
+    let cached = saved.reachable
+        && saved.synced_at.is_some_and(|at| {
+            saved.totals.day == Some(today)
+                && now >= at
+                && now - at < chrono::Duration::milliseconds(team.cache_ms as i64)
+        });
+    let reuse = events.is_empty() && cached;
+    let pending_before = saved.pending;
+    let mut view = if reuse {
         View { totals: saved.totals.clone(), member_day: Pico(0), reachable: true, error: None, pending: 0 }
     } else {
         let started = std::time::Instant::now();
@@ -312,8 +317,10 @@ pub(crate) fn sync(
     }
     saved.pending = view.pending;
     // Written before the ledger is saved: a cursor past what the ledger then commits starts its day over (see
-    // `KeyIndex::since`), which only pushes again.
-    let _ = saved.store(state_dir);
+    // `KeyIndex::since`), which only pushes again. A call that reused the totals changed nothing.
+    if !reuse || saved.pending != pending_before {
+        let _ = saved.store(state_dir);
+    }
     Ok(view)
 }
 

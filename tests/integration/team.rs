@@ -327,7 +327,8 @@ fn a_team_budget_crossed_on_one_machine_blocks_the_next_call_on_another() {
     a.transcript("sa").lines(&[spent("a1", tokens_for_usd(3.0))]);
     a.pre_tool_use("sa").assert_silent_allow();
     b.transcript("sb").lines(&[spent("b1", tokens_for_usd(1.5))]);
-    b.pre_tool_use("sb").assert_silent_allow();
+    let warned = b.pre_tool_use("sb").json();
+    assert_eq!(warned["systemMessage"], "ccbreaker: team `eng` has spent $4.50 today of its $5.00 daily budget (90%).");
     b.transcript("sb").lines(&[spent("b2", tokens_for_usd(0.5))]);
     let reason = block_reason(&b.pre_tool_use("sb"));
     assert_eq!(
@@ -654,4 +655,20 @@ fn a_team_budget_past_warn_at_warns_once_a_day_on_each_machine() {
     let out = a.pre_tool_use("s");
     assert!(out.stdout.contains("team `eng` has spent $8.50 today"), "{}", out.stdout);
     a.pre_tool_use("s").assert_silent_allow();
+}
+
+#[test]
+fn with_cache_ms_a_call_with_nothing_new_reuses_the_totals_without_a_round_trip() {
+    let mut redis = Redis::start("cache");
+    let sb = machine("team-cache", &redis, "alice", "cache_ms = 600000\ndaily_usd = 1\n");
+    sb.transcript("s").lines(&[spent("c1", tokens_for_usd(0.5))]);
+    sb.pre_tool_use("s").assert_silent_allow();
+    redis.stop();
+    // Nothing new to push, totals read less than cache_ms ago: no round trip, so the stopped server is not noticed.
+    sb.pre_tool_use("s").assert_silent_allow();
+    assert_eq!(team_json(&sb)["reachable"], true);
+    // Something new: a push, which finds the server gone.
+    sb.transcript("s").lines(&[spent("c2", 10)]);
+    sb.pre_tool_use("s").assert_silent_allow();
+    assert_eq!(team_json(&sb)["reachable"], false);
 }
