@@ -38,7 +38,7 @@ round() { # $1, $2: which runs first and second (a or b); $3: version or hook
     python3 -c '
 import json, statistics, sys
 r = {x["command"]: statistics.median(x["times"]) for x in json.load(open(sys.argv[1]))["results"]}
-print(f"{r[\"a\"] * 1e3:.3f} {r[\"b\"] * 1e3:.3f}")' "$work/round.json"
+print("%.3f %.3f" % (r["a"] * 1e3, r["b"] * 1e3))' "$work/round.json"
 }
 for kind in version hook; do
     : >"$work/$kind.txt"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What team mode adds to a hook call: the warm `ccbreaker hook` call with no [team] table, with one pointed at a
 # local redis-server (cache_ms = 0: one round trip every call), and with totals reused (cache_ms = 10 minutes: no
-# round trip when nothing is new), in one hyperfine run per case, against bench/floor.
+# round trip when nothing is new), against bench/floor, in rounds (see below).
 #
 #   far       the session's transcript has nothing new: the team call pushes nothing and reads the totals
 #   appended  one new response (two lines) appended before the call: it is read, counted and pushed
@@ -11,7 +11,7 @@
 # case the restored team.json has not pushed the new response, so every run pushes it: the server finds it
 # already recorded after the first run, which costs it the same lookups, and the round trip is the same.
 #
-# Usage: bench/team-latency.sh [--bin PATH] [--floor PATH] [--runs N]
+# Usage: bench/team-latency.sh [--bin PATH] [--floor PATH] [--runs N] [--rounds N]   (default 8 rounds of 100)
 #   needs redis-server (Debian: apt-get install redis-server) and hyperfine >= 1.16 (HYPERFINE to choose one)
 set -euo pipefail
 
@@ -19,12 +19,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 bin=$root/target/release/ccbreaker
 floor=$here/floor/target/release/ccbreaker-floor
-runs=500
+runs=100
+rounds=8
 while [ $# -gt 0 ]; do
     case $1 in
         --bin) bin=$2; shift 2 ;;
         --floor) floor=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -86,31 +88,43 @@ done
 echo "  team day total: $(redis-cli -p "$port" get "ccbreaker:{bench}:day:$(date -u +%F)") pico-USD (11 responses)"
 echo
 
+# Rounds of short runs, the order of the four commands rotated each round, so that a change of the machine's load
+# between commands does not decide the result: the table gives the median over rounds of each p50, and of each
+# round's difference from the no-team p50.
+names=("no team" "team, cache_ms 0" "team, cache_ms 600000" "floor")
+whiches=(solo team cached solo)
 for case in far appended; do
-    echo "== $case ($runs runs)"
-    env_of "$hyperfine" -N --warmup 10 --runs "$runs" --input "$(event_of "$case")" \
-        --export-json "$work/results/$case.json" \
-        --prepare "$(prepare "$case" solo)" --command-name "no team" "$work/ccbreaker hook" \
-        --prepare "$(prepare "$case" team)" --command-name "team, cache_ms 0" "$work/ccbreaker hook" \
-        --prepare "$(prepare "$case" cached)" --command-name "team, cache_ms 600000" "$work/ccbreaker hook" \
-        --prepare "$(prepare "$case" solo)" --command-name "floor" "$floor"
-    echo
+    echo "== $case ($rounds rounds of $runs runs)"
+    for round in $(seq 1 "$rounds"); do
+        args=()
+        for k in 0 1 2 3; do
+            i=$(( (k + round) % 4 ))
+            command="$work/ccbreaker hook"
+            [ "$i" = 3 ] && command=$floor
+            args+=(--prepare "$(prepare "$case" "${whiches[$i]}")" --command-name "${names[$i]}" "$command")
+        done
+        env_of "$hyperfine" -N --warmup 5 --runs "$runs" --input "$(event_of "$case")" --style none \
+            --export-json "$work/results/$case-$round.json" "${args[@]}" >/dev/null
+    done
 done
 
 echo "CPUs: $(nproc), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-python3 - "$work/results" <<'PY'
+python3 - "$work/results" "$rounds" <<'PY'
 import json, statistics, sys
 from pathlib import Path
 
-print("| case | command | runs | p50 ms | mean ms | p50 - no team p50 | p50 / floor p50 |")
-print("|---|---|---|---|---|---|---|")
+rounds = int(sys.argv[2])
+print("| case | command | p50 ms (median of rounds) | p50 - no team p50 (median of rounds) | p50 / floor p50 | CPU ms (user + sys, mean) |")
+print("|---|---|---|---|---|---|")
 for case in ("far", "appended"):
-    results = {r["command"]: r for r in json.loads((Path(sys.argv[1]) / f"{case}.json").read_text())["results"]}
-    solo = statistics.median(results["no team"]["times"])
-    floor = statistics.median(results["floor"]["times"])
-    for name, r in results.items():
-        p50 = statistics.median(r["times"])
-        print(f"| {case} | {name} | {len(r['times'])} | {p50 * 1e3:.2f} | {r['mean'] * 1e3:.2f} | "
-              f"{(p50 - solo) * 1e3:+.2f} ms | {p50 / floor:.2f}x |")
+    results = [{r["command"]: r for r in json.loads((Path(sys.argv[1]) / f"{case}-{i}.json").read_text())["results"]}
+               for i in range(1, rounds + 1)]
+    per = [{name: statistics.median(r["times"]) for name, r in res.items()} for res in results]
+    for name in ("no team", "team, cache_ms 0", "team, cache_ms 600000", "floor"):
+        p50 = statistics.median(p[name] for p in per)
+        diff = statistics.median(p[name] - p["no team"] for p in per)
+        ratio = statistics.median(p[name] / p["floor"] for p in per)
+        cpu = statistics.mean(res[name]["user"] + res[name]["system"] for res in results)
+        print(f"| {case} | {name} | {p50 * 1e3:.2f} | {diff * 1e3:+.2f} ms | {ratio:.2f}x | {cpu * 1e3:.2f} |")
 PY
