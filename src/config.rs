@@ -1732,6 +1732,16 @@ mod tests {
     }
 
     #[test]
+    fn in_locked_mode_the_team_comes_from_the_root_config_only() {
+        let (root, _) = parse_ok("[team]\nredis_url = \"redis://10.0.0.5\"\nname = \"eng\"\ndaily_usd = 100\n");
+        let (user, _) = parse_ok("[team]\nredis_url = \"redis://127.0.0.1\"\nname = \"mine\"\ndaily_usd = 0\n");
+        assert_eq!(tighten(root.clone(), &user).team, root.team, "the user's [team] neither changes nor adds");
+        let (none, _) = parse_ok("");
+        assert_eq!(tighten(none.clone(), &user).team, None);
+        assert_eq!(tighten(root.clone(), &none).team, root.team, "nor drops the root's");
+    }
+
+    #[test]
     fn a_user_config_only_tightens_the_root_one() {
         let (root, _) =
             parse_ok("[budget]\nsession_usd = 10\ndaily_usd = 0\ntimezone = \"UTC\"\n[policy]\non_breach = \"deny\"\n");
