@@ -29,8 +29,9 @@ use std::time::Duration;
 /// The script every push runs, atomically on the server.
 const SCRIPT: &str = include_str!("push.lua");
 
-/// At most this many records go in one push: a first push of weeks of history is spread over calls.
-const BATCH: usize = 2_000;
+/// At most this many records go in one push (a few milliseconds of the server's time, well within `timeout_ms`): a
+/// first push of weeks of history is spread over calls.
+const BATCH: usize = 256;
 
 /// Why team mode cannot run. None of them shows the URL's credentials.
 #[derive(Debug, thiserror::Error)]

@@ -672,3 +672,18 @@ fn with_cache_ms_a_call_with_nothing_new_reuses_the_totals_without_a_round_trip(
     sb.pre_tool_use("s").assert_silent_allow();
     assert_eq!(team_json(&sb)["reachable"], false);
 }
+
+#[test]
+fn a_long_history_is_pushed_over_several_calls_and_counted_once() {
+    let redis = Redis::start("batch");
+    let sb = machine("team-batch", &redis, "alice", "");
+    let lines: Vec<String> = (0..300u64).map(|i| spent(&format!("h{i}"), 100 + i)).collect();
+    let truth: u64 = (0..300u64).map(|i| pico(100 + i)).sum();
+    sb.transcript("s").lines(&lines);
+    sb.pre_tool_use("s").assert_silent_allow();
+    assert_eq!(team_json(&sb)["pending"], 44, "256 pushed, 44 left for the next call");
+    assert_eq!(redis.pico(&day_key()), (0..256u64).map(|i| pico(100 + i)).sum::<u64>());
+    sb.pre_tool_use("s").assert_silent_allow();
+    assert_eq!(team_json(&sb)["pending"], 0);
+    assert_eq!(redis.pico(&day_key()), truth);
+}
