@@ -14,6 +14,8 @@ pub(crate) struct Config {
     pub transcripts: Transcripts,
     pub reconcile: Reconcile,
     pub alerts: Alerts,
+    /// `[team]`: `None` when the config has no such table (team mode off).
+    pub team: Option<Team>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -262,6 +264,68 @@ pub(crate) struct Configured {
     pub from_user: bool,
 }
 
+/// `[team]`: one budget for a team, kept on a Redis server every member's machine points at (see `crate::team`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Team {
+    /// `redis_url`; `CCBREAKER_REDIS_URL` wins when set (the place of credentials kept out of the file). Never shown.
+    pub redis_url: Option<crate::env::Secret>,
+    /// The team's name: every key it writes is under it.
+    pub name: String,
+    /// Whose spend this machine's is; `None`: the OS user name.
+    pub member: Option<String>,
+    /// USD the whole team may spend in one day of `timezone`; 0 turns the scope off.
+    pub daily_usd: f64,
+    /// USD the whole team may spend in one calendar month of `timezone`; 0 turns the scope off.
+    pub monthly_usd: f64,
+    /// USD one member may spend in one day, on all their machines; 0 turns the scope off.
+    pub member_daily_usd: f64,
+    pub on_unreachable: OnUnreachable,
+    /// Milliseconds the totals read from the server may be reused when there is nothing new to push.
+    pub cache_ms: u64,
+    /// Milliseconds one exchange with the server may take, connecting included.
+    pub timeout_ms: u64,
+    /// Where the team's days and months start: every member must use the same.
+    pub timezone: Zone,
+    /// A CA file (PEM) a `rediss://` server's certificate may be signed by, beside the web's roots.
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+/// What a hook does when the team's server cannot be reached in `team.timeout_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnUnreachable {
+    /// Judge the team budgets on the last totals read plus what this machine has counted since.
+    Allow,
+    /// Block the call.
+    Block,
+}
+
+impl OnUnreachable {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OnUnreachable::Allow => "allow",
+            OnUnreachable::Block => "block",
+        }
+    }
+}
+
+impl Default for Team {
+    fn default() -> Team {
+        Team {
+            redis_url: None,
+            name: "default".to_owned(),
+            member: None,
+            daily_usd: 0.0,
+            monthly_usd: 0.0,
+            member_daily_usd: 0.0,
+            on_unreachable: OnUnreachable::Allow,
+            cache_ms: 0,
+            timeout_ms: 50,
+            timezone: Zone::Utc,
+            tls_ca_file: None,
+        }
+    }
+}
+
 /// `[alerts]`: where alerts go, on what, and how often.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Alerts {
@@ -483,7 +547,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn config(&mut self, root: &Table) -> Result<Config, ConfigError> {
-        self.warn_unknown(root, "", &["budget", "policy", "pricing", "transcripts", "reconcile", "alerts"]);
+        self.warn_unknown(root, "", &["budget", "policy", "pricing", "transcripts", "reconcile", "alerts", "team"]);
         let defaults = Config::default();
         Ok(Config {
             budget: self.budget(self.section(root, "budget")?, defaults.budget)?,
@@ -492,7 +556,83 @@ impl Reader<'_> {
             transcripts: self.transcripts(self.section(root, "transcripts")?, defaults.transcripts)?,
             reconcile: self.reconcile(self.section(root, "reconcile")?, defaults.reconcile)?,
             alerts: self.alerts(self.section(root, "alerts")?, defaults.alerts)?,
+            team: self.section(root, "team")?.map(|table| self.team(table)).transpose()?,
         })
+    }
+
+    fn team(&mut self, table: &Table) -> Result<Team, ConfigError> {
+        const KEYS: [&str; 11] = [
+            "redis_url",
+            "name",
+            "member",
+            "daily_usd",
+            "monthly_usd",
+            "member_daily_usd",
+            "on_unreachable",
+            "cache_ms",
+            "timeout_ms",
+            "timezone",
+            "tls_ca_file",
+        ];
+        self.warn_unknown(table, "team", &KEYS);
+        let mut t = Team::default();
+        if let Some(v) = table.get("redis_url") {
+            let url = self.string("team.redis_url", v)?.trim();
+            if let Err(why) = crate::team::resp::Target::parse(url) {
+                return Err(self.invalid("team.redis_url", why));
+            }
+            t.redis_url = Some(crate::env::Secret::new(url.to_owned()));
+        }
+        for (key, value) in [("name", &mut t.name), ("member", t.member.get_or_insert_with(String::new))] {
+            if let Some(v) = table.get(key) {
+                let full = format!("team.{key}");
+                let text = self.string(&full, v)?;
+                if text.is_empty() || text.len() > 64 || !text.chars().all(|c| c.is_ascii_graphic()) {
+                    return Err(
+                        self.invalid(&full, format!("must be 1 to 64 printable ASCII characters, got {text:?}"))
+                    );
+                }
+                *value = text.to_owned();
+            }
+        }
+        t.member = t.member.filter(|m| !m.is_empty());
+        if let Some(v) = table.get("daily_usd") {
+            t.daily_usd = self.usd("team.daily_usd", v)?;
+        }
+        if let Some(v) = table.get("monthly_usd") {
+            t.monthly_usd = self.usd("team.monthly_usd", v)?;
+        }
+        if let Some(v) = table.get("member_daily_usd") {
+            t.member_daily_usd = self.usd("team.member_daily_usd", v)?;
+        }
+        if let Some(v) = table.get("on_unreachable") {
+            t.on_unreachable = match self.string("team.on_unreachable", v)? {
+                "allow" => OnUnreachable::Allow,
+                "block" => OnUnreachable::Block,
+                other => {
+                    return Err(
+                        self.invalid("team.on_unreachable", format!("must be \"allow\" or \"block\", got {other:?}"))
+                    );
+                }
+            };
+        }
+        if let Some(v) = table.get("cache_ms") {
+            t.cache_ms = self.whole("team.cache_ms", v, 0, 3_600_000, "milliseconds")?;
+        }
+        if let Some(v) = table.get("timeout_ms") {
+            t.timeout_ms = self.whole("team.timeout_ms", v, 1, 5_000, "milliseconds")?;
+        }
+        if let Some(v) = table.get("tls_ca_file") {
+            t.tls_ca_file = Some(PathBuf::from(self.string("team.tls_ca_file", v)?));
+        }
+        if let Some(v) = table.get("timezone") {
+            let name = self.string("team.timezone", v)?;
+            t.timezone = Zone::parse(name).filter(|zone| *zone != Zone::Local).ok_or_else(|| {
+                let what = "must be the same on every member's machine: \"UTC\" or an IANA zone name such as";
+                self.invalid("team.timezone", format!("{what} \"Europe/Berlin\", got {name:?}"))
+            })?;
+        }
+        Ok(t)
     }
 
     fn alerts(&mut self, table: Option<&Table>, mut a: Alerts) -> Result<Alerts, ConfigError> {
@@ -1249,6 +1389,21 @@ cooldown_minutes = 30
 daily_digest = false
 # Seconds one delivery may take (it never delays a hook: it happens in a process of its own).
 timeout_secs = 10
+
+# One budget for a whole team, on a Redis server every member's machine points at (see the README's "Team
+# budgets"). Off without a [team] table.
+# [team]
+# redis_url = "redis://127.0.0.1:6379/0"   # or CCBREAKER_REDIS_URL; redis://user:password@host:port/db
+# name = "default"                 # the team: every key is under it
+# member = "alice"                 # default: the OS user name
+# daily_usd = 0.0                  # the whole team, per day of `timezone`; 0 turns it off
+# monthly_usd = 0.0                # the whole team, per calendar month
+# member_daily_usd = 0.0           # one member on all their machines, per day
+# on_unreachable = "allow"         # or "block" when the server does not answer in timeout_ms
+# cache_ms = 0                     # reuse totals read this recently when there is nothing new to push
+# timeout_ms = 50                  # one exchange with the server, connecting included
+# timezone = "UTC"                 # the same on every machine: "UTC" or an IANA name
+# tls_ca_file = "~/.config/ccbreaker/redis-ca.pem"   # for rediss:// with a private CA
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.
@@ -1333,6 +1488,28 @@ pub(crate) fn render(config: &Config) -> String {
     let _ = writeln!(out, "cooldown_minutes = {}", a.cooldown_minutes);
     let _ = writeln!(out, "daily_digest = {}", a.daily_digest);
     let _ = writeln!(out, "timeout_secs = {}", a.timeout_secs);
+    if let Some(t) = &config.team {
+        let _ = writeln!(out, "\n[team]");
+        if let Some(url) = &t.redis_url {
+            // Checked when read; shown without credentials.
+            let shown = crate::team::resp::Target::parse(url.expose()).map(|t| t.to_string()).unwrap_or_default();
+            let _ = writeln!(out, "redis_url = {shown:?} # CCBREAKER_REDIS_URL wins when set");
+        }
+        let _ = writeln!(out, "name = {:?}", t.name);
+        if let Some(member) = &t.member {
+            let _ = writeln!(out, "member = {member:?}");
+        }
+        let _ = writeln!(out, "daily_usd = {:?}", t.daily_usd);
+        let _ = writeln!(out, "monthly_usd = {:?}", t.monthly_usd);
+        let _ = writeln!(out, "member_daily_usd = {:?}", t.member_daily_usd);
+        let _ = writeln!(out, "on_unreachable = \"{}\"", t.on_unreachable.as_str());
+        let _ = writeln!(out, "cache_ms = {}", t.cache_ms);
+        let _ = writeln!(out, "timeout_ms = {}", t.timeout_ms);
+        let _ = writeln!(out, "timezone = \"{}\"", t.timezone.name());
+        if let Some(file) = &t.tls_ca_file {
+            let _ = writeln!(out, "tls_ca_file = {:?}", file.display().to_string());
+        }
+    }
     out
 }
 
@@ -1527,6 +1704,41 @@ mod tests {
         assert!(err.contains("`budget.incomplete_output_tokens`"), "{err}");
         let err = parse_err("budget = 3\n");
         assert!(err.contains("`budget`"), "{err}");
+    }
+
+    #[test]
+    fn team_keys_read_with_their_defaults_and_bad_values_name_the_key() {
+        assert_eq!(parse_ok("").0.team, None);
+        let (config, warnings) = parse_ok("[team]\nredis_url = \"redis://:pw@10.0.0.5:6380/2\"\nmonthly_usd = 900\n");
+        let team = config.team.unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!((team.monthly_usd, team.timeout_ms, team.cache_ms, team.name.as_str()), (900.0, 50, 0, "default"));
+        assert_eq!((team.on_unreachable, team.timezone, team.member.clone()), (OnUnreachable::Allow, Zone::Utc, None));
+        let rendered = render(&Config { team: Some(team), ..Config::default() });
+        assert!(rendered.contains("redis_url = \"redis://10.0.0.5:6380/2 (credentials hidden)\""), "{rendered}");
+        assert!(!rendered.contains("pw"));
+        let err = parse_err("[team]\nredis_url = \"http://:secret@h\"\n");
+        assert!(err.contains("`team.redis_url` in `/c.toml` must be a redis://") && !err.contains("secret"), "{err}");
+        let err = parse_err("[team]\ntimezone = \"local\"\n");
+        assert!(err.contains("`team.timezone`") && err.contains("the same on every member's machine"), "{err}");
+        let err = parse_err("[team]\non_unreachable = \"maybe\"\n");
+        assert!(err.contains("`team.on_unreachable`"), "{err}");
+        let err = parse_err("[team]\ntimeout_ms = 0\n");
+        assert!(err.contains("`team.timeout_ms`"), "{err}");
+        let err = parse_err("[team]\nmember = \"a b\"\n");
+        assert!(err.contains("`team.member`"), "{err}");
+        let (_, warnings) = parse_ok("[team]\nredis_uri = \"x\"\n");
+        assert!(warnings.iter().any(|w| w.contains("team.redis_url")), "{warnings:?}");
+    }
+
+    #[test]
+    fn in_locked_mode_the_team_comes_from_the_root_config_only() {
+        let (root, _) = parse_ok("[team]\nredis_url = \"redis://10.0.0.5\"\nname = \"eng\"\ndaily_usd = 100\n");
+        let (user, _) = parse_ok("[team]\nredis_url = \"redis://127.0.0.1\"\nname = \"mine\"\ndaily_usd = 0\n");
+        assert_eq!(tighten(root.clone(), &user).team, root.team, "the user's [team] neither changes nor adds");
+        let (none, _) = parse_ok("");
+        assert_eq!(tighten(none.clone(), &user).team, None);
+        assert_eq!(tighten(root.clone(), &none).team, root.team, "nor drops the root's");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub(crate) enum Level {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Check {
-    /// `hooks`, `path`, `config`, `state`, `client`, `on_failure`, `locked`, `alerts`, `transcripts`.
+    /// `hooks`, `path`, `config`, `state`, `client`, `on_failure`, `locked`, `alerts`, `transcripts`, `team`.
     pub name: &'static str,
     pub level: Level,
     pub verdict: String,
@@ -426,6 +426,53 @@ pub(crate) fn alerts(place: &Place, config: &Config, net: Option<&Path>) -> Chec
             Some("fix the channel, then `ccbreaker alert test` (or `doctor --send`)".into()),
         )
     }
+}
+
+/// Whether the team's Redis server (`[team]`) answers, and how fast; its credentials are never shown. `None` when
+/// team mode is off.
+pub(crate) fn team(place: &Place, config: &Config, now: chrono::DateTime<chrono::Utc>) -> Option<Check> {
+    let team = config.team.as_ref()?;
+    let setup = match crate::team::Setup::new(team, &place.env) {
+        Ok(setup) => setup,
+        Err(err) => {
+            let fix = "set team.redis_url, or CCBREAKER_REDIS_URL, to redis://[[user]:password@]host[:port][/db]";
+            return Some(check("team", Level::Fail, crate::error::report(&err), Some(fix.into())));
+        }
+    };
+    let saved = crate::team::Saved::load(&place.state_dir);
+    let pending = match saved.pending {
+        0 => String::new(),
+        n => format!("; {n} response(s) wait to be pushed"),
+    };
+    let started = std::time::Instant::now();
+    Some(match setup.read(setup.zone.date_of(now)) {
+        Ok(_) => check(
+            "team",
+            Level::Ok,
+            format!(
+                "team `{}` on {} answers (round trip {:.2} ms, timeout_ms {}){pending}",
+                setup.name,
+                setup.target,
+                started.elapsed().as_secs_f64() * 1000.0,
+                team.timeout_ms
+            ),
+            None,
+        ),
+        Err(err) => check(
+            "team",
+            Level::Fail,
+            format!(
+                "team `{}`: {}; hooks {} meanwhile{pending}",
+                setup.name,
+                crate::error::report(&err),
+                match team.on_unreachable {
+                    crate::config::OnUnreachable::Allow => "judge the team budgets on the last totals read",
+                    crate::config::OnUnreachable::Block => "block every call (team.on_unreachable = \"block\")",
+                }
+            ),
+            Some("start the server or fix the URL (host, port, credentials); `ccbreaker team status` shows it".into()),
+        ),
+    })
 }
 
 /// Whether there are transcripts to count, and every named root exists.

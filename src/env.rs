@@ -48,6 +48,12 @@ pub const CCBREAKER_ADMIN_API_URL: &str = "CCBREAKER_ADMIN_API_URL";
 pub const CCBREAKER_RUN_ID: &str = "CCBREAKER_RUN_ID";
 /// The terminal's width, which Claude Code passes to its statusline command.
 pub const COLUMNS: &str = "COLUMNS";
+/// The team's Redis server (`redis://[[user]:password@]host[:port][/db]`), instead of `team.redis_url`: a URL with
+/// credentials can stay out of the config file. Never printed. Not read in locked mode.
+pub const CCBREAKER_REDIS_URL: &str = "CCBREAKER_REDIS_URL";
+/// The OS user name: a team member's name when `team.member` is not set.
+pub const USER: &str = "USER";
+pub const LOGNAME: &str = "LOGNAME";
 /// Where commands are looked up: whether `ccbreaker` there is this binary decides how messages name it.
 pub const PATH: &str = "PATH";
 
@@ -78,6 +84,10 @@ pub struct Env {
     pub columns: Option<String>,
     /// `PATH`.
     pub path: Option<String>,
+    /// `CCBREAKER_REDIS_URL` (never shown).
+    pub redis_url: Option<Secret>,
+    /// `USER`, else `LOGNAME`.
+    pub user: Option<String>,
     /// Read from the process (not a test's lookup): variables the config names (`alerts.*_env`) are then read from
     /// the process environment too.
     pub(crate) process: bool,
@@ -136,6 +146,8 @@ impl Env {
             run_id: string(CCBREAKER_RUN_ID),
             columns: string(COLUMNS),
             path: string(PATH),
+            redis_url: string(CCBREAKER_REDIS_URL).map(Secret::new),
+            user: string(USER).or_else(|| string(LOGNAME)),
             process: false,
         }
     }
@@ -165,6 +177,7 @@ impl Env {
             log: None,
             now: None,
             admin_api_url: None,
+            redis_url: None,
             ..self.clone()
         }
     }

@@ -47,6 +47,8 @@ pub(crate) enum Error {
     Correction(#[from] CorrectionError),
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
+    #[error(transparent)]
+    Team(#[from] crate::team::TeamError),
     /// The command line was wrong.
     #[error("{0}\nRun `ccbreaker --help` for usage.")]
     Usage(String),

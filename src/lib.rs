@@ -28,6 +28,7 @@ mod report;
 mod runs;
 mod statusline;
 mod sync;
+mod team;
 #[cfg(test)]
 mod test_dir;
 mod text;

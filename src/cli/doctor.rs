@@ -36,6 +36,7 @@ pub(super) fn doctor(mut args: Args, io: &mut Io) -> Result<u8, Error> {
             checks.push(sent(net.as_deref()));
         }
         checks.push(doctor::transcripts(&place.env, config));
+        checks.extend(doctor::team(&place, config, super::now(io.env)?));
     }
     let failed = checks.iter().any(|c| c.level == Level::Fail);
     if json {

@@ -17,6 +17,7 @@ pub(super) fn of(command: &str) -> Option<&'static str> {
         "allow" => ALLOW,
         "alert" => ALERT,
         "log" => LOG,
+        "team" => TEAM,
         "prices" => PRICES,
         "config" => CONFIG,
         "hook" => HOOK,
@@ -180,6 +181,17 @@ grants (`allow`, `revoke`).
 
   -j, --json       JSON instead of text
   --limit N        the last N entries (default 50)
+";
+
+const TEAM: &str = "\
+Usage: ccbreaker team status [--json]
+
+The team's totals from its Redis server (`[team]` in the config): today's and this month's spend, each member's
+today, the team budgets, when this machine last reached the server and how many responses wait to be pushed. The
+server's credentials are never shown. Exit 0 whether or not the server answers (`reachable` says).
+
+  -j, --json       {\"team\", \"day\": {\"date\", \"cost_usd\"}, \"month\": {\"month\", \"cost_usd\"},
+                   \"members\": [{\"member\", \"cost_usd\"}], \"budgets\": {...}, \"last_sync\", \"reachable\", ...}
 ";
 
 const PRICES: &str = "\

@@ -17,6 +17,7 @@ mod reconcile;
 mod report;
 mod status;
 mod statusline;
+mod team;
 
 use crate::env::Env;
 use crate::error::{Error, OutputError, exit};
@@ -62,6 +63,7 @@ Usage:
   ccbreaker prices update [--from FILE|URL] [--force] [--i-am-human]
                                     new prices from LiteLLM's public table (default: its URL); in locked
                                     mode, as root (sudo)
+  ccbreaker team status [--json]    the team's day, month and members from its Redis server ([team])
   ccbreaker log [--json] [--limit N]
                                     the audit trail: every block, refused tamper attempt and override
   ccbreaker config init [--force] [--i-am-human]
@@ -75,8 +77,8 @@ Usage:
 
 Exit codes: 0 ok, 1 error, 2 blocked (hook with on_breach = \"exit-code\"), 3 halted (exec), 64 bad usage.
 Environment: CCBREAKER_CONFIG, CCBREAKER_STATE_DIR, CCBREAKER_ON_ERROR, CCBREAKER_LOCK_TIMEOUT_MS, CCBREAKER_LOG,
-CCBREAKER_NOW, CCBREAKER_RUN_ID, CLAUDE_CONFIG_DIR, COLUMNS, NO_COLOR, ANTHROPIC_ADMIN_KEY, CCBREAKER_ADMIN_API_URL
-(see the README).
+CCBREAKER_NOW, CCBREAKER_RUN_ID, CLAUDE_CONFIG_DIR, COLUMNS, NO_COLOR, ANTHROPIC_ADMIN_KEY, CCBREAKER_ADMIN_API_URL,
+CCBREAKER_REDIS_URL, USER (see the README).
 ";
 
 /// Where a command writes, and what it knows of the world.
@@ -203,6 +205,7 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "log" => log::log(args, io),
         "prices" => prices::prices(args, io, None),
         "config" => config_cmd::config(args, io),
+        "team" => team::team(args, io),
         other => Err(Error::usage(format!("unknown command `{other}`"))),
     }
 }
@@ -257,6 +260,10 @@ fn dispatch_net(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         Some("prices") => prices::prices(args, io, Some(crate::net::fetch)),
         Some("alert") => alert::alert_net(args, io),
         Some("digest") => digest::digest(args, io, Some(crate::alert::deliver::deliver)),
+        Some("team-exchange") => {
+            args.finish()?;
+            team::exchange_net(io)
+        }
         Some("-V" | "--version") => {
             writeln!(io.stdout, "{net} {}", env!("CARGO_PKG_VERSION"))?;
             Ok(exit::OK)

@@ -46,6 +46,20 @@ struct Report {
     protection: Option<crate::doctor::Protection>,
     /// The alert channels, and those whose last delivery failed.
     alerts: AlertsStatus,
+    /// Team mode (`[team]`): the totals as this machine's last hook call read them (`team status` reads them live).
+    team: Option<TeamLine>,
+}
+
+#[derive(Debug, Serialize)]
+struct TeamLine {
+    team: String,
+    day_cost_usd: f64,
+    daily_usd: f64,
+    last_sync: Option<String>,
+    reachable: bool,
+    /// Why the server could not be reached (never with credentials).
+    error: Option<String>,
+    pending: u64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -208,6 +222,19 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         channels: config.alerts.channels.iter().map(|c| c.channel.name()).collect(),
         failing: super::alert::failures(&place.state_dir),
     };
+    report.team = config.team.as_ref().map(|team| {
+        let saved = crate::team::Saved::load(&place.state_dir);
+        let today = team.timezone.date_of(now);
+        TeamLine {
+            team: team.name.clone(),
+            day_cost_usd: if saved.totals.day == Some(today) { round_usd(saved.totals.day_cost) } else { 0.0 },
+            daily_usd: team.daily_usd,
+            last_sync: saved.synced_at.map(crate::text::rfc3339),
+            reachable: saved.reachable,
+            error: saved.error,
+            pending: saved.pending,
+        }
+    });
     let lift = |id: &str| {
         format!("{} allow --session {id} --add-usd {}", place.human_command(), usd_arg(config.budget.suggested_extra()))
     };
@@ -316,6 +343,7 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         boundary: Vec::new(),
         protection: None,
         alerts: AlertsStatus::default(),
+        team: None,
     }
 }
 
@@ -533,6 +561,19 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
         for failing in &r.alerts.failing {
             writeln!(out, "  FAIL {failing}")?;
         }
+    }
+    if let Some(t) = &r.team {
+        let sync = t.last_sync.as_deref().map_or("never synced".to_owned(), |at| format!("last sync {at}"));
+        let server = match &t.error {
+            Some(error) => format!("server UNREACHABLE: {error}"),
+            None => "server reachable".to_owned(),
+        };
+        writeln!(
+            out,
+            "\nteam {}: ${:.2} today (daily budget ${:.2}); {sync}; {server}; {} response(s) to push (`ccbreaker team \
+             status` reads the server now)",
+            t.team, t.day_cost_usd, t.daily_usd, t.pending
+        )?;
     }
     for note in &r.notes {
         writeln!(out, "note: {note}")?;

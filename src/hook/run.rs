@@ -7,6 +7,7 @@ use super::event::{Event, EventKind, ModAsk, ToolInput};
 use super::gate;
 use super::output::{Action, Answer, render};
 use super::tamper;
+use crate::alert::Alert;
 use crate::audit;
 use crate::config::{Config, OnBreach, OnError};
 use crate::env::Env;
@@ -210,19 +211,23 @@ fn answer(call: &Call) -> Outcome {
     }
     let policy = &call.config.policy;
     match decide(call) {
-        Ok(decision) => {
+        Ok(mut decision) => {
             let mut alert = None;
             let mut halt = None;
             match (&decision.action, kind.can_block()) {
                 (Action::Block(reason), true) => {
                     let what = if decision.tampered { audit::Kind::Refuse } else { audit::Kind::Block };
                     call.audit(what, reason);
-                    alert = Some(super::follow::block_alert(call, reason, decision.breach, decision.tampered));
+                    alert = match decision.team_alert.take().filter(|_| decision.team_block) {
+                        Some(team) => Some(team),
+                        None => Some(super::follow::block_alert(call, reason, decision.breach, decision.tampered)),
+                    };
                     halt = Some(reason.clone());
                 }
                 (Action::Warn(message), _) => alert = Some(super::follow::warn_alert(call, message, decision.breach)),
                 _ => {}
             }
+            let alert = alert.or(decision.team_alert.take());
             let action = with_notice(decision.action, call.effective.notice.as_deref());
             let answer = render(kind, &action, policy.on_breach);
             Outcome {
@@ -415,6 +420,9 @@ struct Decision {
     tampered: bool,
     /// The budget this call's verdict is about, when it warns or blocks.
     breach: Option<Standing>,
+    /// What the team's side raises (see [`team_step`]), and whether the block is the team's.
+    team_alert: Option<Alert>,
+    team_block: bool,
 }
 
 /// The parts of a call that reading and deciding need: prices and roots, the store, the lock's patience, and the
@@ -550,6 +558,7 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             None if call.kind == EventKind::Mod(ModAsk::StepEnd) => Action::Allow,
             None => conclude(&mut locked, call, verdict, setup.ctx.correction.is_some()),
         };
+        let (action, team_alert, team_block) = team_step(call, &mut locked, action)?;
         let after = warned(&locked);
         let fresh = |scope: Scope| match scope {
             Scope::Session => before.map(|b| b.0) != after.map(|a| a.0),
@@ -578,7 +587,29 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             ..timings
         });
         save(locked)?;
-        return Ok(Decision { action, wait_us, tampered: tampered.is_some(), breach });
+        return Ok(Decision { action, wait_us, tampered: tampered.is_some(), breach, team_alert, team_block });
+    }
+}
+
+/// The team budgets (`[team]`, see [`crate::team`]): one exchange with the team's server, whose block stands
+/// unless the call is blocked already; and the alert it raises, if any.
+fn team_step(call: &Call, locked: &mut Locked, action: Action) -> Result<(Action, Option<Alert>, bool), Error> {
+    let Some(team) = &call.config.team else { return Ok((action, None, false)) };
+    let config = call.config_path.display().to_string();
+    let can_warn = call.kind.can_block() && !call.kind.is_mod();
+    let asking = crate::team::Asking { config: &config, warn_at: call.config.budget.warn_at, can_warn };
+    let check =
+        crate::team::check(team, call.env, &call.state_dir, &locked.keys, &locked.ledger.keys, call.now, &asking)?;
+    match (check.block, check.warn, action) {
+        (Some(reason), _, action) if !matches!(action, Action::Block(_)) => {
+            locked.ledger.sessions.entry(call.session.clone()).or_default().blocked_since.get_or_insert(call.now);
+            Ok((Action::Block(reason), check.alert, true))
+        }
+        (None, Some(warning), Action::Allow) => Ok((Action::Warn(warning), check.alert, false)),
+        (None, Some(warning), Action::Warn(local)) => {
+            Ok((Action::Warn(format!("{local} {warning}")), check.alert, false))
+        }
+        (_, _, action) => Ok((action, check.alert, false)),
     }
 }
 

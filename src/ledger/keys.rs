@@ -144,6 +144,10 @@ impl Record {
     }
 }
 
+/// What [`KeyIndex::since`] finds: each record with its day log and message hash, and where each day was read
+/// from.
+pub(crate) type Unpushed = (Vec<(NaiveDate, u64, Record)>, BTreeMap<NaiveDate, u64>);
+
 /// A counted response found by a lookup: its record, and the day log that holds it (where a superseding record
 /// goes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,6 +305,41 @@ impl KeyIndex {
         Ok(lengths)
     }
 
+    /// Every record from position `from[day]` on in each day's log, committed (`committed`) or added by this call,
+    /// in order of day and position: what a team push has not sent yet (see `crate::team`). With each record, its
+    /// day log and message hash; also the position each day's log is read from. A `from` past what the ledger
+    /// committed (a call that pushed, then died before its ledger was saved) starts that day over.
+    pub(crate) fn since(
+        &self,
+        committed: &BTreeMap<NaiveDate, u64>,
+        from: &BTreeMap<NaiveDate, u64>,
+    ) -> Result<Unpushed, KeysError> {
+        let mut days: Vec<NaiveDate> = committed.keys().copied().collect();
+        days.extend(self.days.iter().filter(|(_, log)| !log.fresh.is_empty()).map(|(day, _)| *day));
+        days.sort_unstable();
+        days.dedup();
+        let mut out = Vec::new();
+        let mut starts = BTreeMap::new();
+        for day in days {
+            let done = committed.get(&day).copied().unwrap_or(0);
+            let start = from.get(&day).copied().filter(|f| *f <= done).unwrap_or(0);
+            starts.insert(day, start);
+            let count = (done - start) as usize;
+            if count > 0 {
+                let ids = read_slice(&self.path(day, "ids"), start as usize, count, ID)?;
+                let recs = read_slice(&self.path(day, "rec"), start as usize, count, RECORD)?;
+                for (id, rec) in ids.chunks_exact(ID).zip(recs.chunks_exact(RECORD)) {
+                    let short = || KeysError::Short { path: self.path(day, "rec"), found: 0, committed: done as usize };
+                    out.push((day, word(id, 0), Record::decode(rec).ok_or_else(short)?));
+                }
+            }
+            if let Some(log) = self.days.get(&day) {
+                out.extend(log.fresh.iter().map(|(message, record)| (day, *message, *record)));
+            }
+        }
+        Ok((out, starts))
+    }
+
     /// Deletes the logs of days before `keep_from`.
     pub(crate) fn prune(dir: &Path, keep_from: NaiveDate) {
         let Ok(entries) = fs::read_dir(dir) else { return };
@@ -417,6 +456,22 @@ fn write_at(file: &mut File, at: u64, bytes: &[u8]) -> io::Result<()> {
     file.write_all(bytes)
 }
 
+/// `count` items of `size` bytes from item `from` on of the file at `path`: an error if it holds fewer.
+fn read_slice(path: &Path, from: usize, count: usize, size: usize) -> Result<Vec<u8>, KeysError> {
+    let mut bytes = vec![0u8; count * size];
+    let read = File::open(path).and_then(|mut file| {
+        file.seek(io::SeekFrom::Start((from * size) as u64))?;
+        file.read_exact(&mut bytes)
+    });
+    match read {
+        Ok(()) => Ok(bytes),
+        Err(err) if matches!(err.kind(), io::ErrorKind::UnexpectedEof | io::ErrorKind::NotFound) => {
+            Err(KeysError::Short { path: path.to_path_buf(), found: from, committed: from + count })
+        }
+        Err(source) => Err(KeysError::Read { path: path.to_path_buf(), source }),
+    }
+}
+
 /// The first `committed` message ids of a day (an error if the file holds fewer), and the file, open for the write
 /// that may follow.
 fn read_ids(path: &Path, committed: usize) -> Result<(Vec<u64>, Option<File>), KeysError> {
@@ -528,6 +583,30 @@ mod tests {
             panic!()
         };
         assert_eq!(found.record.usage.output_tokens, 70);
+    }
+
+    #[test]
+    fn since_gives_what_was_not_pushed_committed_then_fresh() {
+        let tmp = crate::test_dir::TestDir::new("keys-since");
+        let dir = tmp.path();
+        let log = KeyIndex::log_of(T);
+        let mut committed = BTreeMap::new();
+        let mut index = KeyIndex::new(dir);
+        for m in 1..=3 {
+            index.insert(&committed, log, m, record(m, m, T));
+        }
+        committed.extend(index.write().unwrap());
+        let mut index = KeyIndex::new(dir);
+        index.insert(&committed, log, 4, record(4, 4, T));
+        let messages = |got: &[(NaiveDate, u64, Record)]| got.iter().map(|g| g.1).collect::<Vec<_>>();
+        let (got, starts) = index.since(&committed, &BTreeMap::new()).unwrap();
+        assert_eq!((messages(&got), starts[&log]), (vec![1, 2, 3, 4], 0));
+        let (got, starts) = index.since(&committed, &BTreeMap::from([(log, 2)])).unwrap();
+        assert_eq!((messages(&got), starts[&log]), (vec![3, 4], 2));
+        // Pushed past what the ledger committed (it was never saved): the day starts over.
+        let (got, starts) = index.since(&committed, &BTreeMap::from([(log, 9)])).unwrap();
+        assert_eq!((messages(&got), starts[&log]), (vec![1, 2, 3, 4], 0));
+        assert_eq!(got[3].2, record(4, 4, T));
     }
 
     #[test]

@@ -29,3 +29,4 @@ mod reconcile;
 mod report;
 mod statusline;
 mod tamper;
+mod team;
