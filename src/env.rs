@@ -46,6 +46,8 @@ pub const CCBREAKER_ADMIN_API_URL: &str = "CCBREAKER_ADMIN_API_URL";
 pub const CCBREAKER_RUN_ID: &str = "CCBREAKER_RUN_ID";
 /// The terminal's width, which Claude Code passes to its statusline command.
 pub const COLUMNS: &str = "COLUMNS";
+/// The terminal's kind: `dumb` makes `ccbreaker watch` print plain frames instead of drawing the screen.
+pub const TERM: &str = "TERM";
 /// Where commands are looked up: whether `ccbreaker` there is this binary decides how messages name it.
 pub const PATH: &str = "PATH";
 
@@ -73,6 +75,8 @@ pub struct Env {
     pub run_id: Option<String>,
     /// Columns the terminal has (`COLUMNS`), for the statusline and tables.
     pub columns: Option<String>,
+    /// `TERM=dumb`: a terminal without cursor movement or colour.
+    pub dumb_terminal: bool,
     /// `PATH`.
     pub path: Option<String>,
     /// Read from the process (not a test's lookup): variables the config names (`alerts.*_env`) are then read from
@@ -131,6 +135,7 @@ impl Env {
             admin_api_url: string(CCBREAKER_ADMIN_API_URL),
             run_id: string(CCBREAKER_RUN_ID),
             columns: string(COLUMNS),
+            dumb_terminal: get(TERM).is_some_and(|t| t == "dumb"),
             path: string(PATH),
             process: false,
         }

@@ -20,9 +20,22 @@ pub(super) fn of(command: &str) -> Option<&'static str> {
         "prices" => PRICES,
         "config" => CONFIG,
         "hook" => HOOK,
+        "watch" => WATCH,
         _ => return None,
     })
 }
+
+const WATCH: &str = "\
+Usage: ccbreaker watch [--once]
+
+A live view of the budgets in the terminal: each budget as a bar (SAFE, WARN, OVER), the burn rate over the last
+10 and 60 minutes and when each budget is reached at it, the current 5-hour block and its projection, plan usage,
+today's sessions (blocked ones marked, with the `allow` command for the one selected) and the last alerts and
+breaker trips. It redraws when the ledger or a transcript changes. Keys: q quit, tab next view (overview,
+sessions, alerts), up/down select a session.
+
+  --once           print one frame as text and exit (also what a dumb terminal or a pipe gets, once per change)
+";
 
 const INSTALL: &str = "\
 Usage: ccbreaker install [--scope user|project|local] [--statusline [--force]] [--dry-run]

@@ -11,12 +11,14 @@ mod doctor;
 mod exec;
 mod help;
 mod install_cmd;
+mod live;
 mod log;
 mod prices;
 mod reconcile;
 mod report;
 mod status;
 mod statusline;
+mod watch;
 
 use crate::env::Env;
 use crate::error::{Error, OutputError, exit};
@@ -38,6 +40,7 @@ Usage:
   sudo ccbreaker uninstall --locked remove locked mode's managed hooks
   ccbreaker status [--json] [--session ID] [--compact]
                                     today's spend, each session's spend and state, the budgets, the protection
+  ccbreaker watch [--once]          the same, live in the terminal: budgets, burn rate, sessions, alerts
   ccbreaker doctor [--json] [--send]
                                     check hooks, PATH, config, state, client, locked mode, alerts, transcripts
   ccbreaker statusline              Claude Code's statusLine: spend against budgets in one line (stdin: its JSON)
@@ -188,7 +191,7 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
         "report" => report::report(args, io),
-        "reconcile" | "alert" => net(io, std::iter::once(command).chain(args.into_rest()).collect()),
+        "reconcile" | "alert" | "watch" => net(io, std::iter::once(command).chain(args.into_rest()).collect()),
         "statusline" => statusline::statusline(args, io),
         "doctor" => doctor::doctor(args, io),
         "exec" => exec::exec(args, io),
@@ -252,16 +255,17 @@ fn dispatch_net(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         Some("prices") => prices::prices(args, io, Some(crate::net::fetch)),
         Some("alert") => alert::alert_net(args, io),
         Some("digest") => digest::digest(args, io, Some(crate::alert::deliver::deliver)),
+        Some("watch") => watch::watch(args, io),
         Some("-V" | "--version") => {
             writeln!(io.stdout, "{net} {}", env!("CARGO_PKG_VERSION"))?;
             Ok(exit::OK)
         }
         Some(other) => Err(Error::usage(format!(
-            "`{net}` runs `reconcile`, `prices update`, `alert` and `digest --send`, not `{other}`"
+            "`{net}` runs `reconcile`, `prices update`, `alert`, `digest --send` and `watch`, not `{other}`"
         ))),
         None => Err(Error::usage(format!(
-            "`{net}` holds ccbreaker's commands that use the network: run `ccbreaker reconcile`, `ccbreaker prices \
-             update`, `ccbreaker alert test` or `ccbreaker digest --send`"
+            "`{net}` holds ccbreaker's commands that use the network or a live view: run `ccbreaker reconcile`, \
+             `ccbreaker prices update`, `ccbreaker alert test`, `ccbreaker digest --send` or `ccbreaker watch`"
         ))),
     }
 }

@@ -28,3 +28,4 @@ mod reconcile;
 mod report;
 mod statusline;
 mod tamper;
+mod watch;
