@@ -21,6 +21,7 @@ pub(super) fn of(command: &str) -> Option<&'static str> {
         "config" => CONFIG,
         "hook" => HOOK,
         "watch" => WATCH,
+        "dashboard" => DASHBOARD,
         _ => return None,
     })
 }
@@ -35,6 +36,17 @@ breaker trips. It redraws when the ledger or a transcript changes. Keys: q quit,
 sessions, alerts), up/down select a session.
 
   --once           print one frame as text and exit (also what a dumb terminal or a pipe gets, once per change)
+";
+
+const DASHBOARD: &str = "\
+Usage: ccbreaker dashboard [--port N]
+
+A live web page on this machine: the panels of `watch`, the reports (daily, weekly, monthly, session, blocks) with
+charts, and the audit's findings. It listens on 127.0.0.1 only and prints a URL with a random token: only
+requests that carry it are answered (others get 403). The page updates itself by server-sent events when the
+ledger or a transcript changes, and loads nothing from elsewhere. Ctrl-C stops it.
+
+  --port N         listen on port N (default: any free port)
 ";
 
 const INSTALL: &str = "\

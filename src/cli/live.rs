@@ -209,6 +209,11 @@ impl<'a> Live<'a> {
         Ok(&self.collected.as_ref().expect("gathered above").1)
     }
 
+    /// When every transcript was last summed (`None`: never yet).
+    pub(super) fn gathered_at(&self) -> Option<Instant> {
+        self.collected.as_ref().map(|(at, _)| *at)
+    }
+
     /// The report `kind` over every transcript, at `now`.
     pub(super) fn report(&mut self, kind: Kind, now: DateTime<Utc>) -> Result<crate::report::Report, Error> {
         let options = Options {

@@ -6,6 +6,7 @@ mod allow;
 mod args;
 mod audit_cmd;
 mod config_cmd;
+mod dashboard;
 mod digest;
 mod doctor;
 mod exec;
@@ -41,6 +42,7 @@ Usage:
   ccbreaker status [--json] [--session ID] [--compact]
                                     today's spend, each session's spend and state, the budgets, the protection
   ccbreaker watch [--once]          the same, live in the terminal: budgets, burn rate, sessions, alerts
+  ccbreaker dashboard [--port N]    the same and the reports, live in a local web page (127.0.0.1, a token)
   ccbreaker doctor [--json] [--send]
                                     check hooks, PATH, config, state, client, locked mode, alerts, transcripts
   ccbreaker statusline              Claude Code's statusLine: spend against budgets in one line (stdin: its JSON)
@@ -191,7 +193,9 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
         "report" => report::report(args, io),
-        "reconcile" | "alert" | "watch" => net(io, std::iter::once(command).chain(args.into_rest()).collect()),
+        "reconcile" | "alert" | "watch" | "dashboard" => {
+            net(io, std::iter::once(command).chain(args.into_rest()).collect())
+        }
         "statusline" => statusline::statusline(args, io),
         "doctor" => doctor::doctor(args, io),
         "exec" => exec::exec(args, io),
@@ -256,16 +260,17 @@ fn dispatch_net(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         Some("alert") => alert::alert_net(args, io),
         Some("digest") => digest::digest(args, io, Some(crate::alert::deliver::deliver)),
         Some("watch") => watch::watch(args, io),
+        Some("dashboard") => dashboard::dashboard(args, io),
         Some("-V" | "--version") => {
             writeln!(io.stdout, "{net} {}", env!("CARGO_PKG_VERSION"))?;
             Ok(exit::OK)
         }
         Some(other) => Err(Error::usage(format!(
-            "`{net}` runs `reconcile`, `prices update`, `alert`, `digest --send` and `watch`, not `{other}`"
+            "`{net}` runs `reconcile`, `prices update`, `alert`, `digest --send`, `watch` and `dashboard`, not `{other}`"
         ))),
         None => Err(Error::usage(format!(
             "`{net}` holds ccbreaker's commands that use the network or a live view: run `ccbreaker reconcile`, \
-             `ccbreaker prices update`, `ccbreaker alert test`, `ccbreaker digest --send` or `ccbreaker watch`"
+             `ccbreaker prices update`, `ccbreaker alert test`, `ccbreaker digest --send`, `ccbreaker watch` or `ccbreaker dashboard`"
         ))),
     }
 }

@@ -13,6 +13,7 @@ mod audit_corpus;
 mod cli;
 mod concurrency;
 mod corpus;
+mod dashboard;
 mod doctor;
 mod edges;
 mod exec;

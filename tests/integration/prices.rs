@@ -105,7 +105,7 @@ fn the_network_binary_runs_only_the_commands_that_need_it() {
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(
         out.stderr.contains(
-            "`ccbreaker-net` runs `reconcile`, `prices update`, `alert`, `digest --send` and `watch`, not `hook`"
+            "`ccbreaker-net` runs `reconcile`, `prices update`, `alert`, `digest --send`, `watch` and `dashboard`, not `hook`"
         ),
         "{}",
         out.stderr
@@ -122,7 +122,7 @@ fn the_hooks_binary_links_no_http_tls_or_terminal_ui_code() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         Some(text.lines().filter(|l| l.contains(name)).count())
     };
-    for name in ["ureq", "rustls", "ratatui", "crossterm"] {
+    for name in ["ureq", "rustls", "ratatui", "crossterm", "tiny_http"] {
         let (Some(hook), Some(net)) =
             (symbols(crate::harness::BIN, name), symbols(env!("CARGO_BIN_EXE_ccbreaker-net"), name))
         else {

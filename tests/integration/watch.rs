@@ -7,7 +7,7 @@ const CONFIG: &str = "[budget]\nsession_usd = 20\ndaily_usd = 50\nwarn_at = 0.8\
 
 /// Two sessions today: one past its session budget (and blocked by a hook call), one under it; their last
 /// responses within the last ten minutes of the sandbox clock (12:00 UTC).
-fn two_sessions(name: &str) -> Sandbox {
+pub(crate) fn two_sessions(name: &str) -> Sandbox {
     let mut sb = Sandbox::new(name);
     sb.config(CONFIG);
     sb.binary_on_path();
@@ -108,6 +108,7 @@ impl Drop for Tmux {
 #[test]
 fn watch_in_a_real_terminal_switches_views_selects_a_session_follows_a_transcript_and_quits_on_q() {
     if std::process::Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "CI must have tmux (.ci/run installs it)");
         eprintln!("skipped: tmux is not installed (.ci/run installs it with apt)");
         return;
     }
