@@ -223,3 +223,35 @@ fn audit_json(
     let audit = crate::findings::analyze(&gathered, prices, &options);
     crate::findings::json::json(&audit).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_must_match_whole() {
+        let token = "ab".repeat(32);
+        assert!(same(&token, &token));
+        assert!(!same(&token[..63], &token));
+        assert!(!same(&format!("{token}0"), &token));
+        assert!(!same(&"ab".repeat(31).chars().chain("aa".chars()).collect::<String>(), &token));
+        assert!(!same("", &token));
+    }
+
+    #[test]
+    fn the_token_is_read_from_the_query_only() {
+        assert_eq!(query("/events?token=abc", "token"), Some("abc"));
+        assert_eq!(query("/?x=1&token=abc&y=2", "token"), Some("abc"));
+        assert_eq!(query("/?tokens=abc", "token"), None);
+        assert_eq!(query("/token=abc", "token"), None);
+        assert_eq!(query("/?token=", "token"), Some(""));
+    }
+
+    #[test]
+    fn each_event_is_one_block_of_lines() {
+        assert_eq!(sse("frame", "{\"a\":1}"), "event: frame\ndata: {\"a\":1}\n\n");
+        let token = random_hex().unwrap();
+        assert_eq!(token.len(), 64);
+        assert_ne!(token, random_hex().unwrap());
+    }
+}

@@ -403,3 +403,27 @@ fn text(lines: &[Line], color: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_minutes_hours_or_days() {
+        assert_eq!(duration(0.4), "0m");
+        assert_eq!(duration(59.0), "59m");
+        assert_eq!(duration(68.0), "1h08m");
+        assert_eq!(duration(47.0 * 60.0 + 59.0), "47h59m");
+        assert_eq!(duration(3.0 * 24.0 * 60.0), "3d");
+    }
+
+    #[test]
+    fn text_is_cut_with_an_ellipsis_and_coloured_only_when_asked() {
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("abc", 4), "abc");
+        let lines =
+            [Line::from(vec![Span::raw("a "), Span::styled("OVER", Style::new().fg(Color::Red)), Span::raw("  ")])];
+        assert_eq!(text(&lines, false), "a OVER\n");
+        assert_eq!(text(&lines, true), "a \x1b[31mOVER\x1b[0m\n");
+    }
+}
