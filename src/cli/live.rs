@@ -22,12 +22,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-/// How often a live view looks for changes.
-pub(super) const TICK: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often a live view looks for changes (a `stat` of each watched file: a change shows within this).
+pub(super) const TICK: std::time::Duration = std::time::Duration::from_millis(250);
 /// The burn rate's windows, in minutes.
 const SHORT_MIN: i64 = 10;
 const LONG_MIN: i64 = 60;
-/// How often, at most, the report (the 5-hour block, the dashboard's report views) is gathered again.
+/// How often, at most, the report (the 5-hour block, the dashboard's report views) is gathered again, and only
+/// after the ledger counted something new.
 const REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Alerts and trips shown.
 const EVENTS: usize = 8;
@@ -108,6 +109,9 @@ pub(super) struct Live<'a> {
     last_refresh: Instant,
     burn: BurnLog,
     collected: Option<(Instant, Collected)>,
+    /// The day's cost and responses at the last refresh: when they move, the report is out of date.
+    counted: (f64, u64),
+    report_stale: bool,
 }
 
 impl<'a> Live<'a> {
@@ -128,6 +132,8 @@ impl<'a> Live<'a> {
             last_refresh: Instant::now(),
             burn: BurnLog::default(),
             collected: None,
+            counted: (0.0, 0),
+            report_stale: true,
         }
     }
 
@@ -171,6 +177,9 @@ impl<'a> Live<'a> {
                 Reach { scope: s.scope, minutes_10m: minutes(left, short), minutes_60m: minutes(left, long) }
             })
             .collect();
+        let counted = (report.day.cost_usd, report.day.responses);
+        self.report_stale |= counted != self.counted;
+        self.counted = counted;
         let block = self.block(now)?;
         Ok(Frame {
             at: crate::text::rfc3339(now),
@@ -192,10 +201,15 @@ impl<'a> Live<'a> {
         self.last_refresh = Instant::now();
     }
 
-    /// Every transcript summed through the report cache, gathered again at most every [`REPORT_EVERY`].
+    /// Every transcript summed through the report cache: gathered again when the ledger counted something since,
+    /// at most every [`REPORT_EVERY`] (an idle view never reads the cache again).
     pub(super) fn collected(&mut self) -> Result<&Collected, Error> {
-        let stale = self.collected.as_ref().is_none_or(|(at, _)| at.elapsed() >= REPORT_EVERY);
+        let stale = match &self.collected {
+            None => true,
+            Some((at, _)) => self.report_stale && at.elapsed() >= REPORT_EVERY,
+        };
         if stale {
+            self.report_stale = false;
             let place = self.place;
             let (prices, _) = crate::sync::prices(self.config, &place.config_path, &place.prices_dir())?;
             let roots = crate::paths::transcript_roots(&place.env, &self.config.transcripts.extra_roots);

@@ -122,7 +122,7 @@ pub(super) struct Totals {
     cache_creation_tokens: u64,
     cache_read_tokens: u64,
     web_search_requests: u64,
-    responses: u64,
+    pub(super) responses: u64,
     /// Responses whose final usage Claude Code never wrote: counted as recorded, so `cost_usd` is at least this.
     incomplete_responses: u64,
     pub(super) lower_bound: bool,

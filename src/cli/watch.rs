@@ -75,17 +75,22 @@ fn screen(
 ) -> Result<u8, Error> {
     let mut ui = Ui::default();
     let mut last_look = std::time::Instant::now();
+    // Drawn again only after a key, a resize or a change: an idle screen costs nothing to keep.
+    let mut stale = true;
     loop {
         ui.selected = ui.selected.min(frame.status.sessions.len().saturating_sub(1));
-        terminal
-            .draw(|f| {
-                let area = f.area();
-                let lines = lines(&frame, ui, area.width, Some(area.height), look);
-                f.render_widget(Paragraph::new(lines), area);
-            })
-            .map_err(Error::file("draw on", "the terminal"))?;
+        if std::mem::take(&mut stale) {
+            terminal
+                .draw(|f| {
+                    let area = f.area();
+                    let lines = lines(&frame, ui, area.width, Some(area.height), look);
+                    f.render_widget(Paragraph::new(lines), area);
+                })
+                .map_err(Error::file("draw on", "the terminal"))?;
+        }
         let wait = TICK.saturating_sub(last_look.elapsed());
         if event::poll(wait).map_err(Error::file("read", "the terminal"))? {
+            stale = true;
             match event::read().map_err(Error::file("read", "the terminal"))? {
                 Event::Key(key) if key.kind != KeyEventKind::Release => match key.code {
                     KeyCode::Char('q') | KeyCode::Esc => return Ok(exit::OK),
@@ -103,6 +108,7 @@ fn screen(
         last_look = std::time::Instant::now();
         if let Some(scan) = live.changed() {
             frame = live.frame(io, scan)?;
+            stale = true;
         }
     }
 }
