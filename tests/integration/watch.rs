@@ -53,10 +53,14 @@ last alerts and breaker trips
 fn watch_once_on_a_dumb_terminal_draws_ascii_bars_and_says_when_no_budget_is_set() {
     let mut sb = two_sessions("watch-dumb");
     sb.env("TERM", "dumb").env("NO_COLOR", "1").env("COLUMNS", "60");
+    // Plan usage, as the statusline records it from Claude Code's `rate_limits`.
+    let payload = r#"{"rate_limits": {"five_hour": {"used_percentage": 42, "resets_at": "2026-11-24T14:00:00Z"}}}"#;
+    assert_eq!(sb.run(&["statusline"], payload.as_bytes()).code, 0);
     let out = sb.run(&["watch", "--once"], b"");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let bar = out.stdout.lines().nth(1).unwrap();
     assert_eq!(bar, "daily    ###########.......|.... $24.50 / $50.00   49% SAFE");
+    assert!(out.stdout.lines().any(|l| l == "plan     five_hour 42%"), "{}", out.stdout);
     assert!(!out.stdout.contains('\x1b'), "{}", out.stdout);
     sb.config("[budget]\nsession_usd = 20\ndaily_usd = 0\n");
     let out = sb.run(&["watch", "--once"], b"");
