@@ -14,6 +14,7 @@ use crate::sync::{self, Scan};
 use crate::text::thousands;
 use crate::transcript::tail::Budget;
 use crate::usage::Pico;
+use crate::verdict::{Ask, Judge};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -147,6 +148,27 @@ pub(super) struct SessionRow {
     guessed_price: bool,
     /// For a blocked or tampered session: the command that lets it go on.
     pub(super) lift: Option<String>,
+    /// Which of ccbreaker's gates guard it, from what they recorded: `mod+hooks`, `mod`, `hooks`, or `none` (found
+    /// by a walk of the transcripts).
+    gates: &'static str,
+    /// What the steps the mod saw finish, not in the transcripts yet, add to its spend.
+    provisional_usd: f64,
+    /// What its model requests in flight hold against the budgets.
+    reserved_usd: f64,
+    /// The latest refusal of a gate.
+    halted: Option<HaltedRow>,
+}
+
+/// A gate's refusal, as `status --json` shows it (and `ccbreaker exec` reads it).
+#[derive(Debug, Serialize)]
+struct HaltedRow {
+    /// RFC 3339.
+    at: String,
+    /// `mod` or `hooks`.
+    by: String,
+    /// The event refused: `turn.step`, `agent.spawn`, `session.compact`, `http.fetch`, `PreToolUse`, ...
+    event: String,
+    reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -300,17 +322,16 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
     let day = ledger.day(today);
     let b = &config.budget;
     let day_estimate = ledger.day_estimate(today, b.incomplete_output_tokens);
-    let day_spent = day.cost.saturating_add(day_estimate);
     let mut sessions: Vec<SessionRow> = ledger
         .sessions
         .iter()
         .filter(|(id, s)| match only {
             Some(only) => id.as_str() == only,
-            None => s.days.contains_key(&today),
+            None => s.days.contains_key(&today) || !s.provisional.is_empty() || !s.reserved.is_empty(),
         })
         .map(|(id, s)| {
-            let limits = Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, locked.allowances.extra_for(id));
-            let mut row = session_row(id, s, &limits, day_spent, today, b.incomplete_output_tokens);
+            let judge = Judge { ledger, allowances: &locked.allowances, config, session: id, today, now: ctx.now };
+            let mut row = session_row(id, s, &judge, today, b.incomplete_output_tokens);
             row.subagents_running = subagents_running(ledger, id, ctx.now);
             row
         })
@@ -327,7 +348,7 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         timezone: zone.name(),
         day: Totals::of(&day, day_estimate),
         sessions,
-        scopes: scopes(day_spent, b),
+        scopes: scopes(day_spent(ledger, &locked.allowances, config, today, ctx.now), b),
         budgets: Budgets {
             session_usd: b.session_usd,
             daily_usd: b.daily_usd,
@@ -362,6 +383,18 @@ fn subagents_running(ledger: &crate::ledger::state::Ledger, session: &str, now: 
                 && now.timestamp() - c.touched <= RUNNING_SECS
         })
         .count()
+}
+
+/// What the day has spent for the daily budget (the estimates and what the mod reported included), as the hook
+/// judges it.
+fn day_spent(
+    ledger: &crate::ledger::state::Ledger,
+    allowances: &crate::ledger::store::Allowances,
+    config: &Config,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Pico {
+    Judge { ledger, allowances, config, session: "", today, now }.spent(Ask::Hook).day
 }
 
 /// The budgets over more than one session, nearest to its limit first.
@@ -410,20 +443,19 @@ fn correction_status(config: &Config, place: &Place, now: DateTime<Utc>) -> Opti
     })
 }
 
-fn session_row(
-    id: &str,
-    s: &SessionSpend,
-    limits: &Limits,
-    day_spent: Pico,
-    today: NaiveDate,
-    per_response: Option<u64>,
-) -> SessionRow {
+fn session_row(id: &str, s: &SessionSpend, judge: &Judge, today: NaiveDate, per_response: Option<u64>) -> SessionRow {
     let estimate = s.estimate(per_response, None);
-    let state = match policy::assess(s.total.cost.saturating_add(estimate), day_spent, limits) {
+    let state = match judge.verdict(Ask::Hook) {
         _ if s.tampered.is_some() => "tampered",
         Verdict::Allow => "ok",
         Verdict::Warn(_) => "warn",
         Verdict::Breach(_) => "blocked",
+    };
+    let gates = match (s.mod_seen.is_some(), s.hooked) {
+        (true, true) => "mod+hooks",
+        (true, false) => "mod",
+        (false, true) => "hooks",
+        (false, false) => "none",
     };
     SessionRow {
         session_id: id.to_owned(),
@@ -431,12 +463,21 @@ fn session_row(
         totals: Totals::of(&s.total, estimate),
         today_cost_usd: round_usd(s.day(today).cost),
         state,
-        limit_usd: limits.session.map(|p| p.usd()),
+        limit_usd: judge.limits().session.map(|p| p.usd()),
         hooked: s.hooked,
         last_activity: s.last_activity.map(crate::text::rfc3339),
         guessed_price: !s.unknown_models.is_empty(),
         subagents_running: 0,
         lift: None,
+        gates,
+        provisional_usd: round_usd(crate::ledger::overlay::provisional(s, None, judge.now)),
+        reserved_usd: round_usd(crate::ledger::overlay::held(s, None, judge.now)),
+        halted: s.halted.as_ref().map(|h| HaltedRow {
+            at: h.at.to_rfc3339(),
+            by: h.by.clone(),
+            event: h.event.clone(),
+            reason: h.reason.clone(),
+        }),
     }
 }
 
@@ -507,9 +548,10 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
             ("spent", Align::Right),
             ("today", Align::Right),
             ("state", Align::Left),
+            ("gates", Align::Left),
             ("project", Align::Left),
         ]);
-        table.shortenable("session", 13).droppable("today", 1);
+        table.shortenable("session", 13).droppable("today", 1).droppable("gates", 2);
         for s in &r.sessions {
             let project = format!("{}{}", s.project, if s.guessed_price { " (guessed price)" } else { "" });
             let cells = vec![
@@ -517,6 +559,7 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
                 amount(s.totals.cost_usd, s.totals.lower_bound),
                 usd(s.today_cost_usd),
                 s.state.to_owned(),
+                s.gates.to_owned(),
                 project,
             ];
             table.row(RowKind::Body, cells);
@@ -524,6 +567,19 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
         writeln!(out)?;
         out.push_str(&table.render_fit(Style::new(false, true), width));
         for s in &r.sessions {
+            if s.provisional_usd > 0.0 || s.reserved_usd > 0.0 {
+                writeln!(
+                    out,
+                    "{}: + {} reported by the mod, not in the transcripts yet; {} held by requests in flight",
+                    s.session_id,
+                    usd(s.provisional_usd),
+                    usd(s.reserved_usd)
+                )?;
+            }
+            // A hook's halt is the usual one (the line below says how to lift it); the mod's is news.
+            if let Some(h) = s.halted.as_ref().filter(|h| s.state == "blocked" && h.by == "mod") {
+                writeln!(out, "{}: halted by the {} at {} ({})", s.session_id, h.by, h.at, h.event)?;
+            }
             if let Some(lift) = &s.lift {
                 writeln!(out, "{} {}: to let it go on, run `{lift}` in a terminal", s.state, s.session_id)?;
             }

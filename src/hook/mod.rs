@@ -3,6 +3,7 @@
 
 pub(crate) mod event;
 mod follow;
+pub(crate) mod gate;
 pub(crate) mod output;
 pub(crate) mod run;
 
