@@ -150,7 +150,7 @@ pub(super) struct SessionRow {
     pub(super) lift: Option<String>,
     /// Which of ccbreaker's gates guard it, from what they recorded: `mod+hooks`, `mod`, `hooks`, or `none` (found
     /// by a walk of the transcripts).
-    gates: &'static str,
+    pub(super) gates: &'static str,
     /// What the steps the mod saw finish, not in the transcripts yet, add to its spend.
     provisional_usd: f64,
     /// What its model requests in flight hold against the budgets.

@@ -256,14 +256,15 @@ fn lines(frame: &Frame, ui: Ui, width: u16, height: Option<u16>, look: Look) -> 
     }
 
     // Sessions.
-    let project_width = width.saturating_sub(58).clamp(8, 40);
+    let project_width = width.saturating_sub(68).clamp(8, 40);
     let mut table: Vec<Line> = vec![Line::styled(
         format!(
-            "  {:<8} {:<pw$} {:>9} {:<8} {:>4} {:>8}",
+            "  {:<8} {:<pw$} {:>9} {:<8} {:<9} {:>3} {:>8}",
             "session",
             "project",
             "spent",
             "state",
+            "guard",
             "sub",
             "last",
             pw = project_width
@@ -279,12 +280,13 @@ fn lines(frame: &Frame, ui: Ui, width: u16, height: Option<u16>, look: Look) -> 
             other => other.to_owned(),
         };
         let line = format!(
-            "{}{:<8} {:<pw$} {:>9} {:<8} {:>4} {:>8}",
+            "{}{:<8} {:<pw$} {:>9} {:<8} {:<9} {:>3} {:>8}",
             if i == ui.selected { "> " } else { "  " },
             r.session_id.chars().take(8).collect::<String>(),
             cut(&r.project, project_width),
             usd(r.totals.cost_usd),
             state,
+            r.gates,
             r.subagents_running,
             r.last_activity.as_deref().map(clock).unwrap_or_default(),
             pw = project_width

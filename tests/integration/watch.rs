@@ -38,9 +38,9 @@ burn     $45.00/h over 10 min, $22.50/h over 60 min
 reaches  daily in 34m / 1h08m
 5h block 09:00-14:00  $24.50 so far, projected $40.83 at $8.17/h
 2 session(s) today, 1 blocked
-  session  project                    spent state     sub     last
-> aaaa1111 -work-proj                $21.00 BLOCKED     0 11:55:00
-  bbbb2222 -work-proj                 $3.50 ok          0 11:58:00
+  session  project          spent state    guard     sub     last
+> aaaa1111 -work-proj      $21.00 BLOCKED  hooks       0 11:55:00
+  bbbb2222 -work-proj       $3.50 ok       none        0 11:58:00
 allow: ccbreaker allow --session aaaa1111-blocked --add-usd 20
 last alerts and breaker trips
   11-24 12:00 block  aaaa1111 session budget reached: this session has spent $2…
@@ -126,7 +126,7 @@ fn watch_in_a_real_terminal_switches_views_selects_a_session_follows_a_transcrip
     assert_eq!(lines.len(), 24, "{screen}");
     assert!(lines[23].starts_with("q quit  tab view"), "{screen}");
     assert!(screen.contains("$24.50 / $50.00   49% SAFE"), "{screen}");
-    assert!(screen.contains("> aaaa1111 -work-proj                $21.00 BLOCKED"), "{screen}");
+    assert!(screen.contains("> aaaa1111 -work-proj      $21.00 BLOCKED  hooks"), "{screen}");
     assert!(screen.contains("allow: ccbreaker allow --session aaaa1111-blocked --add-usd 20"), "{screen}");
 
     tmux.keys("Down");
@@ -138,7 +138,7 @@ fn watch_in_a_real_terminal_switches_views_selects_a_session_follows_a_transcrip
     // A session writes a response: the view shows it without a key pressed.
     transcript.append(&user_line("late-user", None));
     transcript.append(&response("late", tokens_for_usd(1.0)).parent("late-user").at("2026-11-24T11:59:00.000Z").json());
-    tmux.wait_for("$4.50 ok");
+    tmux.wait_for("$4.50 ok       none");
 
     tmux.keys("Tab");
     let screen = tmux.wait_for("[alerts]");
