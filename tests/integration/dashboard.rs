@@ -82,6 +82,9 @@ fn dashboard_answers_only_its_token_and_streams_status_and_each_change() {
     let sb = two_sessions("dashboard-token");
     let d = Dashboard::start(&sb);
     assert!(d.addr.starts_with("127.0.0.1:"), "{}", d.addr);
+    // Bound to 127.0.0.1 itself, not to every address: another loopback address of the same port is refused.
+    let port = d.addr.rsplit(':').next().unwrap();
+    assert!(TcpStream::connect(format!("127.0.0.2:{port}")).is_err(), "the dashboard answers on 127.0.0.2");
     assert_eq!(d.token.len(), 64);
     let forbidden = "forbidden: open the URL `ccbreaker dashboard` printed, with its token\n";
     assert_eq!(d.get("/"), (403, forbidden.to_owned()));
