@@ -227,7 +227,7 @@ fn lines(frame: &Frame, ui: Ui, width: u16, height: Option<u16>, look: Look) -> 
                 Some(m) => duration(m),
                 None => "never".to_owned(),
             };
-            format!("{} in {} / {}", r.scope, at(r.minutes_10m), at(r.minutes_60m))
+            format!("{}: {} / {}", r.scope, at(r.minutes_10m), at(r.minutes_60m))
         })
         .collect();
     top.push(Line::from(format!(
@@ -236,7 +236,7 @@ fn lines(frame: &Frame, ui: Ui, width: u16, height: Option<u16>, look: Look) -> 
         usd(frame.burn.usd_per_hour_60m),
     )));
     if !reach.is_empty() {
-        top.push(Line::from(cut(&format!("reaches  {}", reach.join(", ")), width)));
+        top.push(Line::from(cut(&format!("reaches  {} (at the 10 / 60 min rates)", reach.join(", ")), width)));
     }
     let mut extra: Vec<Line> = Vec::new();
     match &frame.block {

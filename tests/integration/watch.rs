@@ -35,7 +35,7 @@ fn watch_once_prints_one_frame_of_budgets_burn_block_sessions_and_trips() {
 ccbreaker 2026-11-24 12:00:00 UTC [overview]  sessions   alerts
 daily    █████████████████████░░░░░░░░░░░░░│░░░░░░░░ $24.50 / $50.00   49% SAFE
 burn     $45.00/h over 10 min, $22.50/h over 60 min
-reaches  daily in 34m / 1h08m
+reaches  daily: 34m / 1h08m (at the 10 / 60 min rates)
 5h block 09:00-14:00  $24.50 so far, projected $40.83 at $8.17/h
 2 session(s) today, 1 blocked
   session  project          spent state    guard     sub     last
