@@ -54,6 +54,8 @@ pub const CCBREAKER_REDIS_URL: &str = "CCBREAKER_REDIS_URL";
 /// The OS user name: a team member's name when `team.member` is not set.
 pub const USER: &str = "USER";
 pub const LOGNAME: &str = "LOGNAME";
+/// The terminal's kind: `dumb` makes `ccbreaker watch` print plain frames instead of drawing the screen.
+pub const TERM: &str = "TERM";
 /// Where commands are looked up: whether `ccbreaker` there is this binary decides how messages name it.
 pub const PATH: &str = "PATH";
 
@@ -82,6 +84,8 @@ pub struct Env {
     pub run_id: Option<String>,
     /// Columns the terminal has (`COLUMNS`), for the statusline and tables.
     pub columns: Option<String>,
+    /// `TERM=dumb`: a terminal without cursor movement or colour.
+    pub dumb_terminal: bool,
     /// `PATH`.
     pub path: Option<String>,
     /// `CCBREAKER_REDIS_URL` (never shown).
@@ -145,6 +149,7 @@ impl Env {
             admin_api_url: string(CCBREAKER_ADMIN_API_URL),
             run_id: string(CCBREAKER_RUN_ID),
             columns: string(COLUMNS),
+            dumb_terminal: get(TERM).is_some_and(|t| t == "dumb"),
             path: string(PATH),
             redis_url: string(CCBREAKER_REDIS_URL).map(Secret::new),
             user: string(USER).or_else(|| string(LOGNAME)),

@@ -105,7 +105,11 @@ impl Place {
     pub(crate) fn human_command(&self) -> String {
         let binary = match &self.mode {
             Mode::Locked(install) => Some(install.binary.clone()),
-            Mode::User => std::env::current_exe().ok(),
+            // `ccbreaker-net` (running `watch`) names the `ccbreaker` beside it, which runs `allow`.
+            Mode::User => std::env::current_exe().ok().map(|exe| {
+                let net = exe.file_stem().is_some_and(|name| name == crate::paths::NET_BINARY);
+                if net { exe.with_file_name(format!("ccbreaker{}", std::env::consts::EXE_SUFFIX)) } else { exe }
+            }),
         };
         let name = match binary {
             Some(binary) if !crate::paths::is_on_path(&self.env, &binary) => crate::install::quote(&binary),

@@ -68,7 +68,7 @@ pub(super) fn allow(mut args: Args, io: &mut Io) -> Result<u8, Error> {
             if user.is_some() {
                 return Err(Error::usage("`--user` is for locked mode, where root grants for a user"));
             }
-            let (mut locked, _) = super::status::refresh(&config, &place, io, now)?;
+            let (mut locked, _) = super::status::refresh(&config, &place, io, now, crate::sync::Scan::Now)?;
             let known =
                 locked.ledger.sessions.contains_key(&session) || locked.allowances.sessions.contains_key(&session);
             if !known && !force {
@@ -180,7 +180,8 @@ fn revoke(session: &str, user: Option<&str>, human: bool, io: &mut Io) -> Result
     } else {
         // Under the ledger's lock, as `allow` grants.
         let config = super::config(&place, io)?;
-        let (mut locked, _) = super::status::refresh(&config, &place, io, super::now(&place.env)?)?;
+        let (mut locked, _) =
+            super::status::refresh(&config, &place, io, super::now(&place.env)?, crate::sync::Scan::Now)?;
         let grant = locked.allowances.sessions.remove(session).ok_or_else(none)?;
         locked.save_allowances()?;
         locked.save()?;

@@ -21,10 +21,35 @@ pub(super) fn of(command: &str) -> Option<&'static str> {
         "prices" => PRICES,
         "config" => CONFIG,
         "hook" => HOOK,
+        "watch" => WATCH,
+        "dashboard" => DASHBOARD,
         "gate" => GATE,
         _ => return None,
     })
 }
+
+const WATCH: &str = "\
+Usage: ccbreaker watch [--once]
+
+A live view of the budgets in the terminal: each budget as a bar (SAFE, WARN, OVER), the burn rate over the last
+10 and 60 minutes and when each budget is reached at it, the current 5-hour block and its projection, plan usage,
+today's sessions (blocked ones marked, with the `allow` command for the one selected) and the last alerts and
+breaker trips. It redraws when the ledger or a transcript changes. Keys: q quit, tab next view (overview,
+sessions, alerts), up/down select a session.
+
+  --once           print one frame as text and exit (also what a dumb terminal or a pipe gets, once per change)
+";
+
+const DASHBOARD: &str = "\
+Usage: ccbreaker dashboard [--port N]
+
+A live web page on this machine: the panels of `watch`, the reports (daily, weekly, monthly, session, blocks) with
+charts, and the audit's findings. It listens on 127.0.0.1 only and prints a URL with a random token: only
+requests that carry it are answered (others get 403). The page updates itself by server-sent events when the
+ledger or a transcript changes, and loads nothing from elsewhere. Ctrl-C stops it.
+
+  --port N         listen on port N (default: any free port)
+";
 
 const INSTALL: &str = "\
 Usage: ccbreaker install [--scope user|project|local] [--statusline [--force]] [--dry-run]

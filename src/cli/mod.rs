@@ -6,11 +6,13 @@ mod allow;
 mod args;
 mod audit_cmd;
 mod config_cmd;
+mod dashboard;
 mod digest;
 mod doctor;
 mod exec;
 mod help;
 mod install_cmd;
+mod live;
 mod log;
 mod prices;
 mod reconcile;
@@ -18,6 +20,7 @@ mod report;
 mod status;
 mod statusline;
 mod team;
+mod watch;
 
 use crate::env::Env;
 use crate::error::{Error, OutputError, exit};
@@ -39,6 +42,8 @@ Usage:
   sudo ccbreaker uninstall --locked remove locked mode's managed hooks
   ccbreaker status [--json] [--session ID] [--compact]
                                     today's spend, each session's spend and state, the budgets, the protection
+  ccbreaker watch [--once]          the same, live in the terminal: budgets, burn rate, sessions, alerts
+  ccbreaker dashboard [--port N]    the same and the reports, live in a local web page (127.0.0.1, a token)
   ccbreaker doctor [--json] [--send]
                                     check hooks, PATH, config, state, client, locked mode, alerts, transcripts
   ccbreaker statusline              Claude Code's statusLine: spend against budgets in one line (stdin: its JSON)
@@ -195,7 +200,9 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         "uninstall" => install_cmd::uninstall(args, io),
         "status" => status::status(args, io),
         "report" => report::report(args, io),
-        "reconcile" | "alert" => net(io, std::iter::once(command).chain(args.into_rest()).collect()),
+        "reconcile" | "alert" | "watch" | "dashboard" => {
+            net(io, std::iter::once(command).chain(args.into_rest()).collect())
+        }
         "statusline" => statusline::statusline(args, io),
         "doctor" => doctor::doctor(args, io),
         "exec" => exec::exec(args, io),
@@ -264,16 +271,18 @@ fn dispatch_net(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
             args.finish()?;
             team::exchange_net(io)
         }
+        Some("watch") => watch::watch(args, io),
+        Some("dashboard") => dashboard::dashboard(args, io),
         Some("-V" | "--version") => {
             writeln!(io.stdout, "{net} {}", env!("CARGO_PKG_VERSION"))?;
             Ok(exit::OK)
         }
         Some(other) => Err(Error::usage(format!(
-            "`{net}` runs `reconcile`, `prices update`, `alert` and `digest --send`, not `{other}`"
+            "`{net}` runs `reconcile`, `prices update`, `alert`, `digest --send`, `watch` and `dashboard`, not `{other}`"
         ))),
         None => Err(Error::usage(format!(
-            "`{net}` holds ccbreaker's commands that use the network: run `ccbreaker reconcile`, `ccbreaker prices \
-             update`, `ccbreaker alert test` or `ccbreaker digest --send`"
+            "`{net}` holds ccbreaker's commands that use the network or a live view: run `ccbreaker reconcile`, \
+             `ccbreaker prices update`, `ccbreaker alert test`, `ccbreaker digest --send`, `ccbreaker watch` or `ccbreaker dashboard`"
         ))),
     }
 }

@@ -9,7 +9,7 @@ use crate::ledger::state::{HookTimings, SessionSpend, Spend};
 use crate::ledger::store::{Locked, Store};
 use crate::locked::checks::{self, Check};
 use crate::place::Place;
-use crate::policy::Verdict;
+use crate::policy::{self, Limits, Verdict};
 use crate::sync::{self, Scan};
 use crate::text::thousands;
 use crate::transcript::tail::Budget;
@@ -21,23 +21,26 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// What `status` knows: `status --json` prints it, and the live views (`watch`, `dashboard`) show it.
 #[derive(Debug, Serialize)]
-struct Report {
-    date: NaiveDate,
-    timezone: String,
-    day: Totals,
-    sessions: Vec<SessionRow>,
-    budgets: Budgets,
+pub(super) struct Report {
+    pub(super) date: NaiveDate,
+    pub(super) timezone: String,
+    pub(super) day: Totals,
+    pub(super) sessions: Vec<SessionRow>,
+    pub(super) budgets: Budgets,
+    /// Every budget that is not a session's own, nearest to its limit first (the views draw one bar each).
+    pub(super) scopes: Vec<ScopeRow>,
     /// Models seen that no price table knows: their price is a guess.
     unknown_models: Vec<String>,
     /// Each of them, and the model whose rates it got (or `pricing.unknown_model`).
     guessed_prices: BTreeMap<String, String>,
     config: String,
-    state_dir: String,
+    pub(super) state_dir: String,
     last_hook: Option<LastHook>,
     /// The budget correction (`reconcile.correct_budgets`) and the factors `reconcile` last measured.
     correction: Option<CorrectionStatus>,
-    notes: Vec<String>,
+    pub(super) notes: Vec<String>,
     /// `user` or `locked`.
     mode: &'static str,
     /// Locked mode: whether its boundary holds, fact by fact.
@@ -117,40 +120,51 @@ struct CorrectionStatus {
     others: Option<f64>,
 }
 
+/// One budget's spend against its limit, and its zone: `safe`, `warn` (from `budget.warn_at`) or `over`.
 #[derive(Debug, Serialize)]
-struct Totals {
-    cost_usd: f64,
+pub(super) struct ScopeRow {
+    pub(super) scope: &'static str,
+    pub(super) spent_usd: f64,
+    pub(super) limit_usd: f64,
+    pub(super) zone: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Totals {
+    pub(super) cost_usd: f64,
     input_tokens: u64,
     output_tokens: u64,
     cache_creation_tokens: u64,
     cache_read_tokens: u64,
     web_search_requests: u64,
-    responses: u64,
+    pub(super) responses: u64,
     /// Responses whose final usage Claude Code never wrote: counted as recorded, so `cost_usd` is at least this.
     incomplete_responses: u64,
-    lower_bound: bool,
+    pub(super) lower_bound: bool,
     /// What the budgets add for them (`budget.incomplete_output_tokens`).
-    estimated_usd: f64,
+    pub(super) estimated_usd: f64,
 }
 
 #[derive(Debug, Serialize)]
-struct SessionRow {
-    session_id: String,
-    project: String,
+pub(super) struct SessionRow {
+    pub(super) session_id: String,
+    pub(super) project: String,
     #[serde(flatten)]
-    totals: Totals,
+    pub(super) totals: Totals,
     today_cost_usd: f64,
-    state: &'static str,
+    pub(super) state: &'static str,
     limit_usd: Option<f64>,
     hooked: bool,
-    last_activity: Option<String>,
+    pub(super) last_activity: Option<String>,
+    /// Its subagents' transcripts that grew in the last two minutes.
+    pub(super) subagents_running: usize,
     /// Some of its responses are on a model no price table knows: their price is a guess.
     guessed_price: bool,
     /// For a blocked or tampered session: the command that lets it go on.
-    lift: Option<String>,
+    pub(super) lift: Option<String>,
     /// Which of ccbreaker's gates guard it, from what they recorded: `mod+hooks`, `mod`, `hooks`, or `none` (found
     /// by a walk of the transcripts).
-    gates: &'static str,
+    pub(super) gates: &'static str,
     /// What the steps the mod saw finish, not in the transcripts yet, add to its spend.
     provisional_usd: f64,
     /// What its model requests in flight hold against the budgets.
@@ -172,10 +186,10 @@ struct HaltedRow {
 }
 
 #[derive(Debug, Serialize)]
-struct Budgets {
-    session_usd: f64,
-    daily_usd: f64,
-    warn_at: f64,
+pub(super) struct Budgets {
+    pub(super) session_usd: f64,
+    pub(super) daily_usd: f64,
+    pub(super) warn_at: f64,
     on_breach: &'static str,
     on_error: &'static str,
 }
@@ -209,15 +223,58 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let place = super::place(io, "status")?;
     let config = super::config(&place, io)?;
     let now = super::now(&place.env)?;
-    let (locked, ctx) = refresh(&config, &place, io, now)?;
-    let mut report = build(&config, &place.config_path, &ctx, &locked, only.as_deref());
-    report.correction = correction_status(&config, &place, now);
+    let (report, _) = snapshot(&config, &place, io, now, only.as_deref(), Scan::Now)?;
+    if json {
+        writeln!(io.stdout, "{}", serde_json::to_string_pretty(&report).expect("report serialises"))?;
+    } else {
+        let width = crate::text::Width::of(io.stdout_is_terminal, io.env, compact);
+        write!(io.stdout, "{}", render(&report, width))?;
+    }
+    if let Some(id) = only
+        && report.sessions.is_empty()
+    {
+        writeln!(io.stderr, "ccbreaker: no spend recorded for session {id}")?;
+        return Ok(exit::ERROR);
+    }
+    Ok(exit::OK)
+}
+
+/// What the ledger follows, for the live views to see what grew: the files of today's sessions with how far each
+/// was read, and the committed record count of each key log.
+#[derive(Debug, Default)]
+pub(super) struct Followed {
+    pub(super) files: Vec<(String, u64)>,
+    pub(super) keys: BTreeMap<NaiveDate, u64>,
+}
+
+/// The standings now: the ledger brought up to date (`scan`: walk every root now, or only when
+/// `transcripts.rescan_secs` says) and saved, then what `status` shows, and what the ledger follows.
+pub(super) fn snapshot(
+    config: &Config,
+    place: &Place,
+    io: &mut Io,
+    now: DateTime<Utc>,
+    only: Option<&str>,
+    scan: Scan,
+) -> Result<(Report, Followed), Error> {
+    let (locked, ctx) = refresh(config, place, io, now, scan)?;
+    let mut report = build(config, &place.config_path, &ctx, &locked, only);
+    let today = ctx.zone.date_of(now);
+    let files = locked
+        .ledger
+        .files
+        .iter()
+        .filter(|(_, c)| locked.ledger.sessions.get(&c.session).is_some_and(|s| s.days.contains_key(&today)))
+        .map(|(path, c)| (path.clone(), c.offset))
+        .collect();
+    let followed = Followed { files, keys: locked.ledger.keys.clone() };
+    report.correction = correction_status(config, place, now);
     locked.save()?;
     report.mode = place.mode.name();
     if let Some(install) = place.mode.install() {
         report.boundary = checks::run(install);
     }
-    report.protection = Some(crate::doctor::protection(&place));
+    report.protection = Some(crate::doctor::protection(place));
     report.alerts = AlertsStatus {
         channels: config.alerts.channels.iter().map(|c| c.channel.name()).collect(),
         failing: super::alert::failures(&place.state_dir),
@@ -243,19 +300,7 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
             row.lift = Some(lift(&row.session_id));
         }
     }
-    if json {
-        writeln!(io.stdout, "{}", serde_json::to_string_pretty(&report).expect("report serialises"))?;
-    } else {
-        let width = crate::text::Width::of(io.stdout_is_terminal, io.env, compact);
-        write!(io.stdout, "{}", render(&report, width))?;
-    }
-    if let Some(id) = only
-        && report.sessions.is_empty()
-    {
-        writeln!(io.stderr, "ccbreaker: no spend recorded for session {id}")?;
-        return Ok(exit::ERROR);
-    }
-    Ok(exit::OK)
+    Ok((report, followed))
 }
 
 /// Locks the ledger and reads every transcript root now. Shared with `allow`. The reading is done in rounds of a
@@ -266,6 +311,7 @@ pub(super) fn refresh<'a>(
     place: &'a Place,
     io: &mut Io,
     now: DateTime<Utc>,
+    mut scan: Scan,
 ) -> Result<(Locked, sync::Context<'a>), Error> {
     let env = &place.env;
     let mut ctx = sync::Context::new(place, config, now)?;
@@ -277,11 +323,13 @@ pub(super) fn refresh<'a>(
             Budget { bytes: sync::HOOK_BYTES, deadline: Some(std::time::Instant::now() + sync::HOOK_READ_FOR) };
         // A person can wait longer than a hook: five times the hook's lock timeout.
         let mut locked = store.lock(env.lock_timeout()? * 5, &ctx.ledger_basis())?;
-        let read = sync::sync(&mut locked, None, Scan::Now, &ctx)?;
+        let read = sync::sync(&mut locked, None, scan, &ctx)?;
         (files, bytes) = (files + read.stats.files, bytes + read.stats.bytes);
         if !read.unfinished {
             return Ok((locked, ctx));
         }
+        // What is left is found again by a walk.
+        scan = Scan::Now;
         locked.save()?;
         if io.stderr_is_terminal || started.elapsed().as_secs() >= 2 {
             writeln!(
@@ -310,7 +358,9 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         })
         .map(|(id, s)| {
             let judge = Judge { ledger, allowances: &locked.allowances, config, session: id, today, now: ctx.now };
-            session_row(id, s, &judge, today, b.incomplete_output_tokens)
+            let mut row = session_row(id, s, &judge, today, b.incomplete_output_tokens);
+            row.subagents_running = subagents_running(ledger, id, ctx.now);
+            row
         })
         .collect();
     sessions.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd).then(a.session_id.cmp(&b.session_id)));
@@ -325,6 +375,7 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         timezone: zone.name(),
         day: Totals::of(&day, day_estimate),
         sessions,
+        scopes: scopes(day_spent(ledger, &locked.allowances, config, today, ctx.now), b),
         budgets: Budgets {
             session_usd: b.session_usd,
             daily_usd: b.daily_usd,
@@ -345,6 +396,52 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         alerts: AlertsStatus::default(),
         team: None,
     }
+}
+
+/// How long after its transcript last grew a subagent counts as running.
+const RUNNING_SECS: i64 = 120;
+
+fn subagents_running(ledger: &crate::ledger::state::Ledger, session: &str, now: DateTime<Utc>) -> usize {
+    ledger
+        .files
+        .iter()
+        .filter(|(path, c)| {
+            c.session == session
+                && crate::report::collect::is_subagent(Path::new(path.as_str()))
+                && now.timestamp() - c.touched <= RUNNING_SECS
+        })
+        .count()
+}
+
+/// What the day has spent for the daily budget (the estimates and what the mod reported included), as the hook
+/// judges it.
+fn day_spent(
+    ledger: &crate::ledger::state::Ledger,
+    allowances: &crate::ledger::store::Allowances,
+    config: &Config,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Pico {
+    Judge { ledger, allowances, config, session: "", today, now }.spent(Ask::Hook).day
+}
+
+/// The budgets over more than one session, nearest to its limit first.
+fn scopes(day_spent: Pico, b: &crate::config::Budget) -> Vec<ScopeRow> {
+    let limits = Limits::from_usd(0.0, b.daily_usd, b.warn_at, Pico(0));
+    let mut rows: Vec<ScopeRow> = [("daily", day_spent, limits.day)]
+        .into_iter()
+        .filter_map(|(scope, spent, limit)| {
+            let limit = limit?;
+            let zone = match policy::assess(Pico(0), spent, &limits) {
+                Verdict::Breach(_) => "over",
+                Verdict::Warn(_) => "warn",
+                Verdict::Allow => "safe",
+            };
+            Some(ScopeRow { scope, spent_usd: round_usd(spent), limit_usd: round_usd(limit), zone })
+        })
+        .collect();
+    rows.sort_by(|a, b| (b.spent_usd / b.limit_usd).total_cmp(&(a.spent_usd / a.limit_usd)));
+    rows
 }
 
 /// `20`, or `2.5`: an amount as the `allow` command takes it.
@@ -398,6 +495,7 @@ fn session_row(id: &str, s: &SessionSpend, judge: &Judge, today: NaiveDate, per_
         hooked: s.hooked,
         last_activity: s.last_activity.map(crate::text::rfc3339),
         guessed_price: !s.unknown_models.is_empty(),
+        subagents_running: 0,
         lift: None,
         gates,
         provisional_usd: round_usd(crate::ledger::overlay::provisional(s, None, judge.now)),

@@ -354,6 +354,28 @@ impl KeyIndex {
     }
 }
 
+/// The committed records of day log `log` in `dir` from record `from` to `committed`, each with its message hash:
+/// for the live views' burn rate, which reads the logs as they grow (never past what the ledger committed).
+pub(crate) fn read_range(dir: &Path, log: NaiveDate, from: u64, committed: u64) -> io::Result<Vec<(u64, Record)>> {
+    if committed <= from {
+        return Ok(Vec::new());
+    }
+    let count = (committed - from) as usize;
+    let read = |ext: &str, width: usize| -> io::Result<Vec<u8>> {
+        let mut file = File::open(dir.join(format!("{log}.{ext}")))?;
+        file.seek(io::SeekFrom::Start(from * width as u64))?;
+        let mut bytes = vec![0; count * width];
+        file.read_exact(&mut bytes)?;
+        Ok(bytes)
+    };
+    let (ids, recs) = (read("ids", ID)?, read("rec", RECORD)?);
+    Ok(ids
+        .chunks_exact(ID)
+        .zip(recs.chunks_exact(RECORD))
+        .filter_map(|(id, rec)| Some((word(id, 0), Record::decode(rec)?)))
+        .collect())
+}
+
 impl DayLog {
     /// The records with message hash `message`, committed ones first, in order.
     fn matches(

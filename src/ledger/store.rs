@@ -160,7 +160,7 @@ impl Store {
         self.dir.join(if slot.is_multiple_of(2) { "ledger-a.bin" } else { "ledger-b.bin" })
     }
 
-    fn keys_dir(&self) -> PathBuf {
+    pub(crate) fn keys_dir(&self) -> PathBuf {
         self.dir.join("keys")
     }
 

@@ -77,6 +77,8 @@ fn every_command_answers_help_before_reading_anything() {
         "prices",
         "config",
         "hook",
+        "watch",
+        "dashboard",
     ] {
         for flag in ["--help", "-h"] {
             let out = sb.run(&[command, flag], b"");

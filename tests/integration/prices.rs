@@ -104,27 +104,33 @@ fn the_network_binary_runs_only_the_commands_that_need_it() {
     let out = crate::harness::run(sb.command_of(env!("CARGO_BIN_EXE_ccbreaker-net"), &["hook"]), b"{}");
     assert_eq!(out.code, 64, "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("`ccbreaker-net` runs `reconcile`, `prices update`, `alert` and `digest --send`, not `hook`"),
+        out.stderr.contains(
+            "`ccbreaker-net` runs `reconcile`, `prices update`, `alert`, `digest --send`, `watch` and `dashboard`, not `hook`"
+        ),
         "{}",
         out.stderr
     );
 }
 
-/// The HTTP and TLS code lives in `ccbreaker-net` only: linked into `ccbreaker`, it slowed every hook call's start-up
-/// (BENCHMARKS.md). Where `nm` is missing, there is nothing to check.
+/// The HTTP and TLS code, the terminal UI and the web server live in `ccbreaker-net` only: linked into `ccbreaker`,
+/// the HTTP client slowed every hook call's start-up (BENCHMARKS.md). Where `nm` is missing, there is nothing to
+/// check.
 #[test]
-fn the_hooks_binary_links_no_http_or_tls_code() {
-    let symbols = |bin: &str| {
+fn the_hooks_binary_links_no_http_tls_or_terminal_ui_code() {
+    let symbols = |bin: &str, name: &str| {
         let out = std::process::Command::new("nm").arg(bin).output().ok().filter(|o| o.status.success())?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        Some(text.lines().filter(|l| l.contains("ureq") || l.contains("rustls")).count())
+        Some(text.lines().filter(|l| l.contains(name)).count())
     };
-    let (Some(hook), Some(net)) = (symbols(crate::harness::BIN), symbols(env!("CARGO_BIN_EXE_ccbreaker-net"))) else {
-        return;
-    };
-    assert_eq!(hook, 0, "ccbreaker links HTTP or TLS code");
-    assert!(net > 0, "ccbreaker-net links the HTTP client it runs");
+    for name in ["ureq", "rustls", "ratatui", "crossterm", "tiny_http"] {
+        let (Some(hook), Some(net)) =
+            (symbols(crate::harness::BIN, name), symbols(env!("CARGO_BIN_EXE_ccbreaker-net"), name))
+        else {
+            return;
+        };
+        assert_eq!(hook, 0, "ccbreaker links {name}");
+        assert!(net > 0, "ccbreaker-net links {name}, which its commands use");
+    }
 }
 
 #[test]
