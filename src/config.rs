@@ -3,6 +3,9 @@
 
 use crate::zone::Zone;
 use std::fmt::Write as _;
+
+mod scopes;
+pub(crate) use scopes::{ProjectBudget, Reach, Scopes};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
@@ -28,6 +31,8 @@ pub(crate) struct Budget {
     /// Output tokens a response whose final usage Claude Code never wrote is estimated at, for the budgets:
     /// `None` for its session's median output per response; 0 adds no estimate.
     pub incomplete_output_tokens: Option<u64>,
+    /// The budgets over other spans and slices of the spend (see [`scopes`]).
+    pub scopes: Scopes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,6 +319,7 @@ impl Default for Budget {
             warn_at: 0.8,
             timezone: Zone::Local,
             incomplete_output_tokens: None,
+            scopes: Scopes::default(),
         }
     }
 }
@@ -648,11 +654,10 @@ impl Reader<'_> {
 
     fn budget(&mut self, table: Option<&Table>, mut budget: Budget) -> Result<Budget, ConfigError> {
         let Some(table) = table else { return Ok(budget) };
-        self.warn_unknown(
-            table,
-            "budget",
-            &["session_usd", "daily_usd", "warn_at", "timezone", "incomplete_output_tokens"],
-        );
+        let mut known = vec!["session_usd", "daily_usd", "warn_at", "timezone", "incomplete_output_tokens"];
+        known.extend(scopes::KEYS);
+        self.warn_unknown(table, "budget", &known);
+        budget.scopes = self.scopes(table, budget.scopes)?;
         if let Some(v) = table.get("incomplete_output_tokens") {
             budget.incomplete_output_tokens = match v {
                 Value::Integer(n) if *n >= 0 => Some(*n as u64),
@@ -975,6 +980,7 @@ pub(crate) fn tighten(root: Config, user: &Config) -> Config {
     b.session_usd = budget(b.session_usd, user.budget.session_usd);
     b.daily_usd = budget(b.daily_usd, user.budget.daily_usd);
     b.warn_at = budget(b.warn_at, user.budget.warn_at);
+    scopes::tighten(&mut b.scopes, &user.budget.scopes, budget);
     // The estimate for responses whose final usage was never written: more tokens is stricter; an estimate the
     // root turned off (0) may be turned on; the median (`None`) and a number cannot be compared, so the root's stays.
     b.incomplete_output_tokens = match (b.incomplete_output_tokens, user.budget.incomplete_output_tokens) {
@@ -1115,6 +1121,27 @@ timezone = "local"
 # such totals are shown as "at least". The budgets add this many output tokens for each such response (less what
 # it recorded): "median" is the session's median output per response; 0 adds nothing.
 incomplete_output_tokens = "median"
+# More budgets, each off unless set (0): USD per 5-hour billing block (as `ccbreaker report blocks` shows them),
+# per week (from Monday) and per calendar month, all sessions; tokens per session and per day, counting
+# `token_classes` ("input", "output", "cache_creation", "cache_read"; all of them unless set).
+# block_5h_usd = 0.0
+# weekly_usd = 0.0
+# monthly_usd = 0.0
+# session_tokens = 0
+# daily_tokens = 0
+# token_classes = ["input", "output", "cache_creation", "cache_read"]
+
+# A project's own budgets: sessions whose project directory matches `path` (a glob: `*` within a directory,
+# `**` across them; `~/` is your home) and, if given, whose git branch is `branch`. A session is held to the first
+# entry that matches it. Each entry may have session_usd, daily_usd, weekly_usd, monthly_usd and its own warn_at.
+# [[budget.project]]
+# path = "~/work/acme/**"
+# branch = "main"
+# daily_usd = 20.0
+
+# A model's own budgets, counting only the spend of the models whose name matches the glob.
+# [budget.model."claude-opus-*"]
+# daily_usd = 30.0
 
 [policy]
 # What happens once a budget is crossed:
@@ -1214,6 +1241,7 @@ pub(crate) fn render(config: &Config) -> String {
             let _ = writeln!(out, "incomplete_output_tokens = {n}");
         }
     }
+    scopes::render(&mut out, &b.scopes);
     let _ = writeln!(out, "\n[policy]");
     let _ = writeln!(out, "on_breach = \"{}\"", config.policy.on_breach.as_str());
     let _ = writeln!(out, "on_error = \"{}\"", config.policy.on_error.as_str());
@@ -1391,11 +1419,11 @@ impl Pricing {
 mod tests {
     use super::*;
 
-    fn parse_ok(text: &str) -> (Config, Vec<String>) {
+    pub(super) fn parse_ok(text: &str) -> (Config, Vec<String>) {
         parse(text, Path::new("/c.toml")).unwrap()
     }
 
-    fn parse_err(text: &str) -> String {
+    pub(super) fn parse_err(text: &str) -> String {
         parse(text, Path::new("/c.toml")).unwrap_err().to_string()
     }
 

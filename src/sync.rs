@@ -41,6 +41,9 @@ pub(crate) struct Context<'a> {
     /// Each model's billed/local factor, when `reconcile.correct_budgets` is on and `reconcile` measured one; the
     /// prices above apply it already.
     pub correction: Option<Correction>,
+    /// How far back a budget counts (a week, a month): the walk reads, and the ledger keeps, from the start of that
+    /// period rather than from today.
+    pub reach: Option<crate::config::Reach>,
 }
 
 /// Bytes one hook call reads at most (soft: a line under way is finished); the rest is read by later calls. A
@@ -85,6 +88,7 @@ impl<'a> Context<'a> {
             rescan_secs: config.transcripts.rescan_secs,
             budget: Budget::UNLIMITED,
             correction,
+            reach: config.budget.scopes.reaches_back(),
         })
     }
 
@@ -148,6 +152,17 @@ pub(crate) fn sync(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Co
 fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context) -> Result<Synced, KeysError> {
     let today = ctx.zone.date_of(ctx.now);
     let day_start = ctx.zone.start_of(today);
+    // Where the spend the budgets count begins: today, or the week's or the month's first day.
+    let horizon = match ctx.reach {
+        None => day_start,
+        Some(reach) => {
+            let span = match reach {
+                crate::config::Reach::Week => crate::policy::Span::Week,
+                crate::config::Reach::Month => crate::policy::Span::Month,
+            };
+            ctx.zone.start_of(crate::standings::period_start(span, today))
+        }
+    };
     let due = match scan {
         Scan::Now => true,
         Scan::IfDue => locked.ledger.last_scan.is_none_or(|last| {
@@ -171,7 +186,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         learn_root(&mut locked.ledger.roots, transcript);
     }
     if due {
-        let since = SystemTime::from(day_start);
+        let since = SystemTime::from(horizon);
         let seen: HashSet<PathBuf> = sources.iter().map(|f| f.path.clone()).collect();
         let mut roots = ctx.roots.get().to_vec();
         for learned in &locked.ledger.roots {
@@ -214,7 +229,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
     }
     if due {
         locked.ledger.last_scan = Some(ctx.now.timestamp());
-        let keep_from = day_start - Duration::days(1);
+        let keep_from = horizon - Duration::days(1);
         let keys_from = ctx.now.date_naive() - Duration::days(KEY_DAYS);
         let own_session = own.and_then(discover::session_of_transcript).unwrap_or_default();
         locked.ledger.prune(keep_from, keys_from, &own_session);

@@ -484,8 +484,9 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             continue;
         }
         // The budget the verdict is about (for a warning, the first one it warns of afresh), for the alert.
-        let warned =
-            |locked: &Locked| locked.ledger.sessions.get(&call.session).map(|e| (e.warned_session, e.warned_day));
+        let warned = |locked: &Locked| {
+            locked.ledger.sessions.get(&call.session).map(|e| (e.warned_session, e.warned_day, e.warned.clone()))
+        };
         let before = warned(&locked);
         let standings = match &verdict {
             Verdict::Breach(standing) => vec![*standing],
@@ -497,12 +498,18 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             None => conclude(&mut locked, call, verdict, setup.ctx.correction.is_some()),
         };
         let after = warned(&locked);
-        let fresh = |scope: Scope| match scope {
-            Scope::Session => before.map(|b| b.0) != after.map(|a| a.0),
-            Scope::Day => before.map(|b| b.1) != after.map(|a| a.1),
+        let fresh = |s: &Standing| match s.scope {
+            Scope::Session => before.as_ref().map(|b| b.0) != after.as_ref().map(|a| a.0),
+            Scope::Day => before.as_ref().map(|b| b.1) != after.as_ref().map(|a| a.1),
+            _ => {
+                let key = warn_key(s);
+                let had =
+                    |w: &Option<(bool, Option<NaiveDate>, Vec<String>)>| w.as_ref().is_some_and(|w| w.2.contains(&key));
+                !had(&before) && had(&after)
+            }
         };
         let breach = match &action {
-            Action::Warn(_) => standings.iter().copied().find(|s| fresh(s.scope)),
+            Action::Warn(_) => standings.iter().copied().find(|s| fresh(s)),
             _ => standings.first().copied(),
         };
         let wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
@@ -537,7 +544,9 @@ fn assess(call: &Call, locked: &Locked, prices: &PriceTable) -> (Verdict, bool) 
     let limits = limits(call, locked);
     let spend = locked.ledger.sessions.get(&call.session);
     let (spent, day) = spent(call, locked);
-    let verdict = policy::assess(spent, day, &limits);
+    let mut standings = policy::standings(spent, day, &limits);
+    standings.extend(crate::standings::more(&view(call, locked)));
+    let verdict = policy::judge(standings);
     let pending = match (call.kind, call.event.tool_use_id.as_deref()) {
         (EventKind::PreToolUse, Some(id)) => !spend.is_some_and(|s| s.saw_tool_use(id)),
         _ => false,
@@ -570,9 +579,30 @@ fn estimated_part(call: &Call, locked: &Locked, scope: Scope) -> Option<(Pico, u
             (session.estimate(per_response, None), session.total.incomplete)
         }
         Scope::Day => (ledger.day_estimate(today, per_response), ledger.day(today).incomplete),
+        _ => return None,
     };
     (estimate > Pico(0)).then_some((estimate, count))
 }
+
+/// The session's view of every budget beyond its own and the day's dollars.
+fn view<'a>(call: &'a Call, locked: &'a Locked) -> crate::standings::View<'a> {
+    crate::standings::View {
+        ledger: &locked.ledger,
+        config: &call.config,
+        session: Some(&call.session),
+        extra: locked.allowances.extra_for(&call.session),
+        now: call.now,
+        home: call.env.home.as_deref(),
+    }
+}
+
+/// What records that the warning of a scope beyond the session and the day was shown for its period.
+fn warn_key(s: &Standing) -> String {
+    format!("{}@{}", s.scope.key(), s.period)
+}
+
+/// How many warnings of other scopes a session remembers (a long session crosses many 5-hour blocks).
+const WARNED_KEPT: usize = 32;
 
 fn limits(call: &Call, locked: &Locked) -> Limits {
     let b = &call.config.budget;
@@ -611,6 +641,11 @@ fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict, corrected: bool)
     if entry.project.is_empty() {
         entry.project = project;
     }
+    if entry.dir.is_empty() {
+        // Until a response says where the session runs: where Claude Code says its project is.
+        let dir = call.env.project_dir.clone().or_else(|| call.event.cwd.as_deref().map(PathBuf::from));
+        entry.dir = dir.map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+    }
     entry.hooked = true;
     let action = match verdict {
         Verdict::Allow => Action::Allow,
@@ -626,15 +661,21 @@ fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict, corrected: bool)
                 .filter(|s| match s.scope {
                     Scope::Session => !entry.warned_session,
                     Scope::Day => entry.warned_day != Some(today),
+                    _ => !entry.warned.contains(&warn_key(s)),
                 })
                 .collect();
             for s in &fresh {
                 match s.scope {
                     Scope::Session => entry.warned_session = true,
                     Scope::Day => entry.warned_day = Some(today),
+                    _ => {
+                        entry.warned.push(warn_key(s));
+                        let excess = entry.warned.len().saturating_sub(WARNED_KEPT);
+                        entry.warned.drain(..excess);
+                    }
                 }
             }
-            if fresh.is_empty() { Action::Allow } else { Action::Warn(warning(&fresh)) }
+            if fresh.is_empty() { Action::Allow } else { Action::Warn(warning(&fresh, &call.config)) }
         }
     };
     if matches!(action, Action::Allow) {
@@ -688,6 +729,30 @@ fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Cal
             call.config.budget.timezone.name(),
             standing.limit,
         ),
+        scope if scope.tokens() => {
+            let words = crate::standings::words(standing, &call.config);
+            let resets =
+                words.resets.map(|r| format!(" It resets {r}; to go on sooner,")).unwrap_or(" To go on,".to_owned());
+            format!(
+                "ccbreaker: {} reached: {} of a {} {} ({}).{resets} raise {} in {config}.",
+                words.name,
+                words.spent,
+                crate::standings::amount(scope, standing.limit),
+                words.name,
+                words.key,
+                words.key,
+            )
+        }
+        _ => {
+            let words = crate::standings::words(standing, &call.config);
+            let resets =
+                words.resets.map(|r| format!(" It resets {r}; to go on now,")).unwrap_or(" To go on,".to_owned());
+            format!(
+                "ccbreaker: {} reached: {}{estimate} of a {} {} ({}).{resets} run `{lift}` in a terminal, or raise {} in \
+                 {config}.",
+                words.name, words.spent, standing.limit, words.name, words.key, words.key,
+            )
+        }
     }
 }
 
@@ -695,7 +760,7 @@ fn format_usd_arg(usd: f64) -> String {
     if usd.fract() == 0.0 { format!("{usd:.0}") } else { format!("{usd}") }
 }
 
-fn warning(standings: &[Standing]) -> String {
+fn warning(standings: &[Standing], config: &crate::config::Config) -> String {
     let parts: Vec<String> = standings
         .iter()
         .map(|s| {
@@ -703,6 +768,15 @@ fn warning(standings: &[Standing]) -> String {
             match s.scope {
                 Scope::Session => format!("this session has spent {} of its {} budget ({percent}%)", s.spent, s.limit),
                 Scope::Day => format!("{} spent today of the {} daily budget ({percent}%)", s.spent, s.limit),
+                scope => {
+                    let words = crate::standings::words(s, config);
+                    format!(
+                        "{} of the {} {} ({percent}%)",
+                        words.spent,
+                        crate::standings::amount(scope, s.limit),
+                        words.name
+                    )
+                }
             }
         })
         .collect();

@@ -239,6 +239,12 @@ fn share(record: &Record) -> Share {
 fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: &Response) {
     let share = share(record);
     ledger.days.entry(record.day).or_default().add(&share);
+    *ledger.hours.entry(hour_of(record)).or_default() += record.cost;
+    let model = ledger.models.entry(record.model).or_default();
+    if model.name.is_empty() && model_tag(&response.reading.model) == record.model {
+        model.name = crate::pricing::normalize(&response.reading.model);
+    }
+    *model.days.entry(record.day).or_default() += record.cost;
     let name = match read {
         Some(read) => read.session.clone(),
         None => match session_named(ledger, record.session) {
@@ -259,6 +265,14 @@ fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: 
     if session.last_activity.is_none_or(|t| at >= t) {
         session.last_model.clone_from(&response.reading.model);
         session.last_prompt_tokens = response.reading.usage.prompt_tokens();
+        if let Some(branch) = &response.git_branch {
+            session.branch.clone_from(branch);
+        }
+    }
+    if session.dir.is_empty()
+        && let Some(cwd) = &response.cwd
+    {
+        session.dir.clone_from(cwd);
     }
     session.first_activity = Some(session.first_activity.map_or(at, |t| t.min(at)));
     session.last_activity = Some(session.last_activity.map_or(at, |t| t.max(at)));
@@ -273,11 +287,22 @@ fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: 
     }
 }
 
+/// The UTC hour (since the Unix epoch) a counted response falls in.
+fn hour_of(record: &Record) -> i64 {
+    record.at_ms.div_euclid(3_600_000)
+}
+
 /// Takes a counted response back out of its session and day.
 fn remove(ledger: &mut Ledger, record: &Record) {
     let share = share(record);
     if let Some(day) = ledger.days.get_mut(&record.day) {
         day.sub(&share);
+    }
+    if let Some(hour) = ledger.hours.get_mut(&hour_of(record)) {
+        *hour = hour.saturating_sub(record.cost);
+    }
+    if let Some(day) = ledger.models.get_mut(&record.model).and_then(|m| m.days.get_mut(&record.day)) {
+        *day = day.saturating_sub(record.cost);
     }
     if let Some(name) = session_named(ledger, record.session)
         && let Some(session) = ledger.sessions.get_mut(&name)

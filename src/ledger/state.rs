@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped whenever a field is added, removed or changes meaning (the encoding is positional); a ledger of another
 /// version is rebuilt from the transcripts.
-pub(crate) const VERSION: u32 = 7;
+pub(crate) const VERSION: u32 = 8;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -33,6 +33,20 @@ pub(crate) struct Ledger {
     /// The content hash of the config file last read whole and valid, so the copy kept beside the ledger
     /// (`config.last-good.toml`) is written only when the config changes.
     pub config_hash: u64,
+    /// Spend of every session by UTC hour (hours since the Unix epoch), for the 5-hour billing block.
+    pub hours: BTreeMap<i64, Pico>,
+    /// Spend of every session by model (keyed by the tag of the model's name as written), for the model budgets.
+    pub models: BTreeMap<u32, ModelSpend>,
+}
+
+/// One model's spend by local day.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct ModelSpend {
+    /// The normalised name (see [`crate::pricing::normalize`]).
+    pub name: String,
+    #[serde(with = "compact::date_map")]
+    pub days: BTreeMap<NaiveDate, Pico>,
 }
 
 /// Money and tokens summed over responses.
@@ -133,6 +147,13 @@ pub(crate) struct SessionSpend {
     /// The newest `ccbreaker allow` grant this session's hook has applied (warnings reset, tamper lifted).
     #[serde(with = "chrono::serde::ts_microseconds_option")]
     pub grant_seen: Option<DateTime<Utc>>,
+    /// The session's project directory (the `cwd` of its first response) and git branch (of its latest), for the
+    /// project budgets.
+    pub dir: String,
+    pub branch: String,
+    /// Warnings shown for the scopes beyond the session and the day: each scope's key and period (see
+    /// [`crate::scopes`]).
+    pub warned: Vec<String>,
 }
 
 /// What was found wrong with a session's transcripts, and when.
@@ -233,6 +254,9 @@ pub(crate) struct HookTimings {
     pub scanned: bool,
 }
 
+/// How many hours of spend the ledger keeps for the 5-hour block.
+pub(crate) const HOURS_KEPT: i64 = 48;
+
 /// How many notes the ledger keeps.
 pub(crate) const MAX_NOTES: usize = 20;
 
@@ -281,6 +305,15 @@ impl Ledger {
         self.keys.retain(|day, _| *day >= keys_from);
         let days_from = keep_from.date_naive() - chrono::Duration::days(1);
         self.days.retain(|day, _| *day >= days_from);
+        for model in self.models.values_mut() {
+            model.days.retain(|day, _| *day >= days_from);
+        }
+        self.models.retain(|_, m| !m.days.is_empty());
+        // The block in force started at most 5 hours ago, and where it started follows from the hours before it back
+        // to a gap of 5 empty hours: two days of hours place it unless every hour of them was busy.
+        if let Some(&newest) = self.hours.keys().next_back() {
+            self.hours.retain(|hour, _| *hour > newest - HOURS_KEPT);
+        }
     }
 }
 
