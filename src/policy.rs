@@ -120,11 +120,6 @@ pub(crate) enum Verdict {
     Breach(Standing),
 }
 
-/// Compares spend with the limits: a budget is crossed when the spend reaches it.
-pub(crate) fn assess(session_spent: Pico, day_spent: Pico, limits: &Limits) -> Verdict {
-    judge(standings(session_spent, day_spent, limits))
-}
-
 /// The session's and the day's standings (the scopes that are on), session first.
 pub(crate) fn standings(session_spent: Pico, day_spent: Pico, limits: &Limits) -> Vec<Standing> {
     [(Scope::Session, session_spent, limits.session), (Scope::Day, day_spent, limits.day)]
@@ -135,7 +130,7 @@ pub(crate) fn standings(session_spent: Pico, day_spent: Pico, limits: &Limits) -
         .collect()
 }
 
-/// The verdict over every standing: a breach of the first scope at or over its limit (in list order), else a
+/// The verdict over every standing (a budget is crossed when the spend reaches it): a breach of the first scope at or over its limit (in list order), else a
 /// warning for each over its warning level.
 pub(crate) fn judge(standings: Vec<Standing>) -> Verdict {
     if let Some(breach) = standings.iter().find(|s| s.spent >= s.limit) {
@@ -158,6 +153,10 @@ mod tests {
 
     fn usd(x: f64) -> Pico {
         Pico::from_usd(x)
+    }
+
+    fn assess(session_spent: Pico, day_spent: Pico, limits: &Limits) -> Verdict {
+        judge(standings(session_spent, day_spent, limits))
     }
 
     fn limits() -> Limits {

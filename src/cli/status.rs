@@ -27,6 +27,8 @@ struct Report {
     day: Totals,
     sessions: Vec<SessionRow>,
     budgets: Budgets,
+    /// Every budget in force (with `--session`, that session's too), nearest to its limit first.
+    scopes: Vec<ScopeRow>,
     /// Models seen that no price table knows: their price is a guess.
     unknown_models: Vec<String>,
     /// Each of them, and the model whose rates it got (or `pricing.unknown_model`).
@@ -135,6 +137,26 @@ struct SessionRow {
     lift: Option<String>,
 }
 
+/// One budget in force: what it has spent against its limit.
+#[derive(Debug, Serialize)]
+struct ScopeRow {
+    /// A stable name: `session`, `daily`, `block_5h`, `weekly`, `monthly`, `session_tokens`, `daily_tokens`,
+    /// `project[N].daily`, `model[N].weekly`, ...
+    scope: String,
+    /// As messages name it: `weekly budget`, `project "~/work/acme/**" daily budget`.
+    name: String,
+    /// The config key that sets it.
+    key: String,
+    /// `usd` or `tokens`.
+    unit: &'static str,
+    spent: f64,
+    limit: f64,
+    /// Spent over limit (1 at the limit).
+    fraction: f64,
+    /// When it starts afresh, if it does.
+    resets: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 struct Budgets {
     session_usd: f64,
@@ -174,7 +196,7 @@ pub(super) fn status(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     let config = super::config(&place, io)?;
     let now = super::now(&place.env)?;
     let (locked, ctx) = refresh(&config, &place, io, now)?;
-    let mut report = build(&config, &place.config_path, &ctx, &locked, only.as_deref());
+    let mut report = build(&config, &place, &ctx, &locked, only.as_deref());
     report.correction = correction_status(&config, &place, now);
     locked.save()?;
     report.mode = place.mode.name();
@@ -245,7 +267,9 @@ pub(super) fn refresh<'a>(
     }
 }
 
-fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Locked, only: Option<&str>) -> Report {
+fn build(config: &Config, place: &Place, ctx: &sync::Context, locked: &Locked, only: Option<&str>) -> Report {
+    let config_path = &place.config_path;
+    let home = place.env.home.as_deref();
     let zone = ctx.zone;
     let today = zone.date_of(ctx.now);
     let ledger = &locked.ledger;
@@ -261,10 +285,13 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
             None => s.days.contains_key(&today),
         })
         .map(|(id, s)| {
-            let limits = Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, locked.allowances.extra_for(id));
-            session_row(id, s, &limits, day_spent, today, b.incomplete_output_tokens)
+            let extra = locked.allowances.extra_for(id);
+            let limits = Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, extra);
+            let more = crate::standings::more(&view(config, ledger, Some(id), extra, ctx.now, home));
+            session_row(id, s, &limits, more, day_spent, today, b.incomplete_output_tokens)
         })
         .collect();
+    let scopes = scope_rows(config, locked, (ctx.now, home), day_spent, only);
     sessions.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd).then(a.session_id.cmp(&b.session_id)));
     let unknown: BTreeSet<String> = ledger
         .sessions
@@ -284,6 +311,7 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
             on_breach: config.policy.on_breach.as_str(),
             on_error: config.policy.on_error.as_str(),
         },
+        scopes,
         guessed_prices: unknown.iter().map(|m| (m.clone(), ctx.prices.guess(m).1)).collect(),
         unknown_models: unknown.into_iter().collect(),
         config: config_path.display().to_string(),
@@ -325,16 +353,83 @@ fn correction_status(config: &Config, place: &Place, now: DateTime<Utc>) -> Opti
     })
 }
 
+fn view<'a>(
+    config: &'a Config,
+    ledger: &'a crate::ledger::state::Ledger,
+    session: Option<&'a str>,
+    extra: Pico,
+    now: DateTime<Utc>,
+    home: Option<&'a Path>,
+) -> crate::standings::View<'a> {
+    crate::standings::View { ledger, config, session, extra, now, home }
+}
+
+/// Every budget in force, nearest to its limit first: the day's and the machine's scopes, and with `--session` that
+/// session's own.
+fn scope_rows(
+    config: &Config,
+    locked: &Locked,
+    (now, home): (DateTime<Utc>, Option<&Path>),
+    day_spent: Pico,
+    only: Option<&str>,
+) -> Vec<ScopeRow> {
+    let ledger = &locked.ledger;
+    let b = &config.budget;
+    let session = only.filter(|id| ledger.sessions.contains_key(*id));
+    let extra = session.map(|id| locked.allowances.extra_for(id)).unwrap_or_default();
+    let limits = Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, extra);
+    let session_spent = session
+        .and_then(|id| ledger.sessions.get(id))
+        .map(|s| s.total.cost.saturating_add(s.estimate(b.incomplete_output_tokens, None)))
+        .unwrap_or_default();
+    let mut standings = policy::standings(session_spent, day_spent, &limits);
+    if session.is_none() {
+        standings.retain(|s| s.scope != crate::policy::Scope::Session);
+    }
+    standings.extend(crate::standings::more(&view(config, ledger, session, extra, now, home)));
+    let mut rows: Vec<(u64, ScopeRow)> = standings
+        .iter()
+        .map(|s| {
+            let words = crate::standings::words(s, config);
+            let (unit, spent, limit) = if s.scope.tokens() {
+                ("tokens", s.spent.0 as f64, s.limit.0 as f64)
+            } else {
+                ("usd", round_usd(s.spent), round_usd(s.limit))
+            };
+            let resets = match s.scope {
+                crate::policy::Scope::Day => Some(format!("at midnight ({})", b.timezone.name())),
+                _ => words.resets,
+            };
+            let row = ScopeRow {
+                scope: s.scope.key(),
+                name: words.name,
+                key: words.key,
+                unit,
+                spent,
+                limit,
+                fraction: s.per_mille() as f64 / 1000.0,
+                resets,
+            };
+            (s.per_mille(), row)
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.into_iter().map(|(_, row)| row).collect()
+}
+
 fn session_row(
     id: &str,
     s: &SessionSpend,
     limits: &Limits,
+    more: Vec<crate::policy::Standing>,
     day_spent: Pico,
     today: NaiveDate,
     per_response: Option<u64>,
 ) -> SessionRow {
     let estimate = s.estimate(per_response, None);
-    let state = match policy::assess(s.total.cost.saturating_add(estimate), day_spent, limits) {
+    let mut standings = policy::standings(s.total.cost.saturating_add(estimate), day_spent, limits);
+    standings.extend(more);
+    let state = match policy::judge(standings) {
         _ if s.tampered.is_some() => "tampered",
         Verdict::Allow => "ok",
         Verdict::Warn(_) => "warn",
@@ -412,6 +507,29 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
     )?;
     if let Some(p) = &r.protection {
         writeln!(out, "protection: {}", p.summary)?;
+    }
+    if !r.scopes.is_empty() {
+        writeln!(out, "\nscopes (nearest to its limit first):")?;
+        let mut table = Table::new(&[
+            ("budget", Align::Left),
+            ("spent", Align::Right),
+            ("limit", Align::Right),
+            ("", Align::Right),
+            ("resets", Align::Left),
+        ]);
+        table.droppable("resets", 1);
+        for s in &r.scopes {
+            let show = |x: f64| if s.unit == "tokens" { format!("{} tokens", thousands(x as u64)) } else { usd(x) };
+            let cells = vec![
+                s.name.clone(),
+                show(s.spent),
+                show(s.limit),
+                format!("{:.0}%", s.fraction * 100.0),
+                s.resets.clone().unwrap_or_default(),
+            ];
+            table.row(RowKind::Body, cells);
+        }
+        out.push_str(&table.render_fit(Style::new(false, true), width));
     }
     if r.sessions.is_empty() {
         writeln!(out, "\nno session has spent anything today")?;

@@ -26,5 +26,6 @@ mod newcomer;
 mod prices;
 mod reconcile;
 mod report;
+mod scopes;
 mod statusline;
 mod tamper;
