@@ -4,7 +4,9 @@
 use crate::zone::Zone;
 use std::fmt::Write as _;
 
+mod breakers;
 mod scopes;
+pub(crate) use breakers::MAX_BURN_MINUTES;
 pub(crate) use scopes::{ProjectBudget, Reach, Scopes};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
@@ -17,6 +19,8 @@ pub(crate) struct Config {
     pub transcripts: Transcripts,
     pub reconcile: Reconcile,
     pub alerts: Alerts,
+    /// `[breaker.*]` (see [`breakers`]).
+    pub breaker: breakers::Breakers,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -446,7 +450,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn config(&mut self, root: &Table) -> Result<Config, ConfigError> {
-        self.warn_unknown(root, "", &["budget", "policy", "pricing", "transcripts", "reconcile", "alerts"]);
+        self.warn_unknown(root, "", &["budget", "policy", "pricing", "transcripts", "reconcile", "alerts", "breaker"]);
         let defaults = Config::default();
         Ok(Config {
             budget: self.budget(self.section(root, "budget")?, defaults.budget)?,
@@ -455,6 +459,7 @@ impl Reader<'_> {
             transcripts: self.transcripts(self.section(root, "transcripts")?, defaults.transcripts)?,
             reconcile: self.reconcile(self.section(root, "reconcile")?, defaults.reconcile)?,
             alerts: self.alerts(self.section(root, "alerts")?, defaults.alerts)?,
+            breaker: self.breakers(self.section(root, "breaker")?)?,
         })
     }
 
@@ -981,6 +986,7 @@ pub(crate) fn tighten(root: Config, user: &Config) -> Config {
     b.daily_usd = budget(b.daily_usd, user.budget.daily_usd);
     b.warn_at = budget(b.warn_at, user.budget.warn_at);
     scopes::tighten(&mut b.scopes, &user.budget.scopes, budget);
+    breakers::tighten(&mut config.breaker, &user.breaker);
     // The estimate for responses whose final usage was never written: more tokens is stricter; an estimate the
     // root turned off (0) may be turned on; the median (`None`) and a number cannot be compared, so the root's stays.
     b.incomplete_output_tokens = match (b.incomplete_output_tokens, user.budget.incomplete_output_tokens) {
@@ -1218,6 +1224,21 @@ cooldown_minutes = 30
 daily_digest = false
 # Seconds one delivery may take (it never delays a hook: it happens in a process of its own).
 timeout_secs = 10
+
+# Breakers trip on the shape of a runaway rather than its total. Each is off unless its table is here; a table
+# without keys takes the values shown.
+#
+# The same tool call with the same input (white space and key order aside) `repeats` times in a session within
+# `window_minutes` with no file written in between, or two calls alternating A-B-A-B-A-B: that call is denied with
+# a message the model can act on; at twice the count the session is stopped.
+# [breaker.loop]
+# repeats = 5
+# window_minutes = 10
+#
+# Spend of `usd` within any `minutes` (1 to 120), in one session or across all: the session is stopped.
+# [breaker.burn_rate]
+# usd = 5.0
+# minutes = 10
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.
@@ -1302,6 +1323,7 @@ pub(crate) fn render(config: &Config) -> String {
     let _ = writeln!(out, "cooldown_minutes = {}", a.cooldown_minutes);
     let _ = writeln!(out, "daily_digest = {}", a.daily_digest);
     let _ = writeln!(out, "timeout_secs = {}", a.timeout_secs);
+    breakers::render(&mut out, &config.breaker);
     out
 }
 

@@ -28,6 +28,11 @@ pub(crate) enum Scope {
         entry: u16,
         span: Span,
     },
+    /// `[breaker.burn_rate]`: the spend of the trailing window, the session's and all sessions'.
+    BurnSession,
+    BurnAll,
+    /// `[breaker.loop]`: `spent` counts the calls of the loop, `limit` the count that stops the session.
+    Loop,
 }
 
 /// The span a project's or a model's budget counts.
@@ -43,6 +48,11 @@ impl Scope {
     /// Whether the scope counts tokens rather than money.
     pub(crate) fn tokens(self) -> bool {
         matches!(self, Scope::SessionTokens | Scope::DayTokens)
+    }
+
+    /// Whether `spent` and `limit` count something other than money (tokens, calls).
+    pub(crate) fn counts(self) -> bool {
+        self.tokens() || self == Scope::Loop
     }
 
     /// A short stable name: `status --json`, alert scopes and the record of warnings shown.
@@ -63,6 +73,9 @@ impl Scope {
             Scope::DayTokens => "daily_tokens".to_owned(),
             Scope::Project { entry, span: s } => format!("project[{entry}].{}", span(s)),
             Scope::Model { entry, span: s } => format!("model[{entry}].{}", span(s)),
+            Scope::BurnSession => "burn_rate.session".to_owned(),
+            Scope::BurnAll => "burn_rate.all".to_owned(),
+            Scope::Loop => "loop".to_owned(),
         }
     }
 }

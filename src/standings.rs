@@ -219,6 +219,23 @@ pub(crate) fn more(view: &View) -> Vec<Standing> {
         None => {}
     }
     view.model_standings(&mut out);
+    if let Some(rate) = &view.config.breaker.burn_rate {
+        let now = view.now.timestamp().div_euclid(60);
+        let window = |minutes: &std::collections::BTreeMap<i64, Pico>| {
+            minutes.range(now - rate.minutes as i64 + 1..=now).fold(Pico(0), |a, (_, c)| a.saturating_add(*c))
+        };
+        let standing = |scope, spent| Standing {
+            scope,
+            spent,
+            limit: Pico::from_usd(rate.usd).saturating_add(if view.session.is_some() { view.extra } else { Pico(0) }),
+            warn_per_mille: None,
+            period: 0,
+        };
+        if let Some(spend) = view.spend() {
+            out.push(standing(Scope::BurnSession, window(&spend.minutes)));
+        }
+        out.push(standing(Scope::BurnAll, window(&view.ledger.minutes)));
+    }
     out
 }
 
@@ -326,6 +343,22 @@ pub(crate) fn words(s: &Standing, config: &Config) -> Words {
                 resets,
             }
         }
+        Scope::BurnSession | Scope::BurnAll => {
+            let minutes = config.breaker.burn_rate.map(|r| r.minutes).unwrap_or_default();
+            let whose = if s.scope == Scope::BurnSession { "by this session" } else { "across all sessions" };
+            Words {
+                name: "burn-rate breaker".to_owned(),
+                key: "breaker.burn_rate.usd".to_owned(),
+                spent: format!("{} spent in the last {minutes} minutes {whose}", s.spent),
+                resets: Some(format!("once the last {minutes} minutes hold less")),
+            }
+        }
+        Scope::Loop => Words {
+            name: "loop breaker".to_owned(),
+            key: "breaker.loop.repeats".to_owned(),
+            spent: format!("the same tool call was made {} times", s.spent.0),
+            resets: None,
+        },
         Scope::Session | Scope::Day => Words {
             name: if s.scope == Scope::Session { "session budget" } else { "daily budget" }.to_owned(),
             key: format!("budget.{}_usd", s.scope.key()),
@@ -337,7 +370,11 @@ pub(crate) fn words(s: &Standing, config: &Config) -> Words {
 
 /// A limit as it reads: dollars, or tokens.
 pub(crate) fn amount(scope: Scope, value: Pico) -> String {
-    if scope.tokens() { format!("{} tokens", value.0) } else { value.to_string() }
+    match scope {
+        Scope::Loop => format!("{} calls", value.0),
+        s if s.tokens() => format!("{} tokens", value.0),
+        _ => value.to_string(),
+    }
 }
 
 /// The first day of the `span` that contains `day`: weeks start on Monday, months on the 1st.

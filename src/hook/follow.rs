@@ -79,7 +79,7 @@ pub(super) fn block_alert(call: &Call, reason: &str, standing: Option<Standing>,
         (false, None) => (AlertKind::Block, "ccbreaker: a session was stopped".to_owned()),
     };
     let mut alert = Alert::new(kind, scope_key(call, standing), title, reason.to_owned(), call.now);
-    if let Some(s) = standing.filter(|s| !s.scope.tokens()) {
+    if let Some(s) = standing.filter(|s| !s.scope.counts()) {
         alert.spent_usd = Some(s.spent.usd());
         alert.limit_usd = Some(s.limit.usd());
     }
@@ -99,7 +99,7 @@ pub(super) fn warn_alert(call: &Call, message: &str, standing: Option<Standing>)
         None => "ccbreaker: a budget is nearly spent".to_owned(),
     };
     let mut alert = Alert::new(AlertKind::Warn, scope_key(call, standing), title, message.to_owned(), call.now);
-    if let Some(s) = standing.filter(|s| !s.scope.tokens()) {
+    if let Some(s) = standing.filter(|s| !s.scope.counts()) {
         alert.spent_usd = Some(s.spent.usd());
         alert.limit_usd = Some(s.limit.usd());
     }

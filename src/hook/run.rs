@@ -3,6 +3,7 @@
 //! call is one value ([`Call`]) that each step reads; errors in ccbreaker's own files go through
 //! `policy.on_error` in one place ([`own_fault`]); and every answer, whatever the path to it, is logged once.
 
+use super::breakers::{self, Trip};
 use super::event::{Event, EventKind, ToolInput};
 use super::output::{Action, Answer, render};
 use super::tamper;
@@ -193,6 +194,10 @@ fn answer(call: &Call) -> Outcome {
             let mut alert = None;
             let mut halt = None;
             match (&decision.action, kind.can_block()) {
+                (Action::Block(reason), true) if decision.deny_only => {
+                    call.audit(audit::Kind::Block, reason);
+                    alert = Some(super::follow::warn_alert(call, reason, decision.breach));
+                }
                 (Action::Block(reason), true) => {
                     let what = if decision.tampered { audit::Kind::Refuse } else { audit::Kind::Block };
                     call.audit(what, reason);
@@ -203,7 +208,11 @@ fn answer(call: &Call) -> Outcome {
                 _ => {}
             }
             let action = with_notice(decision.action, call.effective.notice.as_deref());
-            let answer = render(kind, &action, policy.on_breach);
+            let on_breach = match policy.on_breach {
+                OnBreach::Stop if decision.deny_only => OnBreach::Deny,
+                other => other,
+            };
+            let answer = render(kind, &action, on_breach);
             Outcome {
                 answer,
                 session: Some(call.session.clone()),
@@ -378,6 +387,8 @@ struct Decision {
     tampered: bool,
     /// The budget this call's verdict is about, when it warns or blocks.
     breach: Option<Standing>,
+    /// The block refuses this call only (the loop breaker below its stop), whatever `on_breach` says.
+    deny_only: bool,
 }
 
 /// The parts of a call that reading and deciding need: prices and roots, the store, the lock's patience, and the
@@ -454,6 +465,10 @@ fn apply_grant(locked: &mut Locked, call: &Call) {
     entry.warned_session = false;
     entry.warned_day = None;
     entry.blocked_since = None;
+    if let Some(tripped) = entry.tripped.take() {
+        entry.calls.clear();
+        call.audit(audit::Kind::Allow, &format!("breaker lifted: {}", tripped.reason));
+    }
     let Some(tampered) = entry.tampered.take() else { return };
     if let Some(transcript) = call.event.transcript_path.as_deref() {
         let main = transcript.to_string_lossy().into_owned();
@@ -493,9 +508,25 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             Verdict::Warn(standings) => standings.clone(),
             Verdict::Allow => Vec::new(),
         };
-        let action = match &tampered {
-            Some(flag) => Action::Block(tamper_reason(flag, call)),
-            None => conclude(&mut locked, call, verdict, setup.ctx.correction.is_some()),
+        // A breaker's verdict comes before the budgets' (a session a breaker stopped stays stopped).
+        let trip = match &tampered {
+            None => breaker_trip(&mut locked, call),
+            Some(_) => None,
+        };
+        let mut deny_only = false;
+        let mut tripped_by = None;
+        let action = match (&tampered, trip) {
+            (Some(flag), _) => Action::Block(tamper_reason(flag, call)),
+            (None, Some(Trip::Stop(reason, standing))) => {
+                tripped_by = standing;
+                locked.ledger.sessions.entry(call.session.clone()).or_default().blocked_since.get_or_insert(call.now);
+                Action::Block(reason)
+            }
+            (None, Some(Trip::Deny(reason, standing))) => {
+                (deny_only, tripped_by) = (true, Some(standing));
+                Action::Block(reason)
+            }
+            (None, None) => conclude(&mut locked, call, verdict, setup.ctx.correction.is_some()),
         };
         let after = warned(&locked);
         let fresh = |s: &Standing| match s.scope {
@@ -509,6 +540,7 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             }
         };
         let breach = match &action {
+            _ if tripped_by.is_some() => tripped_by,
             Action::Warn(_) => standings.iter().copied().find(|s| fresh(s)),
             _ => standings.first().copied(),
         };
@@ -523,8 +555,21 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             ..timings
         });
         save(locked)?;
-        return Ok(Decision { action, wait_us, tampered: tampered.is_some(), breach });
+        return Ok(Decision { action, wait_us, tampered: tampered.is_some(), breach, deny_only });
     }
+}
+
+/// A breaker's verdict on this call: a session stopped earlier, or the loop breaker (which remembers the call). A
+/// stop is kept in the session.
+fn breaker_trip(locked: &mut Locked, call: &Call) -> Option<Trip> {
+    if let Some(reason) = breakers::tripped(locked, call) {
+        return Some(Trip::Stop(reason, None));
+    }
+    let trip = breakers::check_loop(locked, call)?;
+    if let Trip::Stop(reason, _) = &trip {
+        breakers::trip(locked, call, reason);
+    }
+    Some(trip)
 }
 
 fn tamper_reason(flag: &Tampered, call: &Call) -> String {

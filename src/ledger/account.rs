@@ -10,7 +10,7 @@
 //! never takes a response from the session that made it.
 
 use super::keys::{Candidate, Found, KeyIndex, KeysError, Record, Seen};
-use super::state::{FileCursor, Ledger, Share};
+use super::state::{FileCursor, Ledger, Share, add_minute, sub_minute};
 use crate::pricing::PriceTable;
 use crate::transcript::Response;
 use crate::transcript::discover::Found as Source;
@@ -240,6 +240,7 @@ fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: 
     let share = share(record);
     ledger.days.entry(record.day).or_default().add(&share);
     *ledger.hours.entry(hour_of(record)).or_default() += record.cost;
+    add_minute(&mut ledger.minutes, minute_of(record), record.cost);
     let model = ledger.models.entry(record.model).or_default();
     if model.name.is_empty() && model_tag(&response.reading.model) == record.model {
         model.name = crate::pricing::normalize(&response.reading.model);
@@ -260,6 +261,7 @@ fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: 
     }
     session.total.add(&share);
     session.days.entry(record.day).or_default().add(&share);
+    add_minute(&mut session.minutes, minute_of(record), record.cost);
     session.max_response = session.max_response.max(record.cost);
     let at = response.timestamp();
     if session.last_activity.is_none_or(|t| at >= t) {
@@ -292,6 +294,11 @@ fn hour_of(record: &Record) -> i64 {
     record.at_ms.div_euclid(3_600_000)
 }
 
+/// The minute (since the Unix epoch) a counted response falls in.
+fn minute_of(record: &Record) -> i64 {
+    record.at_ms.div_euclid(60_000)
+}
+
 /// Takes a counted response back out of its session and day.
 fn remove(ledger: &mut Ledger, record: &Record) {
     let share = share(record);
@@ -301,6 +308,7 @@ fn remove(ledger: &mut Ledger, record: &Record) {
     if let Some(hour) = ledger.hours.get_mut(&hour_of(record)) {
         *hour = hour.saturating_sub(record.cost);
     }
+    sub_minute(&mut ledger.minutes, minute_of(record), record.cost);
     if let Some(day) = ledger.models.get_mut(&record.model).and_then(|m| m.days.get_mut(&record.day)) {
         *day = day.saturating_sub(record.cost);
     }
@@ -311,6 +319,7 @@ fn remove(ledger: &mut Ledger, record: &Record) {
         if let Some(day) = session.days.get_mut(&record.day) {
             day.sub(&share);
         }
+        sub_minute(&mut session.minutes, minute_of(record), record.cost);
     }
 }
 

@@ -37,6 +37,8 @@ pub(crate) struct Ledger {
     pub hours: BTreeMap<i64, Pico>,
     /// Spend of every session by model (keyed by the tag of the model's name as written), for the model budgets.
     pub models: BTreeMap<u32, ModelSpend>,
+    /// Spend of every session by minute (since the Unix epoch), the last [`MINUTES_KEPT`], for the burn rate.
+    pub minutes: BTreeMap<i64, Pico>,
 }
 
 /// One model's spend by local day.
@@ -154,6 +156,57 @@ pub(crate) struct SessionSpend {
     /// Warnings shown for the scopes beyond the session and the day: each scope's key and period (see
     /// [`crate::scopes`]).
     pub warned: Vec<String>,
+    /// The session's spend by minute, the last [`MINUTES_KEPT`] (the burn rate).
+    pub minutes: BTreeMap<i64, Pico>,
+    /// The latest tool calls its hooks saw (newest last, at most [`RECENT_CALLS`]): the loop breaker's memory.
+    pub calls: Vec<CallSeen>,
+    /// A breaker stopped the session: why. Every call is refused until a person allows the session again.
+    pub tripped: Option<Tripped>,
+}
+
+/// One tool call as the loop breaker remembers it.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub(crate) struct CallSeen {
+    /// Hash of the agent that made it (its thread: the main one is 0).
+    pub agent: u64,
+    /// Hash of the tool's name and normalised input.
+    pub key: u64,
+    pub at_ms: i64,
+    /// It changes a file.
+    pub writes: bool,
+}
+
+/// Why and when a breaker stopped a session.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct Tripped {
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// How many tool calls a session remembers for the loop breaker.
+pub(crate) const RECENT_CALLS: usize = 64;
+
+/// How many minutes of spend the ledger keeps for the burn rate.
+pub(crate) const MINUTES_KEPT: i64 = crate::config::MAX_BURN_MINUTES as i64;
+
+/// Adds `cost` at `minute` to a map of spend by minute, keeping the last [`MINUTES_KEPT`] minutes.
+pub(crate) fn add_minute(minutes: &mut BTreeMap<i64, Pico>, minute: i64, cost: Pico) {
+    *minutes.entry(minute).or_default() += cost;
+    if let Some(&newest) = minutes.keys().next_back() {
+        while minutes.first_key_value().is_some_and(|(m, _)| *m <= newest - MINUTES_KEPT) {
+            minutes.pop_first();
+        }
+    }
+}
+
+/// Takes `cost` back out of `minute`, if it is still kept.
+pub(crate) fn sub_minute(minutes: &mut BTreeMap<i64, Pico>, minute: i64, cost: Pico) {
+    if let Some(m) = minutes.get_mut(&minute) {
+        *m = m.saturating_sub(cost);
+    }
 }
 
 /// What was found wrong with a session's transcripts, and when.

@@ -10,6 +10,7 @@ mod agent;
 mod alerts;
 mod audit;
 mod audit_corpus;
+mod breakers;
 mod cli;
 mod concurrency;
 mod corpus;

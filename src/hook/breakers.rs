@@ -1,0 +1,120 @@
+//! The breakers a hook call checks beyond the budgets' standings: a session a breaker stopped stays stopped until a
+//! person allows it, and the loop breaker, which remembers each thread's latest tool calls in the ledger and asks
+//! the audit's loop detector ([`crate::findings::loops`]) whether this call repeats them.
+
+use super::event::EventKind;
+use super::run::Call;
+use crate::findings::loops::{self, Kind, Seen};
+use crate::ledger::state::{CallSeen, RECENT_CALLS, Tripped};
+use crate::ledger::store::Locked;
+use crate::policy::{Scope, Standing};
+use crate::transcript::line::hash;
+use crate::usage::Pico;
+
+/// What a breaker makes of this call.
+pub(super) enum Trip {
+    /// Refuse this call only (the session goes on): why, and the standing for the alert.
+    Deny(String, Standing),
+    /// Stop the session: why, and the standing for the alert (none for a session stopped earlier).
+    Stop(String, Option<Standing>),
+}
+
+/// The calls of one loop ping-pong needs (three rounds of two).
+const PING_PONG: u64 = loops::PING_PONG as u64;
+
+/// Why the session was stopped by a breaker earlier, if it was (cleared by `ccbreaker allow`).
+pub(super) fn tripped(locked: &Locked, call: &Call) -> Option<String> {
+    locked.ledger.sessions.get(&call.session).and_then(|s| s.tripped.as_ref()).map(|t| t.reason.clone())
+}
+
+/// Records a stop so that every later call of the session is refused with the same reason.
+pub(super) fn trip(locked: &mut Locked, call: &Call, reason: &str) {
+    let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
+    entry.tripped.get_or_insert_with(|| Tripped { at: call.now, reason: reason.to_owned() });
+}
+
+/// The loop breaker, at a `PreToolUse`: remembers the call, then denies it when it is the `repeats`-th identical call
+/// of its thread within the window (or a third round of a ping-pong), and stops the session at twice that.
+pub(super) fn check_loop(locked: &mut Locked, call: &Call) -> Option<Trip> {
+    let breaker = call.config.breaker.loops?;
+    if call.kind != EventKind::PreToolUse {
+        return None;
+    }
+    let name = call.event.tool_name.as_deref()?;
+    let raw = call.event.tool_input.as_deref().unwrap_or(b"null");
+    let (key, _) = crate::findings::facts::call_key(name, raw);
+    let agent = call.event.agent_id.as_deref().map_or(0, |a| hash(a.as_bytes()));
+    let seen = CallSeen {
+        agent,
+        key,
+        at_ms: call.now.timestamp_millis(),
+        writes: matches!(name, "Write" | "Edit" | "MultiEdit" | "NotebookEdit"),
+    };
+    let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
+    entry.calls.push(seen);
+    let excess = entry.calls.len().saturating_sub(RECENT_CALLS);
+    entry.calls.drain(..excess);
+    let thread: Vec<Seen> = entry
+        .calls
+        .iter()
+        .filter(|c| c.agent == agent)
+        .map(|c| Seen { key: c.key, at_ms: c.at_ms, writes: c.writes })
+        .collect();
+    let last = thread.len().checked_sub(1)?;
+    let window_ms = breaker.window_minutes as i64 * 60_000;
+    let found = loops::detect_with(&thread, breaker.repeats as usize, window_ms);
+    let this = found.iter().find(|l| l.calls.last() == Some(&last))?;
+    let count = this.calls.len() as u64;
+    let first = thread[this.calls[0]].at_ms;
+    let minutes = ((seen.at_ms - first) as f64 / 60_000.0).ceil().max(1.0) as u64;
+    let threshold = if this.kind == Kind::PingPong { PING_PONG } else { breaker.repeats };
+    let stop_at = threshold * 2;
+    let what = match this.kind {
+        Kind::Repeat => format!(
+            "this {name} call, with the same input, is the {} identical call in {minutes} minute(s) with no \
+             file written in between",
+            ordinal(count)
+        ),
+        Kind::PingPong => format!(
+            "this {name} call is the {} of two calls alternating back and forth in {minutes} minute(s) with \
+             nothing else in between",
+            ordinal(count)
+        ),
+    };
+    let standing =
+        Standing { scope: Scope::Loop, spent: Pico(count), limit: Pico(stop_at), warn_per_mille: None, period: 0 };
+    let config = if call.place.is_locked() {
+        format!("{} (as root)", call.config_path.display())
+    } else {
+        call.config_path.display().to_string()
+    };
+    if count >= stop_at {
+        let reason = format!(
+            "ccbreaker: loop breaker: {what}, so the session is stopped ({stop_at} such calls; breaker.loop.repeats \
+             is {}). To go on, run `{} allow --session {} --add-usd 0` in a terminal, or raise breaker.loop.repeats \
+             in {config}.",
+            breaker.repeats,
+            call.place.human_command(),
+            call.session,
+        );
+        return Some(Trip::Stop(reason, Some(standing)));
+    }
+    let reason = format!(
+        "ccbreaker: loop breaker: {what}, so it is refused. Repeating it will not give another result: read the last \
+         result or error, change the input or the approach, or ask the user. At {stop_at} such calls ccbreaker stops \
+         the session."
+    );
+    Some(Trip::Deny(reason, standing))
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, ..., `11th`, `21st`.
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}

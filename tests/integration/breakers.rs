@@ -1,0 +1,148 @@
+//! The breakers (issue 18) on replayed calls and transcripts: the loop breaker denies the Nth identical call and
+//! stops the session at 2N, until a person allows it; the burn-rate breaker stops a session whose spend in the
+//! trailing window reaches its line. Each with the same calls or spend without the pattern, which stays allowed.
+
+use crate::harness::{Output, Sandbox, response, tokens_for_usd, user_line};
+use serde_json::{Value, json};
+
+fn call(sb: &Sandbox, session: &str, tool: &str, input: Value) -> Output {
+    let mut event = sb.event("PreToolUse", session);
+    event["tool_name"] = json!(tool);
+    event["tool_input"] = input;
+    sb.hook(&event)
+}
+
+fn deny_only(reason: &str) -> String {
+    let answer = json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
+        "permissionDecisionReason": reason}});
+    format!("{answer}\n")
+}
+
+fn stop(reason: &str) -> String {
+    let answer = json!({"continue": false, "stopReason": reason, "hookSpecificOutput": {
+        "hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": reason}});
+    format!("{answer}\n")
+}
+
+#[test]
+fn the_loop_breaker_denies_the_nth_identical_call_and_stops_at_twice_that() {
+    let mut sb = Sandbox::new("loop");
+    sb.binary_on_path();
+    sb.config("[breaker.loop]\nrepeats = 3\n");
+    // White space and key order do not make another call.
+    let inputs = [
+        json!({"command": "cargo test", "timeout": 60}),
+        json!({"timeout": 60, "command": "cargo   test"}),
+        json!({"command": "cargo test ", "timeout": 60}),
+    ];
+    call(&sb, "s1", "Bash", inputs[0].clone()).assert_silent_allow();
+    call(&sb, "s1", "Bash", inputs[1].clone()).assert_silent_allow();
+    let denied = "ccbreaker: loop breaker: this Bash call, with the same input, is the 3rd identical call in 1 \
+                  minute(s) with no file written in between, so it is refused. Repeating it will not give another \
+                  result: read the last result or error, change the input or the approach, or ask the user. At 6 \
+                  such calls ccbreaker stops the session.";
+    call(&sb, "s1", "Bash", inputs[2].clone()).assert_is(0, &deny_only(denied), "");
+    // Another call goes through; the loop goes on counting.
+    call(&sb, "s1", "Read", json!({"file_path": "/x"})).assert_silent_allow();
+    call(&sb, "s1", "Bash", inputs[0].clone()).assert_is(0, &deny_only(&denied.replace("3rd", "4th")), "");
+    call(&sb, "s1", "Bash", inputs[0].clone()).assert_is(0, &deny_only(&denied.replace("3rd", "5th")), "");
+    let stopped = format!(
+        "ccbreaker: loop breaker: this Bash call, with the same input, is the 6th identical call in 1 minute(s) with \
+         no file written in between, so the session is stopped (6 such calls; breaker.loop.repeats is 3). To go on, \
+         run `ccbreaker allow --session s1 --add-usd 0` in a terminal, or raise breaker.loop.repeats in {}.",
+        sb.config.display()
+    );
+    call(&sb, "s1", "Bash", inputs[0].clone()).assert_is(0, &stop(&stopped), "");
+    // Stopped: any call is refused with the same words, until a person allows the session.
+    call(&sb, "s1", "Read", json!({"file_path": "/y"})).assert_is(0, &stop(&stopped), "");
+    assert_eq!(sb.run(&["allow", "--session", "s1", "--add-usd", "0", "--force"], b"").code, 0);
+    call(&sb, "s1", "Bash", inputs[0].clone()).assert_silent_allow();
+}
+
+#[test]
+fn a_file_written_in_between_or_another_thread_is_no_loop() {
+    let sb = Sandbox::new("loop-not");
+    sb.config("[breaker.loop]\nrepeats = 3\n");
+    for i in 0..5 {
+        call(&sb, "s1", "Bash", json!({"command": "cargo test"})).assert_silent_allow();
+        call(&sb, "s1", "Edit", json!({"file_path": "/src/lib.rs", "old_string": format!("{i}")}))
+            .assert_silent_allow();
+    }
+    // Without the breaker, the same calls are never refused.
+    let sb = Sandbox::new("loop-off");
+    for _ in 0..8 {
+        call(&sb, "s1", "Bash", json!({"command": "cargo test"})).assert_silent_allow();
+    }
+}
+
+#[test]
+fn a_ping_pong_is_refused_at_its_third_round() {
+    let sb = Sandbox::new("loop-ping-pong");
+    sb.config("[breaker.loop]\n");
+    let (a, b) = (json!({"command": "git stash"}), json!({"command": "git stash pop"}));
+    for _ in 0..2 {
+        call(&sb, "s1", "Bash", a.clone()).assert_silent_allow();
+        call(&sb, "s1", "Bash", b.clone()).assert_silent_allow();
+    }
+    call(&sb, "s1", "Bash", a.clone()).assert_silent_allow();
+    let out = call(&sb, "s1", "Bash", b.clone());
+    let reason = out.json()["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().to_owned();
+    assert!(
+        reason.starts_with("ccbreaker: loop breaker: this Bash call is the 6th of two calls alternating"),
+        "{reason}"
+    );
+    assert!(out.json().get("continue").is_none(), "denied, not stopped: {}", out.stdout);
+}
+
+/// Responses of `usd` each at the given times, as one session writes them.
+fn spend(prefix: &str, at: &[(&str, f64)]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut parent: Option<String> = None;
+    for (i, (time, usd)) in at.iter().enumerate() {
+        let user = format!("{prefix}-user-{i}");
+        lines.push(user_line(&user, parent.as_deref()));
+        let r = response(&format!("{prefix}-{i}"), tokens_for_usd(*usd)).parent(&user).at(time);
+        parent = Some(r.uuid.clone());
+        lines.push(r.json());
+    }
+    lines
+}
+
+#[test]
+fn the_burn_rate_breaker_stops_spend_that_comes_too_fast() {
+    let mut sb = Sandbox::new("burn");
+    sb.binary_on_path();
+    sb.config("[budget]\nsession_usd = 0\ndaily_usd = 0\n[breaker.burn_rate]\nusd = 5\nminutes = 10\n");
+    let s1 = sb.transcript("s1");
+    s1.lines(&spend(
+        "a",
+        &[("2026-11-24T11:40:00Z", 9.0), ("2026-11-24T11:52:00Z", 2.0), ("2026-11-24T11:55:00Z", 2.0)],
+    ));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    s1.lines(&spend("b", &[("2026-11-24T11:59:00Z", 1.0)]));
+    let reason = format!(
+        "ccbreaker: burn-rate breaker reached: $5.00 spent in the last 10 minutes by this session of a $5.00 \
+         burn-rate breaker (breaker.burn_rate.usd). It resets once the last 10 minutes hold less; to go on now, run \
+         `ccbreaker allow --session s1 --add-usd 10` in a terminal, or raise breaker.burn_rate.usd in {}.",
+        sb.config.display()
+    );
+    sb.pre_tool_use("s1").assert_is(0, &stop(&reason), "");
+    // Across all sessions: another session's spend in the window stops this one too.
+    let sb = Sandbox::new("burn-all");
+    sb.config("[budget]\nsession_usd = 0\ndaily_usd = 0\n[breaker.burn_rate]\nusd = 5\nminutes = 10\n");
+    sb.transcript("other").lines(&spend("o", &[("2026-11-24T11:58:00Z", 4.5)]));
+    sb.transcript("s1").lines(&spend("a", &[("2026-11-24T11:59:00Z", 0.5)]));
+    let reason = sb.pre_tool_use("s1").json()["stopReason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("$5.00 spent in the last 10 minutes across all sessions"), "{reason}");
+}
+
+#[test]
+fn the_same_spend_spread_out_stays_allowed() {
+    let sb = Sandbox::new("burn-slow");
+    sb.config("[budget]\nsession_usd = 0\ndaily_usd = 0\n[breaker.burn_rate]\nusd = 5\nminutes = 10\n");
+    sb.transcript("s1").lines(&spend(
+        "a",
+        &[("2026-11-24T11:20:00Z", 2.0), ("2026-11-24T11:35:00Z", 2.0), ("2026-11-24T11:55:00Z", 1.5)],
+    ));
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
