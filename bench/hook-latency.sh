@@ -7,6 +7,9 @@
 #   arrives   session budget $1, the call's tool_use_id appended ~100 ms after the run starts: the hook waits for it
 #   appended  session budget $100, one new response (two lines) appended before the call: it is read, looked up in
 #             the key index and counted
+#   gate      session budget $100: `ccbreaker gate` asked by the mod about the session's next model request (it
+#             reads the session as a hook does, decides, and holds the request's estimate); no --base run (a binary
+#             before the mod has no `gate`)
 #
 # Each case is one hyperfine run of every command, so every ratio compares numbers measured in the same run. With
 # --base, an earlier build runs in the same hyperfine run too (each binary with the state it saved itself): the
@@ -136,10 +139,13 @@ for name, tool in (("on-disk", "toolu_bench_last"), ("pending", "toolu_bench_pen
     event = {"session_id": session, "transcript_path": transcript, "cwd": "/work/bench", "permission_mode": "bypassPermissions",
              "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "echo next"}, "tool_use_id": tool}
     open(f"{work}/event-{name}.json", "w").write(json.dumps(event) + "\n")
+step = {"op": "step", "session": session, "transcript": transcript, "agent": "", "step": "bench-turn/10", "model": "claude-opus-5-5"}
+open(f"{work}/event-gate.json", "w").write(json.dumps(step) + "\n")
 PY
 
-for case in far near arrives appended; do
-    case $case in far | appended) usd=100 ;; *) usd=1 ;; esac
+cases="far near arrives appended gate"
+for case in $cases; do
+    case $case in far | appended | gate) usd=100 ;; *) usd=1 ;; esac
     printf '[budget]\nsession_usd = %s\ndaily_usd = 0\nwarn_at = 0.9\ntimezone = "UTC"\n\n[policy]\non_breach = "stop"\n\n[transcripts]\nrescan_secs = 86400\n' \
         "$usd" >"$work/$case.toml"
 done
@@ -158,7 +164,7 @@ if [ -n "$base" ]; then
 fi
 
 # The saved state of each case and binary: one hook call on the base transcript.
-for case in far near arrives appended; do
+for case in $cases; do
     for which in $whiches; do
         rm -rf "$work/state" && cp "$work/base.jsonl" "$transcript"
         env_of "$case" "$work/ccbreaker-$which" hook <"$work/event-on-disk.json" >/dev/null
@@ -166,13 +172,20 @@ for case in far near arrives appended; do
     done
 done
 
-event_of() { case $1 in arrives | appended) echo "$work/event-pending.json" ;; *) echo "$work/event-on-disk.json" ;; esac; }
+event_of() {
+    case $1 in
+        arrives | appended) echo "$work/event-pending.json" ;;
+        gate) echo "$work/event-gate.json" ;;
+        *) echo "$work/event-on-disk.json" ;;
+    esac
+}
+subcommand_of() { if [ "$1" = gate ]; then echo gate; else echo hook; fi; }
 
 # Proof that each case is what it says: one call outside hyperfine, then `status --json` shows its wait_us.
 echo "Checking the cases (one call each, then ccbreaker status --json):"
-for case in far near arrives appended; do
+for case in $cases; do
     bash "$here/hook-latency-prepare.sh" "$work" "$case" bin
-    out=$(env_of "$case" "$bin" hook <"$(event_of "$case")")
+    out=$(env_of "$case" "$bin" "$(subcommand_of "$case")" <"$(event_of "$case")")
     status=$(env_of "$case" "$bin" status --json)
     python3 - "$case" "$out" "$status" <<'PY'
 import json, sys
@@ -180,21 +193,22 @@ case, out, status = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 hook = status.get("last_hook") or {}
 wait = hook.get("wait_us")
 want = "> 0" if case == "arrives" else "== 0"
-ok = out == "" and wait is not None and (wait > 0 if case == "arrives" else wait == 0)
-print(f"  {case:8} answer {'silent allow' if out == '' else repr(out)}, wait_us {wait} (want {want}), session ${status['sessions'][0]['cost_usd']}: {'ok' if ok else 'UNEXPECTED'}")
+allowed = out == "" or (case == "gate" and json.loads(out) == {"allow": True})
+ok = allowed and wait is not None and (wait > 0 if case == "arrives" else wait == 0)
+print(f"  {case:8} answer {'allow' if allowed else repr(out)}, wait_us {wait} (want {want}), session ${status['sessions'][0]['cost_usd']}: {'ok' if ok else 'UNEXPECTED'}")
 if not ok:
     sys.exit(1)
 PY
 done
 echo
 
-for case in far near arrives appended; do
+for case in $cases; do
     n=$runs
     [ "$case" = arrives ] && n=$slow_runs
     echo "== $case ($n runs)"
     # One --prepare per command, in order: each binary's own state; the floor needs only the transcript.
-    commands=(--prepare "bash $here/hook-latency-prepare.sh $work $case bin" --command-name "ccbreaker hook" "$work/ccbreaker-bin hook")
-    if [ -n "$base" ]; then
+    commands=(--prepare "bash $here/hook-latency-prepare.sh $work $case bin" --command-name "ccbreaker hook" "$work/ccbreaker-bin $(subcommand_of "$case")")
+    if [ -n "$base" ] && [ "$case" != gate ]; then
         commands+=(--prepare "bash $here/hook-latency-prepare.sh $work $case base" --command-name "base hook" "$work/ccbreaker-base hook")
     fi
     commands+=(--prepare "bash $here/hook-latency-prepare.sh $work $case bin" --command-name "floor" "$floor")
@@ -216,6 +230,7 @@ what = {
     "near": "(b) near, tool_use_id on disk",
     "arrives": "(c) near, tool_use_id lands after ~100 ms",
     "appended": "(d) far, one new response to read and count",
+    "gate": "(e) the mod's gate: a model request, far",
 }
 print("| case | command | runs | p50 ms | mean ms | max ms | p50 / floor p50 | mean / floor mean |")
 print("|---|---|---|---|---|---|---|---|")

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Overshoot and hook latency of ccbreaker on the real Claude Code client.
+"""Overshoot and hook latency of ccbreaker on the real Claude Code client, with its mod and with the hooks alone.
 
   python3 bench/overshoot.py --bin target/release/ccbreaker [--runs 5] [--client-version 2.1.331] [SCENARIO...]
 
 Runs each budget scenario of the end-to-end suite (tests/e2e/suite.py, imported, not copied) `--runs` times, in
 rounds (round 1 runs every scenario once, then round 2, ...) so that a burst of load from elsewhere spreads over all
-of them. It builds nothing: pass a release binary. For every run it records:
+of them. On a client with mods (2.1.331) every scenario runs twice a round: as `ccbreaker install` sets it up (the
+mod and the hooks), and with the mod's entry taken out (`--variants` picks; `hooks` is what a client without mods
+runs). It builds nothing: pass a release binary. For every run it records:
 
 - **overshoot**: the model requests that arrived after the crossing response (harness.crossing: the first request,
   in arrival order, whose response takes the harness's running price of the mock's log to the budget or past it),
@@ -55,6 +57,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import traceback
 from datetime import datetime
 from pathlib import Path
 
@@ -75,10 +78,17 @@ SCENARIOS = [
     "allow-resume",
     "on-breach-deny",
     "on-breach-exit-code",
+    "fan-out-5",
+    "day-concurrent-30",
 ]
-# Scenarios in which more than one agent spends at once (main and 3 subagents; two sessions): a request already
-# in flight when another agent crosses the budget cannot be stopped by any hook, so the goal is at most 1.
-CONCURRENT = {"fan-out", "day-budget-concurrent"}
+# Scenarios in which more than one agent spends at once (main and 3 or 5 subagents; two sessions): a request
+# already in flight when another agent crosses the budget cannot be stopped by any hook, so the goal is at most 1
+# (with the hooks alone); with the mod, whatever was in flight, and the total within one response of the budget.
+CONCURRENT = {"fan-out", "day-budget-concurrent", "fan-out-5", "day-concurrent-30"}
+# How a scenario's sandbox is installed: the mod and the hooks (as `ccbreaker install` writes them), or the hooks
+# alone (the mod's entry taken out).
+VARIANTS = ("mod", "hooks")
+VARIANT = {"mod": True}
 # ccbreaker's bound on the output of the response being written (hook/run.rs MAX_OUTPUT_TOKENS, the max_tokens of
 # Claude Code 2.1.331; 2.1.240 asks for 64,000).
 MAX_OUTPUT_TOKENS = 128_000
@@ -95,9 +105,13 @@ def goal_of(name):
 
 
 def install_probes():
-    """Sets CCBREAKER_LOG in every sandbox's environment (hooks inherit it from the client) and records each
-    `ccbreaker allow` (when, how much) on its sandbox. Both wrap harness.Sandbox methods; nothing else changes."""
-    env, allow = harness.Sandbox.env, harness.Sandbox.allow
+    """Sets CCBREAKER_LOG in every sandbox's environment (hooks inherit it from the client), records each `ccbreaker
+    allow` (when, how much) on its sandbox, and installs the mod or not as the variant being run says. They wrap
+    harness.Sandbox methods; nothing else changes."""
+    env, allow, install = harness.Sandbox.env, harness.Sandbox.allow, harness.Sandbox.install
+
+    def install_variant(self, tap=True, extra_settings=None, mod=True):
+        return install(self, tap, extra_settings, mod and VARIANT["mod"])
 
     def env_with_log(self):
         e = env(self)
@@ -111,6 +125,7 @@ def install_probes():
 
     harness.Sandbox.env = env_with_log
     harness.Sandbox.allow = recorded_allow
+    harness.Sandbox.install = install_variant
 
 
 def snapshot(box):
@@ -123,7 +138,10 @@ def snapshot(box):
         "hook_log": [json.loads(x) for x in lines if x.strip()],
         "taps": box.hook_calls(),
         "allowances": box.__dict__.get("allowances", []),
-        "runs": [{"t0": r.t0, "tag": r.tag, "terminal_reason": r.terminal_reason} for r in box.runs],
+        "runs": [{"t0": r.t0, "tag": r.tag, "terminal_reason": r.terminal_reason, "session": r.session_id} for r in box.runs],
+        "gates": box.gate_calls(),
+        "roles": box.agent_roles(),
+        "mod": "CLAUDE_CODE_PLUGIN_DIRS" in (box.settings().get("env") or {}),
     }
 
 
@@ -134,7 +152,13 @@ def observed(scenario, sink):
         try:
             scenario.fn(t)
         finally:
-            sink.extend(snapshot(box) for box in t.boxes)
+            for box in t.boxes:
+                try:
+                    sink.append(snapshot(box))
+                except Exception:
+                    # Said whole in the run's log (a check's text is cut short), then failed as any error is.
+                    print(traceback.format_exc(), flush=True)
+                    raise
 
     return Scenario(scenario.name, scenario.doc, fn)
 
@@ -174,10 +198,16 @@ def overshoot(box):
         crossings.append({"limit": limit, "seq": cross["seq"], "run": cross["run"], "role": cross["role"], "turn": cross["turn"]})
         after += [(r, cross) for r in later]
     rows = []
+    sessions = {run["session"]: run["tag"] for run in box.get("runs", []) if run.get("session")}
+    steps = harness.allowed_steps(box.get("gates", []), box.get("roles", {}), sessions)
     for r, cross in after:
-        # What let the request through (harness.classify_after), and whether its gate answered before the crossing
-        # response had finished streaming from the mock: then that response did not exist yet for any hook.
-        kind = next(k for k, v in harness.classify_after([r], reqs, box["taps"]).items() if v)
+        # What let the request through (harness.classify_after; with the mod, harness.classify_mod_after), and whether
+        # its gate answered before the crossing response had finished streaming from the mock: then that response did
+        # not exist yet for any hook.
+        if box.get("mod") and steps:
+            kind = next(k for k, v in harness.classify_mod_after([r], reqs, steps, cross).items() if v)
+        else:
+            kind = next(k for k, v in harness.classify_after([r], reqs, box["taps"]).items() if v)
         gate = harness.gate_of(r, reqs, box["taps"])
         gate_t1 = max((c["t1"] for c in gate), default=None)
         early = gate_t1 is not None and gate_t1 < (cross.get("t_end") or float("inf"))
@@ -271,6 +301,37 @@ def cells(xs):
     return f"{len(xs)} | {ms(pct(xs, 0.5))} | {ms(max(xs, default=None))}"
 
 
+def comparison(results, meta):
+    """One row per scenario: the requests and USD after the crossing with the hooks alone and with the mod."""
+    variants = [v for v in VARIANTS if any(key[1] == v for key in results)]
+    head = " | ".join(f"{v}: checks passed | {v}: requests after the crossing: min / median / max | {v}: per run | {v}: USD after the crossing: min / median / max" for v in variants)
+    lines = [
+        f"Claude Code {meta['client_version']}, {meta['runs']} runs per scenario and install, ccbreaker `{meta['bin']}`. "
+        "`mod`: the mod and the hooks, as `ccbreaker install` sets them up; `hooks`: the hooks alone.",
+        "",
+        f"| scenario | goal | {head} |",
+        "|---|---|" + "---|---|---|---|" * len(variants),
+    ]
+    for name in SCENARIOS:
+        cells_ = []
+        for v in variants:
+            runs = results.get((name, v))
+            if not runs:
+                cells_.append("– | – | – | –")
+                continue
+            o = [r["overshoot"] for r in runs]
+            n = [x["n_after"] for x in o]
+            per_run = " ".join("–" if x is None else str(x) for x in n)
+            usd = spread([x["usd_after"] for x in o], lambda x: f"${x:.4f}")
+            cells_.append(f"{sum(r['passed'] for r in runs)}/{len(runs)} | {spread(n, lambda x: f'{x:g}')} | {per_run} | {usd}")
+        if any(results.get((name, v)) for v in variants):
+            lines.append(f"| {name} | {goal_of(name)} | {' | '.join(cells_)} |")
+    gates = [c["micros"] for (name, v), runs in results.items() if v == "mod" for r in runs for c in r.get("gate_us", [])]
+    if gates:
+        lines += ["", f"The mod's calls of `ccbreaker gate` (`micros` in `CCBREAKER_LOG`, the gate's own time): {len(gates)}, p50 {ms(pct(gates, 0.5))} ms, p90 {ms(pct(gates, 0.9))} ms, max {ms(max(gates))} ms."]
+    return "\n".join(lines)
+
+
 def tables(results, meta, reference):
     lines = [
         f"Claude Code {meta['client_version']}, {meta['runs']} runs per scenario, ccbreaker `{meta['bin']}`.",
@@ -332,19 +393,30 @@ def analyse(raw):
         "wall_s": raw["wall_s"],
         "overshoot": overshoot(box) if box else empty,
         "calls": [c for b in raw["boxes"] for c in classify_calls(b)],
+        "gate_us": [{"micros": c["micros"], "event": c["event"]} for b in raw["boxes"] for c in b.get("gates", [])],
     }
 
 
 def report(raws, meta, out):
-    results = {n: [] for n in SCENARIOS if any(r["name"] == n for r in raws)}
-    reference = []
+    results = {}
+    references = {}
     for raw in raws:
         r = analyse(raw)
-        (reference if raw["name"] == "under-budget" else results[raw["name"]]).append(r)
-    (out / "results.json").write_text(json.dumps({"meta": meta, "results": results, "reference": reference}, indent=1))
-    print(f"\n{tables(results, meta, reference)}\n\nresults in {out / 'results.json'}")
-    ok = all(r["passed"] for runs in results.values() for r in runs) and all(r["passed"] for r in reference)
-    return 0 if ok else 1
+        variant = raw.get("variant", "hooks")
+        if raw["name"] == "under-budget":
+            references.setdefault(variant, []).append(r)
+        else:
+            results.setdefault((raw["name"], variant), []).append(r)
+    dump = {"meta": meta, "results": {f"{n} ({v})": runs for (n, v), runs in results.items()}, "reference": references}
+    (out / "results.json").write_text(json.dumps(dump, indent=1))
+    print(f"\n{comparison(results, meta)}")
+    for variant in VARIANTS:
+        by_name = {n: runs for (n, v), runs in results.items() if v == variant}
+        if by_name:
+            print(f"\n### {variant}\n\n{tables(by_name, meta, references.get(variant, []))}")
+    print(f"\nresults in {out / 'results.json'}")
+    ok = all(r["passed"] for runs in results.values() for r in runs)
+    return 0 if ok and all(r["passed"] for rs in references.values() for r in rs) else 1
 
 
 def main(argv=None):
@@ -356,12 +428,13 @@ def main(argv=None):
     p.add_argument("--out", type=Path, help="directory for the logs, snapshots and results.json (default: a new temp dir)")
     p.add_argument("--from", dest="source", type=Path, help="analyse the snapshots in this --out directory again; run nothing")
     p.add_argument("--run-timeout", type=float, default=150.0, help="seconds one `claude -p` may take")
+    p.add_argument("--variants", default=",".join(VARIANTS), help="installs to run: mod (the mod and the hooks), hooks (the hooks alone); a client without mods runs hooks only")
     p.add_argument("scenarios", nargs="*", help=f"a subset of: {', '.join(SCENARIOS)}")
     a = p.parse_args(argv)
     if a.source:
         meta = json.loads((a.source / "meta.json").read_text())
         raws = [json.loads(f.read_text()) for f in sorted(a.source.glob("*.json")) if f.name not in ("meta.json", "results.json")]
-        raws.sort(key=lambda r: (r["round"], SCENARIOS.index(r["name"]) if r["name"] in SCENARIOS else len(SCENARIOS)))
+        raws.sort(key=lambda r: (r["round"], SCENARIOS.index(r["name"]) if r["name"] in SCENARIOS else len(SCENARIOS), r.get("variant", "")))
         return report(raws, meta, a.source)
     if not a.bin:
         p.error("pass --bin PATH (a release ccbreaker), or --from DIR")
@@ -384,22 +457,28 @@ def main(argv=None):
     version = harness.client_version_of(client, work)
     ctx = Context(binary, False, client, version, work, run_timeout=a.run_timeout)
     install_probes()
+    variants = [v for v in a.variants.split(",") if v in VARIANTS]
+    if harness.version_tuple(version) < harness.MOD_SINCE:
+        variants = ["hooks"]
     ref_runs = a.runs if a.reference_runs is None else a.reference_runs
-    print(f"ccbreaker {binary}\nClaude Code {version}\n{a.runs} runs x {len(names)} scenarios (+ {ref_runs} of under-budget); logs in {out}\n", flush=True)
+    print(f"ccbreaker {binary}\nClaude Code {version}\n{a.runs} runs x {len(names)} scenarios x {', '.join(variants)} (+ {ref_runs} of under-budget); logs in {out}\n", flush=True)
 
     raws = []
     t0 = time.time()
     for i in range(max(a.runs, ref_runs)):
         todo = (names if i < a.runs else []) + (["under-budget"] if i < ref_runs else [])
         for name in todo:
-            raw = {"name": name, "round": i + 1, **run_once(ctx, by_name[name], out / f"{name}-{i + 1}.log")}
-            (out / f"{name}-{i + 1}.json").write_text(json.dumps(raw))
-            raws.append(raw)
-            o = analyse(raw)["overshoot"]
-            after = "no crossing" if o["n_after"] is None else f"{o['n_after']} after (${o['usd_after']:.4f})"
-            fail = "" if raw["passed"] else f"  FAILED: {'; '.join(raw['failed'])[:200]}"
-            print(f"round {i + 1} {name:28} {'ok  ' if raw['passed'] else 'FAIL'} {raw['wall_s']:5.1f} s  {after}{fail}", flush=True)
-    meta = {"client_version": version, "runs": a.runs, "bin": str(binary), "wall_s": round(time.time() - t0), "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
+            for variant in variants:
+                VARIANT["mod"] = variant == "mod"
+                stem = f"{name}-{variant}-{i + 1}"
+                raw = {"name": name, "variant": variant, "round": i + 1, **run_once(ctx, by_name[name], out / f"{stem}.log")}
+                (out / f"{stem}.json").write_text(json.dumps(raw))
+                raws.append(raw)
+                o = analyse(raw)["overshoot"]
+                after = "no crossing" if o["n_after"] is None else f"{o['n_after']} after (${o['usd_after']:.4f})"
+                fail = "" if raw["passed"] else f"  FAILED: {'; '.join(raw['failed'])[:200]}"
+                print(f"round {i + 1} {name:28} {variant:5} {'ok  ' if raw['passed'] else 'FAIL'} {raw['wall_s']:5.1f} s  {after}{fail}", flush=True)
+    meta = {"client_version": version, "runs": a.runs, "bin": str(binary), "variants": variants, "wall_s": round(time.time() - t0), "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
     (out / "meta.json").write_text(json.dumps(meta))
     try:
         work.rmdir()

@@ -60,8 +60,23 @@ pub(crate) struct Policy {
     pub on_breach: OnBreach,
     pub on_error: OnError,
     /// Milliseconds a PreToolUse hook near a budget waits for the response that issued its call to reach the
-    /// transcript (Claude Code writes it while the hook runs); 0 never waits.
+    /// transcript (Claude Code writes it while the hook runs); 0 never waits. The mod's gate waits as long at most
+    /// for requests in flight to finish.
     pub wait_ms: u64,
+    /// What a model request the mod let through holds against the budgets while it is in flight.
+    pub reserve: Reserve,
+}
+
+/// The estimate a model request in flight holds against every budget until its usage is known (the mod's gate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reserve {
+    /// The most the request could cost: its prompt as fresh cache writes plus 128,000 output tokens, never less
+    /// than the session's largest response (the hook's bound on the response being written).
+    Bound,
+    /// What the session's latest response cost.
+    Last,
+    /// Nothing: only finished requests count.
+    Off,
 }
 
 /// Prices in USD per million tokens; the cache rates default to Anthropic's multiples of `input`.
@@ -330,7 +345,7 @@ impl Default for Budget {
 
 impl Default for Policy {
     fn default() -> Policy {
-        Policy { on_breach: OnBreach::Stop, on_error: OnError::Allow, wait_ms: 1500 }
+        Policy { on_breach: OnBreach::Stop, on_error: OnError::Allow, wait_ms: 1500, reserve: Reserve::Last }
     }
 }
 
@@ -352,6 +367,34 @@ impl OnBreach {
             OnBreach::Stop => "stop",
             OnBreach::Deny => "deny",
             OnBreach::ExitCode => "exit-code",
+        }
+    }
+}
+
+impl Reserve {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Reserve::Bound => "bound",
+            Reserve::Last => "last",
+            Reserve::Off => "off",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Reserve> {
+        match value {
+            "bound" => Some(Reserve::Bound),
+            "last" => Some(Reserve::Last),
+            "off" => Some(Reserve::Off),
+            _ => None,
+        }
+    }
+
+    /// How much a reservation holds back: `bound` the most, `off` nothing.
+    fn strength(self) -> u8 {
+        match self {
+            Reserve::Off => 0,
+            Reserve::Last => 1,
+            Reserve::Bound => 2,
         }
     }
 }
@@ -702,7 +745,7 @@ impl Reader<'_> {
 
     fn policy(&mut self, table: Option<&Table>, mut policy: Policy) -> Result<Policy, ConfigError> {
         let Some(table) = table else { return Ok(policy) };
-        self.warn_unknown(table, "policy", &["on_breach", "on_error", "wait_ms"]);
+        self.warn_unknown(table, "policy", &["on_breach", "on_error", "wait_ms", "reserve"]);
         if let Some(v) = table.get("on_breach") {
             policy.on_breach = match self.string("policy.on_breach", v)? {
                 "stop" => OnBreach::Stop,
@@ -731,6 +774,12 @@ impl Reader<'_> {
             let value = self.string("policy.on_error", v)?;
             policy.on_error = OnError::parse(value).ok_or_else(|| {
                 self.invalid("policy.on_error", format!("must be \"allow\" or \"block\", got {value:?}"))
+            })?;
+        }
+        if let Some(v) = table.get("reserve") {
+            let value = self.string("policy.reserve", v)?;
+            policy.reserve = Reserve::parse(value).ok_or_else(|| {
+                self.invalid("policy.reserve", format!("must be \"bound\", \"last\" or \"off\", got {value:?}"))
             })?;
         }
         Ok(policy)
@@ -1002,6 +1051,9 @@ pub(crate) fn tighten(root: Config, user: &Config) -> Config {
         p.on_error = OnError::Block;
     }
     p.wait_ms = p.wait_ms.max(user.policy.wait_ms);
+    if user.policy.reserve.strength() > p.reserve.strength() {
+        p.reserve = user.policy.reserve;
+    }
     // The budget correction: on if either turns it on, and clamped to the higher floor and ceiling (a correction
     // only ever raises spend in locked mode, see `Place::correction`). How the bill is read is the root's, but for
     // the user's own key file.
@@ -1162,6 +1214,12 @@ on_error = "allow"
 # within one response of a budget, wait up to this many milliseconds for it, so the response that crosses the
 # budget is the last one paid for. Far from every budget the hook never waits. 0 never waits.
 wait_ms = 1500
+# ccbreaker's mod (Claude Code 2.1.331 and later) asks before every model request. A request it lets through holds
+# an estimate against every budget until its usage is known, so parallel subagents cannot together cross a budget
+# by more than one response: "last" holds what the session's latest response cost; "bound" the most one response
+# could cost (its prompt as fresh cache writes plus 128,000 output tokens: safe, but it refuses parallel requests
+# far earlier); "off" holds nothing. A lone request under budget is never refused on an estimate.
+reserve = "last"
 
 [pricing]
 # Price used for a model the price table does not know: a known model's name, or a table like
@@ -1267,6 +1325,7 @@ pub(crate) fn render(config: &Config) -> String {
     let _ = writeln!(out, "on_breach = \"{}\"", config.policy.on_breach.as_str());
     let _ = writeln!(out, "on_error = \"{}\"", config.policy.on_error.as_str());
     let _ = writeln!(out, "wait_ms = {}", config.policy.wait_ms);
+    let _ = writeln!(out, "reserve = \"{}\"", config.policy.reserve.as_str());
     let _ = writeln!(out, "\n[pricing]");
     match &config.pricing.unknown_model {
         UnknownModel::Family => {
@@ -1508,6 +1567,8 @@ mod tests {
         assert!(err.contains("`budget.timezone`"), "{err}");
         let err = parse_err("[policy]\non_breach = \"explode\"\n");
         assert!(err.contains("`policy.on_breach`"), "{err}");
+        let err = parse_err("[policy]\nreserve = \"all\"\n");
+        assert!(err.contains("`policy.reserve` in `/c.toml` must be \"bound\", \"last\" or \"off\""), "{err}");
         let err = parse_err("[pricing.models.\"m\"]\ninput = 1\n");
         assert!(err.contains("needs both `input` and `output`"), "{err}");
         let err = parse_err("[pricing.models.\"m\"]\ninput = 1\noutput = 2\nus_multiplier = 1.5\n");
@@ -1533,6 +1594,14 @@ mod tests {
         assert_eq!(config.pricing, root.pricing, "prices are the root's");
         let (loose, _) = parse_ok("[budget]\nsession_usd = 0\n[policy]\non_breach = \"deny\"\non_error = \"allow\"\n");
         assert_eq!(tighten(root.clone(), &loose).budget.session_usd, 10.0, "0 turns nothing off");
+        let reserve = |root: &str, user: &str| {
+            let (root, _) = parse_ok(&format!("[policy]\nreserve = \"{root}\"\n"));
+            let (user, _) = parse_ok(&format!("[policy]\nreserve = \"{user}\"\n"));
+            tighten(root, &user).policy.reserve
+        };
+        assert_eq!(reserve("last", "bound"), Reserve::Bound, "holding more is stricter");
+        assert_eq!(reserve("last", "off"), Reserve::Last, "the user cannot turn reservations off");
+        assert_eq!(reserve("off", "last"), Reserve::Last);
         let estimate = |root: &str, user: &str| {
             let (root, _) = parse_ok(&format!("[budget]\nincomplete_output_tokens = {root}\n"));
             let (user, _) = parse_ok(&format!("[budget]\nincomplete_output_tokens = {user}\n"));

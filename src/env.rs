@@ -36,6 +36,8 @@ pub const SUDO_UID: &str = "SUDO_UID";
 pub const NO_COLOR: &str = "NO_COLOR";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
+/// On Linux, where `install` writes ccbreaker's mod (`$XDG_DATA_HOME/ccbreaker/mod`, default `~/.local/share`).
+pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 pub const HOME: &str = "HOME";
 /// An Anthropic Admin API key (`sk-ant-admin...`) for `ccbreaker reconcile`; never printed.
 pub const ANTHROPIC_ADMIN_KEY: &str = "ANTHROPIC_ADMIN_KEY";
@@ -66,6 +68,7 @@ pub struct Env {
     pub no_color: bool,
     pub xdg_config_home: Option<PathBuf>,
     pub xdg_state_home: Option<PathBuf>,
+    pub xdg_data_home: Option<PathBuf>,
     pub home: Option<PathBuf>,
     pub admin_key: Option<Secret>,
     pub admin_api_url: Option<String>,
@@ -126,6 +129,7 @@ impl Env {
             no_color: get(NO_COLOR).is_some(),
             xdg_config_home: path(XDG_CONFIG_HOME),
             xdg_state_home: path(XDG_STATE_HOME),
+            xdg_data_home: path(XDG_DATA_HOME),
             home: path(HOME).or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf())),
             admin_key: string(ANTHROPIC_ADMIN_KEY).map(|key| Secret::new(key.trim().to_owned())),
             admin_api_url: string(CCBREAKER_ADMIN_API_URL),

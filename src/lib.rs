@@ -34,6 +34,7 @@ mod test_dir;
 mod text;
 mod transcript;
 mod usage;
+mod verdict;
 mod zone;
 
 /// The built-in price table, for tests that check a price against the published rates.

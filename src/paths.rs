@@ -46,6 +46,23 @@ pub(crate) fn state_dir(env: &Env) -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join(APP))
 }
 
+/// Where `ccbreaker install` writes ccbreaker's mod (user mode): `$XDG_DATA_HOME/ccbreaker/mod`, else
+/// `~/.local/share/ccbreaker/mod` on Linux; the platform data dir elsewhere (`~/Library/Application
+/// Support/ccbreaker/mod` on macOS). Locked mode puts it under its prefix instead (`<prefix>/lib/ccbreaker/mod`).
+pub(crate) fn mod_dir(env: &Env) -> PathBuf {
+    if cfg!(target_os = "linux") {
+        if let Some(xdg) = env.xdg_data_home.as_ref().filter(|p| p.is_absolute()) {
+            return xdg.join(APP).join("mod");
+        }
+        if let Some(home) = &env.home {
+            return home.join(".local").join("share").join(APP).join("mod");
+        }
+    }
+    directories::ProjectDirs::from("", "", APP)
+        .map(|dirs| dirs.data_dir().join("mod"))
+        .unwrap_or_else(|| PathBuf::from(".").join(APP).join("mod"))
+}
+
 /// Every directory Claude Code may write transcripts to: each `CLAUDE_CONFIG_DIR` entry's `projects/`,
 /// `~/.claude/projects` and `$XDG_CONFIG_HOME/claude/projects` (`~/.config/claude/projects`), plus any extra
 /// roots from the config. Duplicates are dropped; missing directories are kept (they may appear later).
@@ -169,5 +186,9 @@ mod tests {
         assert_eq!(state_dir(&e), PathBuf::from("/s"));
         let plain = env(&[("HOME", "/h")]);
         assert_eq!(config_file(&plain), PathBuf::from("/h/.config/ccbreaker/config.toml"));
+        if cfg!(target_os = "linux") {
+            assert_eq!(mod_dir(&plain), PathBuf::from("/h/.local/share/ccbreaker/mod"));
+            assert_eq!(mod_dir(&env(&[("HOME", "/h"), ("XDG_DATA_HOME", "/d")])), PathBuf::from("/d/ccbreaker/mod"));
+        }
     }
 }

@@ -228,6 +228,7 @@ mod tests {
                 gid: 998,
                 state_root: dir.to_path_buf(),
                 managed_settings: locked::managed_settings(),
+                mod_dir: None,
             })
         } else {
             Mode::User

@@ -20,6 +20,7 @@ pub(super) fn of(command: &str) -> Option<&'static str> {
         "prices" => PRICES,
         "config" => CONFIG,
         "hook" => HOOK,
+        "gate" => GATE,
         _ => return None,
     })
 }
@@ -206,6 +207,15 @@ Usage: ccbreaker hook
 
 What Claude Code runs on each hook event: reads the event JSON on stdin and answers in Claude Code's hook
 protocol. Registered by `ccbreaker install`; not meant to be run by hand.
+";
+
+const GATE: &str = "\
+Usage: ccbreaker gate
+
+What ccbreaker's mod (Claude Code 2.1.331 and later) runs before every model request, subagent spawn and
+compaction, and once a request has finished: reads the mod's JSON request on stdin and answers {\"allow\": true} or
+{\"allow\": false, \"reason\": ...} on stdout, from the same ledger and verdict as the hook. Written out by
+`ccbreaker install`; not meant to be run by hand.
 ";
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::Io;
 use super::args::Args;
 use crate::config;
 use crate::error::{Error, exit};
-use crate::install::{self, Outcome, Scope, Status};
+use crate::install::{self, ModEntry, Outcome, Scope, Status};
 use crate::locked::{self, Mode};
 use crate::paths;
 
@@ -36,7 +36,7 @@ pub(super) fn install(mut args: Args, io: &mut Io) -> Result<u8, Error> {
     };
     let path = settings_path(scope, io)?;
     if let Mode::Locked(locked) = Mode::detect()? {
-        // The managed settings hold the hooks already: a user's settings would run each of them twice.
+        // The managed settings hold the hooks and the mod already: a user's settings would run each of them twice.
         if !with_statusline {
             return Err(Error::Failed(format!(
                 "locked mode: the hooks are in the managed settings already (`{}`); `{} install --statusline` adds \
@@ -50,9 +50,30 @@ pub(super) fn install(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         report(&outcome, "installed", io)?;
         return Ok(exit::OK);
     }
+    // The mod loads from user settings only (Claude Code reads `CLAUDE_CODE_PLUGIN_DIRS` nowhere else); its files
+    // go first, so the settings never name a folder that is not there.
+    let mod_dir = (scope == Scope::User).then(|| paths::mod_dir(io.env));
+    let mod_text = mod_dir.as_deref().map(mod_dir_text).transpose()?;
+    if let (Some(dir), false) = (&mod_dir, dry_run) {
+        install::write_mod(dir, &binary)?;
+    }
+    let entry = mod_text.as_deref().map_or(ModEntry::None, ModEntry::PluginDir);
     let statusline = with_statusline.then_some((line.as_str(), force));
-    let outcome = install::install(&path, &command, fail_closed, statusline, dry_run)?;
+    let outcome = install::install(&path, &command, fail_closed, entry, statusline, dry_run)?;
     report(&outcome, "installed", io)?;
+    match &mod_dir {
+        Some(dir) if !dry_run => writeln!(
+            io.stdout,
+            "ccbreaker's mod (asks before every model request; Claude Code 2.1.331 and later) is in {}",
+            dir.display()
+        )?,
+        Some(_) => {}
+        None => writeln!(
+            io.stderr,
+            "ccbreaker: note: ccbreaker's mod, which asks before every model request, loads from user settings only: \
+             run `ccbreaker install` (user scope) to add it; the hooks guard this project meanwhile"
+        )?,
+    }
     if scope == Scope::Project {
         let on_path = paths::is_on_path(io.env, &binary);
         writeln!(
@@ -103,8 +124,16 @@ pub(super) fn uninstall(mut args: Args, io: &mut Io) -> Result<u8, Error> {
         }
     }
     let path = settings_path(scope, io)?;
-    let outcome = install::uninstall(&path, dry_run)?;
+    let mod_dir = (scope == Scope::User).then(|| paths::mod_dir(io.env));
+    let mod_text = mod_dir.as_deref().map(mod_dir_text).transpose()?;
+    let entry = mod_text.as_deref().map_or(ModEntry::None, ModEntry::PluginDir);
+    let outcome = install::uninstall(&path, entry, dry_run)?;
     report(&outcome, "removed", io)?;
+    if let (Some(dir), false) = (&mod_dir, dry_run)
+        && install::remove_mod(dir)? > 0
+    {
+        writeln!(io.stdout, "removed ccbreaker's mod from {}", dir.display())?;
+    }
     Ok(exit::OK)
 }
 
@@ -130,16 +159,37 @@ fn install_locked(prefix: &std::path::Path, io: &mut Io) -> Result<u8, Error> {
 /// Whether the hook entries get `"onFailure": "block"` (a hook that crashes, hangs or is killed then denies the call
 /// instead of letting it through). Claude Code honours it from 2.1.295 on; 2.1.240 accepts the key and ignores it
 /// (measured), so it is written unless the `claude` on PATH is known to be older, which is said.
+/// The mod, too, is written whatever the client: one that has no mods ignores it (measured on 2.1.240), which is said.
 fn fail_closed(io: &mut Io) -> Result<bool, Error> {
-    if let Some(version) = install::client::version().filter(|v| *v < install::client::ON_FAILURE_SINCE) {
+    let Some(version) = install::client::version() else { return Ok(true) };
+    let name = install::client::show(version);
+    if version < install::client::ON_FAILURE_SINCE {
         writeln!(
             io.stderr,
-            "ccbreaker: note: Claude Code {} ignores \"onFailure\": \"block\" (2.1.295 and later honour it): a hook \
-             that is killed or hangs lets its call through; it is written anyway and applies once you update",
-            install::client::show(version)
+            "ccbreaker: note: Claude Code {name} ignores \"onFailure\": \"block\" (2.1.295 and later honour it): a hook \
+             that is killed or hangs lets its call through; it is written anyway and applies once you update"
+        )?;
+    }
+    if version < install::client::MODS_SINCE {
+        writeln!(
+            io.stderr,
+            "ccbreaker: note: Claude Code {name} runs no mods (ccbreaker's is measured on 2.1.331): its hooks guard \
+             alone, and the mod, written anyway, asks before every request once you update"
         )?;
     }
     Ok(true)
+}
+
+/// The mod's folder as `CLAUDE_CODE_PLUGIN_DIRS` names it: text, without the list's separator.
+fn mod_dir_text(dir: &std::path::Path) -> Result<String, Error> {
+    match dir.to_str() {
+        Some(text) if !text.contains(':') => Ok(text.to_owned()),
+        _ => Err(Error::Failed(format!(
+            "ccbreaker's mod folder `{}` cannot be named in CLAUDE_CODE_PLUGIN_DIRS (it is not UTF-8 or holds `:`): \
+             set XDG_DATA_HOME to another directory",
+            dir.display()
+        ))),
+    }
 }
 
 fn scope_and_dry_run(args: &mut Args) -> Result<(Scope, bool), Error> {

@@ -69,6 +69,7 @@ Usage:
   ccbreaker config check            validate the config and print the effective values
   ccbreaker config path             print the config file's path
   ccbreaker hook                    what Claude Code runs: reads the hook event on stdin
+  ccbreaker gate                    what ccbreaker's mod runs before each model request: JSON on stdin
   ccbreaker COMMAND --help          one command's flags (short: -j json, -s since, -u until, -z timezone)
   ccbreaker --help | --version
 
@@ -182,7 +183,11 @@ fn dispatch(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
         }
         "hook" => {
             args.finish()?;
-            hook(io)
+            answer(io, crate::hook::run::run)
+        }
+        "gate" => {
+            args.finish()?;
+            answer(io, crate::hook::gate::run)
         }
         "install" => install_cmd::install(args, io),
         "uninstall" => install_cmd::uninstall(args, io),
@@ -266,17 +271,20 @@ fn dispatch_net(args: Vec<OsString>, io: &mut Io) -> Result<u8, Error> {
     }
 }
 
-fn hook(io: &mut Io) -> Result<u8, Error> {
+/// `hook` and `gate`: the event (or the mod's request) on stdin, `respond`'s answer on stdout and stderr.
+fn answer(io: &mut Io, respond: HookFn) -> Result<u8, Error> {
     let mut stdin = Vec::new();
     let limit = crate::hook::event::MAX_STDIN as u64 + 1;
     let answer = match io.stdin.take(limit).read_to_end(&mut stdin) {
-        Ok(_) => crate::hook::run::run(&stdin, io.env, now(io.env)),
+        Ok(_) => respond(&stdin, io.env, now(io.env)),
         Err(source) => crate::hook::Answer::error(&Error::Stdin(source).report()),
     };
     io.stdout.write_all(answer.stdout.as_bytes())?;
     io.stderr.write_all(answer.stderr.as_bytes())?;
     Ok(answer.code)
 }
+
+type HookFn = fn(&[u8], &Env, Result<DateTime<Utc>, Error>) -> crate::hook::Answer;
 
 /// Where this mode keeps things, for a command other than the hook. In locked mode only the locked binary can
 /// reach the state, so any other ccbreaker says which one to run.

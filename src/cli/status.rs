@@ -9,16 +9,16 @@ use crate::ledger::state::{HookTimings, SessionSpend, Spend};
 use crate::ledger::store::{Locked, Store};
 use crate::locked::checks::{self, Check};
 use crate::place::Place;
-use crate::policy::{self, Limits, Verdict};
+use crate::policy::Verdict;
 use crate::sync::{self, Scan};
 use crate::text::thousands;
 use crate::transcript::tail::Budget;
 use crate::usage::Pico;
+use crate::verdict::{Ask, Judge};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -135,6 +135,27 @@ struct SessionRow {
     guessed_price: bool,
     /// For a blocked or tampered session: the command that lets it go on.
     lift: Option<String>,
+    /// Which of ccbreaker's gates guard it, from what they recorded: `mod+hooks`, `mod`, `hooks`, or `none` (found
+    /// by a walk of the transcripts).
+    gates: &'static str,
+    /// What the steps the mod saw finish, not in the transcripts yet, add to its spend.
+    provisional_usd: f64,
+    /// What its model requests in flight hold against the budgets.
+    reserved_usd: f64,
+    /// The latest refusal of a gate.
+    halted: Option<HaltedRow>,
+}
+
+/// A gate's refusal, as `status --json` shows it (and `ccbreaker exec` reads it).
+#[derive(Debug, Serialize)]
+struct HaltedRow {
+    /// RFC 3339.
+    at: String,
+    /// `mod` or `hooks`.
+    by: String,
+    /// The event refused: `turn.step`, `agent.spawn`, `session.compact`, `http.fetch`, `PreToolUse`, ...
+    event: String,
+    reason: String,
 }
 
 /// One budget in force: what it has spent against its limit.
@@ -276,22 +297,22 @@ fn build(config: &Config, place: &Place, ctx: &sync::Context, locked: &Locked, o
     let day = ledger.day(today);
     let b = &config.budget;
     let day_estimate = ledger.day_estimate(today, b.incomplete_output_tokens);
-    let day_spent = day.cost.saturating_add(day_estimate);
     let mut sessions: Vec<SessionRow> = ledger
         .sessions
         .iter()
         .filter(|(id, s)| match only {
             Some(only) => id.as_str() == only,
-            None => s.days.contains_key(&today),
+            None => s.days.contains_key(&today) || !s.provisional.is_empty() || !s.reserved.is_empty(),
         })
         .map(|(id, s)| {
-            let extra = locked.allowances.extra_for(id);
-            let limits = Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, extra);
-            let more = crate::standings::more(&view(config, ledger, Some(id), extra, ctx.now, home));
-            session_row(id, s, &limits, more, day_spent, today, b.incomplete_output_tokens)
+            let judge =
+                Judge { ledger, allowances: &locked.allowances, config, session: id, today, now: ctx.now, home };
+            session_row(id, s, &judge, today, b.incomplete_output_tokens)
         })
         .collect();
-    let scopes = scope_rows(config, locked, (ctx.now, home), day_spent, only);
+    let whose = only.unwrap_or("");
+    let judge = Judge { ledger, allowances: &locked.allowances, config, session: whose, today, now: ctx.now, home };
+    let scopes = scope_rows(config, &judge, only);
     sessions.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd).then(a.session_id.cmp(&b.session_id)));
     let unknown: BTreeSet<String> = ledger
         .sessions
@@ -353,40 +374,16 @@ fn correction_status(config: &Config, place: &Place, now: DateTime<Utc>) -> Opti
     })
 }
 
-fn view<'a>(
-    config: &'a Config,
-    ledger: &'a crate::ledger::state::Ledger,
-    session: Option<&'a str>,
-    extra: Pico,
-    now: DateTime<Utc>,
-    home: Option<&'a Path>,
-) -> crate::standings::View<'a> {
-    crate::standings::View { ledger, config, session, extra, now, home }
-}
-
 /// Every budget in force, nearest to its limit first: the day's and the machine's scopes, and with `--session` that
 /// session's own.
-fn scope_rows(
-    config: &Config,
-    locked: &Locked,
-    (now, home): (DateTime<Utc>, Option<&Path>),
-    day_spent: Pico,
-    only: Option<&str>,
-) -> Vec<ScopeRow> {
-    let ledger = &locked.ledger;
+fn scope_rows(config: &Config, judge: &Judge, only: Option<&str>) -> Vec<ScopeRow> {
     let b = &config.budget;
-    let session = only.filter(|id| ledger.sessions.contains_key(*id));
-    let extra = session.map(|id| locked.allowances.extra_for(id)).unwrap_or_default();
-    let limits = Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, extra);
-    let session_spent = session
-        .and_then(|id| ledger.sessions.get(id))
-        .map(|s| s.total.cost.saturating_add(s.estimate(b.incomplete_output_tokens, None)))
-        .unwrap_or_default();
-    let mut standings = policy::standings(session_spent, day_spent, &limits);
-    if session.is_none() {
-        standings.retain(|s| s.scope != crate::policy::Scope::Session);
+    let mut standings = judge.standings(Ask::Hook);
+    if only.is_none_or(|id| !judge.ledger.sessions.contains_key(id)) {
+        // The machine's view: the day's and every machine-wide scope, every project and model entry.
+        standings.retain(|s| s.scope == crate::policy::Scope::Day);
+        standings.extend(crate::standings::more(&crate::standings::View { session: None, ..judge.view() }));
     }
-    standings.extend(crate::standings::more(&view(config, ledger, session, extra, now, home)));
     let mut rows: Vec<(u64, ScopeRow)> = standings
         .iter()
         .map(|s| {
@@ -417,23 +414,19 @@ fn scope_rows(
     rows.into_iter().map(|(_, row)| row).collect()
 }
 
-fn session_row(
-    id: &str,
-    s: &SessionSpend,
-    limits: &Limits,
-    more: Vec<crate::policy::Standing>,
-    day_spent: Pico,
-    today: NaiveDate,
-    per_response: Option<u64>,
-) -> SessionRow {
+fn session_row(id: &str, s: &SessionSpend, judge: &Judge, today: NaiveDate, per_response: Option<u64>) -> SessionRow {
     let estimate = s.estimate(per_response, None);
-    let mut standings = policy::standings(s.total.cost.saturating_add(estimate), day_spent, limits);
-    standings.extend(more);
-    let state = match policy::judge(standings) {
+    let state = match judge.verdict(Ask::Hook) {
         _ if s.tampered.is_some() => "tampered",
         Verdict::Allow => "ok",
         Verdict::Warn(_) => "warn",
         Verdict::Breach(_) => "blocked",
+    };
+    let gates = match (s.mod_seen.is_some(), s.hooked) {
+        (true, true) => "mod+hooks",
+        (true, false) => "mod",
+        (false, true) => "hooks",
+        (false, false) => "none",
     };
     SessionRow {
         session_id: id.to_owned(),
@@ -441,11 +434,20 @@ fn session_row(
         totals: Totals::of(&s.total, estimate),
         today_cost_usd: round_usd(s.day(today).cost),
         state,
-        limit_usd: limits.session.map(|p| p.usd()),
+        limit_usd: judge.limits().session.map(|p| p.usd()),
         hooked: s.hooked,
         last_activity: s.last_activity.map(crate::text::rfc3339),
         guessed_price: !s.unknown_models.is_empty(),
         lift: None,
+        gates,
+        provisional_usd: round_usd(crate::ledger::overlay::provisional(s, None, judge.now)),
+        reserved_usd: round_usd(crate::ledger::overlay::held(s, None, judge.now)),
+        halted: s.halted.as_ref().map(|h| HaltedRow {
+            at: h.at.to_rfc3339(),
+            by: h.by.clone(),
+            event: h.event.clone(),
+            reason: h.reason.clone(),
+        }),
     }
 }
 
@@ -539,9 +541,10 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
             ("spent", Align::Right),
             ("today", Align::Right),
             ("state", Align::Left),
+            ("gates", Align::Left),
             ("project", Align::Left),
         ]);
-        table.shortenable("session", 13).droppable("today", 1);
+        table.shortenable("session", 13).droppable("today", 1).droppable("gates", 2);
         for s in &r.sessions {
             let project = format!("{}{}", s.project, if s.guessed_price { " (guessed price)" } else { "" });
             let cells = vec![
@@ -549,6 +552,7 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
                 amount(s.totals.cost_usd, s.totals.lower_bound),
                 usd(s.today_cost_usd),
                 s.state.to_owned(),
+                s.gates.to_owned(),
                 project,
             ];
             table.row(RowKind::Body, cells);
@@ -556,6 +560,19 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
         writeln!(out)?;
         out.push_str(&table.render_fit(Style::new(false, true), width));
         for s in &r.sessions {
+            if s.provisional_usd > 0.0 || s.reserved_usd > 0.0 {
+                writeln!(
+                    out,
+                    "{}: + {} reported by the mod, not in the transcripts yet; {} held by requests in flight",
+                    s.session_id,
+                    usd(s.provisional_usd),
+                    usd(s.reserved_usd)
+                )?;
+            }
+            // A hook's halt is the usual one (the line below says how to lift it); the mod's is news.
+            if let Some(h) = s.halted.as_ref().filter(|h| s.state == "blocked" && h.by == "mod") {
+                writeln!(out, "{}: halted by the {} at {} ({})", s.session_id, h.by, h.at, h.event)?;
+            }
             if let Some(lift) = &s.lift {
                 writeln!(out, "{} {}: to let it go on, run `{lift}` in a terminal", s.state, s.session_id)?;
             }

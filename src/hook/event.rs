@@ -29,6 +29,36 @@ pub(crate) enum EventKind {
     SubagentStop,
     /// Any other event: counted, never answered.
     Other,
+    /// What ccbreaker's mod asks the gate (`ccbreaker gate`, see [`super::gate`]); answered in the gate's JSON.
+    Mod(ModAsk),
+}
+
+/// What the mod asks about, by the function-hook event it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModAsk {
+    /// `turn.step`: a model request about to be sent.
+    Step,
+    /// `turn.step` finished: its usage, and its reservation is over (nothing to decide).
+    StepEnd,
+    /// `agent.spawn`: a subagent about to start.
+    Spawn,
+    /// `session.compact`: a compaction about to run.
+    Compact,
+    /// `http.fetch`: an engine send of `/v1/messages` that no step let through (a retry, a side request).
+    Send,
+}
+
+impl ModAsk {
+    /// The name the mod's request and the audit trail use.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ModAsk::Step => "turn.step",
+            ModAsk::StepEnd => "turn.step end",
+            ModAsk::Spawn => "agent.spawn",
+            ModAsk::Compact => "session.compact",
+            ModAsk::Send => "http.fetch",
+        }
+    }
 }
 
 impl EventKind {
@@ -39,6 +69,11 @@ impl EventKind {
             "UserPromptSubmit" => EventKind::UserPromptSubmit,
             "Stop" => EventKind::Stop,
             "SubagentStop" => EventKind::SubagentStop,
+            "turn.step" => EventKind::Mod(ModAsk::Step),
+            "turn.step end" => EventKind::Mod(ModAsk::StepEnd),
+            "agent.spawn" => EventKind::Mod(ModAsk::Spawn),
+            "session.compact" => EventKind::Mod(ModAsk::Compact),
+            "http.fetch" => EventKind::Mod(ModAsk::Send),
             _ => EventKind::Other,
         }
     }
@@ -47,6 +82,12 @@ impl EventKind {
     /// "keep going".
     pub(crate) fn can_block(self) -> bool {
         matches!(self, EventKind::PreToolUse | EventKind::PostToolBatch | EventKind::UserPromptSubmit)
+            || matches!(self, EventKind::Mod(ask) if ask != ModAsk::StepEnd)
+    }
+
+    /// Asked by ccbreaker's mod, not by a command hook.
+    pub(crate) fn is_mod(self) -> bool {
+        matches!(self, EventKind::Mod(_))
     }
 }
 

@@ -22,7 +22,7 @@ pub(super) fn up(place: &Place, event: &Event, outcome: &Outcome, now: DateTime<
                 let halt = crate::runs::Halt {
                     session: session.to_owned(),
                     at: now,
-                    by: "hook".to_owned(),
+                    by: if event.kind().is_mod() { "gate" } else { "hook" }.to_owned(),
                     event: event.hook_event_name.clone(),
                     reason: reason.clone(),
                 };

@@ -4,6 +4,7 @@
 mod breakers;
 pub(crate) mod event;
 mod follow;
+pub(crate) mod gate;
 pub(crate) mod output;
 pub(crate) mod run;
 

@@ -57,12 +57,26 @@ impl Answer {
 /// Renders `action` for `event` under `on_breach`. Events that cannot block (Stop, SubagentStop, others) are
 /// always answered with silence: blocking Stop would tell Claude to keep going.
 pub(crate) fn render(event: EventKind, action: &Action, on_breach: OnBreach) -> Answer {
+    if event.is_mod() {
+        return gate_answer(action);
+    }
     match action {
         Action::Allow => Answer::silent(),
         Action::Warn(message) if event.can_block() => Answer::json(json!({ "systemMessage": message })),
         Action::Warn(_) => Answer::silent(),
         Action::Block(reason) if event.can_block() => block(event, reason, on_breach),
         Action::Block(_) => Answer::silent(),
+    }
+}
+
+/// The gate's answer to ccbreaker's mod: `{"allow": true}` (with the warning or notice as `message`), or
+/// `{"allow": false, "reason": R}`, which the mod turns into its refusal (whatever `on_breach` says: the request
+/// costs money, the budget is reached). Anything else the mod reads as a refusal too.
+fn gate_answer(action: &Action) -> Answer {
+    match action {
+        Action::Allow => Answer::json(json!({ "allow": true })),
+        Action::Warn(message) => Answer::json(json!({ "allow": true, "message": message })),
+        Action::Block(reason) => Answer::json(json!({ "allow": false, "reason": reason })),
     }
 }
 
@@ -136,6 +150,19 @@ mod tests {
             for mode in [OnBreach::Stop, OnBreach::Deny, OnBreach::ExitCode] {
                 assert_eq!(render(kind, &Action::Block("over".into()), mode), Answer::silent());
             }
+        }
+    }
+
+    #[test]
+    fn the_mod_gets_the_gates_json_whatever_on_breach_says() {
+        use crate::hook::event::ModAsk;
+        for mode in [OnBreach::Stop, OnBreach::Deny, OnBreach::ExitCode] {
+            let a = render(EventKind::Mod(ModAsk::Step), &Action::Block("over".into()), mode);
+            assert_eq!((a.code, parsed(&a)), (exit::OK, json!({"allow": false, "reason": "over"})));
+            let a = render(EventKind::Mod(ModAsk::Spawn), &Action::Allow, mode);
+            assert_eq!(parsed(&a), json!({"allow": true}));
+            let a = render(EventKind::Mod(ModAsk::Send), &Action::Warn("80%".into()), mode);
+            assert_eq!(parsed(&a), json!({"allow": true, "message": "80%"}));
         }
     }
 

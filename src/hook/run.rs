@@ -4,7 +4,8 @@
 //! `policy.on_error` in one place ([`own_fault`]); and every answer, whatever the path to it, is logged once.
 
 use super::breakers::{self, Trip};
-use super::event::{Event, EventKind, ToolInput};
+use super::event::{Event, EventKind, ModAsk, ToolInput};
+use super::gate;
 use super::output::{Action, Answer, render};
 use super::tamper;
 use crate::audit;
@@ -13,16 +14,17 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::install;
 use crate::ledger::LedgerError;
-use crate::ledger::state::{HookTimings, SessionSpend, Tampered};
+use crate::ledger::state::{Halted, HookTimings, Tampered};
 use crate::ledger::store::{Locked, Store};
 use crate::locked::Mode;
 use crate::place::{Effective, NoConfig, Place};
-use crate::policy::{self, Limits, Scope, Standing, Verdict};
-use crate::pricing::{PriceTable, ResponseFacts, Speed};
+use crate::policy::{self, Scope, Standing, Verdict};
+use crate::pricing::PriceTable;
 use crate::sync::{self, Scan};
 use crate::transcript::discover;
 use crate::transcript::tail::Budget;
-use crate::usage::{Pico, Usage};
+use crate::usage::Pico;
+use crate::verdict::{self, Ask, Judge};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -45,6 +47,8 @@ pub(crate) struct Call<'a> {
     pub(crate) started: Instant,
     /// When the event was parsed and the config loaded.
     pub(crate) parsed_at: Duration,
+    /// What ccbreaker's mod asked (`ccbreaker gate`); `None` for a command hook's event.
+    pub(crate) gate: Option<&'a gate::Request>,
 }
 
 /// How a call ended: the answer, what the log line records beside it, and what follows it (see [`super::follow`]).
@@ -75,13 +79,23 @@ impl Outcome {
 
 /// Runs the hook for one event. `now` is the clock (`CCBREAKER_NOW` or the system's), or why it could not be read.
 pub(crate) fn run(stdin: &[u8], env: &Env, now: Result<DateTime<Utc>, Error>) -> Answer {
+    let parsed = Event::parse(stdin).map(|event| (event, None)).map_err(|err| crate::error::report(&err));
+    serve(parsed, env, now)
+}
+
+/// Answers one event, a hook's or the mod's (with its request, see [`gate`]), or says why it could not be read.
+pub(crate) fn serve(
+    parsed: Result<(Event, Option<gate::Request>), String>,
+    env: &Env,
+    now: Result<DateTime<Utc>, Error>,
+) -> Answer {
     let started = Instant::now();
     let logged_at = now.as_ref().map_or_else(|_| Utc::now(), |now| *now);
     let place = Place::resolve(env);
-    let (event, outcome) = match Event::parse(stdin) {
-        Ok(event) => {
+    let (event, outcome) = match parsed {
+        Ok((event, request)) => {
             let outcome = match &place {
-                Ok(place) => respond(&event, place, now, started),
+                Ok(place) => respond(&event, request.as_ref(), place, now, started),
                 Err(err) => {
                     let answer = unusable_install(event.kind(), err);
                     let reason = answer.reason();
@@ -90,7 +104,7 @@ pub(crate) fn run(stdin: &[u8], env: &Env, now: Result<DateTime<Utc>, Error>) ->
             };
             (event, outcome)
         }
-        Err(err) => (Event::default(), Outcome::of(Answer::error(&crate::error::report(&err)), None)),
+        Err(message) => (Event::default(), Outcome::of(Answer::error(&message), None)),
     };
     // Locked mode writes no log where the agent could point it.
     if place.as_ref().is_ok_and(|p| !p.is_locked()) {
@@ -110,14 +124,20 @@ fn unusable_install(kind: EventKind, err: &crate::locked::LockedError) -> Answer
 }
 
 /// Everything after parsing: config, session, tamper check, decision.
-fn respond(event: &Event, place: &Place, now: Result<DateTime<Utc>, Error>, started: Instant) -> Outcome {
+fn respond(
+    event: &Event,
+    request: Option<&gate::Request>,
+    place: &Place,
+    now: Result<DateTime<Utc>, Error>,
+    started: Instant,
+) -> Outcome {
     let kind = event.kind();
     if let Mode::Locked(install) = &place.mode
         && !install.is_this_binary()
     {
-        // A hook of a user-mode install, in locked mode: the managed hook, which runs the locked binary, guards this
-        // call; this one could not reach the state anyway.
-        return Outcome::of(Answer::silent(), None);
+        // A hook (or mod) of a user-mode install, in locked mode: the managed one, which runs the locked binary,
+        // guards this call; this one could not reach the state anyway.
+        return Outcome::of(render(kind, &Action::Allow, OnBreach::Stop), None);
     }
     let effective = match place.config() {
         Ok(effective) => effective,
@@ -168,6 +188,7 @@ fn respond(event: &Event, place: &Place, now: Result<DateTime<Utc>, Error>, star
         now,
         started,
         parsed_at: started.elapsed(),
+        gate: request,
     };
     let mut outcome = answer(&call);
     if !call.config.alerts.channels.is_empty() {
@@ -310,6 +331,19 @@ impl Call<'_> {
     pub(super) fn today(&self) -> NaiveDate {
         self.config.budget.timezone.date_of(self.now)
     }
+
+    /// This session's standing in `locked`'s ledger.
+    pub(crate) fn judge<'l>(&'l self, locked: &'l Locked) -> Judge<'l> {
+        Judge {
+            ledger: &locked.ledger,
+            allowances: &locked.allowances,
+            config: &self.config,
+            session: &self.session,
+            today: self.today(),
+            now: self.now,
+            home: self.env.home.as_deref(),
+        }
+    }
 }
 
 /// The tamper check of a `PreToolUse` (see [`tamper`]): what ccbreaker owns and the settings files that hold its
@@ -327,7 +361,11 @@ fn tampering(call: &Call) -> Option<String> {
     protected.owned.extend(call.place.user_config.clone());
     if let Some(plugin) = &call.env.plugin_root {
         protected.owned.push(plugin.join("hooks"));
+        protected.owned.push(plugin.join("mod"));
     }
+    // ccbreaker's mod: where `install` writes it, and in locked mode where `install --locked` did.
+    protected.owned.push(crate::paths::mod_dir(call.env));
+    protected.owned.extend(call.place.mode.install().and_then(|i| i.mod_dir.clone()));
     tamper::check(event, &ToolInput::new(input), &protected)
 }
 
@@ -420,8 +458,19 @@ impl<'a> Setup<'a> {
         timings.lock_us += micros(locked_at - before_lock);
         remember_config(&mut locked, call);
         apply_grant(&mut locked, call);
-        // Marked before reading, so the tool-call ids of this read are remembered for the session.
-        locked.ledger.sessions.entry(call.session.clone()).or_default().hooked = true;
+        // Marked before reading, so the tool-call ids of this read are remembered for the session (a hook waits for
+        // them), and its responses are paired with the steps the mod reports (see `ledger::overlay`).
+        let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
+        match call.kind {
+            EventKind::Mod(_) => entry.mod_seen = Some(call.now),
+            // An agent that stops has no model request in flight.
+            EventKind::Stop | EventKind::SubagentStop => {
+                entry.hooked = true;
+                let agent = call.event.agent_id.as_deref().unwrap_or("");
+                entry.reserved.retain(|r| r.agent != agent);
+            }
+            _ => entry.hooked = true,
+        }
         let read = sync::sync(&mut locked, self.transcript, Scan::IfDue, &self.ctx)?;
         if !read.tampered.is_empty() {
             let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
@@ -488,11 +537,15 @@ fn decide(call: &Call) -> Result<Decision, Error> {
     let mut wait_started: Option<Instant> = None;
     loop {
         let mut locked = setup.lock_and_read(call, &mut timings)?;
+        if let Some(request) = call.gate {
+            gate::keep(&mut locked, call, request, &setup.ctx.prices);
+        }
         let read_at = call.started.elapsed();
         let tampered = locked.ledger.sessions.get(&call.session).and_then(|s| s.tampered.clone());
         let (verdict, worth_waiting) = assess(call, &locked, &setup.ctx.prices);
         if tampered.is_none() && worth_waiting && Instant::now() + POLL <= deadline {
-            // The response that issued this call is still being written: let go of the lock, look again soon.
+            // The response that issued this call is still being written (or, for the mod, requests in flight are about
+            // to finish): let go of the lock, look again soon.
             save(locked)?;
             wait_started.get_or_insert_with(Instant::now);
             std::thread::sleep(POLL);
@@ -517,6 +570,8 @@ fn decide(call: &Call) -> Result<Decision, Error> {
         let mut tripped_by = None;
         let action = match (&tampered, trip) {
             (Some(flag), _) => Action::Block(tamper_reason(flag, call)),
+            // A finished step is recorded (`gate::keep`); there is nothing to decide.
+            (None, _) if call.kind == EventKind::Mod(ModAsk::StepEnd) => Action::Allow,
             (None, Some(Trip::Stop(reason, standing))) => {
                 tripped_by = standing;
                 locked.ledger.sessions.entry(call.session.clone()).or_default().blocked_since.get_or_insert(call.now);
@@ -544,6 +599,14 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             Action::Warn(_) => standings.iter().copied().find(|s| fresh(s)),
             _ => standings.first().copied(),
         };
+        match (&action, call.gate) {
+            (Action::Block(reason), _) if call.kind.can_block() => halted(&mut locked, call, reason),
+            (Action::Block(_), _) => {}
+            (_, Some(request)) if call.kind == EventKind::Mod(ModAsk::Step) => {
+                gate::reserve(&mut locked, call, request, &setup.ctx.prices);
+            }
+            _ => {}
+        }
         let wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
         locked.ledger.last_hook = Some(HookTimings {
             decide_us: micros(call.started.elapsed() - read_at),
@@ -572,6 +635,17 @@ fn breaker_trip(locked: &mut Locked, call: &Call) -> Option<Trip> {
     Some(trip)
 }
 
+/// Records a gate's refusal in the session (what `ccbreaker exec` reads to tell a halted run from a finished one).
+fn halted(locked: &mut Locked, call: &Call, reason: &str) {
+    let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
+    entry.halted = Some(Halted {
+        at: call.now,
+        by: if call.kind.is_mod() { "mod" } else { "hooks" }.to_owned(),
+        event: call.event.hook_event_name.clone().unwrap_or_default(),
+        reason: reason.to_owned(),
+    });
+}
+
 fn tamper_reason(flag: &Tampered, call: &Call) -> String {
     format!(
         "ccbreaker: this session's transcript was tampered with: {}. Its spend so far stays counted, and its calls \
@@ -586,59 +660,28 @@ fn tamper_reason(flag: &Tampered, call: &Call) -> String {
 /// worth its latency: the call's `tool_use_id` is not in the transcript yet, and that response could cross a
 /// budget.
 fn assess(call: &Call, locked: &Locked, prices: &PriceTable) -> (Verdict, bool) {
-    let limits = limits(call, locked);
+    let judge = call.judge(locked);
+    if let Some(request) = call.gate {
+        // The mod's request: over a budget only because of requests in flight, whose usage may come in first.
+        let ask = gate::ask(call.kind, request);
+        let verdict = judge.verdict(ask);
+        let worth_waiting = ask != Ask::Hook
+            && matches!(verdict, Verdict::Breach(_))
+            && !matches!(judge.verdict(Ask::Hook), Verdict::Breach(_));
+        return (verdict, worth_waiting);
+    }
     let spend = locked.ledger.sessions.get(&call.session);
-    let (spent, day) = spent(call, locked);
-    let mut standings = policy::standings(spent, day, &limits);
-    standings.extend(crate::standings::more(&view(call, locked)));
-    let verdict = policy::judge(standings);
+    let verdict = judge.verdict(Ask::Hook);
     let pending = match (call.kind, call.event.tool_use_id.as_deref()) {
         (EventKind::PreToolUse, Some(id)) => !spend.is_some_and(|s| s.saw_tool_use(id)),
         _ => false,
     };
-    let worth_waiting = pending
-        && !matches!(verdict, Verdict::Breach(_))
-        && policy::within_reach(spent, day, next_response_bound(spend, prices, call.now), &limits);
-    (verdict, worth_waiting)
-}
-
-/// What the session and the day have spent, for the budgets: what was counted, plus the estimate for responses whose
-/// final usage Claude Code never wrote (`budget.incomplete_output_tokens`).
-fn spent(call: &Call, locked: &Locked) -> (Pico, Pico) {
-    let per_response = call.config.budget.incomplete_output_tokens;
-    let ledger = &locked.ledger;
-    let session = ledger.sessions.get(&call.session);
-    let spent = session.map(|s| s.total.cost.saturating_add(s.estimate(per_response, None))).unwrap_or_default();
-    let today = call.today();
-    (spent, ledger.day(today).cost.saturating_add(ledger.day_estimate(today, per_response)))
-}
-
-/// How much of a breached scope's spend is an estimate, and for how many responses, if any.
-fn estimated_part(call: &Call, locked: &Locked, scope: Scope) -> Option<(Pico, u64)> {
-    let per_response = call.config.budget.incomplete_output_tokens;
-    let ledger = &locked.ledger;
-    let today = call.today();
-    let (estimate, count) = match scope {
-        Scope::Session => {
-            let session = ledger.sessions.get(&call.session)?;
-            (session.estimate(per_response, None), session.total.incomplete)
-        }
-        Scope::Day => (ledger.day_estimate(today, per_response), ledger.day(today).incomplete),
-        _ => return None,
+    let worth_waiting = pending && !matches!(verdict, Verdict::Breach(_)) && {
+        let spent = judge.spent(Ask::Hook);
+        let bound = verdict::next_response_bound(spend, None, prices, call.now);
+        policy::within_reach(spent.session, spent.day, bound, &judge.limits())
     };
-    (estimate > Pico(0)).then_some((estimate, count))
-}
-
-/// The session's view of every budget beyond its own and the day's dollars.
-fn view<'a>(call: &'a Call, locked: &'a Locked) -> crate::standings::View<'a> {
-    crate::standings::View {
-        ledger: &locked.ledger,
-        config: &call.config,
-        session: Some(&call.session),
-        extra: locked.allowances.extra_for(&call.session),
-        now: call.now,
-        home: call.env.home.as_deref(),
-    }
+    (verdict, worth_waiting)
 }
 
 /// What records that the warning of a scope beyond the session and the day was shown for its period.
@@ -649,37 +692,12 @@ fn warn_key(s: &Standing) -> String {
 /// How many warnings of other scopes a session remembers (a long session crosses many 5-hour blocks).
 const WARNED_KEPT: usize = 32;
 
-fn limits(call: &Call, locked: &Locked) -> Limits {
-    let b = &call.config.budget;
-    Limits::from_usd(b.session_usd, b.daily_usd, b.warn_at, locked.allowances.extra_for(&call.session))
-}
-
-/// The most Claude Code asks one response to write (`max_tokens` of 2.1.331 on Opus and Sonnet).
-const MAX_OUTPUT_TOKENS: u64 = 128_000;
-
-/// What the response being written could cost at most: its prompt is at least the last one's (priced as fresh
-/// cache writes, the dearest way to send it) and its output at most `MAX_OUTPUT_TOKENS`; never less than the
-/// largest response of the session so far. A session with no response yet is priced as the unknown model. With a
-/// budget correction, the table prices the bound corrected too.
-fn next_response_bound(spend: Option<&SessionSpend>, prices: &PriceTable, now: DateTime<Utc>) -> Pico {
-    let model = spend.map(|s| s.last_model.as_str()).filter(|m| !m.is_empty()).unwrap_or("unknown");
-    let usage = Usage {
-        cache_creation_5m_tokens: spend.map(|s| s.last_prompt_tokens).unwrap_or(0),
-        output_tokens: MAX_OUTPUT_TOKENS,
-        ..Usage::default()
-    };
-    let facts =
-        ResponseFacts { model, usage: &usage, speed: Speed::Standard, inference_geo: None, date: now.date_naive() };
-    let bound = prices.price(&facts).cost;
-    bound.max(spend.map(|s| s.max_response).unwrap_or_default())
-}
-
 /// Turns the verdict into an action, recording warnings shown and blocks in the session's entry.
 fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict, corrected: bool) -> Action {
     let project = call.event.transcript_path.as_deref().map(discover::project_of_transcript).unwrap_or_default();
     let today = call.today();
     let estimated = match &verdict {
-        Verdict::Breach(standing) => estimated_part(call, locked, standing.scope),
+        Verdict::Breach(standing) => call.judge(locked).estimated_part(standing.scope),
         _ => None,
     };
     let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
@@ -691,15 +709,18 @@ fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict, corrected: bool)
         let dir = call.env.project_dir.clone().or_else(|| call.event.cwd.as_deref().map(PathBuf::from));
         entry.dir = dir.map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
     }
-    entry.hooked = true;
+    if !call.kind.is_mod() {
+        entry.hooked = true;
+    }
     let action = match verdict {
         Verdict::Allow => Action::Allow,
         Verdict::Breach(standing) => {
             entry.blocked_since.get_or_insert(call.now);
             Action::Block(breach_reason(&standing, estimated, call, corrected))
         }
-        // A warning is marked as shown only where it can be shown (not on Stop, SubagentStop, ...).
-        Verdict::Warn(_) if !call.kind.can_block() => Action::Allow,
+        // A warning is marked as shown only where it can be shown (not on Stop, SubagentStop, ...; the mod shows
+        // nothing: the next hook shows it).
+        Verdict::Warn(_) if !call.kind.can_block() || call.kind.is_mod() => Action::Allow,
         Verdict::Warn(standings) => {
             let fresh: Vec<Standing> = standings
                 .into_iter()
@@ -848,8 +869,10 @@ fn log(env: &Env, event: &Event, outcome: &Outcome, at: DateTime<Utc>, started: 
     let _ = append_line(path, &line.to_string());
 }
 
+/// One `write` of the whole line, newline included, so that calls logging at once (hooks and the mod's gate run in
+/// parallel) never interleave their lines (`writeln!` may split a line into several writes).
 fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    writeln!(file, "{line}")
+    file.write_all(format!("{line}\n").as_bytes())
 }

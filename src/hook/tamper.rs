@@ -110,10 +110,25 @@ fn apply_edit(text: &str, edit: &ToolInput) -> Option<String> {
     Some(if edit.flag("replace_all") { text.replace(&old, &new) } else { text.replacen(&old, &new, 1) })
 }
 
-/// Environment variables that steer ccbreaker or switch hooks off when a settings file's `env` sets them.
+/// Environment variables that steer ccbreaker, or switch hooks or mods off, when a settings file's `env` sets them.
 fn steers(var: &str) -> bool {
     var.starts_with("CCBREAKER_")
-        || matches!(var, "CLAUDE_CONFIG_DIR" | "HOME" | "XDG_CONFIG_HOME" | "XDG_STATE_HOME" | "CLAUDE_CODE_SIMPLE")
+        || matches!(
+            var,
+            "CLAUDE_CONFIG_DIR"
+                | "HOME"
+                | "XDG_CONFIG_HOME"
+                | "XDG_STATE_HOME"
+                | "XDG_DATA_HOME"
+                | "CLAUDE_CODE_SIMPLE"
+                | "CLAUDE_CODE_SAFE_MODE"
+        )
+}
+
+/// The entries of `CLAUDE_CODE_PLUGIN_DIRS` (in a settings `env`) that load ccbreaker's mod.
+fn mod_dirs(env: &serde_json::Map<String, Value>) -> Vec<String> {
+    let value = env.get(crate::install::mods::PLUGIN_DIRS).and_then(Value::as_str).unwrap_or("");
+    value.split(':').map(str::trim).filter(|e| e.contains("ccbreaker")).map(str::to_owned).collect()
 }
 
 /// What harm turning settings `before` into `after` would do, if any.
@@ -141,6 +156,15 @@ pub(crate) fn harm(before: &str, after: &str) -> Option<String> {
         if steers(var) && old_env.get(var) != Some(value) {
             return Some(format!("it would set `{var}` in its `env`"));
         }
+    }
+    let kept = mod_dirs(&new_env);
+    if mod_dirs(&old_env).iter().any(|dir| !kept.contains(dir)) {
+        return Some("it would stop loading ccbreaker's mod (`CLAUDE_CODE_PLUGIN_DIRS` in its `env`)".to_owned());
+    }
+    let marketplaces =
+        |v: &Value| v.get("extraKnownMarketplaces").and_then(|m| m.get(crate::install::mods::MARKETPLACE)).cloned();
+    if marketplaces(&old).is_some() && marketplaces(&old) != marketplaces(&new) {
+        return Some("it would change the marketplace of ccbreaker's mod".to_owned());
     }
     let plugins = |v: &Value| v.get("enabledPlugins").and_then(Value::as_object).cloned().unwrap_or_default();
     let (old_plugins, new_plugins) = (plugins(&old), plugins(&new));
@@ -206,6 +230,12 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
     let runs_claude = words.iter().any(|w| w.rsplit('/').next() == Some("claude"));
     if runs_claude && words.iter().any(|w| *w == "--bare" || w.starts_with("CLAUDE_CODE_SIMPLE=")) {
         return Some(refusal("it runs Claude Code without hooks"));
+    }
+    let unmodded = |w: &&str| {
+        *w == "--safe-mode" || w.starts_with("CLAUDE_CODE_SAFE_MODE=") || w.starts_with("CLAUDE_CODE_PLUGIN_DIRS=")
+    };
+    if runs_claude && words.iter().any(unmodded) {
+        return Some(refusal("it runs Claude Code without ccbreaker's mod"));
     }
     for owned in &protected.owned {
         if spellings(owned, protected.home.as_deref(), cwd).iter().any(|s| command.contains(s.as_str())) {
@@ -358,6 +388,8 @@ mod tests {
         assert!(edit("\"model\": \"a\",", "\"env\": {\"CCBREAKER_CONFIG\": \"/tmp/x\"},").is_some());
         assert!(edit("\"model\": \"a\",", "\"env\": {\"CLAUDE_CONFIG_DIR\": \"/tmp/x\"},").is_some());
         assert!(edit("\"model\": \"a\",", "\"enabledPlugins\": {\"ccbreaker@x\": false},").is_some());
+        assert!(edit("\"model\": \"a\",", "\"enabledPlugins\": {\"ccbreaker-gate@inline\": false},").is_some());
+        assert!(edit("\"model\": \"a\",", "\"env\": {\"CLAUDE_CODE_SAFE_MODE\": \"1\"},").is_some());
         assert!(edit("{", "").is_some(), "a file Claude Code cannot parse loses the hooks");
         assert!(edit("\"model\": \"a\"", "\"model\": \"b\"").is_none());
         assert!(edit("not there", "{}").is_none(), "an edit that fails changes nothing");
@@ -372,6 +404,22 @@ mod tests {
         assert!(call_with("Write", anywhere, &p, cwd).is_some(), "a settings file anywhere is judged");
         let relative = json!({"file_path": ".claude/settings.json", "content": "{}"});
         assert!(call_with("Write", relative, &p, cwd).is_some());
+    }
+
+    #[test]
+    fn settings_that_stop_loading_the_mod_are_refused() {
+        let mods = "/home/u/.local/share/ccbreaker/mod";
+        let before = json!({"env": {"CLAUDE_CODE_PLUGIN_DIRS": format!("/mine:{mods}"), "A": "1"}}).to_string();
+        let after = |dirs: &str| json!({"env": {"CLAUDE_CODE_PLUGIN_DIRS": dirs, "A": "1"}}).to_string();
+        assert!(harm(&before, &after("/mine")).is_some());
+        assert!(harm(&before, &json!({"env": {"A": "1"}}).to_string()).is_some());
+        assert!(harm(&before, "{}").is_some());
+        assert!(harm(&before, &after(&format!("{mods}:/mine:/more"))).is_none(), "adding and reordering is fine");
+        let managed =
+            json!({"extraKnownMarketplaces": {"ccbreaker": {"source": {"source": "directory", "path": "/m"}}}});
+        let moved = json!({"extraKnownMarketplaces": {"ccbreaker": {"source": {"source": "directory", "path": "/x"}}}});
+        assert!(harm(&managed.to_string(), &moved.to_string()).is_some());
+        assert!(harm(&managed.to_string(), "{}").is_some());
     }
 
     #[test]
@@ -393,6 +441,9 @@ mod tests {
         assert!(bash("CLAUDE_CONFIG_DIR=/tmp/c claude -p go").is_some());
         assert!(bash("while true; do pkill -f 'ccbreaker hook'; done &").is_some());
         assert!(bash("claude --bare -p go").is_some());
+        assert!(bash("claude --safe-mode -p go").is_some());
+        assert!(bash("CLAUDE_CODE_SAFE_MODE=1 claude -p go").is_some());
+        assert!(bash("CLAUDE_CODE_PLUGIN_DIRS= ~/.local/bin/claude -p go").is_some());
         assert!(bash("cd ~/.local/bin && cp /bin/true ccbreaker").is_some());
         assert!(bash("cd ~/.config/ccbreaker && printf '[budget]\\nsession_usd=0\\n' > config.toml").is_some());
         assert!(bash("CLAUDECODE= ccbreaker \"allow\" --session s").is_some());

@@ -2,8 +2,8 @@
 
 /// The first release whose hooks honour `"onFailure": "block"`.
 pub(crate) const ON_FAILURE_SINCE: [u32; 3] = [2, 1, 295];
-/// The first release that loads mods (in-process plugins).
-pub(crate) const MODS_SINCE: [u32; 3] = [2, 1, 287];
+/// The release ccbreaker's mod was built and measured on (mods are early access; 2.1.240 has none).
+pub(crate) const MODS_SINCE: [u32; 3] = [2, 1, 331];
 
 /// The version of the `claude` on `PATH` (`claude --version` prints "2.1.331 (Claude Code)"), if there is one.
 pub(crate) fn version() -> Option<[u32; 3]> {

@@ -382,7 +382,7 @@ fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")
 }
 
-fn type_name(value: &Value) -> &'static str {
+pub(super) fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -401,7 +401,7 @@ fn as_object<'a>(value: &'a Value, path: &str) -> Result<&'a Map<String, Value>,
     value.as_object().ok_or_else(|| shape_error(value, path, "an object"))
 }
 
-fn as_object_mut<'a>(value: &'a mut Value, path: &str) -> Result<&'a mut Map<String, Value>, EditError> {
+pub(super) fn as_object_mut<'a>(value: &'a mut Value, path: &str) -> Result<&'a mut Map<String, Value>, EditError> {
     match value {
         Value::Object(map) => Ok(map),
         other => Err(shape_error(other, path, "an object")),

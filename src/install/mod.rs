@@ -5,6 +5,7 @@
 pub(crate) mod client;
 mod edit;
 mod file;
+pub(crate) mod mods;
 #[cfg(test)]
 mod plugin;
 mod shell;
@@ -190,20 +191,47 @@ pub(crate) enum InstallError {
         #[source]
         source: io::Error,
     },
+    #[error("could not write or remove ccbreaker's mod file `{}`", path.display())]
+    Mod {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// How settings load ccbreaker's mod (see [`mods`]), beside the hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModEntry<'a> {
+    /// Not from this file (project or local settings cannot name plugin folders).
+    None,
+    /// User settings: the folder in `env.CLAUDE_CODE_PLUGIN_DIRS`.
+    PluginDir(&'a str),
+    /// Managed settings: the folder as a directory marketplace, the plugin enabled.
+    Marketplace(&'a str),
 }
 
 /// Adds ccbreaker's hook entries for `command` (see [`hook_command`]) to the settings file at `path`, creating
-/// it if missing; see [`add_hooks`]. With `statusline` (its command, and whether to replace another one), also
-/// ccbreaker's statusline ([`add_statusline`]).
+/// it if missing (see [`add_hooks`]), and the entry that loads its mod. With `statusline` (its command, and
+/// whether to replace another one), also ccbreaker's statusline ([`add_statusline`]).
 pub(crate) fn install(
     path: &Path,
     command: &str,
     fail_closed: bool,
+    mod_entry: ModEntry,
     statusline: Option<(&str, bool)>,
     dry_run: bool,
 ) -> Result<Outcome, InstallError> {
     update(path, dry_run, |settings| {
         let mut edited = add_hooks(settings, command, fail_closed)?;
+        let entry = match mod_entry {
+            ModEntry::None => None,
+            ModEntry::PluginDir(dir) => Some(mods::add_plugin_dir(std::mem::take(&mut edited.settings), dir)?),
+            ModEntry::Marketplace(dir) => Some(mods::add_marketplace(std::mem::take(&mut edited.settings), dir)?),
+        };
+        if let Some(more) = entry {
+            edited.settings = more.settings;
+            edited.changes.extend(more.changes);
+        }
         if let Some((line, force)) = statusline {
             let more = add_statusline(&edited.settings, line, force)?;
             edited.settings = more.settings;
@@ -219,11 +247,20 @@ pub(crate) fn install_statusline(path: &Path, line: &str, force: bool, dry_run: 
     update(path, dry_run, |settings| add_statusline(settings, line, force))
 }
 
-/// Removes ccbreaker's hook entries and statusline from the settings file at `path`; see [`remove_hooks`]. A
-/// missing file is left missing.
-pub(crate) fn uninstall(path: &Path, dry_run: bool) -> Result<Outcome, InstallError> {
+/// Removes ccbreaker's hook entries (see [`remove_hooks`]), its statusline and the entry that loads its mod from the
+/// settings file at `path`. A missing file is left missing.
+pub(crate) fn uninstall(path: &Path, mod_entry: ModEntry, dry_run: bool) -> Result<Outcome, InstallError> {
     update(path, dry_run, |settings| {
         let mut edited = remove_hooks(settings)?;
+        let entry = match mod_entry {
+            ModEntry::None => None,
+            ModEntry::PluginDir(dir) => Some(mods::remove_plugin_dir(std::mem::take(&mut edited.settings), dir)?),
+            ModEntry::Marketplace(_) => Some(mods::remove_marketplace(std::mem::take(&mut edited.settings))?),
+        };
+        if let Some(more) = entry {
+            edited.settings = more.settings;
+            edited.changes.extend(more.changes);
+        }
         let more = remove_statusline(&edited.settings)?;
         edited.settings = more.settings;
         edited.changes.extend(more.changes);
@@ -237,6 +274,48 @@ pub(crate) fn read_settings(path: &Path) -> Result<Value, InstallError> {
     let target = file::resolve_symlinks(path).map_err(read_error)?;
     let bytes = files::read_optional(&target).map_err(read_error)?;
     parse(path, bytes.as_deref())
+}
+
+/// Writes ccbreaker's mod for `binary` into `dir` (created, mode 0755; files 0644: the client reads them as the
+/// user, in locked mode too), each file replaced atomically; returns how many files changed.
+pub(crate) fn write_mod(dir: &Path, binary: &Path) -> Result<usize, InstallError> {
+    let mut changed = 0;
+    for (name, text) in mods::files(binary) {
+        let path = dir.join(name);
+        if std::fs::read(&path).ok().as_deref() == Some(text.as_bytes()) {
+            continue;
+        }
+        let error = |source| InstallError::Mod { path: path.clone(), source };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(error)?;
+        }
+        files::write_atomic(&path, text.as_bytes(), Durability::Synced, None).map_err(error)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).map_err(error)?;
+        }
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// Removes what [`write_mod`] wrote into `dir`, and the folders this leaves empty; `dir` itself included.
+pub(crate) fn remove_mod(dir: &Path) -> Result<usize, InstallError> {
+    let mut removed = 0;
+    for (name, _) in mods::files(Path::new("/")) {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(InstallError::Mod { path, source }),
+        }
+    }
+    for sub in [".claude-plugin", "mod", "hooks", ""] {
+        // Only folders left empty go; anything else a person put there stays.
+        let _ = std::fs::remove_dir(dir.join(sub));
+    }
+    Ok(removed)
 }
 
 /// Reads the settings at `path`, applies `edit`, and writes the result back if it changed and this is no dry
@@ -322,7 +401,7 @@ mod tests {
     fn creates_a_missing_file_and_its_directory() {
         let dir = TestDir::new("create");
         let path = dir.path().join(".claude").join("settings.json");
-        let outcome = install(&path, CMD, true, None, false).unwrap();
+        let outcome = install(&path, CMD, true, ModEntry::None, None, false).unwrap();
         assert_eq!(outcome.status, Status::Written { backup: None });
         assert_eq!(outcome.path, path);
         assert_eq!(outcome.changes.len(), 5);
@@ -340,7 +419,7 @@ mod tests {
         let path = dir.path().join("settings.json");
         let before = r#"{"model":"opus","env":{"B":"1","A":"2"}}"#;
         fs::write(&path, before).unwrap();
-        let outcome = install(&path, CMD, false, None, false).unwrap();
+        let outcome = install(&path, CMD, false, ModEntry::None, None, false).unwrap();
         let backup = dir.path().join("settings.json.ccbreaker.bak");
         assert_eq!(outcome.status, Status::Written { backup: Some(backup.clone()) });
         assert_eq!(read(&backup), before);
@@ -357,15 +436,15 @@ mod tests {
         let dir = TestDir::new("again");
         let path = dir.path().join("settings.json");
         fs::write(&path, "{\"model\": \"opus\"}").unwrap();
-        install(&path, CMD, false, None, false).unwrap();
+        install(&path, CMD, false, ModEntry::None, None, false).unwrap();
         let first = read(&path);
         fs::remove_file(dir.path().join("settings.json.ccbreaker.bak")).unwrap();
-        let outcome = install(&path, CMD, false, None, false).unwrap();
+        let outcome = install(&path, CMD, false, ModEntry::None, None, false).unwrap();
         assert_eq!(outcome.status, Status::Unchanged);
         assert!(outcome.changes.is_empty());
         assert_eq!(read(&path), first);
         assert_eq!(dir.names(), ["settings.json"], "no backup of an unchanged file");
-        let outcome = install(&path, CMD, true, None, false).unwrap();
+        let outcome = install(&path, CMD, true, ModEntry::None, None, false).unwrap();
         assert_eq!(outcome.changes.len(), 2, "PreToolUse and PostToolBatch gain onFailure");
     }
 
@@ -375,14 +454,14 @@ mod tests {
         let path = dir.path().join("settings.json");
         let before = "{\n  \"model\": \"opus\",\n  oops\n}\n";
         fs::write(&path, before).unwrap();
-        let error = install(&path, CMD, false, None, false).unwrap_err();
+        let error = install(&path, CMD, false, ModEntry::None, None, false).unwrap_err();
         assert!(matches!(error, InstallError::InvalidJson { line: 3, column: 3, .. }), "{error:?}");
         assert_eq!(error.to_string(), format!("`{}` is not valid JSON (line 3, column 3)", path.display()));
         let reason = std::error::Error::source(&error).unwrap().to_string();
         assert!(reason.starts_with("key must be a string"), "{reason}");
         assert_eq!(read(&path), before);
         assert_eq!(dir.names(), ["settings.json"]);
-        assert!(matches!(uninstall(&path, false), Err(InstallError::InvalidJson { .. })));
+        assert!(matches!(uninstall(&path, ModEntry::None, false), Err(InstallError::InvalidJson { .. })));
     }
 
     #[test]
@@ -390,7 +469,7 @@ mod tests {
         let dir = TestDir::new("array");
         let path = dir.path().join("settings.json");
         fs::write(&path, "[]").unwrap();
-        let error = install(&path, CMD, false, None, false).unwrap_err();
+        let error = install(&path, CMD, false, ModEntry::None, None, false).unwrap_err();
         assert_eq!(error.to_string(), format!("could not edit `{}`", path.display()));
         let reason = std::error::Error::source(&error).unwrap().to_string();
         assert_eq!(reason, "`$` should be an object, found an array");
@@ -403,7 +482,7 @@ mod tests {
             let dir = TestDir::new("empty");
             let path = dir.path().join("settings.json");
             fs::write(&path, before).unwrap();
-            let outcome = install(&path, CMD, false, None, false).unwrap();
+            let outcome = install(&path, CMD, false, ModEntry::None, None, false).unwrap();
             assert!(matches!(outcome.status, Status::Written { backup: Some(_) }));
             assert_eq!(read(&path), installed(&json!({}), false));
         }
@@ -415,21 +494,21 @@ mod tests {
         let path = dir.path().join("settings.json");
         let before = "{\"model\": \"opus\"}";
         fs::write(&path, before).unwrap();
-        let dry = install(&path, CMD, true, None, true).unwrap();
+        let dry = install(&path, CMD, true, ModEntry::None, None, true).unwrap();
         let Status::DryRun { json } = &dry.status else { panic!("{dry:?}") };
         assert_eq!(dry.changes.len(), 5);
         assert_eq!(read(&path), before);
         assert_eq!(dir.names(), ["settings.json"]);
-        let real = install(&path, CMD, true, None, false).unwrap();
+        let real = install(&path, CMD, true, ModEntry::None, None, false).unwrap();
         assert_eq!(real.changes, dry.changes);
         assert_eq!(&read(&path), json);
 
         let written = read(&path);
-        let dry = uninstall(&path, true).unwrap();
+        let dry = uninstall(&path, ModEntry::None, true).unwrap();
         assert!(matches!(dry.status, Status::DryRun { .. }));
         assert_eq!(read(&path), written);
         let missing = dir.path().join("missing").join("settings.json");
-        assert_eq!(install(&missing, CMD, false, None, true).unwrap().changes.len(), 5);
+        assert_eq!(install(&missing, CMD, false, ModEntry::None, None, true).unwrap().changes.len(), 5);
         assert_eq!(dir.names(), ["settings.json", "settings.json.ccbreaker.bak"]);
     }
 
@@ -439,14 +518,14 @@ mod tests {
         let path = dir.path().join("settings.json");
         let before = "{\n  \"model\": \"opus\",\n  \"hooks\": {\n    \"Stop\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"say done\"\n          }\n        ]\n      }\n    ]\n  }\n}\n";
         fs::write(&path, before).unwrap();
-        install(&path, CMD, true, None, false).unwrap();
-        let outcome = uninstall(&path, false).unwrap();
+        install(&path, CMD, true, ModEntry::None, None, false).unwrap();
+        let outcome = uninstall(&path, ModEntry::None, false).unwrap();
         assert_eq!(outcome.changes.len(), 5);
         assert_eq!(read(&path), before);
-        assert_eq!(uninstall(&path, false).unwrap().status, Status::Unchanged);
+        assert_eq!(uninstall(&path, ModEntry::None, false).unwrap().status, Status::Unchanged);
 
         let missing = dir.path().join("nowhere").join("settings.json");
-        assert_eq!(uninstall(&missing, false).unwrap().status, Status::Unchanged);
+        assert_eq!(uninstall(&missing, ModEntry::None, false).unwrap().status, Status::Unchanged);
         assert!(!dir.path().join("nowhere").exists());
     }
 
@@ -458,11 +537,11 @@ mod tests {
         let path = dir.path().join("settings.json");
         fs::write(&path, "{}").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-        install(&path, CMD, false, None, false).unwrap();
+        install(&path, CMD, false, ModEntry::None, None, false).unwrap();
         assert_eq!(mode(&path), 0o640);
         assert_eq!(mode(&dir.path().join("settings.json.ccbreaker.bak")), 0o640);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o604)).unwrap();
-        uninstall(&path, false).unwrap();
+        uninstall(&path, ModEntry::None, false).unwrap();
         assert_eq!(mode(&path), 0o604);
     }
 
@@ -475,7 +554,7 @@ mod tests {
         fs::write(&real, "{}").unwrap();
         let link = dir.path().join("settings.json");
         std::os::unix::fs::symlink("dotfiles/claude-settings.json", &link).unwrap();
-        install(&link, CMD, false, None, false).unwrap();
+        install(&link, CMD, false, ModEntry::None, None, false).unwrap();
         assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         assert_eq!(read(&real), installed(&json!({}), false));
         assert_eq!(read(&dir.path().join("settings.json.ccbreaker.bak")), "{}");
@@ -486,7 +565,7 @@ mod tests {
         let dir = TestDir::new("unreadable");
         let path = dir.path().join("settings.json");
         fs::create_dir(&path).unwrap();
-        let error = install(&path, CMD, false, None, false).unwrap_err();
+        let error = install(&path, CMD, false, ModEntry::None, None, false).unwrap_err();
         assert!(matches!(error, InstallError::Read { .. }), "{error:?}");
         assert_eq!(error.to_string(), format!("could not read `{}`", path.display()));
     }
@@ -499,7 +578,7 @@ mod tests {
         let claude = dir.path().join(".claude");
         std::os::unix::fs::symlink("gone/away", &claude).unwrap();
         let path = claude.join("settings.json");
-        let error = install(&path, CMD, false, None, false).unwrap_err();
+        let error = install(&path, CMD, false, ModEntry::None, None, false).unwrap_err();
         assert!(matches!(error, InstallError::CreateDir { .. }), "{error:?}");
         assert_eq!(error.to_string(), format!("could not create directory `{}`", claude.display()));
     }

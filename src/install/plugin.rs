@@ -27,6 +27,23 @@ fn plugin_manifest_names_this_crate() {
     assert!(manifest["description"].as_str().is_some_and(|d| !d.is_empty()));
 }
 
+/// The plugin loads ccbreaker's mod with its hooks, from a second hooks file the manifest names: never from
+/// `hooks/hooks.json`, whose `modules` a client without mods (2.1.240) refuses, and with it every hook of the file.
+/// The second file's empty `hooks` lets such a client load it without error (measured).
+#[test]
+fn the_plugin_loads_the_mod_from_a_file_of_its_own() {
+    let manifest: Value = serde_json::from_str(PLUGIN_JSON).unwrap();
+    assert_eq!(manifest["hooks"], "./mod/hooks.json");
+    let hooks: Value = serde_json::from_str(HOOKS_JSON).unwrap();
+    assert!(hooks.get("modules").is_none());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let modules: Value = serde_json::from_str(&std::fs::read_to_string(root.join("mod/hooks.json")).unwrap()).unwrap();
+    assert_eq!(modules["hooks"], serde_json::json!({}));
+    let module = modules["modules"][0].as_str().unwrap();
+    assert!(root.join("mod").join(module).is_file(), "{module}");
+    assert_eq!(modules["modules"].as_array().map(Vec::len), Some(1), "one hooks module per plugin");
+}
+
 #[cfg(unix)]
 mod wrapper {
     use std::fs;

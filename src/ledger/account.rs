@@ -10,6 +10,7 @@
 //! never takes a response from the session that made it.
 
 use super::keys::{Candidate, Found, KeyIndex, KeysError, Record, Seen};
+use super::overlay;
 use super::state::{FileCursor, Ledger, Share, add_minute, sub_minute};
 use crate::pricing::PriceTable;
 use crate::transcript::Response;
@@ -168,7 +169,7 @@ pub(crate) fn apply(
         match keys.lookup(&ledger.keys, response.key.message, me)? {
             Seen::Replay => {}
             Seen::New => {
-                let record = record_of(read, response, zone);
+                let record = claim(ledger, read, response, record_of(read, response, zone), now);
                 add(ledger, &record, Some(read), response);
                 let log = KeyIndex::log_of(me.at_ms);
                 keys.insert(&ledger.keys, log, response.key.message, record);
@@ -204,6 +205,28 @@ pub(crate) fn apply(
         };
     }
     Ok(stats)
+}
+
+/// A response counted for the first time in a session ccbreaker's mod gates: it takes the place of the step the mod
+/// reported for it, if the report came first (see [`super::overlay`]); the report's usage, the API's final one,
+/// stands when it is costlier than the line read (a streaming snapshot).
+fn claim(ledger: &mut Ledger, read: &FileRead, response: &Response, mut record: Record, now: DateTime<Utc>) -> Record {
+    let Some(session) = ledger.sessions.get_mut(&read.session).filter(|s| s.mod_seen.is_some()) else { return record };
+    let seen = overlay::Seen {
+        agent: overlay::agent_of_file(&read.path),
+        key: overlay::key(&response.reading.model, &response.reading.usage),
+        tools: &response.tool_uses,
+        written: response.timestamp(),
+    };
+    if let Some(step) = overlay::counted(session, &seen, now)
+        && step.cost > record.cost
+    {
+        record.cost = step.cost;
+        record.usage = step.usage;
+        record.incomplete = false;
+        record.rate = 0;
+    }
+    record
 }
 
 /// A small tag of a model name, to tell a later line naming another model.
@@ -267,6 +290,7 @@ fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: 
     if session.last_activity.is_none_or(|t| at >= t) {
         session.last_model.clone_from(&response.reading.model);
         session.last_prompt_tokens = response.reading.usage.prompt_tokens();
+        session.last_response = record.cost;
         if let Some(branch) = &response.git_branch {
             session.branch.clone_from(branch);
         }

@@ -12,6 +12,7 @@
 
 pub(crate) mod account;
 pub(crate) mod keys;
+pub(crate) mod overlay;
 pub(crate) mod state;
 pub(crate) mod store;
 

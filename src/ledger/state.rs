@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped whenever a field is added, removed or changes meaning (the encoding is positional); a ledger of another
 /// version is rebuilt from the transcripts.
-pub(crate) const VERSION: u32 = 8;
+pub(crate) const VERSION: u32 = 9;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -162,6 +162,89 @@ pub(crate) struct SessionSpend {
     pub calls: Vec<CallSeen>,
     /// A breaker stopped the session: why. Every call is refused until a person allows the session again.
     pub tripped: Option<Tripped>,
+    /// What the latest response counted cost: the `policy.reserve = "last"` estimate of a request in flight.
+    pub last_response: Pico,
+    /// When ccbreaker's mod last asked the gate about this session (`gates: mod+hooks` in `status`).
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
+    pub mod_seen: Option<DateTime<Utc>>,
+    /// The latest refusal of a gate (the mod's or a hook's) in this session: what `ccbreaker exec` reads to tell a
+    /// halted run from a finished one.
+    pub halted: Option<Halted>,
+    /// Steps the mod saw finish whose responses the transcripts do not show yet (see [`super::overlay`]).
+    pub provisional: Vec<Provisional>,
+    /// Responses lately counted from the transcripts of a mod-gated session, and the step of the mod that claimed
+    /// each (see [`super::overlay`]).
+    pub counted: Vec<Counted>,
+    /// Model requests the gate let through that are still in flight, each holding its estimate.
+    pub reserved: Vec<Reservation>,
+}
+
+/// A gate's refusal: when, by which gate (`mod` or `hooks`), at which event, and why.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct Halted {
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub event: String,
+    pub reason: String,
+}
+
+/// A model request the mod saw finish, with the usage the API reported, counted until the transcripts show the
+/// response it is (then that response counts, once) or [`super::overlay::PROVISIONAL_TTL`] passes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct Provisional {
+    /// The mod's id of the step (`<turn id>/<index>`): a report made twice counts once.
+    pub step: String,
+    /// The subagent that made it (`""`: the main conversation), i.e. the transcript file it will appear in.
+    pub agent: String,
+    pub key: u64,
+    pub tools: Vec<String>,
+    pub usage: Usage,
+    pub cost: Pico,
+    #[serde(with = "compact::date")]
+    pub day: NaiveDate,
+    /// When it was reported.
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    /// When the gate let it through: its response cannot have been written before.
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub since: DateTime<Utc>,
+}
+
+/// A response lately counted from the transcripts of a mod-gated session: a report of the mod that arrives after
+/// the response was read claims it here instead of counting it a second time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct Counted {
+    pub agent: String,
+    pub key: u64,
+    pub tools: Vec<String>,
+    /// The step that claimed it (`""`: none yet).
+    pub step: String,
+    /// When it was counted.
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    /// Its timestamp in the transcript: only a step let through before it can be it.
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub written: DateTime<Utc>,
+}
+
+/// A model request the gate let through, in flight: its estimate is held against every budget until it finishes,
+/// its client exits, or [`super::overlay::RESERVATION_TTL`] passes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct Reservation {
+    pub step: String,
+    pub agent: String,
+    pub amount: Pico,
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    /// The Claude Code process that sends it, and when that process started (a pid reused by another process is
+    /// not it).
+    pub pid: u32,
+    pub pid_start: u64,
 }
 
 /// One tool call as the loop breaker remembers it.
@@ -347,7 +430,11 @@ impl Ledger {
         let stale: BTreeSet<String> = self
             .sessions
             .iter()
-            .filter(|(id, s)| id.as_str() != keep_session && s.last_activity.is_none_or(|t| t < keep_from))
+            .filter(|(id, s)| {
+                // A session with a request in flight or a step reported is active, whatever its transcripts say.
+                let in_flight = !s.reserved.is_empty() || !s.provisional.is_empty();
+                id.as_str() != keep_session && !in_flight && s.last_activity.is_none_or(|t| t < keep_from)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         self.sessions.retain(|id, _| !stale.contains(id));
@@ -381,6 +468,18 @@ mod compact {
     fn from_days<E: serde::de::Error>(days: i32) -> Result<NaiveDate, E> {
         NaiveDate::from_num_days_from_ce_opt(days)
             .ok_or_else(|| E::custom(format!("day number {days} is out of range")))
+    }
+
+    pub(super) mod date {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(date: &chrono::NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+            super::to_days(date).serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<chrono::NaiveDate, D::Error> {
+            super::from_days(i32::deserialize(d)?)
+        }
     }
 
     pub(super) mod opt_date {

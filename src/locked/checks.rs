@@ -62,7 +62,47 @@ pub(crate) fn run(install: &Install) -> Vec<Check> {
     out.push(roots_only(&install.state_root.join("grants"), "the grants directory"));
     out.push(process_group(install));
     out.push(managed(install));
+    out.push(mod_files(install));
     out
+}
+
+/// ccbreaker's mod: root's, as this binary wrote it (running this binary), its folders root's alone, and seated by
+/// the managed settings.
+fn mod_files(install: &Install) -> Check {
+    let Some(dir) = &install.mod_dir else {
+        return check(false, "no mod is recorded: run `sudo ccbreaker install --locked` again to add it");
+    };
+    for (name, _) in crate::install::mods::files(&install.binary) {
+        let c = roots_only(&dir.join(name), "the mod's file");
+        if !c.ok {
+            return c;
+        }
+    }
+    for folder in dir.join("mod").ancestors().skip(1) {
+        let c = roots_only(folder, "the mod's folder");
+        if !c.ok {
+            return c;
+        }
+    }
+    let changed = crate::install::mods::differences(dir, &install.binary);
+    if let Some(path) = changed.first() {
+        return check(false, format!("the mod's file `{}` is not what this ccbreaker installs", path.display()));
+    }
+    let settings = fs::read_to_string(&install.managed_settings)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .unwrap_or_default();
+    if !crate::install::mods::seated(&settings, dir) {
+        return check(
+            false,
+            format!(
+                "the managed settings `{}` do not seat the mod in `{}`",
+                install.managed_settings.display(),
+                dir.display()
+            ),
+        );
+    }
+    check(true, format!("the mod `{}` is root's and seated by the managed settings", dir.display()))
 }
 
 fn binary(install: &Install) -> Check {

@@ -45,6 +45,9 @@ pub(crate) struct Install {
     pub gid: u32,
     pub state_root: PathBuf,
     pub managed_settings: PathBuf,
+    /// Where ccbreaker's mod lies (root's), seated by the managed settings; `None` in a record written before the
+    /// mod existed (`install --locked` again adds it).
+    pub mod_dir: Option<PathBuf>,
 }
 
 /// Which mode this machine is in.
@@ -141,7 +144,7 @@ impl Install {
     }
 
     pub(crate) fn render(&self) -> String {
-        format!(
+        let mut text = format!(
             "# Written by `sudo ccbreaker install --locked`; removed by `sudo ccbreaker uninstall --locked`.\n\
              # While this file exists, ccbreaker runs in locked mode.\n\
              binary = {:?}\ngid = {}\nstate_root = {:?}\nmanaged_settings = {:?}\n",
@@ -149,7 +152,11 @@ impl Install {
             self.gid,
             self.state_root.display().to_string(),
             self.managed_settings.display().to_string()
-        )
+        );
+        if let Some(dir) = &self.mod_dir {
+            text.push_str(&format!("mod_dir = {:?}\n", dir.display().to_string()));
+        }
+        text
     }
 }
 
@@ -161,6 +168,7 @@ fn parse_marker(text: &str) -> Option<Install> {
         gid: u32::try_from(table.get("gid")?.as_integer()?).ok()?,
         state_root: path("state_root")?,
         managed_settings: path("managed_settings")?,
+        mod_dir: path("mod_dir"),
     })
 }
 
@@ -194,9 +202,13 @@ mod tests {
             gid: 998,
             state_root: PathBuf::from(STATE_ROOT),
             managed_settings: managed_settings(),
+            mod_dir: Some(PathBuf::from("/usr/local/lib/ccbreaker/mod")),
         };
         std::fs::write(&marker, install.render()).unwrap();
         assert_eq!(Mode::detect_at(&marker).unwrap(), Mode::Locked(install.clone()));
+        let before_the_mod = Install { mod_dir: None, ..install.clone() };
+        std::fs::write(&marker, before_the_mod.render()).unwrap();
+        assert_eq!(Mode::detect_at(&marker).unwrap(), Mode::Locked(before_the_mod));
         std::fs::write(&marker, "binary = 3").unwrap();
         assert!(matches!(Mode::detect_at(&marker), Err(LockedError::Damaged { .. })));
         assert_eq!(install.grants_file(1000), Path::new("/var/lib/ccbreaker/grants/1000.json"));

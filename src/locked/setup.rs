@@ -45,13 +45,20 @@ pub(crate) fn install(prefix: &Path, fail_closed: bool) -> Result<(Install, Step
     if let Some(dir) = managed.parent() {
         ensure_dir(dir, 0, 0o755)?;
     }
+    let mod_dir = install_mod(prefix, &binary, &mut steps)?;
     let command = crate::install::hook_command(&binary).map_err(|e| LockedError::Setup(crate::error::report(&e)))?;
-    let outcome = crate::install::install(&managed, &command, fail_closed, None, false)
+    let mod_text = mod_dir.display().to_string();
+    let entry = crate::install::ModEntry::Marketplace(&mod_text);
+    let outcome = crate::install::install(&managed, &command, fail_closed, entry, None, false)
         .map_err(|e| LockedError::Setup(crate::error::report(&e)))?;
     chown(&managed, Some(0), Some(0)).map_err(file_err("change the owner of", &managed))?;
     set_mode(&managed, 0o644)?;
-    steps.push(format!("hooks registered in {} ({} changes)", managed.display(), outcome.changes.len()));
-    let install = Install { binary, gid, state_root, managed_settings: managed };
+    steps.push(format!(
+        "hooks and the mod's marketplace registered in {} ({} changes)",
+        managed.display(),
+        outcome.changes.len()
+    ));
+    let install = Install { binary, gid, state_root, managed_settings: managed, mod_dir: Some(mod_dir) };
     let marker = Path::new(MARKER);
     files::write_atomic(marker, install.render().as_bytes(), Durability::Synced, None)
         .map_err(file_err("write", marker))?;
@@ -70,13 +77,19 @@ pub(crate) fn uninstall() -> Result<Steps, LockedError> {
     let marker = Path::new(MARKER);
     fs::remove_file(marker).map_err(file_err("remove", marker))?;
     steps.push(format!("locked mode off (removed {MARKER})"));
-    let outcome = crate::install::uninstall(&install.managed_settings, false)
+    let mod_text = install.mod_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
+    let entry = crate::install::ModEntry::Marketplace(&mod_text);
+    let outcome = crate::install::uninstall(&install.managed_settings, entry, false)
         .map_err(|e| LockedError::Setup(crate::error::report(&e)))?;
     steps.push(format!(
-        "hooks removed from {} ({} changes)",
+        "hooks and the mod removed from {} ({} changes)",
         install.managed_settings.display(),
         outcome.changes.len()
     ));
+    if let Some(dir) = &install.mod_dir {
+        crate::install::remove_mod(dir).map_err(|e| LockedError::Setup(crate::error::report(&e)))?;
+        steps.push(format!("removed ccbreaker's mod from {}", dir.display()));
+    }
     let net = crate::paths::net_binary_beside(&install.binary);
     steps.push(format!(
         "kept: {} (setgid), {}, {ROOT_CONFIG}, {}; remove them with `sudo rm -f {} {} && sudo rm -r /etc/ccbreaker {}` \
@@ -186,6 +199,30 @@ fn copy_root_owned(from: &Path, dest: &Path, gid: u32, mode: u32) -> Result<(), 
         let _ = fs::remove_file(&temp);
     }
     done
+}
+
+/// Writes ccbreaker's mod for the locked `binary` into `<prefix>/lib/ccbreaker/mod`: root's, every folder mode 0755
+/// and every file 0644 (the client reads it as the user), its ancestors root's alone.
+fn install_mod(prefix: &Path, binary: &Path, steps: &mut Steps) -> Result<PathBuf, LockedError> {
+    let lib = prefix.join("lib");
+    fs::create_dir_all(&lib).map_err(file_err("create", &lib))?;
+    let lib = fs::canonicalize(&lib).map_err(file_err("resolve", &lib))?;
+    let dir = lib.join("ccbreaker").join("mod");
+    for folder in [lib.join("ccbreaker"), dir.clone()] {
+        ensure_dir(&folder, 0, 0o755)?;
+    }
+    crate::install::write_mod(&dir, binary).map_err(|e| LockedError::Setup(crate::error::report(&e)))?;
+    for (name, _) in crate::install::mods::files(binary) {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            ensure_dir(parent, 0, 0o755)?;
+        }
+        chown(&path, Some(0), Some(0)).map_err(file_err("change the owner of", &path))?;
+        set_mode(&path, 0o644)?;
+    }
+    secure_ancestors(&dir.join("mod"))?;
+    steps.push(format!("installed ccbreaker's mod in {} (root's, seated by the managed settings)", dir.display()));
+    Ok(dir)
 }
 
 /// Every directory above the binary must be root's and writable by no one else, or the binary could be replaced.

@@ -78,7 +78,7 @@ fn writes_final_records(version: Option<&str>) -> bool {
 /// Why an assistant line was not turned into a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Skip {
-    /// No `message.usage`: not a billed response (or a `<synthetic>` one).
+    /// No `message.usage`: not a billed response (a `<synthetic>` one, or one a mod answered without a request).
     NoUsage,
     /// Not valid JSON, wrong types, or no usable timestamp.
     Malformed,
@@ -135,6 +135,11 @@ pub(crate) fn parse_scanned(
     previous_uuid: Option<&str>,
     tool_uses: ToolUses,
 ) -> Result<Response, Skip> {
+    // A step a mod answered itself (`"answeredWithoutRequest": true`, zero usage, no `requestId`) never reached
+    // the API: it is not a response, whatever its usage says.
+    if raw.answered_without_request == Some(b"true") {
+        return Err(Skip::NoUsage);
+    }
     let request_id = text(raw.request_id)?;
     let timestamp = text(raw.timestamp)?;
     let is_sidechain: Option<bool> = decode(raw.is_sidechain)?;
@@ -415,6 +420,19 @@ mod tests {
         assert_eq!(parse_response(synthetic.as_bytes(), None, ToolUses::Collect), Err(Skip::NoUsage));
         let error = r#"{"type":"assistant","isApiErrorMessage":true,"message":{"model":"<synthetic>","content":[]}}"#;
         assert_eq!(parse_response(error.as_bytes(), None, ToolUses::Collect), Err(Skip::NoUsage));
+    }
+
+    /// The line Claude Code 2.1.331 writes for a model request a mod's `turn.step` hook answered itself (captured,
+    /// content shortened): a model, zero usage, a stop reason, no `requestId`. Nothing was sent.
+    #[test]
+    fn a_step_a_mod_answered_without_a_request_is_no_response() {
+        let answered = r#"{"parentUuid":"p","isSidechain":false,"type":"assistant","uuid":"u","timestamp":"2026-11-30T07:02:18.295Z","message":{"id":"msg_hook_4d1e630c","model":"claude-opus-5-5","role":"assistant","stop_reason":"end_turn","type":"message","usage":{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"server_tool_use":{"web_search_requests":0,"web_fetch_requests":0},"service_tier":null,"cache_creation":{"ephemeral_1h_input_tokens":0,"ephemeral_5m_input_tokens":0},"iterations":null},"content":[{"type":"text","text":"ccbreaker: session budget reached"}]},"isApiErrorMessage":false,"isUnmetered":true,"answeredWithoutRequest":true,"sessionId":"s","version":"2.1.331"}"#;
+        assert_eq!(parse_response(answered.as_bytes(), Some("p"), ToolUses::Collect), Err(Skip::NoUsage));
+        // The same line without the flag is a (free) response: the flag alone decides.
+        let flagless = answered.replace(r#""answeredWithoutRequest":true,"#, "");
+        assert!(parse_response(flagless.as_bytes(), Some("p"), ToolUses::Collect).is_ok());
+        let falsy = answered.replace(r#""answeredWithoutRequest":true"#, r#""answeredWithoutRequest":false"#);
+        assert!(parse_response(falsy.as_bytes(), Some("p"), ToolUses::Collect).is_ok());
     }
 
     #[test]

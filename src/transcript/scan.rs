@@ -35,6 +35,9 @@ pub(crate) struct Raw<'a> {
     /// The working directory and git branch the line was written in (for the project budgets).
     pub cwd: Option<&'a [u8]>,
     pub git_branch: Option<&'a [u8]>,
+    /// `answeredWithoutRequest`: a plugin's function hook answered the model request itself (Claude Code 2.1.331
+    /// mods); nothing was sent, so the line is no API response.
+    pub answered_without_request: Option<&'a [u8]>,
 }
 
 /// Raw JSON values of the members of a line's `message` object that a response is read from.
@@ -104,6 +107,7 @@ pub(crate) fn top_level(line: &[u8]) -> Option<TopLevel<'_>> {
             b"version" => raw.version = Some(s.value()?),
             b"cwd" => raw.cwd = Some(s.value()?),
             b"gitBranch" => raw.git_branch = Some(s.value()?),
+            b"answeredWithoutRequest" => raw.answered_without_request = Some(s.value()?),
             _ => {
                 s.value()?;
             }

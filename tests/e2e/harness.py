@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -21,6 +22,7 @@ import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -193,6 +195,72 @@ def classify_after(after, requests, calls):
     return out
 
 
+# -- ccbreaker's mod -------------------------------------------------------------------------------------------------
+
+# The first client with mods (function hooks) the suite knows: 2.1.331 has them, 2.1.240 has none.
+MOD_SINCE = (2, 1, 331)
+# The events of the mod's requests to `ccbreaker gate`, as CCBREAKER_LOG names them.
+GATE_EVENTS = ("turn.step", "turn.step end", "agent.spawn", "session.compact", "http.fetch")
+
+
+def epoch(rfc3339):
+    """chrono's to_rfc3339 (up to 9 fractional digits) as seconds since the epoch."""
+    text = re.sub(r"(\.\d{6})\d+", r"\1", rfc3339).replace("Z", "+00:00")
+    return datetime.fromisoformat(text).timestamp()
+
+
+def gate_allowed(line):
+    """Whether a CCBREAKER_LOG line of the gate let the mod's request through."""
+    try:
+        return json.loads(line.get("stdout") or "{}").get("allow") is True
+    except ValueError:
+        return False
+
+
+def allowed_steps(gate_calls, roles, run_of_session=None):
+    """{(run, role): [when the gate let each `turn.step` through]}, from the gate's calls (Sandbox.gate_calls), the
+    subagents' roles (Sandbox.agent_roles) and the run tag of each session (default: "A")."""
+    steps = {}
+    for c in gate_calls:
+        if c["event"] != "turn.step" or not gate_allowed(c):
+            continue
+        role = roles.get(c.get("agent_id") or "", "main" if not c.get("agent_id") else "?")
+        run = (run_of_session or {}).get(c.get("session"), "A")
+        steps.setdefault((run, role), []).append(c["t1"])
+    return steps
+
+
+def classify_mod_after(after, requests, steps, cross):
+    """Sorts the requests after the crossing one by when the mod's `turn.step` let each through: "in flight" (before
+    the crossing response had finished streaming: nothing could stop them) or "let through" (after it). The k-th
+    request of an agent (role `main` or `sub-<i>`; failed attempts and their retries are one step) is its k-th step
+    the gate allowed (`steps`: {role: [decision times]})."""
+    out = {"in flight": [], "let through": [], "unmatched": []}
+    seen = {}
+    for r in requests:
+        if r["role"] != "main" and not r["role"].startswith("sub-"):
+            continue
+        if r.get("attempt", 0) > 0 and any(
+            p["role"] == r["role"] and p["run"] == r["run"] and p["turn"] == r["turn"] and p.get("http_status")
+            for p in requests
+            if p["seq"] < r["seq"]
+        ):
+            continue  # a retry of a step already matched
+        k = seen.get((r["run"], r["role"]), 0)
+        seen[(r["run"], r["role"])] = k + 1
+        if r not in after:
+            continue
+        label = f"{r['run']} {r['role']} t{r['turn']}"
+        times = steps.get((r["run"], r["role"]), [])
+        if k >= len(times):
+            out["unmatched"].append(label)
+        elif times[k] < cross["t_end"]:
+            out["in flight"].append(label)
+        else:
+            out["let through"].append(label)
+    return out
+
+
 # -- a scenario's sandbox ----------------------------------------------------------------------------------------
 
 
@@ -265,6 +333,10 @@ class Sandbox:
         self.config_path = self.root / "ccbreaker.toml"
         self.config_path.write_text(toml_text(config or {}))
         self.tap_log = self.root / "hooks.jsonl"
+        # Every call of the binary under test, hooks and the mod's gate: what the mod asked and was answered.
+        self.ccb_log = self.root / "ccbreaker.log"
+        # Where `ccbreaker install` writes the mod (user mode).
+        self.mod_dir = self.home / ".local" / "share" / "ccbreaker" / "mod"
         self.settings_path = self.home / ".claude" / "settings.json"
         self.installed = None
         self.runs = []
@@ -281,6 +353,7 @@ class Sandbox:
                 "ANTHROPIC_BASE_URL": self.mock.url,
                 "CCBREAKER_CONFIG": str(self.config_path),
                 "CCBREAKER_STATE_DIR": str(self.state),
+                "CCBREAKER_LOG": str(self.ccb_log),
                 "CCB_E2E_TAP_LOG": str(self.tap_log),
             }
         )
@@ -332,8 +405,9 @@ class Sandbox:
                         out.append((event, h))
         return out
 
-    def install(self, tap=True, extra_settings=None):
-        """`ccbreaker install --scope user` into this HOME; then the tap in front of each of its hooks."""
+    def install(self, tap=True, extra_settings=None, mod=True):
+        """`ccbreaker install --scope user` into this HOME; then the tap in front of each of its hooks. `mod=False`
+        takes the mod's entry out again: the command hooks alone, as on a client without mods."""
         self.ccbreaker("install", "--scope", "user")
         if not self.settings_path.exists():
             raise ScenarioError(f"`ccbreaker install --scope user` wrote no {self.settings_path}")
@@ -341,6 +415,8 @@ class Sandbox:
         if not self.our_entries(self.installed):
             raise ScenarioError(f"{self.settings_path} has no hook running {self.ctx.bin}")
         settings = json.loads(json.dumps(self.installed))
+        if not mod:
+            (settings.get("env") or {}).pop("CLAUDE_CODE_PLUGIN_DIRS", None)
         if tap:
             self.rewrite_hooks(settings, prefix=[sys.executable, str(HERE / "hook_tap.py")])
         settings.update(extra_settings or {})
@@ -404,9 +480,50 @@ class Sandbox:
     def hook_calls(self, event=None, session=None):
         if not self.tap_log.exists():
             return []
-        calls = [json.loads(line) for line in self.tap_log.read_text().splitlines() if line.strip()]
+        calls = []
+        for line in self.tap_log.read_text().splitlines():
+            try:
+                calls.append(json.loads(line))
+            except ValueError:
+                pass  # a line a tap is still writing
         calls.sort(key=lambda c: c["t0"])
         return [c for c in calls if (event is None or c["event"] == event) and (session is None or c["session_id"] == session)]
+
+    def ccb_calls(self, events=None):
+        """The lines ccbreaker wrote to CCBREAKER_LOG (every hook call and every request of the mod), each with
+        `t0` and `t1` (when the call started and answered, seconds since the epoch), in order of `t0`."""
+        if not self.ccb_log.exists():
+            return []
+        out = []
+        for line in self.ccb_log.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if events is not None and entry.get("event") not in events:
+                continue
+            entry["t0"] = epoch(entry["at"])
+            entry["t1"] = entry["t0"] + entry.get("micros", 0) / 1e6
+            out.append(entry)
+        return sorted(out, key=lambda e: e["t0"])
+
+    def gate_calls(self):
+        """The mod's requests to `ccbreaker gate`."""
+        return self.ccb_calls(GATE_EVENTS)
+
+    def agent_roles(self):
+        """{subagent id: "sub-<i>"}, from each subagent transcript's first prompt (the mock's marker)."""
+        roles = {}
+        for path in (self.home / ".claude" / "projects").rglob("agent-*.jsonl"):
+            match = re.search(r"CCB-E2E-SUBAGENT-(\d+)", path.read_text(errors="replace")[:20000])
+            if match:
+                roles[path.stem.removeprefix("agent-")] = f"sub-{match.group(1)}"
+        return roles
+
+    def allowed_steps(self, run_of_session=None):
+        """{(run, role): [when the gate let each `turn.step` through]}; `run_of_session` maps a session id to the run
+        tag (default: every session is run "A")."""
+        return allowed_steps(self.gate_calls(), self.agent_roles(), run_of_session)
 
     def markers(self, tag=None):
         """Names of the `ran-...` files the scripted Bash calls touched: the calls that really ran."""

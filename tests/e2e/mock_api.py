@@ -29,8 +29,11 @@ The script
 Usage: `usage` is the default for every response (keys input, output, cache_5m, cache_1h, cache_read), and
 `overrides` is a list of {"role": "main"|"sub"|"sub-<i>"|"side"|"*", "turn": N (omit for every turn),
   "command": a shell command that replaces the Bash call's `touch`, "stop": true (answer with the final text now),
-"run": TAG (omit for every run), "usage": {...}, "delay": s, "event_delay": s}; later entries win.
-`delay` waits before the answer starts, `event_delay` between SSE events (a slowly streamed response).
+"run": TAG (omit for every run), "usage": {...}, "delay": s, "event_delay": s, "fail": [status, ...]}; later
+entries win. `delay` waits before the answer starts, `event_delay` between SSE events (a slowly streamed
+response). `fail` answers the first attempts of that (run, role, turn) with these HTTP statuses (an error body
+the client retries on, e.g. 529 "overloaded"), then answers normally: each attempt is logged, the failed ones
+with their `status`.
 
 Every response gets a unique `msg_` id, `request-id` header and `toolu_` ids, unique across mock instances too,
 so two runs never share a dedupe key.
@@ -161,7 +164,7 @@ class Script:
     def _settings_for(self, run, role, turn):
         usage = dict(self.spec["usage"])
         delay, event_delay = self.spec["delay"], self.spec["event_delay"]
-        command, stop = None, False
+        command, stop, fail = None, False, []
         for o in self.spec["overrides"]:
             want = o.get("role", "*")
             if want not in ("*", role) and not (want == "sub" and role.startswith("sub-")):
@@ -175,15 +178,16 @@ class Script:
             event_delay = o.get("event_delay", event_delay)
             command = o.get("command", command)
             stop = o.get("stop", stop)
-        return usage, delay, event_delay, command, stop
+            fail = o.get("fail", fail)
+        return usage, delay, event_delay, command, stop, fail
 
     def plan(self, body):
         """Decides the answer: a dict with run, role, turn, blocks, stop_reason, usage, delay, event_delay."""
         s = self.spec
         run, role = self.who(body)
         turn = sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant" and has_tool_use(m))
-        usage, delay, event_delay, command, stop = self._settings_for(run, role, turn)
-        plan = {"run": run, "role": role, "turn": turn, "usage": usage, "delay": delay, "event_delay": event_delay}
+        usage, delay, event_delay, command, stop, fail = self._settings_for(run, role, turn)
+        plan = {"run": run, "role": role, "turn": turn, "usage": usage, "delay": delay, "event_delay": event_delay, "fail": fail}
         tag = run or "x"
         if role in ("side", "compact"):
             return {**plan, "blocks": [{"type": "text", "text": f"Mock {role} answer."}], "stop_reason": "end_turn"}
@@ -274,6 +278,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def messages(self, body):
         plan = self.server.script.plan(body)
+        attempt = self.server.log.attempt((plan["run"], plan["role"], plan["turn"]))
+        failing = plan["fail"][attempt] if attempt < len(plan["fail"]) else None
         msg_id, req_id = new_id("msg"), new_id("req")
         model = body.get("model") or "claude-opus-5-5"
         msgs = body.get("messages") or []
@@ -301,10 +307,20 @@ class Handler(BaseHTTPRequestHandler):
                 "tool_uses": [
                     {"id": b["id"], "name": b["name"], "input": b["input"]} for b in plan["blocks"] if b["type"] == "tool_use"
                 ],
-                "usage": plan["usage"],
+                # A failed attempt bills nothing.
+                "usage": {k: 0 for k in USAGE_KEYS} if failing else plan["usage"],
                 "status": "answering",
+                "attempt": attempt,
+                **({"http_status": failing} if failing else {}),
             }
         )
+        if failing:
+            error = {"type": "error", "error": {"type": "overloaded_error" if failing == 529 else "api_error", "message": f"mock: {failing}"}}
+            try:
+                self._send_json(failing, error, req_id)
+            finally:
+                self.server.log.finish(entry, f"failed {failing}")
+            return
         if self.server.dump_dir:
             path = os.path.join(self.server.dump_dir, f"{entry['seq']:04d}-{plan['role']}.json")
             with open(path, "w") as f:
@@ -400,6 +416,7 @@ class RequestLog:
         self.path = path
         self._lock = threading.Lock()
         self._entries = []
+        self._attempts = {}
         self._t0 = time.time()
 
     def add(self, entry):
@@ -409,6 +426,13 @@ class RequestLog:
         if "note" in entry:
             self._write(entry)
         return entry
+
+    def attempt(self, key):
+        """How many requests with this (run, role, turn) came before this one."""
+        with self._lock:
+            n = self._attempts.get(key, 0)
+            self._attempts[key] = n + 1
+            return n
 
     def finish(self, entry, status):
         with self._lock:

@@ -10,6 +10,7 @@ See tests/e2e/README.md. Exit status: 0 when every check of every selected scena
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,21 +19,25 @@ from pathlib import Path
 from harness import (
     CLIENT_VERSION,
     HERE,
+    MOD_SINCE,
     OLDER_CLIENT_VERSION,
     Context,
     Scenario,
     ScenarioError,
     answer_of,
     classify_after,
+    classify_mod_after,
     client_version_of,
     cost_of,
     crossing,
     describe,
     ensure_client,
+    gate_allowed,
     is_block,
     is_halt,
     LOCKED_UID,
     locked_unavailable,
+    price,
     run_scenario,
     short,
     version_tuple,
@@ -51,10 +56,10 @@ def scenario(name):
     return register
 
 
-def budget(session_usd=20.0, daily_usd=50.0, warn_at=0.8, on_breach="stop", on_error="allow"):
+def budget(session_usd=20.0, daily_usd=50.0, warn_at=0.8, on_breach="stop", on_error="allow", **policy):
     return {
         "budget": {"session_usd": session_usd, "daily_usd": daily_usd, "warn_at": warn_at, "timezone": "UTC"},
-        "policy": {"on_breach": on_breach, "on_error": on_error},
+        "policy": {"on_breach": on_breach, "on_error": on_error, **policy},
     }
 
 
@@ -84,6 +89,17 @@ def check_block_persists(t, box, events=BLOCKING_EVENTS):
     return first
 
 
+def stopped(t, box, run):
+    """How a run that spent past a budget ended: "stopped" when a hook stopped it (`hook_stopped`) or the mod halted it
+    (its result is ccbreaker's reason, and `status` records the mod's refusal), else its terminal_reason."""
+    if run.terminal_reason == "hook_stopped":
+        return "stopped"
+    halted = ((box.session_status(run.session_id) or {}).get("halted") or {}) if run.session_id else {}
+    if halted.get("by") == "mod" and "budget reached" in (run.result.get("result") or ""):
+        return "stopped"
+    return run.terminal_reason
+
+
 def check_quiet_otherwise(t, box):
     """Every hook answer that did not block was silent (no output, exit 0)."""
     noisy = [c for c in box.hook_calls() if (c.get("stdout") or c.get("rc") != 0) and not is_block(c)]
@@ -95,7 +111,13 @@ def notifications(box):
     return [c for c in box.hook_calls("UserPromptSubmit") if "task-notification" in (c.get("prompt") or "")]
 
 
-def check_install_contract(t, settings, bin_path):
+def check_install_contract(t, settings, bin_path, box=None):
+    if box is not None:
+        # The mod: its folder in user settings' env (a client without mods ignores the variable), its files there.
+        dirs = (settings.get("env") or {}).get("CLAUDE_CODE_PLUGIN_DIRS", "")
+        t.eq(dirs.split(":"), [str(box.mod_dir)], "env.CLAUDE_CODE_PLUGIN_DIRS")
+        path_file = box.mod_dir / "hooks" / "ccbreaker.path"
+        t.eq(path_file.read_text().strip() if path_file.exists() else None, str(bin_path), "the binary the mod runs")
     events = {}
     for event, groups in (settings.get("hooks") or {}).items():
         for g in groups:
@@ -118,7 +140,7 @@ def check_install_contract(t, settings, bin_path):
 def under_budget(t):
     """Under budget: the session runs to completion, nothing is denied, the hook prints nothing."""
     box = t.sandbox(budget(), {"tool_calls": 3})
-    check_install_contract(t, box.install(), t.ctx.bin)
+    check_install_contract(t, box.install(), t.ctx.bin, box)
     run = box.claude()
     t.eq(run.terminal_reason, "completed", "terminal_reason")
     t.eq(run.denials, [], "permission_denials")
@@ -129,6 +151,11 @@ def under_budget(t):
     noisy = [(c["event"], c.get("rc"), c.get("stdout"), c.get("stderr")) for c in calls if c.get("stdout") or c.get("stderr") or c.get("rc") != 0]
     t.eq(noisy, [], "hook calls that printed anything or exited non-zero")
     t.eq(box.stray_requests(), [], "requests to anything but /v1/messages")
+    steps = [c for c in box.gate_calls() if c["event"] == "turn.step"]
+    if mod_loaded(t, box):
+        t.eq([gate_allowed(c) for c in steps], [True] * 4, "the mod asked before each of the 4 requests: allowed")
+    else:
+        t.eq(box.gate_calls(), [], f"Claude Code {t.ctx.client_version} has no mods: calls of the gate")
     t.note("hook calls: " + ", ".join(f"{e} {sum(1 for c in calls if c['event'] == e)}" for e in sorted({c["event"] for c in calls})))
     t.note(f"client cost ${run.cost}, mock's price ${cost_of(box.requests()):.4f}")
 
@@ -236,7 +263,11 @@ def fan_out(t):
     first = check_block_persists(t, box)
     t.check(first is not None, "a hook blocked", first)
     results = [e for e in run.events if e.get("type") == "result"]
-    t.eq(results and results[0].get("terminal_reason"), "hook_stopped", "the main loop's result: terminal_reason")
+    main_result = results[0] if results else {}
+    halted = main_result.get("terminal_reason") == "hook_stopped" or (
+        mod_loaded(t, box) and main_result.get("terminal_reason") == "completed" and "budget reached" in (main_result.get("result") or "")
+    )
+    t.check(halted, "the main loop's result: hook_stopped, or completed with the mod's refusal", (main_result.get("terminal_reason"), (main_result.get("result") or "")[:80]))
     woken = [r for r in reqs if r["role"] == "main" and "task-notification" in json.dumps(r["last_user"])]
     t.eq([f"seq {r['seq']}" for r in woken if cross and r["seq"] > cross["seq"]], [], "main requests woken by a task notification after the crossing")
     notes = [c for c in notifications(box) if first and c["t0"] > first]
@@ -285,7 +316,7 @@ def day_budget_concurrent(t):
     reqs = box.requests()
     cross, after = crossing(reqs, 1.0)
     t.check(cross, "the two sessions together crossed the day budget", cost_of(reqs))
-    t.eq([a.terminal_reason, b.terminal_reason], ["hook_stopped", "hook_stopped"], "terminal_reason of A and B")
+    t.eq([stopped(t, box, r) for r in (a, b)], ["stopped", "stopped"], "A and B: halted (hook_stopped, or halted by the mod)")
     kinds = classify_after(after, reqs, box.hook_calls())
     t.note(f"requests: A {len(box.requests('A'))}, B {len(box.requests('B'))}; after the crossing one: {len(after)}" + "".join(f"; {k}: {', '.join(v)}" for k, v in kinds.items() if v))
     t.eq(kinds["let through"] + kinds["past a block"], [], "requests after the crossing that a hook let through or that passed a block")
@@ -444,6 +475,9 @@ def locked_mode(t):
         text = results.get(uses[0]["id"]) if uses else None
         t.note(f"{name}: {short(text and text[1], 140)}")
     st = json.loads(box.ccbreaker_as_agent("status", "--json").stdout)
+    # The managed mod, seated by `install --locked`, asked the locked binary before the session's requests.
+    gates = [s.get("gates") for s in st.get("sessions", []) if s.get("session_id") == run.session_id]
+    t.eq(gates, ["mod+hooks" if has_mods(t) else "hooks"], "status as the agent: the session's gates")
     child = [r for r in box.requests("C")]
     t.note(f"child claude -p under another CLAUDE_CONFIG_DIR: {len(child)} request(s); day total ${st['day']['cost_usd']}")
     # 2.1.240 files the child under the parent's session id (it inherits CLAUDE_CODE_SESSION_ID), 2.1.331 under its
@@ -479,6 +513,248 @@ def cost_parity(t):
     t.check(isinstance(run.cost, (int, float)) and abs(run.cost - mock) <= 0.001 * mock, "the client's cost is the mock's price within 0.1 %", (run.cost, mock))
     tokens = {k: sum(r["usage"][u] for r in reqs) for k, u in (("input_tokens", "input"), ("output_tokens", "output"), ("cache_read_tokens", "cache_read"))}
     t.eq({k: st.get(k) for k in tokens}, tokens, "status token counts")
+
+
+# -- ccbreaker's mod (Claude Code 2.1.331 and later) -------------------------------------------------------------
+
+
+def has_mods(t):
+    return version_tuple(t.ctx.client_version) >= MOD_SINCE
+
+
+def needs_mods(t):
+    """Skips a scenario of the mod on a client without mods (noted); True when it can run."""
+    if has_mods(t):
+        return True
+    t.note(f"SKIPPED: Claude Code {t.ctx.client_version} has no mods ({'.'.join(map(str, MOD_SINCE))} has); the hooks guard alone")
+    return False
+
+
+def refusals(box, event=None):
+    return [c for c in box.gate_calls() if (event is None or c["event"] == event) and not gate_allowed(c) and c["event"] != "turn.step end"]
+
+
+def halted_by_mod(t, box, run, what):
+    """A run the mod halted: completed, with ccbreaker's reason (the budget and the lift command) as its result."""
+    result = run.result.get("result") or ""
+    t.check("ccbreaker" in result and "budget reached" in result and "ccbreaker allow --session" in result,
+            f"{what}: the result names ccbreaker, the budget and the lift command", result[:200])
+    st = box.session_status(run.session_id) or {}
+    t.eq((st.get("halted") or {}).get("by"), "mod", f"{what}: status --json halted.by")
+
+
+@scenario("mod-validate")
+def mod_validate(t):
+    """Mod: `claude plugin validate` passes the mod install writes and the repository's plugin, every gate with a .catch."""
+    if not needs_mods(t):
+        return
+    box = t.sandbox(budget(), {})
+    box.install()
+    for what, folder in (("the installed mod", box.mod_dir), ("the repository's plugin", HERE.parent.parent)):
+        p = subprocess.run([str(t.ctx.client), "plugin", "validate", str(folder)], capture_output=True, text=True, timeout=120, env=box.env())
+        out = p.stdout + p.stderr
+        t.eq(p.returncode, 0, f"{what}: `claude plugin validate` exit code")
+        t.check("hooks: turn.step, agent.spawn, session.compact, http.fetch" in out, f"{what}: the four events hooked", out[-600:])
+        for gate in ("agent.spawn", "session.compact", "http.fetch"):
+            t.check(f"gating hook with .catch: {gate}" in out, f"{what}: {gate} is a gating hook with .catch", None)
+        t.check("without .catch" not in out, f"{what}: no gating hook without .catch", None)
+
+
+# Fan-out: 5 background subagents of 4 Bash turns each, and main's 2: 29 requests at $0.0254 if nothing stops them;
+# a $0.30 session budget is crossed mid-way, while the subagents run in parallel.
+FAN_OUT_BUDGET = 0.30
+FAN_OUT_SCRIPT = {"agents": 5, "tool_calls": 2, "sub_tool_calls": 4}
+FAN_OUT_RUNS = 5
+
+
+def mod_loaded(t, box):
+    """Whether the client runs ccbreaker's mod in this sandbox (a client with mods, and the mod's entry installed)."""
+    return has_mods(t) and "CLAUDE_CODE_PLUGIN_DIRS" in (box.settings().get("env") or {})
+
+
+def check_parallel_crossing(t, box, reqs, sessions, what):
+    """Requests of agents spending at once against a $0.30 budget. With the mod: every request after the crossing was
+    in flight when the crossing response finished, and the total is within one response of the budget
+    (reservations); with the hooks alone: none was let through or passed a block (the hooks cannot stop requests in
+    flight, so the total is only recorded). Returns a line for the notes."""
+    cross, after = crossing(reqs, FAN_OUT_BUDGET)
+    if not t.check(cross, f"{what}: the budget of ${FAN_OUT_BUDGET} was crossed", cost_of(reqs)):
+        return f"{what}: no crossing"
+    total, largest = cost_of(reqs), max(price(r) for r in reqs)
+    if mod_loaded(t, box):
+        kinds = classify_mod_after(after, reqs, box.allowed_steps(sessions), cross)
+        t.eq(kinds["let through"] + kinds["unmatched"], [], f"{what}: requests after the crossing the mod let through after it finished")
+        t.check(total <= FAN_OUT_BUDGET + largest + 1e-9, f"{what}: total within one response of the budget (+ ${largest:.4f})", round(total, 4))
+        gate = "mod and hooks"
+    else:
+        kinds = classify_after(after, reqs, box.hook_calls())
+        t.eq(kinds["let through"] + kinds["past a block"], [], f"{what}: requests after the crossing a hook let through or that passed a block")
+        gate = "hooks alone"
+    return f"{what} ({gate}): {len(reqs)} requests ({describe(reqs)}), {len(after)} after the crossing, ${total:.4f}"
+
+
+@scenario("fan-out-5")
+def fan_out_5(t):
+    """Fan-out: main spawns 5 background subagents that each spend; the session budget is crossed mid-way."""
+    box = t.sandbox(budget(session_usd=FAN_OUT_BUDGET, daily_usd=0.0), FAN_OUT_SCRIPT)
+    box.install()
+    run = box.claude(stream=True)
+    t.note(check_parallel_crossing(t, box, box.requests(), {run.session_id: "A"}, "A"))
+
+
+@scenario("mod-fan-out")
+def mod_fan_out(t):
+    """Mod: fan-out-5, 5 runs: after the crossing only requests in flight, and the total within one response, in every run."""
+    if not needs_mods(t):
+        return
+    box = t.sandbox(budget(session_usd=FAN_OUT_BUDGET, daily_usd=0.0), FAN_OUT_SCRIPT)
+    box.install()
+    runs = [box.claude(tag=f"R{i}", stream=True) for i in range(1, FAN_OUT_RUNS + 1)]
+    sessions = {run.session_id: run.tag for run in runs}
+    for run in runs:
+        line = check_parallel_crossing(t, box, box.requests(run.tag), sessions, run.tag)
+        refused = [c["event"] for c in refusals(box) if c.get("session") == run.session_id]
+        t.note(f"{line}; the mod refused {len(refused)} request(s) ({', '.join(sorted(set(refused))) or 'the hooks stopped all first'})")
+
+
+@scenario("mod-spawn-crossing")
+def mod_spawn_crossing(t):
+    """Mod: the response that spawns 3 subagents crosses the budget; no subagent sends a request (mod alone, then with the hooks)."""
+    if not needs_mods(t):
+        return
+    script = {"agents": 3, "tool_calls": 2, "sub_tool_calls": 2, "overrides": [spike("main", 0)]}
+    for hooks in (False, True):
+        box = t.sandbox(budget(session_usd=1.0), script)
+        box.install()
+        if not hooks:
+            settings = box.settings()
+            settings.pop("hooks", None)
+            box.write_settings(settings)
+        run = box.claude()
+        what = "mod alone" if not hooks else "mod and hooks"
+        reqs = box.requests()
+        cross, _ = crossing(reqs, 1.0)
+        t.eq(cross and (cross["role"], cross["turn"]), ("main", 0), f"{what}: the response that crossed $1")
+        t.eq(describe([r for r in reqs if r["role"].startswith("sub")]), "none", f"{what}: subagent requests")
+        denied = refusals(box, "agent.spawn")
+        t.note(f"{what}: {len(denied)} spawn(s) refused by the mod, {len(refusals(box, 'turn.step'))} step(s); result {run.terminal_reason!r}: {(run.result.get('result') or '')[:90]!r}")
+        if not hooks:
+            t.eq(len(denied), 3, f"{what}: spawns the mod refused (it waited for the spawning response)")
+            tool_results = [text for is_error, text in box.tool_results().values() if "Subagent spawn denied" in text]
+            t.note(f"{what}: the model read: {short(tool_results[0] if tool_results else None, 160)}")
+
+
+@scenario("mod-compaction")
+def mod_compaction(t):
+    """Mod: a crossing response with a full context; the compaction after it is skipped: 0 compaction requests."""
+    if not needs_mods(t):
+        return
+    # on_breach = "deny": the loop goes on after the crossing (the hook refuses the tool call only), so the client
+    # compacts its full context before its next request. A 980,000-token context makes it compact.
+    script = {"tool_calls": 4, "overrides": [spike("main", 1, cache_read=980_000)]}
+    counts = {}
+    for mod in (False, True):
+        box = t.sandbox(budget(session_usd=1.0, on_breach="deny"), script)
+        box.install(mod=mod)
+        run = box.claude()
+        reqs = box.requests()
+        cross, after = crossing(reqs, 1.0)
+        what = "mod and hooks" if mod else "hooks alone"
+        t.eq(cross and (cross["role"], cross["turn"]), ("main", 1), f"{what}: the response that crossed $1")
+        counts[mod] = describe(after)
+        t.note(f"{what}: after the crossing {describe(after)} (${cost_of(after):.4f}); -p: {run.terminal_reason!r}, is_error {run.result.get('is_error')}, result {(run.result.get('result') or '')[:80]!r}")
+        if mod:
+            t.eq(describe(after), "none", "mod and hooks: requests after the crossing (compactions included)")
+            t.eq(len(refusals(box, "session.compact")), 1, "compactions the mod skipped")
+    t.check(counts.get(False) != "none", "hooks alone: the compaction after the crossing went out (what the mod stops)", counts.get(False))
+
+
+@scenario("mod-fails-closed")
+def mod_fails_closed(t):
+    """Mod: a gate that throws (an answer it cannot read) or times out refuses; no request goes out over budget."""
+    if not needs_mods(t):
+        return
+    faults = {
+        "throws": "#!/bin/sh\ncat >/dev/null\necho 'not json'\n",
+        "times out": "#!/bin/sh\ncat >/dev/null\nexec sleep 30\n",
+    }
+    for name, body in faults.items():
+        box = t.sandbox(budget(session_usd=1.0), {"tool_calls": 2})
+        box.install()
+        fault = box.root / "fault-gate"
+        fault.write_text(body)
+        fault.chmod(0o755)
+        (box.mod_dir / "hooks" / "ccbreaker.path").write_text(f"{fault}\n")
+        settings = box.settings()
+        settings.pop("hooks", None)  # the mod alone: nothing else stands between the prompt and the request
+        box.write_settings(settings)
+        run = box.claude()
+        t.eq(describe(box.requests()), "none", f"a gate that {name}: requests")
+        result = run.result.get("result") or ""
+        t.check("ccbreaker could not check your budgets" in result, f"a gate that {name}: the run ends with the mod's refusal", result[:160])
+        t.note(f"a gate that {name}: {run.terminal_reason!r} in {run.wall:.1f} s: {result[:140]!r}")
+
+
+@scenario("mod-retry")
+def mod_retry(t):
+    """Mod: a sibling's request overloaded (529) before the crossing is not retried after it: http.fetch refuses."""
+    if not needs_mods(t):
+        return
+    # sub-0's turn 1 crosses, answered 0.3 s late; sub-1's turn 1 starts meanwhile, is answered 529 and retried about
+    # 0.6 s later, after the crossing: a send no step let through.
+    overrides = [spike("sub-0", 1), {"role": "sub-0", "turn": 1, "delay": 0.3}, {"role": "sub-1", "turn": 1, "fail": [529]}]
+    box = t.sandbox(budget(session_usd=1.0), {"agents": 2, "tool_calls": 1, "sub_tool_calls": 3, "overrides": overrides})
+    box.install()
+    run = box.claude(stream=True)
+    reqs = box.requests()
+    cross, after = crossing(reqs, 1.0)
+    t.eq(cross and (cross["role"], cross["turn"]), ("sub-0", 1), "the response that crossed $1")
+    sends = refusals(box, "http.fetch")
+    t.check(sends, "the retry after the crossing was refused at http.fetch", [c["stdout"][:80] for c in box.gate_calls() if c["event"] == "http.fetch"])
+    retried = [r["seq"] for r in reqs if r["role"] == "sub-1" and r["turn"] == 1 and r.get("attempt", 0) > 0]
+    t.eq(retried, [], "sub-1's retries (after its 529) that reached the mock")
+    kinds = classify_mod_after(after, reqs, box.allowed_steps(), cross)
+    t.eq(kinds["let through"] + kinds["unmatched"], [], "requests after the crossing the mod let through after it finished")
+    t.note(f"requests {describe(reqs)}; after the crossing {describe(after)}; results: " + "; ".join(f"{e.get('terminal_reason')} {(e.get('result') or '')[:50]!r}" for e in run.events if e.get("type") == "result"))
+
+
+@scenario("day-concurrent-30")
+def day_concurrent_30(t):
+    """Day budget of $0.30, two sessions spending at once: after the crossing only requests in flight (mod: within one response)."""
+    box = t.sandbox(budget(session_usd=10.0, daily_usd=FAN_OUT_BUDGET, warn_at=0.99), {"tool_calls": 12})
+    box.install()
+    a, b = box.start_claude(tag="A"), box.start_claude(tag="B")
+    a.wait(), b.wait()
+    t.note(check_parallel_crossing(t, box, box.requests(), {a.session_id: "A", b.session_id: "B"}, "A and B"))
+
+
+@scenario("mod-halt")
+def mod_halt(t):
+    """Mod: what `claude -p` prints when the mod halts a run (json and text), and the record `ccbreaker exec` reads."""
+    if not needs_mods(t):
+        return
+    # on_breach = "deny": the hook refuses the call at the crossing, the loop goes on, the mod refuses the next request.
+    script = {"tool_calls": 4, "overrides": [spike("main", 1)]}
+    for fmt in ("json", "text"):
+        box = t.sandbox(budget(session_usd=1.0, on_breach="deny"), script)
+        box.install()
+        extra = ("--output-format", "text") if fmt == "text" else ()
+        run = box.start_claude(extra_args=extra).wait() if fmt == "text" else box.claude()
+        reqs = box.requests()
+        cross, after = crossing(reqs, 1.0)
+        t.eq(len(after), 0, f"{fmt}: requests after the crossing")
+        t.eq(len(refusals(box, "turn.step")), 1, f"{fmt}: requests the mod answered itself")
+        if fmt == "json":
+            r = run.result
+            t.eq((run.rc, r.get("terminal_reason"), r.get("is_error"), r.get("subtype")), (0, "completed", False, "success"), "json: exit, terminal_reason, is_error, subtype")
+            halted_by_mod(t, box, run, "json")
+            st = box.session_status(run.session_id) or {}
+            t.eq((st.get("responses"), len(reqs)), (len(reqs), len(reqs)), "status counts the requests sent, not the answered step")
+            t.note(f"json: {json.dumps({k: r.get(k) for k in ('terminal_reason', 'is_error', 'subtype', 'num_turns')})}, result {r.get('result')!r}")
+        else:
+            out = run.stdout_path.read_text()
+            t.check(run.rc == 0 and "ccbreaker: session budget reached" in out and "ccbreaker allow --session" in out, "text: exit 0, the reason printed", (run.rc, out[:160]))
+            t.note(f"text: exit {run.rc}, stdout {out.strip()[:160]!r}")
 
 
 def main(argv=None):

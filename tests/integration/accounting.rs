@@ -245,3 +245,25 @@ fn a_final_record_read_later_finishes_a_response_counted_from_its_snapshot() {
     assert_eq!(report["totals"]["output_tokens"], 7_010);
     assert_eq!(report["totals"]["lower_bound"], false);
 }
+
+/// A model request ccbreaker's mod answered itself: Claude Code 2.1.331 writes an assistant line with zero usage,
+/// no `requestId` and `"answeredWithoutRequest": true`. It is no response: `status` counts the requests sent.
+#[test]
+fn a_step_the_mod_answered_without_a_request_is_not_a_response() {
+    let sb = Sandbox::new("answered");
+    let t = sb.transcript("s1");
+    t.lines(&chain("a", 2, 1.0));
+    let answered = serde_json::json!({
+        "parentUuid": "uuid-a-1", "isSidechain": false, "type": "assistant", "uuid": "answered-1",
+        "timestamp": "2026-11-24T10:00:01.000Z", "sessionId": "s1", "version": "2.1.331",
+        "answeredWithoutRequest": true, "isUnmetered": true,
+        "message": {"id": "msg_hook_1", "model": "claude-opus-5-5", "role": "assistant", "type": "message",
+                    "stop_reason": "end_turn", "content": [{"type": "text", "text": "ccbreaker: session budget reached"}],
+                    "usage": {"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0,
+                              "cache_read_input_tokens": 0}}
+    });
+    t.append(&answered.to_string());
+    let status = sb.session_status("s1");
+    assert_eq!((status["responses"].as_u64(), status["cost_usd"].as_f64()), (Some(2), Some(2.0)));
+    assert_eq!(sb.report(&["session"])["totals"]["responses"], 2);
+}

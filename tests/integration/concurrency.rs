@@ -107,3 +107,27 @@ fn a_transcript_cut_to_half_and_restored_under_concurrent_hooks_counts_each_resp
     // allows it, while the counting stays exact (issue 16).
     assert_eq!(s1["state"], "tampered", "{s1}");
 }
+
+/// Hooks and the mod's gate log at once (`CCBREAKER_LOG`): every call is one whole line, never two interleaved.
+#[test]
+fn calls_at_once_log_one_whole_line_each() {
+    let mut sb = Sandbox::new("concurrent-log");
+    let log = sb.root.join("calls.log");
+    sb.env("CCBREAKER_LOG", log.to_str().unwrap());
+    sb.transcript("s1").append(&response("a", 1).json());
+    const N: usize = 24;
+    let mut waiters = Vec::new();
+    for _ in 0..N / 8 {
+        waiters.push(hooks_at_once(&sb, "s1", 8));
+    }
+    for waiter in waiters {
+        waiter.join().unwrap();
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), N, "{text}");
+    for line in lines {
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(entry["event"], "PreToolUse");
+    }
+}

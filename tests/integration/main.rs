@@ -18,6 +18,7 @@ mod doctor;
 mod edges;
 mod exec;
 mod faults;
+mod gate;
 mod hook;
 mod install;
 mod lag;

@@ -84,13 +84,16 @@ fn status_shows_the_command_that_lifts_a_block_and_fits_80_columns() {
         "{narrow}"
     );
     assert!(
-        narrow.contains("(to fit 45 columns: today left out; session shortened; --json has every field)"),
+        narrow.contains("(to fit 45 columns: today, gates left out; session shortened; --json has every field)"),
         "{narrow}"
     );
     let compact = Sandbox::new("status-compact");
     compact.transcript(id).lines(&chain("a", 1, 1.0));
     assert!(
-        compact.run(&["status", "--compact"], b"").stdout.contains("(--compact: today left out; session shortened;")
+        compact
+            .run(&["status", "--compact"], b"")
+            .stdout
+            .contains("(--compact: today, gates left out; session shortened;")
     );
 }
 

@@ -26,6 +26,9 @@ fn tool_calls_that_would_lift_a_limit_are_refused() {
     let config = sb.config.display().to_string();
     let state = sb.state.join("allowances.json").display().to_string();
     let settings = sb.home.join(".claude/settings.json").display().to_string();
+    let gate = sb.home.join(".local/share/ccbreaker/mod/mod/ccbreaker-gate.js");
+    assert!(gate.is_file(), "install wrote the mod");
+    let unload = std::fs::read_to_string(&settings).unwrap().replace("CLAUDE_CODE_PLUGIN_DIRS", "UNUSED");
     let refused = [
         ("Write", json!({"file_path": config, "content": "[budget]\nsession_usd = 1000\n"})),
         ("Edit", json!({"file_path": state, "old_string": "1", "new_string": "9"})),
@@ -33,6 +36,10 @@ fn tool_calls_that_would_lift_a_limit_are_refused() {
         ("Bash", json!({"command": "ccbreaker allow --session s1 --add-usd 500"})),
         ("Bash", json!({"command": format!("rm -rf {}", sb.state.display())})),
         ("Bash", json!({"command": "claude --settings '{\"disableAllHooks\":true}' -p 'keep going'"})),
+        ("Write", json!({"file_path": gate, "content": "export function register() {}"})),
+        ("Bash", json!({"command": "cd ~/.local/share/ccbreaker/mod/hooks && echo /bin/true > ccbreaker.path"})),
+        ("Write", json!({"file_path": settings, "content": unload})),
+        ("Bash", json!({"command": "claude --safe-mode -p 'keep going'"})),
     ];
     for (tool, input) in refused {
         let answer = tool_call(&sb, tool, input.clone());
@@ -51,7 +58,7 @@ fn tool_calls_that_would_lift_a_limit_are_refused() {
     }
     let log = sb.run(&["log", "--json"], b"");
     let entries: Vec<Value> = serde_json::from_str(&log.stdout).unwrap();
-    assert_eq!(entries.iter().filter(|e| e["kind"] == "refuse").count(), 6);
+    assert_eq!(entries.iter().filter(|e| e["kind"] == "refuse").count(), 10);
 }
 
 #[test]
