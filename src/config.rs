@@ -1297,6 +1297,13 @@ timeout_secs = 10
 # [breaker.burn_rate]
 # usd = 5.0
 # minutes = 10
+#
+# Subagents (the Agent and Task tools, and the mod's agent.spawn): a spawn past a cap is refused. max_active counts
+# those running at once, max_per_session all a session started, max_depth nesting (a subagent's own subagents are 2).
+# [breaker.subagents]
+# max_active = 8
+# max_per_session = 50
+# max_depth = 2
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.

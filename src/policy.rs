@@ -33,6 +33,8 @@ pub(crate) enum Scope {
     BurnAll,
     /// `[breaker.loop]`: `spent` counts the calls of the loop, `limit` the count that stops the session.
     Loop,
+    /// `[breaker.subagents]`: `spent` and `limit` count subagents (or depth).
+    Subagents,
 }
 
 /// The span a project's or a model's budget counts.
@@ -52,7 +54,7 @@ impl Scope {
 
     /// Whether `spent` and `limit` count something other than money (tokens, calls).
     pub(crate) fn counts(self) -> bool {
-        self.tokens() || self == Scope::Loop
+        self.tokens() || matches!(self, Scope::Loop | Scope::Subagents)
     }
 
     /// A short stable name: `status --json`, alert scopes and the record of warnings shown.
@@ -76,6 +78,7 @@ impl Scope {
             Scope::BurnSession => "burn_rate.session".to_owned(),
             Scope::BurnAll => "burn_rate.all".to_owned(),
             Scope::Loop => "loop".to_owned(),
+            Scope::Subagents => "subagents".to_owned(),
         }
     }
 }

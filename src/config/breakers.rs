@@ -9,6 +9,21 @@ use toml::{Table, Value};
 pub(crate) struct Breakers {
     pub loops: Option<LoopBreaker>,
     pub burn_rate: Option<BurnRate>,
+    pub subagents: Option<Subagents>,
+}
+
+/// Caps on subagents: running at once, started in one session, and nesting depth (a subagent's own are 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Subagents {
+    pub max_active: u64,
+    pub max_per_session: u64,
+    pub max_depth: u64,
+}
+
+impl Default for Subagents {
+    fn default() -> Subagents {
+        Subagents { max_active: 8, max_per_session: 50, max_depth: 2 }
+    }
 }
 
 /// The same tool call over and over: denied at `repeats`, the session stopped at twice that.
@@ -44,7 +59,22 @@ impl Reader<'_> {
     pub(super) fn breakers(&mut self, table: Option<&Table>) -> Result<Breakers, ConfigError> {
         let mut b = Breakers::default();
         let Some(table) = table else { return Ok(b) };
-        self.warn_unknown(table, "breaker", &["loop", "burn_rate"]);
+        self.warn_unknown(table, "breaker", &["loop", "burn_rate", "subagents"]);
+        if let Some(v) = table.get("subagents") {
+            let t = self.breaker_table("breaker.subagents", v)?;
+            self.warn_unknown(t, "breaker.subagents", &["max_active", "max_per_session", "max_depth"]);
+            let mut c = Subagents::default();
+            for (key, slot) in [
+                ("max_active", &mut c.max_active),
+                ("max_per_session", &mut c.max_per_session),
+                ("max_depth", &mut c.max_depth),
+            ] {
+                if let Some(v) = t.get(key) {
+                    *slot = self.whole(&format!("breaker.subagents.{key}"), v, 0, 100_000, "subagents")?;
+                }
+            }
+            b.subagents = Some(c);
+        }
         if let Some(v) = table.get("loop") {
             let t = self.breaker_table("breaker.loop", v)?;
             self.warn_unknown(t, "breaker.loop", &["repeats", "window_minutes"]);
@@ -83,6 +113,14 @@ impl Reader<'_> {
 /// Locked mode: a user's config may add a breaker the root's lacks, or make one trip sooner (fewer repeats over a
 /// longer window; less money over a longer window), never turn one off or loosen it.
 pub(super) fn tighten(root: &mut Breakers, user: &Breakers) {
+    root.subagents = match (root.subagents, user.subagents) {
+        (Some(r), Some(u)) => Some(Subagents {
+            max_active: r.max_active.min(u.max_active),
+            max_per_session: r.max_per_session.min(u.max_per_session),
+            max_depth: r.max_depth.min(u.max_depth),
+        }),
+        (r, u) => r.or(u),
+    };
     root.loops = match (root.loops, user.loops) {
         (Some(r), Some(u)) => Some(LoopBreaker {
             repeats: r.repeats.min(u.repeats),
@@ -100,6 +138,13 @@ pub(super) fn render(out: &mut String, b: &Breakers) {
     if let Some(l) = &b.loops {
         let _ = writeln!(out, "\n[breaker.loop]\nrepeats = {}\nwindow_minutes = {}", l.repeats, l.window_minutes);
     }
+    if let Some(c) = &b.subagents {
+        let _ = writeln!(
+            out,
+            "\n[breaker.subagents]\nmax_active = {}\nmax_per_session = {}\nmax_depth = {}",
+            c.max_active, c.max_per_session, c.max_depth
+        );
+    }
     if let Some(r) = &b.burn_rate {
         let _ = writeln!(out, "\n[breaker.burn_rate]\nusd = {:?}\nminutes = {}", r.usd, r.minutes);
     }
@@ -112,10 +157,12 @@ mod tests {
 
     #[test]
     fn a_table_turns_a_breaker_on_with_its_defaults() {
-        let (config, warnings) = parse_ok("[breaker.loop]\n[breaker.burn_rate]\nusd = 2.5\n");
+        let (config, warnings) =
+            parse_ok("[breaker.loop]\n[breaker.burn_rate]\nusd = 2.5\n[breaker.subagents]\nmax_depth = 1\n");
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(config.breaker.loops, Some(LoopBreaker { repeats: 5, window_minutes: 10 }));
         assert_eq!(config.breaker.burn_rate, Some(BurnRate { usd: 2.5, minutes: 10 }));
+        assert_eq!(config.breaker.subagents, Some(Subagents { max_active: 8, max_per_session: 50, max_depth: 1 }));
         assert_eq!(parse_ok(&super::super::render(&config)).0, config);
         assert_eq!(parse_ok("").0.breaker, Breakers::default(), "off unless set");
         let err = parse_err("[breaker.loop]\nrepeats = 1\n");

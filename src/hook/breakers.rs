@@ -2,10 +2,10 @@
 //! person allows it, and the loop breaker, which remembers each thread's latest tool calls in the ledger and asks
 //! the audit's loop detector ([`crate::findings::loops`]) whether this call repeats them.
 
-use super::event::EventKind;
+use super::event::{EventKind, ModAsk};
 use super::run::Call;
 use crate::findings::loops::{self, Kind, Seen};
-use crate::ledger::state::{CallSeen, RECENT_CALLS, Tripped};
+use crate::ledger::state::{CallSeen, RECENT_CALLS, RECENT_SPAWNS, Spawn, Tripped};
 use crate::ledger::store::Locked;
 use crate::policy::{Scope, Standing};
 use crate::transcript::line::hash;
@@ -117,4 +117,126 @@ fn ordinal(n: u64) -> String {
         _ => "th",
     };
     format!("{n}{suffix}")
+}
+
+/// How long a subagent the caps let start counts as running without an event of its own: one that was never
+/// started (another hook refused the call) must not hold a place for ever.
+const UNCLAIMED_MINUTES: i64 = 10;
+
+/// Keeps the subagent caps' record up to date with this event: an event of a subagent not seen before claims the
+/// oldest subagent started and not yet claimed (and takes its depth); `SubagentStop` ends it; the main
+/// conversation's `Stop` ends them all (its turn waited for them).
+pub(super) fn track_agents(locked: &mut Locked, call: &Call) {
+    if call.config.breaker.subagents.is_none() {
+        return;
+    }
+    let Some(entry) = locked.ledger.sessions.get_mut(&call.session) else { return };
+    let agent = call.event.agent_id.as_deref().filter(|a| !a.is_empty());
+    let stale = call.now - chrono::Duration::minutes(UNCLAIMED_MINUTES);
+    for spawn in entry.spawns.iter_mut().filter(|s| s.agent.is_empty() && s.at < stale) {
+        spawn.done = true;
+    }
+    match (call.kind, agent) {
+        (EventKind::Stop, None) => entry.spawns.iter_mut().for_each(|s| s.done = true),
+        // For the mod's spawn, the agent named is the one spawning.
+        (EventKind::Mod(ModAsk::Spawn), _) | (_, None) => {}
+        (kind, Some(agent)) => {
+            if !entry.spawns.iter().any(|s| s.agent == agent)
+                && let Some(spawn) = entry.spawns.iter_mut().find(|s| s.agent.is_empty() && !s.done)
+            {
+                spawn.agent = agent.to_owned();
+            }
+            if kind == EventKind::SubagentStop {
+                entry.spawns.iter_mut().filter(|s| s.agent == agent).for_each(|s| s.done = true);
+            }
+        }
+    }
+}
+
+/// The subagent caps, at an `Agent` or `Task` tool call and at the mod's `agent.spawn`: a spawn past a cap is
+/// refused (the session goes on). A spawn let through is counted where it starts: at the mod's `agent.spawn` when the
+/// session has the mod, else at the tool call; both run under the ledger's lock, so the caps hold exactly whatever
+/// runs at once.
+pub(super) fn check_spawn(locked: &mut Locked, call: &Call) -> Option<Trip> {
+    let caps = call.config.breaker.subagents?;
+    let tool = call.event.tool_name.as_deref().unwrap_or("");
+    let is_spawn = match call.kind {
+        EventKind::PreToolUse => matches!(tool, "Agent" | "Task"),
+        EventKind::Mod(ModAsk::Spawn) => true,
+        _ => false,
+    };
+    if !is_spawn {
+        return None;
+    }
+    let files = started_in_transcripts(locked, &call.session);
+    let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
+    let counts_here = call.kind == EventKind::Mod(ModAsk::Spawn) || entry.mod_seen.is_none();
+    let parent = call.event.agent_id.as_deref().filter(|a| !a.is_empty());
+    let depth = match parent {
+        None => 1,
+        Some(agent) => entry.spawns.iter().find(|s| s.agent == agent).map_or(1, |s| s.depth) + 1,
+    };
+    let active = entry.spawns.iter().filter(|s| !s.done).count() as u64;
+    let started = entry.spawned.max(files);
+    let what = if tool.is_empty() { "this subagent".to_owned() } else { format!("this {tool} call") };
+    let refuse = |why: String, spent: u64, limit: u64| {
+        let standing = Standing {
+            scope: Scope::Subagents,
+            spent: Pico(spent),
+            limit: Pico(limit),
+            warn_per_mille: None,
+            period: 0,
+        };
+        Some(Trip::Deny(
+            format!(
+                "ccbreaker: subagent cap: {why}, so {what} is refused. Do the work in this conversation, or wait for a \
+                 running subagent to finish."
+            ),
+            standing,
+        ))
+    };
+    if depth > caps.max_depth {
+        return refuse(
+            format!("it would start a subagent at depth {depth} (breaker.subagents.max_depth is {})", caps.max_depth),
+            depth,
+            caps.max_depth,
+        );
+    }
+    if active >= caps.max_active {
+        return refuse(
+            format!("{active} subagents are running (breaker.subagents.max_active is {})", caps.max_active),
+            active,
+            caps.max_active,
+        );
+    }
+    if started >= caps.max_per_session {
+        return refuse(
+            format!(
+                "this session has started {started} subagents (breaker.subagents.max_per_session is {})",
+                caps.max_per_session
+            ),
+            started,
+            caps.max_per_session,
+        );
+    }
+    if counts_here {
+        entry.spawns.push(Spawn { agent: String::new(), depth, at: call.now, done: false });
+        let ended = entry.spawns.iter().filter(|s| s.done).count();
+        let excess = entry.spawns.len().saturating_sub(RECENT_SPAWNS).min(ended);
+        let mut dropped = 0;
+        entry.spawns.retain(|s| {
+            let drop = s.done && dropped < excess;
+            dropped += usize::from(drop);
+            !drop
+        });
+        entry.spawned += 1;
+    }
+    None
+}
+
+/// How many subagents the session's transcripts show it started (its files under `subagents/`), for a session whose
+/// hooks did not see every spawn.
+fn started_in_transcripts(locked: &Locked, session: &str) -> u64 {
+    let marker = format!("{}subagents{}", std::path::MAIN_SEPARATOR, std::path::MAIN_SEPARATOR);
+    locked.ledger.files.iter().filter(|(path, c)| c.session == session && path.contains(&marker)).count() as u64
 }

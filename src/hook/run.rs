@@ -628,6 +628,10 @@ fn breaker_trip(locked: &mut Locked, call: &Call) -> Option<Trip> {
     if let Some(reason) = breakers::tripped(locked, call) {
         return Some(Trip::Stop(reason, None));
     }
+    breakers::track_agents(locked, call);
+    if let Some(refused) = breakers::check_spawn(locked, call) {
+        return Some(refused);
+    }
     let trip = breakers::check_loop(locked, call)?;
     if let Trip::Stop(reason, _) = &trip {
         breakers::trip(locked, call, reason);

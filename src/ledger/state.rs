@@ -162,6 +162,10 @@ pub(crate) struct SessionSpend {
     pub calls: Vec<CallSeen>,
     /// A breaker stopped the session: why. Every call is refused until a person allows the session again.
     pub tripped: Option<Tripped>,
+    /// Subagents started under the subagent caps, running or lately ended (at most [`RECENT_SPAWNS`]).
+    pub spawns: Vec<Spawn>,
+    /// How many subagents the session started (that the caps let through).
+    pub spawned: u64,
     /// What the latest response counted cost: the `policy.reserve = "last"` estimate of a request in flight.
     pub last_response: Pico,
     /// When ccbreaker's mod last asked the gate about this session (`gates: mod+hooks` in `status`).
@@ -246,6 +250,22 @@ pub(crate) struct Reservation {
     pub pid: u32,
     pub pid_start: u64,
 }
+
+/// A subagent the caps let start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct Spawn {
+    /// Its `agent_id`, once an event of its own names it; empty until then.
+    pub agent: String,
+    /// 1: started by the main conversation; 2: by a subagent of it; ...
+    pub depth: u64,
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    pub done: bool,
+}
+
+/// How many subagents a session remembers for the caps.
+pub(crate) const RECENT_SPAWNS: usize = 512;
 
 /// One tool call as the loop breaker remembers it.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -146,3 +146,91 @@ fn the_same_spend_spread_out_stays_allowed() {
     ));
     sb.pre_tool_use("s1").assert_silent_allow();
 }
+
+fn spawn(sb: &Sandbox, session: &str, agent: Option<&str>) -> Output {
+    let mut event = sb.event("PreToolUse", session);
+    event["tool_name"] = json!("Agent");
+    event["tool_input"] = json!({"description": "look", "prompt": "look around", "subagent_type": "general-purpose"});
+    if let Some(agent) = agent {
+        event["agent_id"] = json!(agent);
+    }
+    sb.hook(&event)
+}
+
+fn refused(out: &Output) -> Option<String> {
+    let answer = out.stdout.trim();
+    if answer.is_empty() {
+        return None;
+    }
+    let json: Value = serde_json::from_str(answer).unwrap();
+    assert!(json.get("continue").is_none(), "a refused spawn does not stop the session: {answer}");
+    json["hookSpecificOutput"]["permissionDecisionReason"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn spawns_past_max_active_are_refused_until_one_ends() {
+    let sb = Sandbox::new("spawn-active");
+    sb.config("[breaker.subagents]\nmax_active = 2\n");
+    assert_eq!(refused(&spawn(&sb, "s1", None)), None);
+    assert_eq!(refused(&spawn(&sb, "s1", None)), None);
+    assert_eq!(
+        refused(&spawn(&sb, "s1", None)).as_deref(),
+        Some(
+            "ccbreaker: subagent cap: 2 subagents are running (breaker.subagents.max_active is 2), so this Agent call is \
+             refused. Do the work in this conversation, or wait for a running subagent to finish."
+        )
+    );
+    // The first subagent's own call names it; its SubagentStop ends it, and a place is free again.
+    let mut own = sb.event("PreToolUse", "s1");
+    own["agent_id"] = json!("agent-1");
+    sb.hook(&own).assert_silent_allow();
+    let mut stop = sb.event("SubagentStop", "s1");
+    stop["agent_id"] = json!("agent-1");
+    sb.hook(&stop);
+    assert_eq!(refused(&spawn(&sb, "s1", None)), None);
+    assert!(refused(&spawn(&sb, "s1", None)).is_some());
+    // Without the caps, nothing is refused.
+    let sb = Sandbox::new("spawn-off");
+    for _ in 0..12 {
+        assert_eq!(refused(&spawn(&sb, "s1", None)), None);
+    }
+}
+
+#[test]
+fn depth_and_the_session_total_are_capped() {
+    let sb = Sandbox::new("spawn-depth");
+    sb.config("[breaker.subagents]\nmax_depth = 1\nmax_per_session = 3\n");
+    assert_eq!(refused(&spawn(&sb, "s1", None)), None);
+    let reason = refused(&spawn(&sb, "s1", Some("agent-1"))).unwrap();
+    assert!(reason.contains("it would start a subagent at depth 2 (breaker.subagents.max_depth is 1)"), "{reason}");
+    for i in 0..2 {
+        let mut stop = sb.event("SubagentStop", "s1");
+        stop["agent_id"] = json!(format!("agent-{i}"));
+        sb.hook(&stop);
+        assert_eq!(refused(&spawn(&sb, "s1", None)), None);
+    }
+    let mut stop = sb.event("SubagentStop", "s1");
+    stop["agent_id"] = json!("agent-9");
+    sb.hook(&stop);
+    let reason = refused(&spawn(&sb, "s1", None)).unwrap();
+    assert!(
+        reason.contains("this session has started 3 subagents (breaker.subagents.max_per_session is 3)"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn the_active_cap_holds_exactly_when_spawns_come_at_once() {
+    let sb = std::sync::Arc::new(Sandbox::new("spawn-race"));
+    sb.config("[breaker.subagents]\nmax_active = 8\nmax_per_session = 1000\n");
+    // The ledger exists before the race (its first call walks the roots).
+    sb.hook(&sb.event("UserPromptSubmit", "s1"));
+    let handles: Vec<_> = (0..24)
+        .map(|_| {
+            let sb = sb.clone();
+            std::thread::spawn(move || refused(&spawn(&sb, "s1", None)).is_none())
+        })
+        .collect();
+    let allowed = handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count();
+    assert_eq!(allowed, 8, "exactly max_active spawns start");
+}
