@@ -1304,6 +1304,12 @@ timeout_secs = 10
 # max_active = 8
 # max_per_session = 50
 # max_depth = 2
+#
+# Requests the API refused (rate limits, overloads, server errors: the client's error lines in the transcript),
+# `count` within `minutes` in one session: the session is stopped, with the kinds of error in the reason.
+# [breaker.api_errors]
+# count = 10
+# minutes = 5
 "#;
 
 /// The effective values, as TOML, for `ccbreaker config check`.

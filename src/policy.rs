@@ -35,6 +35,8 @@ pub(crate) enum Scope {
     Loop,
     /// `[breaker.subagents]`: `spent` and `limit` count subagents (or depth).
     Subagents,
+    /// `[breaker.api_errors]`: `spent` and `limit` count refused requests.
+    ApiErrors,
 }
 
 /// The span a project's or a model's budget counts.
@@ -54,7 +56,7 @@ impl Scope {
 
     /// Whether `spent` and `limit` count something other than money (tokens, calls).
     pub(crate) fn counts(self) -> bool {
-        self.tokens() || matches!(self, Scope::Loop | Scope::Subagents)
+        self.tokens() || matches!(self, Scope::Loop | Scope::Subagents | Scope::ApiErrors)
     }
 
     /// A short stable name: `status --json`, alert scopes and the record of warnings shown.
@@ -79,6 +81,7 @@ impl Scope {
             Scope::BurnAll => "burn_rate.all".to_owned(),
             Scope::Loop => "loop".to_owned(),
             Scope::Subagents => "subagents".to_owned(),
+            Scope::ApiErrors => "api_errors".to_owned(),
         }
     }
 }

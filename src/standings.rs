@@ -353,6 +353,12 @@ pub(crate) fn words(s: &Standing, config: &Config) -> Words {
                 resets: Some(format!("once the last {minutes} minutes hold less")),
             }
         }
+        Scope::ApiErrors => Words {
+            name: "API error breaker".to_owned(),
+            key: "breaker.api_errors.count".to_owned(),
+            spent: format!("{} requests refused", s.spent.0),
+            resets: None,
+        },
         Scope::Subagents => Words {
             name: "subagent cap".to_owned(),
             key: "breaker.subagents".to_owned(),
@@ -379,6 +385,7 @@ pub(crate) fn amount(scope: Scope, value: Pico) -> String {
     match scope {
         Scope::Loop => format!("{} calls", value.0),
         Scope::Subagents => format!("{} subagents", value.0),
+        Scope::ApiErrors => format!("{} errors", value.0),
         s if s.tokens() => format!("{} tokens", value.0),
         _ => value.to_string(),
     }

@@ -10,6 +10,21 @@ pub(crate) struct Breakers {
     pub loops: Option<LoopBreaker>,
     pub burn_rate: Option<BurnRate>,
     pub subagents: Option<Subagents>,
+    pub api_errors: Option<ApiErrors>,
+}
+
+/// Requests the API refused (the client's synthetic error lines: rate limits, overloads, server errors): `count`
+/// within `minutes` in one session stops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ApiErrors {
+    pub count: u64,
+    pub minutes: u64,
+}
+
+impl Default for ApiErrors {
+    fn default() -> ApiErrors {
+        ApiErrors { count: 10, minutes: 5 }
+    }
 }
 
 /// Caps on subagents: running at once, started in one session, and nesting depth (a subagent's own are 2).
@@ -59,7 +74,19 @@ impl Reader<'_> {
     pub(super) fn breakers(&mut self, table: Option<&Table>) -> Result<Breakers, ConfigError> {
         let mut b = Breakers::default();
         let Some(table) = table else { return Ok(b) };
-        self.warn_unknown(table, "breaker", &["loop", "burn_rate", "subagents"]);
+        self.warn_unknown(table, "breaker", &["loop", "burn_rate", "subagents", "api_errors"]);
+        if let Some(v) = table.get("api_errors") {
+            let t = self.breaker_table("breaker.api_errors", v)?;
+            self.warn_unknown(t, "breaker.api_errors", &["count", "minutes"]);
+            let mut e = ApiErrors::default();
+            if let Some(v) = t.get("count") {
+                e.count = self.whole("breaker.api_errors.count", v, 1, 100_000, "errors")?;
+            }
+            if let Some(v) = t.get("minutes") {
+                e.minutes = self.whole("breaker.api_errors.minutes", v, 1, 1440, "minutes")?;
+            }
+            b.api_errors = Some(e);
+        }
         if let Some(v) = table.get("subagents") {
             let t = self.breaker_table("breaker.subagents", v)?;
             self.warn_unknown(t, "breaker.subagents", &["max_active", "max_per_session", "max_depth"]);
@@ -113,6 +140,10 @@ impl Reader<'_> {
 /// Locked mode: a user's config may add a breaker the root's lacks, or make one trip sooner (fewer repeats over a
 /// longer window; less money over a longer window), never turn one off or loosen it.
 pub(super) fn tighten(root: &mut Breakers, user: &Breakers) {
+    root.api_errors = match (root.api_errors, user.api_errors) {
+        (Some(r), Some(u)) => Some(ApiErrors { count: r.count.min(u.count), minutes: r.minutes.max(u.minutes) }),
+        (r, u) => r.or(u),
+    };
     root.subagents = match (root.subagents, user.subagents) {
         (Some(r), Some(u)) => Some(Subagents {
             max_active: r.max_active.min(u.max_active),
@@ -145,6 +176,9 @@ pub(super) fn render(out: &mut String, b: &Breakers) {
             c.max_active, c.max_per_session, c.max_depth
         );
     }
+    if let Some(e) = &b.api_errors {
+        let _ = writeln!(out, "\n[breaker.api_errors]\ncount = {}\nminutes = {}", e.count, e.minutes);
+    }
     if let Some(r) = &b.burn_rate {
         let _ = writeln!(out, "\n[breaker.burn_rate]\nusd = {:?}\nminutes = {}", r.usd, r.minutes);
     }
@@ -157,11 +191,13 @@ mod tests {
 
     #[test]
     fn a_table_turns_a_breaker_on_with_its_defaults() {
-        let (config, warnings) =
-            parse_ok("[breaker.loop]\n[breaker.burn_rate]\nusd = 2.5\n[breaker.subagents]\nmax_depth = 1\n");
+        let (config, warnings) = parse_ok(
+            "[breaker.loop]\n[breaker.burn_rate]\nusd = 2.5\n[breaker.subagents]\nmax_depth = 1\n[breaker.api_errors]\n",
+        );
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(config.breaker.loops, Some(LoopBreaker { repeats: 5, window_minutes: 10 }));
         assert_eq!(config.breaker.burn_rate, Some(BurnRate { usd: 2.5, minutes: 10 }));
+        assert_eq!(config.breaker.api_errors, Some(ApiErrors { count: 10, minutes: 5 }));
         assert_eq!(config.breaker.subagents, Some(Subagents { max_active: 8, max_per_session: 50, max_depth: 1 }));
         assert_eq!(parse_ok(&super::super::render(&config)).0, config);
         assert_eq!(parse_ok("").0.breaker, Breakers::default(), "off unless set");

@@ -240,3 +240,47 @@ fn started_in_transcripts(locked: &Locked, session: &str) -> u64 {
     let marker = format!("{}subagents{}", std::path::MAIN_SEPARATOR, std::path::MAIN_SEPARATOR);
     locked.ledger.files.iter().filter(|(path, c)| c.session == session && path.contains(&marker)).count() as u64
 }
+
+/// The API-error breaker: `count` refused requests (the client's synthetic error lines in the session's transcripts)
+/// within the last `minutes` stop the session, with the kinds of error in the reason.
+pub(super) fn check_api_errors(locked: &Locked, call: &Call) -> Option<Trip> {
+    let breaker = call.config.breaker.api_errors?;
+    let entry = locked.ledger.sessions.get(&call.session)?;
+    let since = call.now.timestamp_millis() - breaker.minutes as i64 * 60_000;
+    let recent: Vec<&str> = entry.api_errors.iter().filter(|e| e.at_ms > since).map(|e| e.kind.as_str()).collect();
+    let count = recent.len() as u64;
+    if count < breaker.count {
+        return None;
+    }
+    let mut kinds: Vec<(&str, usize)> = Vec::new();
+    for kind in recent {
+        match kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((kind, 1)),
+        }
+    }
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} x{n}")).collect();
+    let config = if call.place.is_locked() {
+        format!("{} (as root)", call.config_path.display())
+    } else {
+        call.config_path.display().to_string()
+    };
+    let reason = format!(
+        "ccbreaker: API error breaker: the API refused {count} requests of this session in the last {} minutes ({}), \
+         so the session is stopped rather than left retrying. To go on, run `{} allow --session {} --add-usd 0` in a \
+         terminal once the API answers again, or raise breaker.api_errors.count in {config}.",
+        breaker.minutes,
+        kinds.join(", "),
+        call.place.human_command(),
+        call.session,
+    );
+    let standing = Standing {
+        scope: Scope::ApiErrors,
+        spent: Pico(count),
+        limit: Pico(breaker.count),
+        warn_per_mille: None,
+        period: 0,
+    };
+    Some(Trip::Stop(reason, Some(standing)))
+}

@@ -632,7 +632,7 @@ fn breaker_trip(locked: &mut Locked, call: &Call) -> Option<Trip> {
     if let Some(refused) = breakers::check_spawn(locked, call) {
         return Some(refused);
     }
-    let trip = breakers::check_loop(locked, call)?;
+    let trip = breakers::check_api_errors(locked, call).or_else(|| breakers::check_loop(locked, call))?;
     if let Trip::Stop(reason, _) = &trip {
         breakers::trip(locked, call, reason);
     }

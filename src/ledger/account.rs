@@ -11,7 +11,7 @@
 
 use super::keys::{Candidate, Found, KeyIndex, KeysError, Record, Seen};
 use super::overlay;
-use super::state::{FileCursor, Ledger, Share, add_minute, sub_minute};
+use super::state::{ApiErrorSeen, FileCursor, Ledger, RECENT_API_ERRORS, Share, add_minute, sub_minute};
 use crate::pricing::PriceTable;
 use crate::transcript::Response;
 use crate::transcript::discover::Found as Source;
@@ -34,6 +34,7 @@ pub(crate) struct FileRead {
     malformed: u64,
     stopped: bool,
     responses: Vec<Response>,
+    api_errors: Vec<crate::transcript::fold::ApiErrorLine>,
 }
 
 impl FileRead {
@@ -103,7 +104,7 @@ pub(crate) fn read_source(
             return None;
         }
     };
-    let Folded { responses, last_uuid, malformed, tail } = folded;
+    let Folded { responses, last_uuid, malformed, api_errors, tail } = folded;
     if tail.oversized > 0 {
         notes.push(format!("skipped {} line(s) over 64 MiB in `{}`", tail.oversized, source.path.display()));
     }
@@ -122,6 +123,7 @@ pub(crate) fn read_source(
         malformed,
         stopped: tail.stopped,
         responses,
+        api_errors,
     })
 }
 
@@ -190,6 +192,18 @@ pub(crate) fn apply(
                 session.remember_tool_uses(&ids);
             }
         }
+    }
+    for read in reads.iter().filter(|r| !r.api_errors.is_empty()) {
+        let session = ledger.sessions.entry(read.session.clone()).or_default();
+        for error in &read.api_errors {
+            let seen = ApiErrorSeen { at_ms: error.at_ms, kind: error.kind.clone() };
+            if !session.api_errors.contains(&seen) {
+                session.api_errors.push(seen);
+            }
+        }
+        session.api_errors.sort_by_key(|e| e.at_ms);
+        let excess = session.api_errors.len().saturating_sub(RECENT_API_ERRORS);
+        session.api_errors.drain(..excess);
     }
     for read in reads {
         let cursor = ledger.files.entry(read.path.clone()).or_default();

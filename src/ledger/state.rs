@@ -166,6 +166,8 @@ pub(crate) struct SessionSpend {
     pub spawns: Vec<Spawn>,
     /// How many subagents the session started (that the caps let through).
     pub spawned: u64,
+    /// The latest requests the API refused, from the client's synthetic error lines (at most [`RECENT_API_ERRORS`]).
+    pub api_errors: Vec<ApiErrorSeen>,
     /// What the latest response counted cost: the `policy.reserve = "last"` estimate of a request in flight.
     pub last_response: Pico,
     /// When ccbreaker's mod last asked the gate about this session (`gates: mod+hooks` in `status`).
@@ -250,6 +252,17 @@ pub(crate) struct Reservation {
     pub pid: u32,
     pub pid_start: u64,
 }
+
+/// A request the API refused, as a transcript's synthetic error line tells it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub(crate) struct ApiErrorSeen {
+    pub at_ms: i64,
+    pub kind: String,
+}
+
+/// How many refused requests a session remembers.
+pub(crate) const RECENT_API_ERRORS: usize = 256;
 
 /// A subagent the caps let start.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -234,3 +234,45 @@ fn the_active_cap_holds_exactly_when_spawns_come_at_once() {
     let allowed = handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count();
     assert_eq!(allowed, 8, "exactly max_active spawns start");
 }
+
+/// The client's synthetic line for a request the API refused.
+fn api_error(uuid: &str, at: &str, error: &str, status: u16) -> String {
+    json!({"type": "assistant", "isApiErrorMessage": true, "error": error, "apiErrorStatus": status,
+           "requestId": format!("req_{uuid}"), "uuid": uuid, "timestamp": at, "sessionId": "s1", "version": "2.1.331",
+           "message": {"model": "<synthetic>", "role": "assistant", "type": "message",
+                       "content": [{"type": "text", "text": "API Error"}]}})
+    .to_string()
+}
+
+#[test]
+fn an_api_error_storm_stops_the_session_with_the_kinds_of_error() {
+    let mut sb = Sandbox::new("api-errors");
+    sb.binary_on_path();
+    sb.config("[breaker.api_errors]\ncount = 4\nminutes = 5\n");
+    let s1 = sb.transcript("s1");
+    s1.lines(&spend("a", &[("2026-11-24T11:50:00Z", 0.1)]));
+    for (i, (at, kind, status)) in
+        [("11:56", "overloaded_error", 529), ("11:57", "overloaded_error", 529), ("11:58", "rate_limit", 429)]
+            .iter()
+            .enumerate()
+    {
+        s1.append(&api_error(&format!("e{i}"), &format!("2026-11-24T{at}:00Z"), kind, *status));
+    }
+    sb.pre_tool_use("s1").assert_silent_allow();
+    s1.append(&api_error("e3", "2026-11-24T11:59:00Z", "overloaded_error", 529));
+    let reason = format!(
+        "ccbreaker: API error breaker: the API refused 4 requests of this session in the last 5 minutes \
+         (overloaded_error (529) x3, rate_limit (429) x1), so the session is stopped rather than left retrying. To go \
+         on, run `ccbreaker allow --session s1 --add-usd 0` in a terminal once the API answers again, or raise \
+         breaker.api_errors.count in {}.",
+        sb.config.display()
+    );
+    sb.pre_tool_use("s1").assert_is(0, &stop(&reason), "");
+    // The same errors spread over half an hour, or without the breaker, are let through.
+    let sb = Sandbox::new("api-errors-slow");
+    sb.config("[breaker.api_errors]\ncount = 4\nminutes = 5\n");
+    for (i, at) in ["11:30", "11:40", "11:50", "11:59"].iter().enumerate() {
+        sb.transcript("s1").append(&api_error(&format!("e{i}"), &format!("2026-11-24T{at}:00Z"), "rate_limit", 429));
+    }
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
