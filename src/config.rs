@@ -65,6 +65,11 @@ pub(crate) struct Policy {
     pub wait_ms: u64,
     /// What a model request the mod let through holds against the budgets while it is in flight.
     pub reserve: Reserve,
+    /// Refuse the next call when the spend plus the most the next response could cost would reach a budget.
+    pub predict: bool,
+    /// Past this fraction of any dollar budget (0: never), new subagents start on `downgrade_model`.
+    pub downgrade_at: f64,
+    pub downgrade_model: Option<String>,
 }
 
 /// The estimate a model request in flight holds against every budget until its usage is known (the mod's gate).
@@ -345,7 +350,15 @@ impl Default for Budget {
 
 impl Default for Policy {
     fn default() -> Policy {
-        Policy { on_breach: OnBreach::Stop, on_error: OnError::Allow, wait_ms: 1500, reserve: Reserve::Last }
+        Policy {
+            on_breach: OnBreach::Stop,
+            on_error: OnError::Allow,
+            wait_ms: 1500,
+            reserve: Reserve::Last,
+            predict: false,
+            downgrade_at: 0.0,
+            downgrade_model: None,
+        }
     }
 }
 
@@ -745,7 +758,11 @@ impl Reader<'_> {
 
     fn policy(&mut self, table: Option<&Table>, mut policy: Policy) -> Result<Policy, ConfigError> {
         let Some(table) = table else { return Ok(policy) };
-        self.warn_unknown(table, "policy", &["on_breach", "on_error", "wait_ms", "reserve"]);
+        self.warn_unknown(
+            table,
+            "policy",
+            &["on_breach", "on_error", "wait_ms", "reserve", "predict", "downgrade_at", "downgrade_model"],
+        );
         if let Some(v) = table.get("on_breach") {
             policy.on_breach = match self.string("policy.on_breach", v)? {
                 "stop" => OnBreach::Stop,
@@ -781,6 +798,26 @@ impl Reader<'_> {
             policy.reserve = Reserve::parse(value).ok_or_else(|| {
                 self.invalid("policy.reserve", format!("must be \"bound\", \"last\" or \"off\", got {value:?}"))
             })?;
+        }
+        if let Some(v) = table.get("predict") {
+            policy.predict = self.boolean("policy.predict", v)?;
+        }
+        if let Some(v) = table.get("downgrade_at") {
+            let at = self.number("policy.downgrade_at", v)?;
+            if !(0.0..=1.0).contains(&at) {
+                return Err(self.invalid("policy.downgrade_at", format!("must be a fraction from 0 to 1, got {at}")));
+            }
+            policy.downgrade_at = at;
+        }
+        if let Some(v) = table.get("downgrade_model") {
+            let model = self.string("policy.downgrade_model", v)?.trim();
+            policy.downgrade_model = (!model.is_empty()).then(|| model.to_owned());
+        }
+        if policy.downgrade_at > 0.0 && policy.downgrade_model.is_none() {
+            return Err(self.invalid(
+                "policy.downgrade_at",
+                "needs policy.downgrade_model, the model to start subagents on".to_owned(),
+            ));
         }
         Ok(policy)
     }
@@ -1054,6 +1091,8 @@ pub(crate) fn tighten(root: Config, user: &Config) -> Config {
     if user.policy.reserve.strength() > p.reserve.strength() {
         p.reserve = user.policy.reserve;
     }
+    // Predicting only refuses sooner; a downgrade is the root's to set (a user's model could be a dearer one).
+    p.predict |= user.policy.predict;
     // The budget correction: on if either turns it on, and clamped to the higher floor and ceiling (a correction
     // only ever raises spend in locked mode, see `Place::correction`). How the bill is read is the root's, but for
     // the user's own key file.
@@ -1220,6 +1259,13 @@ wait_ms = 1500
 # could cost (its prompt as fresh cache writes plus 128,000 output tokens: safe, but it refuses parallel requests
 # far earlier); "off" holds nothing. A lone request under budget is never refused on an estimate.
 reserve = "last"
+# Stop before the crossing, not after it: refuse the next tool call or prompt when the spend plus the most the next
+# response could cost (its prompt as fresh cache writes plus 128,000 output tokens) would reach a budget.
+predict = false
+# A softer line: past this fraction of any dollar budget, new subagents (the Agent tool) start on downgrade_model,
+# and the session is told once. 0 turns it off.
+# downgrade_at = 0.8
+# downgrade_model = "claude-sonnet-5"
 
 [pricing]
 # Price used for a model the price table does not know: a known model's name, or a table like
@@ -1339,6 +1385,10 @@ pub(crate) fn render(config: &Config) -> String {
     let _ = writeln!(out, "on_error = \"{}\"", config.policy.on_error.as_str());
     let _ = writeln!(out, "wait_ms = {}", config.policy.wait_ms);
     let _ = writeln!(out, "reserve = \"{}\"", config.policy.reserve.as_str());
+    let _ = writeln!(out, "predict = {}", config.policy.predict);
+    if let Some(model) = &config.policy.downgrade_model {
+        let _ = writeln!(out, "downgrade_at = {:?}\ndowngrade_model = {model:?}", config.policy.downgrade_at);
+    }
     let _ = writeln!(out, "\n[pricing]");
     match &config.pricing.unknown_model {
         UnknownModel::Family => {

@@ -159,13 +159,6 @@ pub(crate) fn judge(standings: Vec<Standing>) -> Verdict {
     if warned.is_empty() { Verdict::Allow } else { Verdict::Warn(warned) }
 }
 
-/// Whether spending `next` more would reach a limit: used to decide when waiting for the response that is still
-/// being written is worth its latency.
-pub(crate) fn within_reach(session_spent: Pico, day_spent: Pico, next: Pico, limits: &Limits) -> bool {
-    let reach = |spent: Pico, limit: Option<Pico>| limit.is_some_and(|l| spent.saturating_add(next) >= l);
-    reach(session_spent, limits.session) || reach(day_spent, limits.day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,12 +225,5 @@ mod tests {
         assert_eq!(raised.day, Some(usd(60.0)));
         assert_eq!(assess(usd(21.0), usd(21.0), &raised), Verdict::Allow);
         assert!(matches!(assess(usd(30.0), usd(30.0), &raised), Verdict::Breach(_)));
-    }
-
-    #[test]
-    fn reach_counts_the_next_response() {
-        assert!(within_reach(usd(18.0), usd(0.0), usd(2.0), &limits()));
-        assert!(!within_reach(usd(17.0), usd(0.0), usd(2.0), &limits()));
-        assert!(within_reach(usd(0.0), usd(49.0), usd(1.0), &limits()));
     }
 }

@@ -284,3 +284,46 @@ pub(super) fn check_api_errors(locked: &Locked, call: &Call) -> Option<Trip> {
     };
     Some(Trip::Stop(reason, Some(standing)))
 }
+
+/// `policy.downgrade_at`: past that fraction of any dollar budget, an `Agent` or `Task` call starts its subagent on
+/// `downgrade_model` (its input with `model` rewritten), and the session is told the first time. `None`: the call
+/// stands as it is.
+pub(super) fn downgrade(locked: &mut Locked, call: &Call) -> Option<Downgrade> {
+    let policy = &call.config.policy;
+    let model = policy.downgrade_model.as_deref().filter(|_| policy.downgrade_at > 0.0)?;
+    let tool = call.event.tool_name.as_deref()?;
+    if call.kind != EventKind::PreToolUse || !matches!(tool, "Agent" | "Task") {
+        return None;
+    }
+    let mut input: serde_json::Value = serde_json::from_slice(call.event.tool_input.as_deref()?).ok()?;
+    if input.get("model").and_then(|m| m.as_str()) == Some(model) || !input.is_object() {
+        return None;
+    }
+    let at = (policy.downgrade_at * 1000.0).round() as u64;
+    let nearest = call
+        .judge(locked)
+        .standings(crate::verdict::Ask::Hook)
+        .into_iter()
+        .filter(|s| !s.scope.counts() && s.per_mille() >= at)
+        .max_by_key(|s| s.per_mille())?;
+    input["model"] = serde_json::Value::String(model.to_owned());
+    let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
+    let told = std::mem::replace(&mut entry.downgrade_told, true);
+    let words = crate::standings::words(&nearest, &call.config);
+    let message = (!told).then(|| {
+        format!(
+            "ccbreaker: {}% of the {} is spent ({} of {}): new subagents start on {model} (policy.downgrade_at).",
+            nearest.per_mille() / 10,
+            words.name,
+            nearest.spent,
+            nearest.limit
+        )
+    });
+    Some(Downgrade { input, message })
+}
+
+/// A subagent started on the cheaper model: the tool's input as rewritten, and what the session is told (once).
+pub(super) struct Downgrade {
+    pub(super) input: serde_json::Value,
+    pub(super) message: Option<String>,
+}

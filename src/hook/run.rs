@@ -18,7 +18,7 @@ use crate::ledger::state::{Halted, HookTimings, Tampered};
 use crate::ledger::store::{Locked, Store};
 use crate::locked::Mode;
 use crate::place::{Effective, NoConfig, Place};
-use crate::policy::{self, Scope, Standing, Verdict};
+use crate::policy::{Scope, Standing, Verdict};
 use crate::pricing::PriceTable;
 use crate::sync::{self, Scan};
 use crate::transcript::discover;
@@ -233,7 +233,10 @@ fn answer(call: &Call) -> Outcome {
                 OnBreach::Stop if decision.deny_only => OnBreach::Deny,
                 other => other,
             };
-            let answer = render(kind, &action, on_breach);
+            let mut answer = render(kind, &action, on_breach);
+            if let Some(downgrade) = decision.downgrade {
+                answer = downgraded(&action, downgrade);
+            }
             Outcome {
                 answer,
                 session: Some(call.session.clone()),
@@ -277,6 +280,22 @@ fn answer(call: &Call) -> Outcome {
             outcome
         }
     }
+}
+
+/// A `PreToolUse` let through with its input rewritten (the subagent on the cheaper model), with the warning or the
+/// downgrade's notice shown.
+fn downgraded(action: &Action, downgrade: breakers::Downgrade) -> Answer {
+    let mut answer = serde_json::json!({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+        "permissionDecision": "allow", "updatedInput": downgrade.input}});
+    let message = match (action, downgrade.message) {
+        (Action::Warn(warning), Some(note)) => Some(format!("{warning} {note}")),
+        (Action::Warn(warning), None) => Some(warning.clone()),
+        (_, note) => note,
+    };
+    if let Some(message) = message {
+        answer["systemMessage"] = serde_json::Value::String(message);
+    }
+    Answer { stdout: format!("{answer}\n"), stderr: String::new(), code: crate::error::exit::OK }
 }
 
 /// The notice that the last good config is in force, shown with whatever the call answers (a block keeps its
@@ -427,6 +446,8 @@ struct Decision {
     breach: Option<Standing>,
     /// The block refuses this call only (the loop breaker below its stop), whatever `on_breach` says.
     deny_only: bool,
+    /// The call is let through with its subagent on the cheaper model (`policy.downgrade_at`).
+    downgrade: Option<breakers::Downgrade>,
 }
 
 /// The parts of a call that reading and deciding need: prices and roots, the store, the lock's patience, and the
@@ -607,6 +628,10 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             }
             _ => {}
         }
+        let downgrade = match &action {
+            Action::Allow | Action::Warn(_) => breakers::downgrade(&mut locked, call),
+            Action::Block(_) => None,
+        };
         let wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
         locked.ledger.last_hook = Some(HookTimings {
             decide_us: micros(call.started.elapsed() - read_at),
@@ -618,7 +643,7 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             ..timings
         });
         save(locked)?;
-        return Ok(Decision { action, wait_us, tampered: tampered.is_some(), breach, deny_only });
+        return Ok(Decision { action, wait_us, tampered: tampered.is_some(), breach, deny_only, downgrade });
     }
 }
 
@@ -676,16 +701,28 @@ fn assess(call: &Call, locked: &Locked, prices: &PriceTable) -> (Verdict, bool) 
     }
     let spend = locked.ledger.sessions.get(&call.session);
     let verdict = judge.verdict(Ask::Hook);
+    if matches!(verdict, Verdict::Breach(_)) {
+        return (verdict, false);
+    }
     let pending = match (call.kind, call.event.tool_use_id.as_deref()) {
         (EventKind::PreToolUse, Some(id)) => !spend.is_some_and(|s| s.saw_tool_use(id)),
         _ => false,
     };
-    let worth_waiting = pending && !matches!(verdict, Verdict::Breach(_)) && {
-        let spent = judge.spent(Ask::Hook);
-        let bound = verdict::next_response_bound(spend, None, prices, call.now);
-        policy::within_reach(spent.session, spent.day, bound, &judge.limits())
-    };
-    (verdict, worth_waiting)
+    let predict = call.config.policy.predict && call.kind.can_block();
+    if !pending && !predict {
+        return (verdict, false);
+    }
+    // The dollar budget the next response could reach, if any (every scope counts, not only the session and day).
+    let bound = verdict::next_response_bound(spend, None, prices, call.now);
+    let reach =
+        judge.standings(Ask::Hook).into_iter().find(|s| !s.scope.counts() && s.spent.saturating_add(bound) >= s.limit);
+    match reach {
+        // The response that issued this call is still being written, and could cross a budget: wait for it.
+        Some(_) if pending => (verdict, true),
+        // `policy.predict`: refuse before the crossing (the reason says the budget is not yet reached).
+        Some(standing) if predict => (Verdict::Breach(standing), false),
+        _ => (verdict, false),
+    }
 }
 
 /// What records that the warning of a scope beyond the session and the day was shown for its period.
@@ -785,6 +822,24 @@ fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Cal
     } else {
         call.config_path.display().to_string()
     };
+    if standing.spent < standing.limit {
+        // `policy.predict`: refused before the crossing.
+        let words = crate::standings::words(standing, &call.config);
+        let spent = match standing.scope {
+            Scope::Session => format!("this session has spent {spent}{estimate}"),
+            Scope::Day => format!("{spent}{estimate} spent today across all sessions"),
+            _ => format!("{}{estimate}", words.spent),
+        };
+        return format!(
+            "ccbreaker: {} would be reached by the next response: {spent} of a {} {}, and one response can cost \
+             more than the {} left (policy.predict). To go on, run `{lift}` in a terminal, or raise {} in {config}.",
+            words.name,
+            standing.limit,
+            words.name,
+            standing.limit.saturating_sub(standing.spent),
+            words.key,
+        );
+    }
     match standing.scope {
         Scope::Session => format!(
             "ccbreaker: session budget reached: this session has spent {spent}{estimate} of its {} budget. To go on, \

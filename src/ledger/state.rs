@@ -166,6 +166,8 @@ pub(crate) struct SessionSpend {
     pub spawns: Vec<Spawn>,
     /// How many subagents the session started (that the caps let through).
     pub spawned: u64,
+    /// The session was told that its new subagents start on `policy.downgrade_model`.
+    pub downgrade_told: bool,
     /// The latest requests the API refused, from the client's synthetic error lines (at most [`RECENT_API_ERRORS`]).
     pub api_errors: Vec<ApiErrorSeen>,
     /// What the latest response counted cost: the `policy.reserve = "last"` estimate of a request in flight.

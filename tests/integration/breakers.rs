@@ -276,3 +276,55 @@ fn an_api_error_storm_stops_the_session_with_the_kinds_of_error() {
     }
     sb.pre_tool_use("s1").assert_silent_allow();
 }
+
+#[test]
+fn predict_refuses_the_call_before_the_response_that_would_cross() {
+    let mut sb = Sandbox::new("predict");
+    sb.binary_on_path();
+    sb.config("[budget]\nsession_usd = 20\ndaily_usd = 0\n[policy]\npredict = true\n");
+    // Three responses of $5: the next could cost $5 again (the largest so far), which reaches $20.
+    sb.transcript("s1").lines(&crate::harness::chain("a", 3, 5.0));
+    let reason = format!(
+        "ccbreaker: session budget would be reached by the next response: this session has spent $15.00 of a $20.00 \
+         session budget, and one response can cost more than the $5.00 left (policy.predict). To go on, run \
+         `ccbreaker allow --session s1 --add-usd 20` in a terminal, or raise budget.session_usd in {}.",
+        sb.config.display()
+    );
+    sb.pre_tool_use("s1").assert_is(0, &stop(&reason), "");
+    // Without predict, the same session goes on until it reaches the budget.
+    sb.config("[budget]\nsession_usd = 20\ndaily_usd = 0\n");
+    sb.pre_tool_use("s1").assert_silent_allow();
+    // With predict, a session further from the line goes on.
+    let sb = Sandbox::new("predict-far");
+    sb.config("[budget]\nsession_usd = 20\ndaily_usd = 0\n[policy]\npredict = true\n");
+    sb.transcript("s1").lines(&crate::harness::chain("a", 3, 1.0));
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
+
+#[test]
+fn past_downgrade_at_new_subagents_start_on_the_cheaper_model_and_the_session_is_told_once() {
+    let sb = Sandbox::new("downgrade");
+    sb.config(
+        "[budget]\nsession_usd = 20\ndaily_usd = 0\nwarn_at = 0\n[policy]\ndowngrade_at = 0.5\n\
+         downgrade_model = \"claude-sonnet-5\"\n",
+    );
+    let agent = |sb: &Sandbox| {
+        let mut event = sb.event("PreToolUse", "s1");
+        event["tool_name"] = json!("Agent");
+        event["tool_input"] = json!({"description": "d", "prompt": "p", "model": "opus"});
+        sb.hook(&event)
+    };
+    sb.transcript("s1").lines(&crate::harness::chain("a", 1, 9.0));
+    agent(&sb).assert_silent_allow();
+    sb.transcript("s1").lines(&crate::harness::chain("b", 1, 1.0));
+    let rewritten = json!({"description": "d", "prompt": "p", "model": "claude-sonnet-5"});
+    let first = json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow",
+        "updatedInput": rewritten}, "systemMessage": "ccbreaker: 50% of the session budget is spent ($10.00 of \
+        $20.00): new subagents start on claude-sonnet-5 (policy.downgrade_at)."});
+    agent(&sb).assert_is(0, &format!("{first}\n"), "");
+    let again = json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow",
+        "updatedInput": rewritten}});
+    agent(&sb).assert_is(0, &format!("{again}\n"), "");
+    // Other tools are not touched.
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
