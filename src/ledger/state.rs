@@ -39,6 +39,8 @@ pub(crate) struct Ledger {
     pub models: BTreeMap<u32, ModelSpend>,
     /// Spend of every session by minute (since the Unix epoch), the last [`MINUTES_KEPT`], for the burn rate.
     pub minutes: BTreeMap<i64, Pico>,
+    /// Where the last walk of every root stopped when its call's time ran out: the next walk goes on from there.
+    pub walk_from: Option<String>,
 }
 
 /// One model's spend by local day.

@@ -31,3 +31,4 @@ mod report;
 mod scopes;
 mod statusline;
 mod tamper;
+mod walk;
