@@ -1227,6 +1227,10 @@ incomplete_output_tokens = "median"
 # session_tokens = 0
 # daily_tokens = 0
 # token_classes = ["input", "output", "cache_creation", "cache_read"]
+# Subscribers (Pro, Max): stop at this percentage of the plan's own 5-hour and 7-day windows, as Claude Code reports
+# them to its statusline (`ccbreaker install --statusline` records them). 0: off.
+# five_hour_pct = 0
+# seven_day_pct = 0
 
 # A project's own budgets: sessions whose project directory matches `path` (a glob: `*` within a directory,
 # `**` across them; `~/` is your home) and, if given, whose git branch is `branch`. A session is held to the first

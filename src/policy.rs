@@ -37,6 +37,10 @@ pub(crate) enum Scope {
     Subagents,
     /// `[breaker.api_errors]`: `spent` and `limit` count refused requests.
     ApiErrors,
+    /// `budget.five_hour_pct`, `budget.seven_day_pct`: `spent` and `limit` are hundredths of a percent of the plan's
+    /// window.
+    PlanFiveHour,
+    PlanSevenDay,
 }
 
 /// The span a project's or a model's budget counts.
@@ -56,7 +60,11 @@ impl Scope {
 
     /// Whether `spent` and `limit` count something other than money (tokens, calls).
     pub(crate) fn counts(self) -> bool {
-        self.tokens() || matches!(self, Scope::Loop | Scope::Subagents | Scope::ApiErrors)
+        self.tokens()
+            || matches!(
+                self,
+                Scope::Loop | Scope::Subagents | Scope::ApiErrors | Scope::PlanFiveHour | Scope::PlanSevenDay
+            )
     }
 
     /// A short stable name: `status --json`, alert scopes and the record of warnings shown.
@@ -82,6 +90,8 @@ impl Scope {
             Scope::Loop => "loop".to_owned(),
             Scope::Subagents => "subagents".to_owned(),
             Scope::ApiErrors => "api_errors".to_owned(),
+            Scope::PlanFiveHour => "five_hour_pct".to_owned(),
+            Scope::PlanSevenDay => "seven_day_pct".to_owned(),
         }
     }
 }

@@ -219,6 +219,29 @@ pub(crate) fn more(view: &View) -> Vec<Standing> {
         None => {}
     }
     view.model_standings(&mut out);
+    for (scope, window, pct) in
+        [(Scope::PlanFiveHour, "five_hour", s.five_hour_pct), (Scope::PlanSevenDay, "seven_day", s.seven_day_pct)]
+    {
+        if pct <= 0.0 {
+            continue;
+        }
+        // The newest reading, unless its window has reset since (its usage is then unknown: 0 until a new one).
+        let used = view
+            .ledger
+            .plan
+            .get(window)
+            .filter(|r| r.resets_at.is_none_or(|at| at > view.now))
+            .map_or(0.0, |r| r.used_percentage);
+        let hundredths = |p: f64| Pico((p * 100.0).round().max(0.0) as u64);
+        let period = view.ledger.plan.get(window).and_then(|r| r.resets_at).map_or(0, |at| at.timestamp());
+        out.push(Standing {
+            scope,
+            spent: hundredths(used),
+            limit: hundredths(pct),
+            warn_per_mille: view.warn(None),
+            period,
+        });
+    }
     if let Some(rate) = &view.config.breaker.burn_rate {
         let now = view.now.timestamp().div_euclid(60);
         let window = |minutes: &std::collections::BTreeMap<i64, Pico>| {
@@ -353,6 +376,17 @@ pub(crate) fn words(s: &Standing, config: &Config) -> Words {
                 resets: Some(format!("once the last {minutes} minutes hold less")),
             }
         }
+        Scope::PlanFiveHour | Scope::PlanSevenDay => {
+            let (window, key) =
+                if s.scope == Scope::PlanFiveHour { ("5-hour", "five_hour_pct") } else { ("7-day", "seven_day_pct") };
+            let resets = DateTime::from_timestamp(s.period, 0).filter(|_| s.period > 0);
+            Words {
+                name: format!("plan {window} window budget"),
+                key: format!("budget.{key}"),
+                spent: format!("the plan's {window} window is {:.0}% used", s.spent.0 as f64 / 100.0),
+                resets: resets.map(|at| format!("when the window resets, at {}", at.format("%Y-%m-%d %H:%M UTC"))),
+            }
+        }
         Scope::ApiErrors => Words {
             name: "API error breaker".to_owned(),
             key: "breaker.api_errors.count".to_owned(),
@@ -386,6 +420,7 @@ pub(crate) fn amount(scope: Scope, value: Pico) -> String {
         Scope::Loop => format!("{} calls", value.0),
         Scope::Subagents => format!("{} subagents", value.0),
         Scope::ApiErrors => format!("{} errors", value.0),
+        Scope::PlanFiveHour | Scope::PlanSevenDay => format!("{:.0}%", value.0 as f64 / 100.0),
         s if s.tokens() => format!("{} tokens", value.0),
         _ => value.to_string(),
     }

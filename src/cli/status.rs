@@ -29,6 +29,8 @@ struct Report {
     budgets: Budgets,
     /// Every budget in force (with `--session`, that session's too), nearest to its limit first.
     scopes: Vec<ScopeRow>,
+    /// The plan's usage windows as `ccbreaker statusline` last recorded them, each with its age.
+    plan: Vec<PlanRow>,
     /// Models seen that no price table knows: their price is a guess.
     unknown_models: Vec<String>,
     /// Each of them, and the model whose rates it got (or `pricing.unknown_model`).
@@ -156,6 +158,18 @@ struct HaltedRow {
     /// The event refused: `turn.step`, `agent.spawn`, `session.compact`, `http.fetch`, `PreToolUse`, ...
     event: String,
     reason: String,
+}
+
+/// One plan window's newest reading.
+#[derive(Debug, Serialize)]
+struct PlanRow {
+    window: String,
+    used_percentage: f64,
+    resets_at: Option<String>,
+    seen_at: Option<String>,
+    age_minutes: Option<i64>,
+    /// False once the window has reset since the reading: the plan budgets then ignore it.
+    current: bool,
 }
 
 /// One budget in force: what it has spent against its limit.
@@ -333,6 +347,18 @@ fn build(config: &Config, place: &Place, ctx: &sync::Context, locked: &Locked, o
             on_error: config.policy.on_error.as_str(),
         },
         scopes,
+        plan: crate::plan::read(&place.state_dir)
+            .windows
+            .into_iter()
+            .map(|(window, w)| PlanRow {
+                current: w.is_current(ctx.now),
+                used_percentage: w.used_percentage,
+                resets_at: w.resets_at.map(crate::text::rfc3339),
+                age_minutes: w.seen_at.map(|at| (ctx.now - at).num_minutes()),
+                seen_at: w.seen_at.map(crate::text::rfc3339),
+                window,
+            })
+            .collect(),
         guessed_prices: unknown.iter().map(|m| (m.clone(), ctx.prices.guess(m).1)).collect(),
         unknown_models: unknown.into_iter().collect(),
         config: config_path.display().to_string(),
@@ -532,6 +558,12 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
             table.row(RowKind::Body, cells);
         }
         out.push_str(&table.render_fit(Style::new(false, true), width));
+    }
+    for p in &r.plan {
+        let age = p.age_minutes.map(|m| format!(", seen {m} min ago")).unwrap_or_default();
+        let resets = p.resets_at.as_deref().map(|at| format!(", resets {at}")).unwrap_or_default();
+        let stale = if p.current { "" } else { " (the window has reset since: ignored)" };
+        writeln!(out, "plan {}: {:.0}% used{resets}{age}{stale}", p.window, p.used_percentage)?;
     }
     if r.sessions.is_empty() {
         writeln!(out, "\nno session has spent anything today")?;

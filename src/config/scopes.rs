@@ -9,7 +9,9 @@ use std::fmt::Write as _;
 use toml::{Table, Value};
 
 /// The keys of `[budget]` this module reads.
-pub(super) const KEYS: [&str; 8] = [
+pub(super) const KEYS: [&str; 10] = [
+    "five_hour_pct",
+    "seven_day_pct",
     "block_5h_usd",
     "weekly_usd",
     "monthly_usd",
@@ -37,6 +39,9 @@ pub(crate) struct Scopes {
     pub projects: Vec<ProjectBudget>,
     /// `[budget.model."GLOB"]`: every entry whose glob matches a model counts that model's spend.
     pub models: Vec<ModelBudget>,
+    /// Percentages of the plan's own 5-hour and 7-day windows (`rate_limits`) at which to stop; 0: off.
+    pub five_hour_pct: f64,
+    pub seven_day_pct: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +150,16 @@ impl Reader<'_> {
         ] {
             if let Some(v) = table.get(key) {
                 *slot = self.usd(&format!("budget.{key}"), v)?;
+            }
+        }
+        for (key, slot) in [("five_hour_pct", &mut s.five_hour_pct), ("seven_day_pct", &mut s.seven_day_pct)] {
+            if let Some(v) = table.get(key) {
+                let full = format!("budget.{key}");
+                let pct = self.number(&full, v)?;
+                if !(0.0..=100.0).contains(&pct) {
+                    return Err(self.invalid(&full, format!("must be a percentage from 0 to 100, got {pct}")));
+                }
+                *slot = pct;
             }
         }
         for (key, slot) in [("session_tokens", &mut s.session_tokens), ("daily_tokens", &mut s.daily_tokens)] {
@@ -272,6 +287,8 @@ pub(super) fn tighten(root: &mut Scopes, user: &Scopes, budget: impl Fn(f64, f64
     root.block_5h_usd = budget(root.block_5h_usd, user.block_5h_usd);
     root.weekly_usd = budget(root.weekly_usd, user.weekly_usd);
     root.monthly_usd = budget(root.monthly_usd, user.monthly_usd);
+    root.five_hour_pct = budget(root.five_hour_pct, user.five_hour_pct);
+    root.seven_day_pct = budget(root.seven_day_pct, user.seven_day_pct);
     let tokens = |a: u64, b: u64| match (a > 0, b > 0) {
         (true, true) => a.min(b),
         (true, false) => a,
@@ -299,6 +316,11 @@ pub(super) fn render(out: &mut String, s: &Scopes) {
     for (key, usd) in [("block_5h_usd", s.block_5h_usd), ("weekly_usd", s.weekly_usd), ("monthly_usd", s.monthly_usd)] {
         if usd > 0.0 {
             let _ = writeln!(out, "{key} = {usd:?}");
+        }
+    }
+    for (key, pct) in [("five_hour_pct", s.five_hour_pct), ("seven_day_pct", s.seven_day_pct)] {
+        if pct > 0.0 {
+            let _ = writeln!(out, "{key} = {pct:?}");
         }
     }
     for (key, tokens) in [("session_tokens", s.session_tokens), ("daily_tokens", s.daily_tokens)] {
@@ -358,6 +380,7 @@ mod tests {
     fn every_scope_is_read() {
         let (config, warnings) = parse_ok(
             "[budget]\nblock_5h_usd = 8\nweekly_usd = 100\nmonthly_usd = 300.5\nsession_tokens = 1000000\n\
+             five_hour_pct = 90\nseven_day_pct = 75.5\n\
              daily_tokens = 5000000\ntoken_classes = [\"input\", \"output\"]\n\
              [[budget.project]]\npath = \"~/work/acme/**\"\nbranch = \"main\"\ndaily_usd = 20\nwarn_at = 0.5\n\
              [[budget.project]]\npath = \"/srv/**\"\nsession_usd = 3\n\
@@ -376,6 +399,7 @@ mod tests {
             s.models,
             [ModelBudget { pattern: "claude-opus-*".into(), daily_usd: 30.0, ..ModelBudget::default() }]
         );
+        assert_eq!((s.five_hour_pct, s.seven_day_pct), (90.0, 75.5));
         assert_eq!(s.reaches_back(), Some(Reach::Month));
         assert_eq!(parse_ok(&super::super::render(&config)).0, config, "written back as read");
     }

@@ -479,6 +479,7 @@ impl<'a> Setup<'a> {
         timings.lock_us += micros(locked_at - before_lock);
         remember_config(&mut locked, call);
         apply_grant(&mut locked, call);
+        copy_plan_usage(&mut locked, call);
         // Marked before reading, so the tool-call ids of this read are remembered for the session (a hook waits for
         // them), and its responses are paired with the steps the mod reports (see `ledger::overlay`).
         let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
@@ -507,6 +508,26 @@ impl<'a> Setup<'a> {
         timings.bytes_read += read.stats.bytes;
         timings.scanned |= read.scanned;
         Ok(locked)
+    }
+}
+
+/// With a plan budget set, the plan's windows as `ccbreaker statusline` last recorded them, into the ledger, where
+/// the decision reads them (the newest reading wins; the file is read only when a plan budget is set).
+fn copy_plan_usage(locked: &mut Locked, call: &Call) {
+    let scopes = &call.config.budget.scopes;
+    if scopes.five_hour_pct <= 0.0 && scopes.seven_day_pct <= 0.0 {
+        return;
+    }
+    for (window, w) in crate::plan::read(&call.state_dir).windows {
+        let newer = locked.ledger.plan.get(&window).is_none_or(|kept| kept.seen_at <= w.seen_at);
+        if newer {
+            let reading = crate::ledger::state::PlanReading {
+                used_percentage: w.used_percentage,
+                resets_at: w.resets_at,
+                seen_at: w.seen_at,
+            };
+            locked.ledger.plan.insert(window, reading);
+        }
     }
 }
 
@@ -854,7 +875,7 @@ fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Cal
             call.config.budget.timezone.name(),
             standing.limit,
         ),
-        scope if scope.tokens() => {
+        scope if scope.counts() => {
             let words = crate::standings::words(standing, &call.config);
             let resets =
                 words.resets.map(|r| format!(" It resets {r}; to go on sooner,")).unwrap_or(" To go on,".to_owned());

@@ -41,6 +41,20 @@ pub(crate) struct Ledger {
     pub minutes: BTreeMap<i64, Pico>,
     /// Where the last walk of every root stopped when its call's time ran out: the next walk goes on from there.
     pub walk_from: Option<String>,
+    /// The plan's usage windows as last recorded (`five_hour`, `seven_day`), copied from `plan-usage.json` by a hook
+    /// when a plan budget is set: (percentage used, when the window resets, when the reading was seen).
+    pub plan: BTreeMap<String, PlanReading>,
+}
+
+/// One plan window's newest reading.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct PlanReading {
+    pub used_percentage: f64,
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
+    pub resets_at: Option<DateTime<Utc>>,
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
+    pub seen_at: Option<DateTime<Utc>>,
 }
 
 /// One model's spend by local day.

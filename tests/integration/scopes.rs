@@ -254,3 +254,42 @@ fn status_lists_every_scope_nearest_first() {
         out.json()["scopes"].as_array().unwrap().iter().map(|s| s["scope"].as_str().unwrap().to_owned()).collect();
     assert!(names.contains(&"session".to_owned()), "{names:?}");
 }
+
+#[test]
+fn a_plan_budget_stops_at_its_percentage_of_the_recorded_window_and_ignores_a_reset_one() {
+    let sb = Sandbox::new("scope-plan");
+    sb.config("[budget]\nsession_usd = 0\ndaily_usd = 0\nwarn_at = 0\nfive_hour_pct = 90\n");
+    sb.transcript("s1").lines(&sonnet("a", &[("2026-11-24T11:00:00Z", 0.5)]));
+    sb.pre_tool_use("s1").assert_silent_allow();
+    // The statusline records what Claude Code reports: 85%, then 92% of the window that resets at 14:00.
+    let statusline = |pct: f64, resets: &str| {
+        let payload = json!({"session_id": "s1", "transcript_path": sb.transcript("s1").path, "model": {"id": "x"},
+            "rate_limits": {"five_hour": {"used_percentage": pct, "resets_at": resets}}});
+        assert_eq!(sb.run(&["statusline"], payload.to_string().as_bytes()).code, 0);
+    };
+    statusline(85.0, "2026-11-24T14:00:00Z");
+    sb.pre_tool_use("s1").assert_silent_allow();
+    statusline(92.0, "2026-11-24T14:00:00Z");
+    let plan = &sb.status()["plan"][0];
+    assert_eq!((plan["window"].as_str(), plan["used_percentage"].as_f64()), (Some("five_hour"), Some(92.0)), "{plan}");
+    assert_eq!((plan["age_minutes"].as_i64(), plan["current"].as_bool()), (Some(0), Some(true)));
+    let reason = sb.pre_tool_use("s1").json()["stopReason"].as_str().unwrap().to_owned();
+    assert_eq!(
+        reason,
+        format!(
+            "ccbreaker: plan 5-hour window budget reached: the plan's 5-hour window is 92% used of a 90% plan 5-hour \
+             window budget (budget.five_hour_pct). It resets when the window resets, at 2026-11-24 14:00 UTC; to go on \
+             sooner, raise budget.five_hour_pct in {}.",
+            sb.config.display()
+        )
+    );
+    // A reading of a window that has reset since says nothing about the window now.
+    let sb = Sandbox::new("scope-plan-old");
+    sb.config("[budget]\nsession_usd = 0\ndaily_usd = 0\nfive_hour_pct = 90\n");
+    sb.transcript("s1").lines(&sonnet("a", &[("2026-11-24T11:00:00Z", 0.5)]));
+    sb.pre_tool_use("s1");
+    let payload = json!({"session_id": "s1", "transcript_path": sb.transcript("s1").path,
+        "rate_limits": {"five_hour": {"used_percentage": 99.0, "resets_at": "2026-11-24T11:30:00Z"}}});
+    assert_eq!(sb.run(&["statusline"], payload.to_string().as_bytes()).code, 0);
+    sb.pre_tool_use("s1").assert_silent_allow();
+}
