@@ -30,5 +30,6 @@ mod reconcile;
 mod report;
 mod scopes;
 mod statusline;
+mod storm;
 mod tamper;
 mod walk;
