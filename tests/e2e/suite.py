@@ -179,6 +179,24 @@ def session_budget(t):
     t.check(first and "stopReason" in answer_of(first), "the halt carries a stopReason", first and first.get("stdout"))
 
 
+@scenario("loop")
+def loop(t):
+    """Loop breaker: the same Bash call over and over is denied at the 3rd repeat and the session stopped at the 6th."""
+    config = {**budget(), "breaker.loop": {"repeats": 3, "window_minutes": 10}}
+    box = t.sandbox(config, {"tool_calls": 10, "overrides": [{"role": "main", "command": "echo same >> ran-loop"}]})
+    box.install()
+    run = box.claude()
+    t.eq(run.terminal_reason, "hook_stopped", "terminal_reason")
+    ran = box.project / "ran-loop"
+    t.eq(len(ran.read_text().splitlines()) if ran.exists() else 0, 2, "identical calls that ran (the 3rd is refused)")
+    answers = [c for c in box.hook_calls() if c["event"] == "PreToolUse" and c.get("tool_name") == "Bash"]
+    kinds = ["halt" if is_halt(c) else "deny" if is_block(c) else "allow" for c in answers]
+    t.eq(kinds[:6], ["allow", "allow", "deny", "deny", "deny", "halt"], "PreToolUse answers to the repeated call")
+    denied = next((answer_of(c) for c in answers if is_block(c)), {})
+    reason = (denied.get("hookSpecificOutput") or {}).get("permissionDecisionReason") or ""
+    t.check(reason.startswith("ccbreaker: loop breaker: this Bash call"), "the refusal names the loop", reason)
+
+
 @scenario("exec")
 def exec_wrapped(t):
     """`ccbreaker exec -- claude -p`: the client's own exit code when the run completes; 3 and the reason on stderr when the hook halted it."""
