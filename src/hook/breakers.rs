@@ -83,11 +83,7 @@ pub(super) fn check_loop(locked: &mut Locked, call: &Call) -> Option<Trip> {
     };
     let standing =
         Standing { scope: Scope::Loop, spent: Pico(count), limit: Pico(stop_at), warn_per_mille: None, period: 0 };
-    let config = if call.place.is_locked() {
-        format!("{} (as root)", call.config_path.display())
-    } else {
-        call.config_path.display().to_string()
-    };
+    let config = call.config_shown();
     if count >= stop_at {
         let reason = format!(
             "ccbreaker: loop breaker: {what}, so the session is stopped ({stop_at} such calls; breaker.loop.repeats \
@@ -261,11 +257,7 @@ pub(super) fn check_api_errors(locked: &Locked, call: &Call) -> Option<Trip> {
     }
     kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} x{n}")).collect();
-    let config = if call.place.is_locked() {
-        format!("{} (as root)", call.config_path.display())
-    } else {
-        call.config_path.display().to_string()
-    };
+    let config = call.config_shown();
     let reason = format!(
         "ccbreaker: API error breaker: the API refused {count} requests of this session in the last {} minutes ({}), \
          so the session is stopped rather than left retrying. To go on, run `{} allow --session {} --add-usd 0` in a \

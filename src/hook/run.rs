@@ -347,6 +347,15 @@ impl Call<'_> {
         let _ = audit::append(&self.state_dir, &entry);
     }
 
+    /// The config file as a block reason names it (in locked mode, to be edited as root).
+    pub(super) fn config_shown(&self) -> String {
+        if self.place.is_locked() {
+            format!("{} (as root)", self.config_path.display())
+        } else {
+            self.config_path.display().to_string()
+        }
+    }
+
     pub(super) fn today(&self) -> NaiveDate {
         self.config.budget.timezone.date_of(self.now)
     }
@@ -838,11 +847,7 @@ fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Cal
     };
     let lift =
         format!("{} allow --session {} --add-usd {}", call.place.human_command(), call.session, format_usd_arg(extra));
-    let config = if call.place.is_locked() {
-        format!("{} (as root)", call.config_path.display())
-    } else {
-        call.config_path.display().to_string()
-    };
+    let config = call.config_shown();
     if standing.spent < standing.limit {
         // `policy.predict`: refused before the crossing.
         let words = crate::standings::words(standing, &call.config);
