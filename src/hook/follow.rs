@@ -54,9 +54,23 @@ fn with_session(call: &Call, mut alert: Alert) -> Alert {
 fn scope_key(call: &Call, standing: Option<Standing>) -> String {
     match standing {
         Some(Standing { scope: Scope::Day, .. }) => format!("day:{}", call.today()),
-        Some(s) if !matches!(s.scope, Scope::Session | Scope::SessionTokens) => {
-            format!("{}:{}", s.scope.key(), s.period)
+        // What one session does (its tokens, its loops, spawns, errors, burn rate, its project's session budget): per
+        // session, like the session budget.
+        Some(s)
+            if matches!(
+                s.scope,
+                Scope::SessionTokens
+                    | Scope::Loop
+                    | Scope::Subagents
+                    | Scope::ApiErrors
+                    | Scope::BurnSession
+                    | Scope::Project { span: crate::policy::Span::Session, .. }
+            ) =>
+        {
+            format!("{}:{}", s.scope.key(), call.session)
         }
+        // The machine's scopes: per scope and period (a block, a week, a model's day).
+        Some(s) if s.scope != Scope::Session => format!("{}:{}", s.scope.key(), s.period),
         _ => format!("session:{}", call.session),
     }
 }
