@@ -47,10 +47,12 @@ impl Bound {
         Bound { deadline, resume, ..Bound::default() }
     }
 
-    /// Whether `path` was finished by the walk this one resumes (it comes before the resume point, and is not a
-    /// directory on the way to it).
+    /// Whether `path` was finished by the walk this one resumes: it is the resume point (the last entry finished) or
+    /// below it, or comes before it in the walk's order and is not a directory on the way to it.
     fn done_before(&self, path: &Path) -> bool {
-        self.resume.as_deref().is_some_and(|resume| path <= resume && !resume.starts_with(path))
+        self.resume
+            .as_deref()
+            .is_some_and(|resume| path.starts_with(resume) || (path < resume && !resume.starts_with(path)))
     }
 
     fn out_of_time(&mut self) -> bool {
@@ -232,20 +234,30 @@ pub(crate) fn changed_since(
     bound: &mut Bound,
 ) -> Vec<Found> {
     let mut found = Vec::new();
-    let mut units = units(roots);
-    if bound.deadline.is_some() {
-        // The walk's order, so that the next one can go on where this one stopped.
-        units.sort_by_key(|u| u.entry.path());
+    if bound.deadline.is_none() {
+        for unit in units(roots) {
+            unit.files(since, &mut found, skipped, bound);
+        }
+        return found;
     }
-    for unit in units {
-        let path = unit.entry.path();
-        if bound.done_before(&path) {
+    // Bounded: each root walked in name order, listing as it goes (listing every project directory first would
+    // itself be unbounded), so that the next walk can go on where this one stopped.
+    let mut roots = roots.to_vec();
+    roots.sort();
+    for root in &roots {
+        if bound.done_before(root) {
             continue;
         }
-        if !unit.files(since, &mut found, skipped, bound) {
+        let mut files = Vec::new();
+        let whole = walk(root, since, 0, &mut files, skipped, bound);
+        for (path, stat) in files {
+            let (project, session) = place(root, &path);
+            found.push(Found { path, session, project, stat, own: false });
+        }
+        if !whole {
             break;
         }
-        bound.finished(&path);
+        bound.finished(root);
     }
     found
 }
