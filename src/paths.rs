@@ -52,15 +52,25 @@ pub(crate) fn state_dir(env: &Env) -> PathBuf {
 pub(crate) fn mod_dir(env: &Env) -> PathBuf {
     if cfg!(target_os = "linux") {
         if let Some(xdg) = env.xdg_data_home.as_ref().filter(|p| p.is_absolute()) {
-            return xdg.join(APP).join("mod");
+            return joined(xdg, &[APP, "mod"]);
         }
         if let Some(home) = &env.home {
-            return home.join(".local").join("share").join(APP).join("mod");
+            return joined(home, &[".local", "share", APP, "mod"]);
         }
     }
     directories::ProjectDirs::from("", "", APP)
         .map(|dirs| dirs.data_dir().join("mod"))
         .unwrap_or_else(|| PathBuf::from(".").join(APP).join("mod"))
+}
+
+/// `base` joined with `parts`, in one allocation (the hook computes [`mod_dir`] on every tool call).
+fn joined(base: &Path, parts: &[&str]) -> PathBuf {
+    let mut path = PathBuf::with_capacity(base.as_os_str().len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    path.push(base);
+    for part in parts {
+        path.push(part);
+    }
+    path
 }
 
 /// Every directory Claude Code may write transcripts to: each `CLAUDE_CONFIG_DIR` entry's `projects/`,

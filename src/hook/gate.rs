@@ -149,23 +149,41 @@ pub(crate) fn ask<'a>(kind: EventKind, request: &'a Request) -> Ask<'a> {
 }
 
 /// The client that sent the request: `ccbreaker gate` is its child (the mod runs it with `$.process.run`).
-fn client() -> (u32, u64) {
+fn client_pid() -> u32 {
     #[cfg(unix)]
     {
-        let pid = std::os::unix::process::parent_id();
-        (pid, started(pid).unwrap_or(0))
+        std::os::unix::process::parent_id()
     }
     #[cfg(not(unix))]
     {
-        (0, 0)
+        0
     }
+}
+
+/// The client and when it started (see [`started`]): what a reservation records.
+fn client() -> (u32, u64) {
+    let pid = client_pid();
+    (pid, started(pid).unwrap_or(0))
 }
 
 /// When process `pid` started (clock ticks since boot, `/proc/<pid>/stat` field 22), so a pid reused by another
 /// process is not taken for it.
 #[cfg(target_os = "linux")]
 fn started(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    use std::io::Read;
+    // Read in 1 KiB chunks: `/proc` files have no size, so `fs::read_to_string` stats the file and grows its buffer
+    // from 32 bytes (six reads for one ~300-byte line).
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let (mut bytes, mut chunk) = (Vec::with_capacity(1024), [0; 1024]);
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    let stat = std::str::from_utf8(&bytes).ok()?;
     stat.rsplit_once(") ")?.1.split(' ').nth(19)?.parse().ok()
 }
 
@@ -196,7 +214,8 @@ fn alive(pid: u32, start: u64) -> bool {
 /// requests of exited clients are over, a step's own agent has no request in flight any more (its requests follow
 /// one another), and a finished step is counted (provisional until the transcript shows its response).
 pub(crate) fn keep(locked: &mut Locked, call: &Call, request: &Request, prices: &PriceTable) {
-    let (pid, _) = client();
+    // Only the pid: when the client started is read where a reservation records it (one `/proc` read less).
+    let pid = client_pid();
     let zone = call.config.budget.timezone;
     let mut dropped = 0;
     for session in locked.ledger.sessions.values_mut() {

@@ -238,21 +238,18 @@ fn bash(command: &str, protected: &Protected, cwd: Option<&Path>) -> Option<Stri
         return Some(refusal("it runs Claude Code without ccbreaker's mod"));
     }
     for owned in &protected.owned {
-        if spellings(owned, protected.home.as_deref(), cwd).iter().any(|s| command.contains(s.as_str())) {
+        if mentions(command, owned, protected.home.as_deref(), cwd) {
             return Some(refusal(&format!("it touches `{}`", owned.display())));
         }
         // `cd ~/.local/bin && cp /bin/true ccbreaker`: its directory, then its name.
         let (Some(dir), Some(name)) = (owned.parent(), owned.file_name().and_then(|n| n.to_str())) else { continue };
-        let in_dir = spellings(dir, protected.home.as_deref(), cwd).iter().any(|s| command.contains(s.as_str()));
+        let in_dir = mentions(command, dir, protected.home.as_deref(), cwd);
         if in_dir && writes(command) && words.iter().any(|w| w.trim_matches(|c| c == '"' || c == '\'') == name) {
             return Some(refusal(&format!("it would change `{}`", owned.display())));
         }
     }
     let hooks_off = command.contains("disableAllHooks") || command.contains("allowManagedHooksOnly");
-    let settings = protected
-        .settings
-        .iter()
-        .find(|p| spellings(p, protected.home.as_deref(), cwd).iter().any(|s| command.contains(s.as_str())));
+    let settings = protected.settings.iter().find(|p| mentions(command, p, protected.home.as_deref(), cwd));
     let settings_named = command.contains(".claude/settings") || command.contains("settings.local.json");
     match settings {
         Some(path) if hooks_off || command.contains("ccbreaker") || command.contains("hooks") || writes(command) => {
@@ -272,6 +269,22 @@ fn writes(command: &str) -> bool {
         || command
             .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|'))
             .any(|w| WRITERS.contains(&w.rsplit('/').next().unwrap_or(w)))
+}
+
+/// Whether `command` spells `path` in one of the ways [`spellings`] lists. Every spelling ends with the path's last
+/// name (but `~/...` for the home directory itself), so a command without that name spells none of them: that cheap
+/// test comes first, and most commands stop there (each path's spellings cost allocations; this runs on every
+/// `Bash` call, for every owned path, its directory and every settings file).
+fn mentions(command: &str, path: &Path, home: Option<&Path>, cwd: Option<&Path>) -> bool {
+    // The home directory's own spellings (`~/`, `$HOME/`, `${HOME}/`) hold `~` or `HOME`.
+    let spells_home = || command.contains('~') || command.contains("HOME");
+    if let Some(name) = path.file_name().and_then(|n| n.to_str())
+        && !command.contains(name)
+        && (!spells_home() || home != Some(path))
+    {
+        return false;
+    }
+    spellings(path, home, cwd).iter().any(|s| command.contains(s.as_str()))
 }
 
 /// The ways a shell command may spell `path`: absolute, `~/...`, `$HOME/...`, `${HOME}/...`, and relative to the
@@ -420,6 +433,56 @@ mod tests {
         let moved = json!({"extraKnownMarketplaces": {"ccbreaker": {"source": {"source": "directory", "path": "/x"}}}});
         assert!(harm(&managed.to_string(), &moved.to_string()).is_some());
         assert!(harm(&managed.to_string(), "{}").is_some());
+    }
+
+    /// The cheap test first changes no answer: `mentions` says what the spellings say, for paths with and without a
+    /// last name, the home directory itself, trailing separators, and commands naming a path in part or whole.
+    #[test]
+    fn mentions_agrees_with_the_spellings() {
+        let paths = [
+            "/home/u/.config/ccbreaker/config.toml",
+            "/home/u/.local/state/ccbreaker/",
+            "/home/u/.local/share/ccbreaker/mod",
+            "/home/u",
+            "/home/u/",
+            "/work/p/.claude/settings.json",
+            "/work/p",
+            "/a/b/..",
+            "/",
+            "rel/x",
+        ];
+        let mut commands = vec![
+            "echo next".to_owned(),
+            "cat ~/".to_owned(),
+            "ls ~ && cat config.toml".to_owned(),
+            "ls $HOME/".to_owned(),
+            "rm -rf ${HOME}/".to_owned(),
+            "cat .claude/settings.json".to_owned(),
+            "cd /a/b && ls ..".to_owned(),
+            "cat x".to_owned(),
+        ];
+        for home in ["/home/u", "/home/u/"] {
+            for path in paths {
+                for spelled in spellings(Path::new(path), Some(Path::new(home)), Some(Path::new("/work/p"))) {
+                    commands.push(format!("cat {spelled} | head"));
+                    commands.push(format!("rm {}", &spelled[..spelled.len() / 2]));
+                }
+            }
+        }
+        for path in paths.map(Path::new) {
+            for home in [Some(Path::new("/home/u")), Some(Path::new("/home/u/")), Some(Path::new("/work/p")), None] {
+                for cwd in [Some(Path::new("/work/p")), Some(Path::new("/home/u")), None] {
+                    for command in &commands {
+                        let spelled = spellings(path, home, cwd).iter().any(|s| command.contains(s.as_str()));
+                        assert_eq!(
+                            mentions(command, path, home, cwd),
+                            spelled,
+                            "{command:?} {path:?} {home:?} {cwd:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
