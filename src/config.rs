@@ -3,6 +3,11 @@
 
 use crate::zone::Zone;
 use std::fmt::Write as _;
+
+mod breakers;
+mod scopes;
+pub(crate) use breakers::MAX_BURN_MINUTES;
+pub(crate) use scopes::{ProjectBudget, Reach, Scopes};
 use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
@@ -16,6 +21,8 @@ pub(crate) struct Config {
     pub alerts: Alerts,
     /// `[team]`: `None` when the config has no such table (team mode off).
     pub team: Option<Team>,
+    /// `[breaker.*]` (see [`breakers`]).
+    pub breaker: breakers::Breakers,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +37,8 @@ pub(crate) struct Budget {
     /// Output tokens a response whose final usage Claude Code never wrote is estimated at, for the budgets:
     /// `None` for its session's median output per response; 0 adds no estimate.
     pub incomplete_output_tokens: Option<u64>,
+    /// The budgets over other spans and slices of the spend (see [`scopes`]).
+    pub scopes: Scopes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +67,11 @@ pub(crate) struct Policy {
     pub wait_ms: u64,
     /// What a model request the mod let through holds against the budgets while it is in flight.
     pub reserve: Reserve,
+    /// Refuse the next call when the spend plus the most the next response could cost would reach a budget.
+    pub predict: bool,
+    /// Past this fraction of any dollar budget (0: never), new subagents start on `downgrade_model`.
+    pub downgrade_at: f64,
+    pub downgrade_model: Option<String>,
 }
 
 /// The estimate a model request in flight holds against every budget until its usage is known (the mod's gate).
@@ -393,13 +407,22 @@ impl Default for Budget {
             warn_at: 0.8,
             timezone: Zone::Local,
             incomplete_output_tokens: None,
+            scopes: Scopes::default(),
         }
     }
 }
 
 impl Default for Policy {
     fn default() -> Policy {
-        Policy { on_breach: OnBreach::Stop, on_error: OnError::Allow, wait_ms: 1500, reserve: Reserve::Last }
+        Policy {
+            on_breach: OnBreach::Stop,
+            on_error: OnError::Allow,
+            wait_ms: 1500,
+            reserve: Reserve::Last,
+            predict: false,
+            downgrade_at: 0.0,
+            downgrade_model: None,
+        }
     }
 }
 
@@ -547,7 +570,11 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn config(&mut self, root: &Table) -> Result<Config, ConfigError> {
-        self.warn_unknown(root, "", &["budget", "policy", "pricing", "transcripts", "reconcile", "alerts", "team"]);
+        self.warn_unknown(
+            root,
+            "",
+            &["budget", "policy", "pricing", "transcripts", "reconcile", "alerts", "breaker", "team"],
+        );
         let defaults = Config::default();
         Ok(Config {
             budget: self.budget(self.section(root, "budget")?, defaults.budget)?,
@@ -557,6 +584,7 @@ impl Reader<'_> {
             reconcile: self.reconcile(self.section(root, "reconcile")?, defaults.reconcile)?,
             alerts: self.alerts(self.section(root, "alerts")?, defaults.alerts)?,
             team: self.section(root, "team")?.map(|table| self.team(table)).transpose()?,
+            breaker: self.breakers(self.section(root, "breaker")?)?,
         })
     }
 
@@ -831,11 +859,10 @@ impl Reader<'_> {
 
     fn budget(&mut self, table: Option<&Table>, mut budget: Budget) -> Result<Budget, ConfigError> {
         let Some(table) = table else { return Ok(budget) };
-        self.warn_unknown(
-            table,
-            "budget",
-            &["session_usd", "daily_usd", "warn_at", "timezone", "incomplete_output_tokens"],
-        );
+        let mut known = vec!["session_usd", "daily_usd", "warn_at", "timezone", "incomplete_output_tokens"];
+        known.extend(scopes::KEYS);
+        self.warn_unknown(table, "budget", &known);
+        budget.scopes = self.scopes(table, budget.scopes)?;
         if let Some(v) = table.get("incomplete_output_tokens") {
             budget.incomplete_output_tokens = match v {
                 Value::Integer(n) if *n >= 0 => Some(*n as u64),
@@ -875,7 +902,11 @@ impl Reader<'_> {
 
     fn policy(&mut self, table: Option<&Table>, mut policy: Policy) -> Result<Policy, ConfigError> {
         let Some(table) = table else { return Ok(policy) };
-        self.warn_unknown(table, "policy", &["on_breach", "on_error", "wait_ms", "reserve"]);
+        self.warn_unknown(
+            table,
+            "policy",
+            &["on_breach", "on_error", "wait_ms", "reserve", "predict", "downgrade_at", "downgrade_model"],
+        );
         if let Some(v) = table.get("on_breach") {
             policy.on_breach = match self.string("policy.on_breach", v)? {
                 "stop" => OnBreach::Stop,
@@ -911,6 +942,26 @@ impl Reader<'_> {
             policy.reserve = Reserve::parse(value).ok_or_else(|| {
                 self.invalid("policy.reserve", format!("must be \"bound\", \"last\" or \"off\", got {value:?}"))
             })?;
+        }
+        if let Some(v) = table.get("predict") {
+            policy.predict = self.boolean("policy.predict", v)?;
+        }
+        if let Some(v) = table.get("downgrade_at") {
+            let at = self.number("policy.downgrade_at", v)?;
+            if !(0.0..=1.0).contains(&at) {
+                return Err(self.invalid("policy.downgrade_at", format!("must be a fraction from 0 to 1, got {at}")));
+            }
+            policy.downgrade_at = at;
+        }
+        if let Some(v) = table.get("downgrade_model") {
+            let model = self.string("policy.downgrade_model", v)?.trim();
+            policy.downgrade_model = (!model.is_empty()).then(|| model.to_owned());
+        }
+        if policy.downgrade_at > 0.0 && policy.downgrade_model.is_none() {
+            return Err(self.invalid(
+                "policy.downgrade_at",
+                "needs policy.downgrade_model, the model to start subagents on".to_owned(),
+            ));
         }
         Ok(policy)
     }
@@ -1164,6 +1215,8 @@ pub(crate) fn tighten(root: Config, user: &Config) -> Config {
     b.session_usd = budget(b.session_usd, user.budget.session_usd);
     b.daily_usd = budget(b.daily_usd, user.budget.daily_usd);
     b.warn_at = budget(b.warn_at, user.budget.warn_at);
+    scopes::tighten(&mut b.scopes, &user.budget.scopes, budget);
+    breakers::tighten(&mut config.breaker, &user.breaker);
     // The estimate for responses whose final usage was never written: more tokens is stricter; an estimate the
     // root turned off (0) may be turned on; the median (`None`) and a number cannot be compared, so the root's stays.
     b.incomplete_output_tokens = match (b.incomplete_output_tokens, user.budget.incomplete_output_tokens) {
@@ -1182,6 +1235,8 @@ pub(crate) fn tighten(root: Config, user: &Config) -> Config {
     if user.policy.reserve.strength() > p.reserve.strength() {
         p.reserve = user.policy.reserve;
     }
+    // Predicting only refuses sooner; a downgrade is the root's to set (a user's model could be a dearer one).
+    p.predict |= user.policy.predict;
     // The budget correction: on if either turns it on, and clamped to the higher floor and ceiling (a correction
     // only ever raises spend in locked mode, see `Place::correction`). How the bill is read is the root's, but for
     // the user's own key file.
@@ -1307,6 +1362,31 @@ timezone = "local"
 # such totals are shown as "at least". The budgets add this many output tokens for each such response (less what
 # it recorded): "median" is the session's median output per response; 0 adds nothing.
 incomplete_output_tokens = "median"
+# More budgets, each off unless set (0): USD per 5-hour billing block (as `ccbreaker report blocks` shows them),
+# per week (from Monday) and per calendar month, all sessions; tokens per session and per day, counting
+# `token_classes` ("input", "output", "cache_creation", "cache_read"; all of them unless set).
+# block_5h_usd = 0.0
+# weekly_usd = 0.0
+# monthly_usd = 0.0
+# session_tokens = 0
+# daily_tokens = 0
+# token_classes = ["input", "output", "cache_creation", "cache_read"]
+# Subscribers (Pro, Max): stop at this percentage of the plan's own 5-hour and 7-day windows, as Claude Code reports
+# them to its statusline (`ccbreaker install --statusline` records them). 0: off.
+# five_hour_pct = 0
+# seven_day_pct = 0
+
+# A project's own budgets: sessions whose project directory matches `path` (a glob: `*` within a directory,
+# `**` across them; `~/` is your home) and, if given, whose git branch is `branch`. A session is held to the first
+# entry that matches it. Each entry may have session_usd, daily_usd, weekly_usd, monthly_usd and its own warn_at.
+# [[budget.project]]
+# path = "~/work/acme/**"
+# branch = "main"
+# daily_usd = 20.0
+
+# A model's own budgets, counting only the spend of the models whose name matches the glob.
+# [budget.model."claude-opus-*"]
+# daily_usd = 30.0
 
 [policy]
 # What happens once a budget is crossed:
@@ -1327,6 +1407,13 @@ wait_ms = 1500
 # could cost (its prompt as fresh cache writes plus 128,000 output tokens: safe, but it refuses parallel requests
 # far earlier); "off" holds nothing. A lone request under budget is never refused on an estimate.
 reserve = "last"
+# Stop before the crossing, not after it: refuse the next tool call or prompt when the spend plus the most the next
+# response could cost (its prompt as fresh cache writes plus 128,000 output tokens) would reach a budget.
+predict = false
+# A softer line: past this fraction of any dollar budget, new subagents (the Agent tool) start on downgrade_model,
+# and the session is told once. 0 turns it off.
+# downgrade_at = 0.8
+# downgrade_model = "claude-sonnet-5"
 
 [pricing]
 # Price used for a model the price table does not know: a known model's name, or a table like
@@ -1390,6 +1477,34 @@ daily_digest = false
 # Seconds one delivery may take (it never delays a hook: it happens in a process of its own).
 timeout_secs = 10
 
+# Breakers trip on the shape of a runaway rather than its total. Each is off unless its table is here; a table
+# without keys takes the values shown.
+#
+# The same tool call with the same input (white space and key order aside) `repeats` times in a session within
+# `window_minutes` with no file written in between, or two calls alternating A-B-A-B-A-B: that call is denied with
+# a message the model can act on; at twice the count the session is stopped.
+# [breaker.loop]
+# repeats = 5
+# window_minutes = 10
+#
+# Spend of `usd` within any `minutes` (1 to 120), in one session or across all: the session is stopped.
+# [breaker.burn_rate]
+# usd = 5.0
+# minutes = 10
+#
+# Subagents (the Agent and Task tools, and the mod's agent.spawn): a spawn past a cap is refused. max_active counts
+# those running at once, max_per_session all a session started, max_depth nesting (a subagent's own subagents are 2).
+# [breaker.subagents]
+# max_active = 8
+# max_per_session = 50
+# max_depth = 2
+#
+# Requests the API refused (rate limits, overloads, server errors: the client's error lines in the transcript),
+# `count` within `minutes` in one session: the session is stopped, with the kinds of error in the reason.
+# [breaker.api_errors]
+# count = 10
+# minutes = 5
+
 # One budget for a whole team, on a Redis server every member's machine points at (see the README's "Team
 # budgets"). Off without a [team] table.
 # [team]
@@ -1427,11 +1542,16 @@ pub(crate) fn render(config: &Config) -> String {
             let _ = writeln!(out, "incomplete_output_tokens = {n}");
         }
     }
+    scopes::render(&mut out, &b.scopes);
     let _ = writeln!(out, "\n[policy]");
     let _ = writeln!(out, "on_breach = \"{}\"", config.policy.on_breach.as_str());
     let _ = writeln!(out, "on_error = \"{}\"", config.policy.on_error.as_str());
     let _ = writeln!(out, "wait_ms = {}", config.policy.wait_ms);
     let _ = writeln!(out, "reserve = \"{}\"", config.policy.reserve.as_str());
+    let _ = writeln!(out, "predict = {}", config.policy.predict);
+    if let Some(model) = &config.policy.downgrade_model {
+        let _ = writeln!(out, "downgrade_at = {:?}\ndowngrade_model = {model:?}", config.policy.downgrade_at);
+    }
     let _ = writeln!(out, "\n[pricing]");
     match &config.pricing.unknown_model {
         UnknownModel::Family => {
@@ -1488,6 +1608,7 @@ pub(crate) fn render(config: &Config) -> String {
     let _ = writeln!(out, "cooldown_minutes = {}", a.cooldown_minutes);
     let _ = writeln!(out, "daily_digest = {}", a.daily_digest);
     let _ = writeln!(out, "timeout_secs = {}", a.timeout_secs);
+    breakers::render(&mut out, &config.breaker);
     if let Some(t) = &config.team {
         let _ = writeln!(out, "\n[team]");
         if let Some(url) = &t.redis_url {
@@ -1627,11 +1748,11 @@ impl Pricing {
 mod tests {
     use super::*;
 
-    fn parse_ok(text: &str) -> (Config, Vec<String>) {
+    pub(super) fn parse_ok(text: &str) -> (Config, Vec<String>) {
         parse(text, Path::new("/c.toml")).unwrap()
     }
 
-    fn parse_err(text: &str) -> String {
+    pub(super) fn parse_err(text: &str) -> String {
         parse(text, Path::new("/c.toml")).unwrap_err().to_string()
     }
 

@@ -26,6 +26,7 @@ mod pricing;
 mod reconcile;
 mod report;
 mod runs;
+mod standings;
 mod statusline;
 mod sync;
 mod team;

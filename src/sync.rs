@@ -41,6 +41,9 @@ pub(crate) struct Context<'a> {
     /// Each model's billed/local factor, when `reconcile.correct_budgets` is on and `reconcile` measured one; the
     /// prices above apply it already.
     pub correction: Option<Correction>,
+    /// How far back a budget counts (a week, a month): the walk reads, and the ledger keeps, from the start of that
+    /// period rather than from today.
+    pub reach: Option<crate::config::Reach>,
 }
 
 /// Bytes one hook call reads at most (soft: a line under way is finished); the rest is read by later calls. A
@@ -48,6 +51,9 @@ pub(crate) struct Context<'a> {
 pub(crate) const HOOK_BYTES: u64 = 256 << 20;
 /// How long after its start a hook call stops reading and answers from what the ledger has.
 pub(crate) const HOOK_READ_FOR: std::time::Duration = std::time::Duration::from_millis(3000);
+/// How long one walk of every root may take at most within a call that has a deadline (a hook's, a round of
+/// `status`): a third of [`HOOK_READ_FOR`].
+const WALK_FOR: std::time::Duration = std::time::Duration::from_millis(1000);
 /// Transcript files the ledger follows at most (each a cursor of a few hundred bytes): the ledger stays far below
 /// its 64 MiB cap whatever lands under a root. The hooked session's own files may take twice as many.
 pub(crate) const MAX_TRACKED_FILES: usize = 20_000;
@@ -85,6 +91,7 @@ impl<'a> Context<'a> {
             rescan_secs: config.transcripts.rescan_secs,
             budget: Budget::UNLIMITED,
             correction,
+            reach: config.budget.scopes.reaches_back(),
         })
     }
 
@@ -148,6 +155,17 @@ pub(crate) fn sync(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Co
 fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context) -> Result<Synced, KeysError> {
     let today = ctx.zone.date_of(ctx.now);
     let day_start = ctx.zone.start_of(today);
+    // Where the spend the budgets count begins: today, or the week's or the month's first day.
+    let horizon = match ctx.reach {
+        None => day_start,
+        Some(reach) => {
+            let span = match reach {
+                crate::config::Reach::Week => crate::policy::Span::Week,
+                crate::config::Reach::Month => crate::policy::Span::Month,
+            };
+            ctx.zone.start_of(crate::standings::period_start(span, today))
+        }
+    };
     let due = match scan {
         Scan::Now => true,
         Scan::IfDue => locked.ledger.last_scan.is_none_or(|last| {
@@ -156,6 +174,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         }),
     };
     let mut notes = Vec::new();
+    let mut walk_stopped = false;
     let mut sources: Vec<Found> = Vec::new();
     let mut tampered = Vec::new();
     if let Some(transcript) = own {
@@ -171,7 +190,7 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
         learn_root(&mut locked.ledger.roots, transcript);
     }
     if due {
-        let since = SystemTime::from(day_start);
+        let since = SystemTime::from(horizon);
         let seen: HashSet<PathBuf> = sources.iter().map(|f| f.path.clone()).collect();
         let mut roots = ctx.roots.get().to_vec();
         for learned in &locked.ledger.roots {
@@ -180,8 +199,24 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
                 roots.push(resolved);
             }
         }
-        sources
-            .extend(discover::changed_since(&roots, since, &mut notes).into_iter().filter(|f| !seen.contains(&f.path)));
+        // The walk is bounded by the call's time like the reads after it, and picks up where the last one stopped.
+        let resume = locked.ledger.walk_from.take().map(PathBuf::from);
+        // The walk gets a third of the call's time at most: the reads after it (the session's own files first) need
+        // the rest.
+        let deadline = ctx.budget.deadline.map(|d| d.min(std::time::Instant::now() + WALK_FOR));
+        let mut bound = discover::Bound::until(deadline, resume);
+        let found = discover::changed_since(&roots, since, &mut notes, &mut bound);
+        sources.extend(found.into_iter().filter(|f| !seen.contains(&f.path)));
+        if let Some(stopped) = bound.stopped {
+            notes.push(format!(
+                "the walk of the transcript directories ran out of the call's time after {} entries; the next walk \
+                 goes on after `{}`",
+                bound.visited,
+                stopped.display()
+            ));
+            locked.ledger.walk_from = Some(stopped.to_string_lossy().into_owned());
+            walk_stopped = true;
+        }
     }
     let sources = bounded(&locked.ledger, sources, ctx.now, &mut notes);
     let mut budget = ctx.budget;
@@ -214,14 +249,14 @@ fn sync_once(locked: &mut Locked, own: Option<&Path>, scan: Scan, ctx: &Context)
     }
     if due {
         locked.ledger.last_scan = Some(ctx.now.timestamp());
-        let keep_from = day_start - Duration::days(1);
+        let keep_from = horizon - Duration::days(1);
         let keys_from = ctx.now.date_naive() - Duration::days(KEY_DAYS);
         let own_session = own.and_then(discover::session_of_transcript).unwrap_or_default();
         locked.ledger.prune(keep_from, keys_from, &own_session);
         KeyIndex::prune(&locked.store().dir().join("keys"), keys_from);
         crate::files::remove_stale_temps(locked.store().dir());
     }
-    Ok(Synced { stats, scanned: due, unfinished: unfinished > 0, tampered })
+    Ok(Synced { stats, scanned: due, unfinished: unfinished > 0 || walk_stopped, tampered })
 }
 
 /// A file may grow by this much between two looks, plus [`PLAUSIBLE_RATE`] per second since the last growth; a

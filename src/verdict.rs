@@ -12,7 +12,7 @@ use crate::config::{Config, Reserve};
 use crate::ledger::overlay;
 use crate::ledger::state::{Ledger, SessionSpend};
 use crate::ledger::store::Allowances;
-use crate::policy::{self, Limits, Scope, Verdict};
+use crate::policy::{self, Limits, Scope, Standing, Verdict};
 use crate::pricing::{PriceTable, ResponseFacts, Speed};
 use crate::usage::{Pico, Usage};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -52,6 +52,8 @@ pub(crate) struct Judge<'a> {
     pub today: NaiveDate,
     /// Now: what the mod reported or holds counts for a limited time.
     pub now: DateTime<Utc>,
+    /// The home directory, for `~/` in project globs.
+    pub home: Option<&'a std::path::Path>,
 }
 
 /// What the session and the day have spent, for the budgets.
@@ -99,10 +101,31 @@ impl Judge<'_> {
         spent
     }
 
+    /// Every budget in force for this session, for `ask`: the session's and the day's dollars, then every scope of
+    /// [`crate::standings`] (the block, the week, the month, tokens, projects, models, the burn rate). This list is
+    /// where a new source of limits adds its standings.
+    pub(crate) fn standings(&self, ask: Ask) -> Vec<Standing> {
+        let spent = self.spent(ask);
+        let mut standings = policy::standings(spent.session, spent.day, &self.limits());
+        standings.extend(crate::standings::more(&self.view()));
+        standings
+    }
+
+    /// The view of this session that [`crate::standings`] judges.
+    pub(crate) fn view(&self) -> crate::standings::View<'_> {
+        crate::standings::View {
+            ledger: self.ledger,
+            config: self.config,
+            session: Some(self.session),
+            extra: self.allowances.extra_for(self.session),
+            now: self.now,
+            home: self.home,
+        }
+    }
+
     /// Allow, warn or breach, for `ask`.
     pub(crate) fn verdict(&self, ask: Ask) -> Verdict {
-        let spent = self.spent(ask);
-        policy::assess(spent.session, spent.day, &self.limits())
+        policy::judge(self.standings(ask))
     }
 
     /// How much of a breached scope's spend is an estimate for responses whose final usage Claude Code never wrote,
@@ -115,6 +138,7 @@ impl Judge<'_> {
                 (session.estimate(per_response, None), session.total.incomplete)
             }
             Scope::Day => (self.ledger.day_estimate(self.today, per_response), self.ledger.day(self.today).incomplete),
+            _ => return None,
         };
         (estimate > Pico(0)).then_some((estimate, count))
     }
@@ -205,6 +229,7 @@ mod tests {
             session: "A",
             today: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
             now: now(),
+            home: None,
         };
         assert_eq!(judge.spent(Ask::Hook), Spent { session: usd(0.6), day: usd(0.8) });
         assert_eq!(judge.spent(Ask::Send), judge.spent(Ask::Hook));

@@ -59,7 +59,7 @@ pub(super) struct Burn {
 
 #[derive(Debug, Serialize)]
 pub(super) struct Reach {
-    pub(super) scope: &'static str,
+    pub(super) scope: String,
     /// Minutes from now; 0 when reached already, `None` when spend is not growing.
     pub(super) minutes_10m: Option<f64>,
     pub(super) minutes_60m: Option<f64>,
@@ -172,9 +172,11 @@ impl<'a> Live<'a> {
         let reach = report
             .scopes
             .iter()
+            // A burn rate is in dollars: the token budgets have no time to reach here.
+            .filter(|s| s.unit == "usd")
             .map(|s| {
-                let left = s.limit_usd - s.spent_usd;
-                Reach { scope: s.scope, minutes_10m: minutes(left, short), minutes_60m: minutes(left, long) }
+                let left = s.limit - s.spent;
+                Reach { scope: s.scope.clone(), minutes_10m: minutes(left, short), minutes_60m: minutes(left, long) }
             })
             .collect();
         let counted = (report.day.cost_usd, report.day.responses);

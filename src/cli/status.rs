@@ -9,7 +9,7 @@ use crate::ledger::state::{HookTimings, SessionSpend, Spend};
 use crate::ledger::store::{Locked, Store};
 use crate::locked::checks::{self, Check};
 use crate::place::Place;
-use crate::policy::{self, Limits, Verdict};
+use crate::policy::Verdict;
 use crate::sync::{self, Scan};
 use crate::text::thousands;
 use crate::transcript::tail::Budget;
@@ -29,8 +29,11 @@ pub(super) struct Report {
     pub(super) day: Totals,
     pub(super) sessions: Vec<SessionRow>,
     pub(super) budgets: Budgets,
-    /// Every budget that is not a session's own, nearest to its limit first (the views draw one bar each).
+    /// Every budget in force (with `--session`, that session's too), nearest to its limit first (the live views
+    /// draw one bar each).
     pub(super) scopes: Vec<ScopeRow>,
+    /// The plan's usage windows as `ccbreaker statusline` last recorded them, each with its age.
+    plan: Vec<PlanRow>,
     /// Models seen that no price table knows: their price is a guess.
     unknown_models: Vec<String>,
     /// Each of them, and the model whose rates it got (or `pricing.unknown_model`).
@@ -122,14 +125,6 @@ struct CorrectionStatus {
 
 /// One budget's spend against its limit, and its zone: `safe`, `warn` (from `budget.warn_at`) or `over`.
 #[derive(Debug, Serialize)]
-pub(super) struct ScopeRow {
-    pub(super) scope: &'static str,
-    pub(super) spent_usd: f64,
-    pub(super) limit_usd: f64,
-    pub(super) zone: &'static str,
-}
-
-#[derive(Debug, Serialize)]
 pub(super) struct Totals {
     pub(super) cost_usd: f64,
     input_tokens: u64,
@@ -183,6 +178,40 @@ struct HaltedRow {
     /// The event refused: `turn.step`, `agent.spawn`, `session.compact`, `http.fetch`, `PreToolUse`, ...
     event: String,
     reason: String,
+}
+
+/// One plan window's newest reading.
+#[derive(Debug, Serialize)]
+struct PlanRow {
+    window: String,
+    used_percentage: f64,
+    resets_at: Option<String>,
+    seen_at: Option<String>,
+    age_minutes: Option<i64>,
+    /// False once the window has reset since the reading: the plan budgets then ignore it.
+    current: bool,
+}
+
+/// One budget in force: what it has spent against its limit.
+#[derive(Debug, Serialize)]
+pub(super) struct ScopeRow {
+    /// A stable name: `session`, `daily`, `block_5h`, `weekly`, `monthly`, `session_tokens`, `daily_tokens`,
+    /// `project[N].daily`, `model[N].weekly`, ...
+    pub(super) scope: String,
+    /// As messages name it: `weekly budget`, `project "~/work/acme/**" daily budget`.
+    pub(super) name: String,
+    /// The config key that sets it.
+    key: String,
+    /// `usd` or `tokens`.
+    pub(super) unit: &'static str,
+    pub(super) spent: f64,
+    pub(super) limit: f64,
+    /// Spent over limit (1 at the limit).
+    pub(super) fraction: f64,
+    /// `safe`, `warn` (past its warning level) or `over` (at or past its limit).
+    pub(super) zone: &'static str,
+    /// When it starts afresh, if it does.
+    resets: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -258,7 +287,7 @@ pub(super) fn snapshot(
     scan: Scan,
 ) -> Result<(Report, Followed), Error> {
     let (locked, ctx) = refresh(config, place, io, now, scan)?;
-    let mut report = build(config, &place.config_path, &ctx, &locked, only);
+    let mut report = build(config, place, &ctx, &locked, only);
     let today = ctx.zone.date_of(now);
     let files = locked
         .ledger
@@ -342,7 +371,9 @@ pub(super) fn refresh<'a>(
     }
 }
 
-fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Locked, only: Option<&str>) -> Report {
+fn build(config: &Config, place: &Place, ctx: &sync::Context, locked: &Locked, only: Option<&str>) -> Report {
+    let config_path = &place.config_path;
+    let home = place.env.home.as_deref();
     let zone = ctx.zone;
     let today = zone.date_of(ctx.now);
     let ledger = &locked.ledger;
@@ -357,12 +388,16 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
             None => s.days.contains_key(&today) || !s.provisional.is_empty() || !s.reserved.is_empty(),
         })
         .map(|(id, s)| {
-            let judge = Judge { ledger, allowances: &locked.allowances, config, session: id, today, now: ctx.now };
+            let judge =
+                Judge { ledger, allowances: &locked.allowances, config, session: id, today, now: ctx.now, home };
             let mut row = session_row(id, s, &judge, today, b.incomplete_output_tokens);
             row.subagents_running = subagents_running(ledger, id, ctx.now);
             row
         })
         .collect();
+    let whose = only.unwrap_or("");
+    let judge = Judge { ledger, allowances: &locked.allowances, config, session: whose, today, now: ctx.now, home };
+    let scopes = scope_rows(config, &judge, only);
     sessions.sort_by(|a, b| b.totals.cost_usd.total_cmp(&a.totals.cost_usd).then(a.session_id.cmp(&b.session_id)));
     let unknown: BTreeSet<String> = ledger
         .sessions
@@ -375,7 +410,6 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
         timezone: zone.name(),
         day: Totals::of(&day, day_estimate),
         sessions,
-        scopes: scopes(day_spent(ledger, &locked.allowances, config, today, ctx.now), b),
         budgets: Budgets {
             session_usd: b.session_usd,
             daily_usd: b.daily_usd,
@@ -383,6 +417,19 @@ fn build(config: &Config, config_path: &Path, ctx: &sync::Context, locked: &Lock
             on_breach: config.policy.on_breach.as_str(),
             on_error: config.policy.on_error.as_str(),
         },
+        scopes,
+        plan: crate::plan::read(&place.state_dir)
+            .windows
+            .into_iter()
+            .map(|(window, w)| PlanRow {
+                current: w.is_current(ctx.now),
+                used_percentage: w.used_percentage,
+                resets_at: w.resets_at.map(crate::text::rfc3339),
+                age_minutes: w.seen_at.map(|at| (ctx.now - at).num_minutes()),
+                seen_at: w.seen_at.map(crate::text::rfc3339),
+                window,
+            })
+            .collect(),
         guessed_prices: unknown.iter().map(|m| (m.clone(), ctx.prices.guess(m).1)).collect(),
         unknown_models: unknown.into_iter().collect(),
         config: config_path.display().to_string(),
@@ -413,37 +460,6 @@ fn subagents_running(ledger: &crate::ledger::state::Ledger, session: &str, now: 
         .count()
 }
 
-/// What the day has spent for the daily budget (the estimates and what the mod reported included), as the hook
-/// judges it.
-fn day_spent(
-    ledger: &crate::ledger::state::Ledger,
-    allowances: &crate::ledger::store::Allowances,
-    config: &Config,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-) -> Pico {
-    Judge { ledger, allowances, config, session: "", today, now }.spent(Ask::Hook).day
-}
-
-/// The budgets over more than one session, nearest to its limit first.
-fn scopes(day_spent: Pico, b: &crate::config::Budget) -> Vec<ScopeRow> {
-    let limits = Limits::from_usd(0.0, b.daily_usd, b.warn_at, Pico(0));
-    let mut rows: Vec<ScopeRow> = [("daily", day_spent, limits.day)]
-        .into_iter()
-        .filter_map(|(scope, spent, limit)| {
-            let limit = limit?;
-            let zone = match policy::assess(Pico(0), spent, &limits) {
-                Verdict::Breach(_) => "over",
-                Verdict::Warn(_) => "warn",
-                Verdict::Allow => "safe",
-            };
-            Some(ScopeRow { scope, spent_usd: round_usd(spent), limit_usd: round_usd(limit), zone })
-        })
-        .collect();
-    rows.sort_by(|a, b| (b.spent_usd / b.limit_usd).total_cmp(&(a.spent_usd / a.limit_usd)));
-    rows
-}
-
 /// `20`, or `2.5`: an amount as the `allow` command takes it.
 fn usd_arg(usd: f64) -> String {
     if usd.fract() == 0.0 { format!("{usd:.0}") } else { format!("{usd}") }
@@ -469,6 +485,58 @@ fn correction_status(config: &Config, place: &Place, now: DateTime<Utc>) -> Opti
             .unwrap_or_default(),
         others: factors.as_ref().map(|f| clamp(f.fallback.unwrap_or(1.0))),
     })
+}
+
+/// Every budget in force, nearest to its limit first: the day's and the machine's scopes, and with `--session` that
+/// session's own.
+fn scope_rows(config: &Config, judge: &Judge, only: Option<&str>) -> Vec<ScopeRow> {
+    let b = &config.budget;
+    let mut standings = judge.standings(Ask::Hook);
+    if only.is_none_or(|id| !judge.ledger.sessions.contains_key(id)) {
+        // The machine's view: the day's and every machine-wide scope, every project and model entry.
+        standings.retain(|s| s.scope == crate::policy::Scope::Day);
+        standings.extend(crate::standings::more(&crate::standings::View { session: None, ..judge.view() }));
+    }
+    let mut rows: Vec<(u64, ScopeRow)> = standings
+        .iter()
+        .map(|s| {
+            let words = crate::standings::words(s, config);
+            let (unit, spent, limit) = if s.scope.tokens() {
+                ("tokens", s.spent.0 as f64, s.limit.0 as f64)
+            } else {
+                ("usd", round_usd(s.spent), round_usd(s.limit))
+            };
+            let resets = match s.scope {
+                crate::policy::Scope::Day => Some(format!("at midnight ({})", b.timezone.name())),
+                _ => words.resets,
+            };
+            let row = ScopeRow {
+                scope: s.scope.key(),
+                name: words.name,
+                key: words.key,
+                unit,
+                spent,
+                limit,
+                fraction: s.per_mille() as f64 / 1000.0,
+                zone: zone(s),
+                resets,
+            };
+            (s.per_mille(), row)
+        })
+        .collect();
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
+    rows.into_iter().map(|(_, row)| row).collect()
+}
+
+/// A scope's zone, as the live views colour it.
+fn zone(s: &crate::policy::Standing) -> &'static str {
+    if s.spent >= s.limit {
+        "over"
+    } else if s.warn_per_mille.is_some_and(|w| s.per_mille() >= w) {
+        "warn"
+    } else {
+        "safe"
+    }
 }
 
 fn session_row(id: &str, s: &SessionSpend, judge: &Judge, today: NaiveDate, per_response: Option<u64>) -> SessionRow {
@@ -567,6 +635,35 @@ fn write_report(r: &Report, width: crate::text::Width, out: &mut String) -> std:
     )?;
     if let Some(p) = &r.protection {
         writeln!(out, "protection: {}", p.summary)?;
+    }
+    if !r.scopes.is_empty() {
+        writeln!(out, "\nscopes (nearest to its limit first):")?;
+        let mut table = Table::new(&[
+            ("budget", Align::Left),
+            ("spent", Align::Right),
+            ("limit", Align::Right),
+            ("", Align::Right),
+            ("resets", Align::Left),
+        ]);
+        table.droppable("resets", 1);
+        for s in &r.scopes {
+            let show = |x: f64| if s.unit == "tokens" { format!("{} tokens", thousands(x as u64)) } else { usd(x) };
+            let cells = vec![
+                s.name.clone(),
+                show(s.spent),
+                show(s.limit),
+                format!("{:.0}%", s.fraction * 100.0),
+                s.resets.clone().unwrap_or_default(),
+            ];
+            table.row(RowKind::Body, cells);
+        }
+        out.push_str(&table.render_fit(Style::new(false, true), width));
+    }
+    for p in &r.plan {
+        let age = p.age_minutes.map(|m| format!(", seen {m} min ago")).unwrap_or_default();
+        let resets = p.resets_at.as_deref().map(|at| format!(", resets {at}")).unwrap_or_default();
+        let stale = if p.current { "" } else { " (the window has reset since: ignored)" };
+        writeln!(out, "plan {}: {:.0}% used{resets}{age}{stale}", p.window, p.used_percentage)?;
     }
     if r.sessions.is_empty() {
         writeln!(out, "\nno session has spent anything today")?;

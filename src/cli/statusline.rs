@@ -8,7 +8,7 @@ use super::Io;
 use super::args::Args;
 use crate::error::{Error, exit};
 use crate::ledger::store::Store;
-use crate::policy::{self, Limits, Scope, Verdict};
+use crate::policy::{self, Limits, Verdict};
 use crate::statusline::{Gauge, Meter, Value, render};
 use crate::usage::Pico;
 use serde_json::Value as Json;
@@ -72,14 +72,36 @@ fn meter(payload: &Json, io: &Io) -> (Meter, f64) {
             value: Value::Money { spent, limit, approx },
         })
     };
+    let view = crate::standings::View {
+        ledger: &ledger,
+        config: &config,
+        session: session_id.as_deref(),
+        extra,
+        now,
+        home: place.env.home.as_deref(),
+    };
+    let more = if session_id.is_some() { crate::standings::more(&view) } else { Vec::new() };
+    // Every other budget in force, as a gauge (tokens as the share of their limit).
+    let others = more
+        .iter()
+        .map(|s| {
+            let words = crate::standings::words(s, &config);
+            let short = s.scope.key();
+            let value = if s.scope.tokens() {
+                Value::Percent(s.per_mille() as f64 / 10.0)
+            } else {
+                Value::Money { spent: s.spent, limit: s.limit, approx: false }
+            };
+            Gauge { name: words.name.trim_end_matches(" budget").to_owned(), short, value }
+        })
+        .collect();
+    let mut standings = policy::standings(session_spent, day_spent, &limits);
+    standings.extend(more);
     let blocked = match entry {
         Some(s) if s.tampered.is_some() => Some("tampered transcript".to_owned()),
         _ if session_id.is_none() => None,
-        _ => match policy::assess(session_spent, day_spent, &limits) {
-            Verdict::Breach(standing) => Some(match standing.scope {
-                Scope::Session => "session budget".to_owned(),
-                Scope::Day => "daily budget".to_owned(),
-            }),
+        _ => match policy::judge(standings) {
+            Verdict::Breach(standing) => Some(crate::standings::words(&standing, &config).name),
             _ => entry.and_then(|s| s.blocked_since).map(|_| "blocked".to_owned()),
         },
     };
@@ -101,7 +123,7 @@ fn meter(payload: &Json, io: &Io) -> (Meter, f64) {
     let meter = Meter {
         session: money("session", "s", session_spent, limits.session, approx).filter(|_| session_id.is_some()),
         day: money("today", "d", day_spent, limits.day, false),
-        others: Vec::new(),
+        others,
         plan,
         blocked,
         note: None,

@@ -126,6 +126,11 @@ fn usd(x: f64) -> String {
     crate::usage::Pico::from_usd(x).to_string()
 }
 
+/// A scope's spend or limit in its unit: `$12.50`, or `1,200,000 tok`.
+fn amount(unit: &str, x: f64) -> String {
+    if unit == "tokens" { format!("{} tok", crate::text::thousands(x as u64)) } else { usd(x) }
+}
+
 /// `2h05m`, `45m`.
 fn duration(minutes: f64) -> String {
     let m = minutes.round() as i64;
@@ -190,13 +195,13 @@ fn lines(frame: &Frame, ui: Ui, width: u16, height: Option<u16>, look: Look) -> 
     for scope in &s.scopes {
         let right = format!(
             " {} / {} {:>4.0}% {}",
-            usd(scope.spent_usd),
-            usd(scope.limit_usd),
-            scope.spent_usd / scope.limit_usd * 100.0,
+            amount(scope.unit, scope.spent),
+            amount(scope.unit, scope.limit),
+            scope.fraction * 100.0,
             scope.zone.to_uppercase()
         );
         let bar_width = width.saturating_sub(10 + right.chars().count()).clamp(10, 60);
-        let filled = ((scope.spent_usd / scope.limit_usd).clamp(0.0, 1.0) * bar_width as f64).round() as usize;
+        let filled = (scope.fraction.clamp(0.0, 1.0) * bar_width as f64).round() as usize;
         let warn_at = ((s.budgets.warn_at.clamp(0.0, 1.0)) * bar_width as f64).round() as usize;
         let (full, empty, mark) = if ascii { ('#', '.', '|') } else { ('█', '░', '│') };
         let bar: String = (0..bar_width)
@@ -212,7 +217,7 @@ fn lines(frame: &Frame, ui: Ui, width: u16, height: Option<u16>, look: Look) -> 
             .collect();
         let color = Style::new().fg(zone_color(scope.zone));
         top.push(Line::from(vec![
-            Span::raw(format!("{:<9}", cut(scope.scope, 8))),
+            Span::raw(format!("{:<9}", cut(&scope.scope, 8))),
             Span::styled(bar, color),
             Span::styled(right, color),
         ]));

@@ -410,18 +410,7 @@ impl<'p> Extract<'p> {
         for (id, name, input) in found {
             let name = name.and_then(string).unwrap_or_default();
             let raw = input.unwrap_or(b"null");
-            let parsed: Option<Value> =
-                if raw.len() <= MAX_NORMALISED_INPUT { serde_json::from_slice(raw).ok() } else { None };
-            let key = match &parsed {
-                Some(value) => {
-                    let mut canonical = String::with_capacity(raw.len());
-                    canonical.push_str(&name);
-                    canonical.push('\0');
-                    normalise(value, &mut canonical);
-                    hash(canonical.as_bytes())
-                }
-                None => hash(&[name.as_bytes(), b"\0", raw].concat()),
-            };
+            let (key, parsed) = call_key(&name, raw);
             let field = |k: &str| parsed.as_ref().and_then(|v| v.get(k));
             let text = |k: &str| field(k).and_then(Value::as_str);
             let path = text("file_path").or_else(|| text("notebook_path"));
@@ -464,6 +453,24 @@ impl<'p> Extract<'p> {
             self.thread.calls.push(call);
         }
     }
+}
+
+/// A tool call's key: the hash of its name and its input as canonical text (key order and white space do not
+/// matter), and the input parsed; an input too large or not JSON is hashed as written. The audit's loop finding
+/// and the hook's loop breaker use the same key.
+pub(crate) fn call_key(name: &str, raw: &[u8]) -> (u64, Option<Value>) {
+    let parsed: Option<Value> = if raw.len() <= MAX_NORMALISED_INPUT { serde_json::from_slice(raw).ok() } else { None };
+    let key = match &parsed {
+        Some(value) => {
+            let mut canonical = String::with_capacity(raw.len());
+            canonical.push_str(name);
+            canonical.push('\0');
+            normalise(value, &mut canonical);
+            hash(canonical.as_bytes())
+        }
+        None => hash(&[name.as_bytes(), b"\0", raw].concat()),
+    };
+    (key, parsed)
 }
 
 /// A JSON value as canonical text: object keys sorted, runs of white space in strings collapsed to one space.

@@ -45,6 +45,12 @@ impl Loop {
 /// Every loop in `calls` (one thread's calls, in order). A call belongs to one loop at most; repeats win over
 /// ping-pongs.
 pub(crate) fn detect(calls: &[Seen]) -> Vec<Loop> {
+    detect_with(calls, REPEATS, WINDOW_MS)
+}
+
+/// [`detect`] with another count of identical calls and window (the loop breaker's `repeats` and `window_minutes`).
+pub(crate) fn detect_with(calls: &[Seen], repeats: usize, window_ms: i64) -> Vec<Loop> {
+    let repeats = repeats.max(2);
     let mut loops = Vec::new();
     let mut taken = vec![false; calls.len()];
     // Runs of one key with no other call's write between consecutive occurrences.
@@ -64,17 +70,17 @@ pub(crate) fn detect(calls: &[Seen]) -> Vec<Loop> {
         run.0 = writes;
     }
     finished.extend(runs.into_values().map(|(_, run)| run));
-    for run in finished.into_iter().filter(|r| r.len() >= REPEATS) {
+    for run in finished.into_iter().filter(|r| r.len() >= repeats) {
         let mut marked = vec![false; run.len()];
-        for j in 0..=run.len() - REPEATS {
-            if calls[run[j + REPEATS - 1]].at_ms - calls[run[j]].at_ms <= WINDOW_MS {
-                marked[j..j + REPEATS].iter_mut().for_each(|m| *m = true);
+        for j in 0..=run.len() - repeats {
+            if calls[run[j + repeats - 1]].at_ms - calls[run[j]].at_ms <= window_ms {
+                marked[j..j + repeats].iter_mut().for_each(|m| *m = true);
             }
         }
         let mut current: Vec<usize> = Vec::new();
         for (j, &i) in run.iter().enumerate().filter(|(j, _)| marked[*j]) {
             if let Some(&last) = current.last()
-                && (calls[i].at_ms - calls[last].at_ms > WINDOW_MS || !marked[j - 1])
+                && (calls[i].at_ms - calls[last].at_ms > window_ms || !marked[j - 1])
             {
                 loops.push(Loop { kind: Kind::Repeat, calls: std::mem::take(&mut current) });
             }

@@ -9,6 +9,7 @@ use crate::config::{AlertKind, OnError};
 use crate::error::Error;
 use crate::place::Place;
 use crate::policy::{Scope, Standing};
+use crate::standings::amount;
 use crate::transcript::discover;
 use chrono::{DateTime, Utc};
 
@@ -51,8 +52,25 @@ fn with_session(call: &Call, mut alert: Alert) -> Alert {
 }
 
 fn scope_key(call: &Call, standing: Option<Standing>) -> String {
-    match standing.map(|s| s.scope) {
-        Some(Scope::Day) => format!("day:{}", call.today()),
+    match standing {
+        Some(Standing { scope: Scope::Day, .. }) => format!("day:{}", call.today()),
+        // What one session does (its tokens, its loops, spawns, errors, burn rate, its project's session budget): per
+        // session, like the session budget.
+        Some(s)
+            if matches!(
+                s.scope,
+                Scope::SessionTokens
+                    | Scope::Loop
+                    | Scope::Subagents
+                    | Scope::ApiErrors
+                    | Scope::BurnSession
+                    | Scope::Project { span: crate::policy::Span::Session, .. }
+            ) =>
+        {
+            format!("{}:{}", s.scope.key(), call.session)
+        }
+        // The machine's scopes: per scope and period (a block, a week, a model's day).
+        Some(s) if s.scope != Scope::Session => format!("{}:{}", s.scope.key(), s.period),
         _ => format!("session:{}", call.session),
     }
 }
@@ -63,13 +81,19 @@ pub(super) fn block_alert(call: &Call, reason: &str, standing: Option<Standing>,
         (true, _) => {
             (AlertKind::Tamper, "ccbreaker: a session was stopped: its transcript was tampered with".to_owned())
         }
-        (false, Some(s)) => {
-            (AlertKind::Block, format!("ccbreaker: {} budget reached: {} of {}", scope_name(s.scope), s.spent, s.limit))
-        }
+        (false, Some(s)) => (
+            AlertKind::Block,
+            format!(
+                "ccbreaker: {} reached: {} of {}",
+                scope_name(call, s),
+                amount(s.scope, s.spent),
+                amount(s.scope, s.limit)
+            ),
+        ),
         (false, None) => (AlertKind::Block, "ccbreaker: a session was stopped".to_owned()),
     };
     let mut alert = Alert::new(kind, scope_key(call, standing), title, reason.to_owned(), call.now);
-    if let Some(s) = standing {
+    if let Some(s) = standing.filter(|s| !s.scope.counts()) {
         alert.spent_usd = Some(s.spent.usd());
         alert.limit_usd = Some(s.limit.usd());
     }
@@ -79,11 +103,17 @@ pub(super) fn block_alert(call: &Call, reason: &str, standing: Option<Standing>,
 /// A warning shown (once per budget and session).
 pub(super) fn warn_alert(call: &Call, message: &str, standing: Option<Standing>) -> Alert {
     let title = match standing {
-        Some(s) => format!("ccbreaker: {} budget at {}% ({} of {})", scope_name(s.scope), percent(s), s.spent, s.limit),
+        Some(s) => format!(
+            "ccbreaker: {} at {}% ({} of {})",
+            scope_name(call, s),
+            percent(s),
+            amount(s.scope, s.spent),
+            amount(s.scope, s.limit)
+        ),
         None => "ccbreaker: a budget is nearly spent".to_owned(),
     };
     let mut alert = Alert::new(AlertKind::Warn, scope_key(call, standing), title, message.to_owned(), call.now);
-    if let Some(s) = standing {
+    if let Some(s) = standing.filter(|s| !s.scope.counts()) {
         alert.spent_usd = Some(s.spent.usd());
         alert.limit_usd = Some(s.limit.usd());
     }
@@ -109,11 +139,8 @@ pub(super) fn fault_alert(call: &Call, err: &Error, on_error: OnError) -> Alert 
     with_session(call, Alert::new(kind, "hook".to_owned(), title.to_owned(), message, call.now))
 }
 
-fn scope_name(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Session => "session",
-        Scope::Day => "daily",
-    }
+fn scope_name(call: &Call, s: Standing) -> String {
+    crate::standings::words(&s, &call.config).name
 }
 
 fn percent(s: Standing) -> u64 {

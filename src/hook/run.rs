@@ -3,6 +3,7 @@
 //! call is one value ([`Call`]) that each step reads; errors in ccbreaker's own files go through
 //! `policy.on_error` in one place ([`own_fault`]); and every answer, whatever the path to it, is logged once.
 
+use super::breakers::{self, Trip};
 use super::event::{Event, EventKind, ModAsk, ToolInput};
 use super::gate;
 use super::output::{Action, Answer, render};
@@ -18,7 +19,7 @@ use crate::ledger::state::{Halted, HookTimings, Tampered};
 use crate::ledger::store::{Locked, Store};
 use crate::locked::Mode;
 use crate::place::{Effective, NoConfig, Place};
-use crate::policy::{self, Scope, Standing, Verdict};
+use crate::policy::{Scope, Standing, Verdict};
 use crate::pricing::PriceTable;
 use crate::sync::{self, Scan};
 use crate::transcript::discover;
@@ -215,6 +216,10 @@ fn answer(call: &Call) -> Outcome {
             let mut alert = None;
             let mut halt = None;
             match (&decision.action, kind.can_block()) {
+                (Action::Block(reason), true) if decision.deny_only => {
+                    call.audit(audit::Kind::Block, reason);
+                    alert = Some(super::follow::warn_alert(call, reason, decision.breach));
+                }
                 (Action::Block(reason), true) => {
                     let what = if decision.tampered { audit::Kind::Refuse } else { audit::Kind::Block };
                     call.audit(what, reason);
@@ -229,7 +234,14 @@ fn answer(call: &Call) -> Outcome {
             }
             let alert = alert.or(decision.team_alert.take());
             let action = with_notice(decision.action, call.effective.notice.as_deref());
-            let answer = render(kind, &action, policy.on_breach);
+            let on_breach = match policy.on_breach {
+                OnBreach::Stop if decision.deny_only => OnBreach::Deny,
+                other => other,
+            };
+            let mut answer = render(kind, &action, on_breach);
+            if let Some(downgrade) = decision.downgrade {
+                answer = downgraded(&action, downgrade);
+            }
             Outcome {
                 answer,
                 session: Some(call.session.clone()),
@@ -273,6 +285,22 @@ fn answer(call: &Call) -> Outcome {
             outcome
         }
     }
+}
+
+/// A `PreToolUse` let through with its input rewritten (the subagent on the cheaper model), with the warning or the
+/// downgrade's notice shown.
+fn downgraded(action: &Action, downgrade: breakers::Downgrade) -> Answer {
+    let mut answer = serde_json::json!({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+        "permissionDecision": "allow", "updatedInput": downgrade.input}});
+    let message = match (action, downgrade.message) {
+        (Action::Warn(warning), Some(note)) => Some(format!("{warning} {note}")),
+        (Action::Warn(warning), None) => Some(warning.clone()),
+        (_, note) => note,
+    };
+    if let Some(message) = message {
+        answer["systemMessage"] = serde_json::Value::String(message);
+    }
+    Answer { stdout: format!("{answer}\n"), stderr: String::new(), code: crate::error::exit::OK }
 }
 
 /// The notice that the last good config is in force, shown with whatever the call answers (a block keeps its
@@ -324,6 +352,15 @@ impl Call<'_> {
         let _ = audit::append(&self.state_dir, &entry);
     }
 
+    /// The config file as a block reason names it (in locked mode, to be edited as root).
+    pub(super) fn config_shown(&self) -> String {
+        if self.place.is_locked() {
+            format!("{} (as root)", self.config_path.display())
+        } else {
+            self.config_path.display().to_string()
+        }
+    }
+
     pub(super) fn today(&self) -> NaiveDate {
         self.config.budget.timezone.date_of(self.now)
     }
@@ -337,6 +374,7 @@ impl Call<'_> {
             session: &self.session,
             today: self.today(),
             now: self.now,
+            home: self.env.home.as_deref(),
         }
     }
 }
@@ -423,6 +461,10 @@ struct Decision {
     /// What the team's side raises (see [`team_step`]), and whether the block is the team's.
     team_alert: Option<Alert>,
     team_block: bool,
+    /// The block refuses this call only (the loop breaker below its stop), whatever `on_breach` says.
+    deny_only: bool,
+    /// The call is let through with its subagent on the cheaper model (`policy.downgrade_at`).
+    downgrade: Option<breakers::Downgrade>,
 }
 
 /// The parts of a call that reading and deciding need: prices and roots, the store, the lock's patience, and the
@@ -454,6 +496,7 @@ impl<'a> Setup<'a> {
         timings.lock_us += micros(locked_at - before_lock);
         remember_config(&mut locked, call);
         apply_grant(&mut locked, call);
+        copy_plan_usage(&mut locked, call);
         // Marked before reading, so the tool-call ids of this read are remembered for the session (a hook waits for
         // them), and its responses are paired with the steps the mod reports (see `ledger::overlay`).
         let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
@@ -485,6 +528,26 @@ impl<'a> Setup<'a> {
     }
 }
 
+/// With a plan budget set, the plan's windows as `ccbreaker statusline` last recorded them, into the ledger, where
+/// the decision reads them (the newest reading wins; the file is read only when a plan budget is set).
+fn copy_plan_usage(locked: &mut Locked, call: &Call) {
+    let scopes = &call.config.budget.scopes;
+    if scopes.five_hour_pct <= 0.0 && scopes.seven_day_pct <= 0.0 {
+        return;
+    }
+    for (window, w) in crate::plan::read(&call.state_dir).windows {
+        let newer = locked.ledger.plan.get(&window).is_none_or(|kept| kept.seen_at <= w.seen_at);
+        if newer {
+            let reading = crate::ledger::state::PlanReading {
+                used_percentage: w.used_percentage,
+                resets_at: w.resets_at,
+                seen_at: w.seen_at,
+            };
+            locked.ledger.plan.insert(window, reading);
+        }
+    }
+}
+
 /// Keeps the config just read as the last good copy, when it differs from the one kept.
 fn remember_config(locked: &mut Locked, call: &Call) {
     let effective = call.effective;
@@ -510,6 +573,10 @@ fn apply_grant(locked: &mut Locked, call: &Call) {
     entry.warned_session = false;
     entry.warned_day = None;
     entry.blocked_since = None;
+    if let Some(tripped) = entry.tripped.take() {
+        entry.calls.clear();
+        call.audit(audit::Kind::Allow, &format!("breaker lifted: {}", tripped.reason));
+    }
     let Some(tampered) = entry.tampered.take() else { return };
     if let Some(transcript) = call.event.transcript_path.as_deref() {
         let main = transcript.to_string_lossy().into_owned();
@@ -544,28 +611,52 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             continue;
         }
         // The budget the verdict is about (for a warning, the first one it warns of afresh), for the alert.
-        let warned =
-            |locked: &Locked| locked.ledger.sessions.get(&call.session).map(|e| (e.warned_session, e.warned_day));
+        let warned = |locked: &Locked| {
+            locked.ledger.sessions.get(&call.session).map(|e| (e.warned_session, e.warned_day, e.warned.clone()))
+        };
         let before = warned(&locked);
         let standings = match &verdict {
             Verdict::Breach(standing) => vec![*standing],
             Verdict::Warn(standings) => standings.clone(),
             Verdict::Allow => Vec::new(),
         };
-        let action = match &tampered {
-            Some(flag) => Action::Block(tamper_reason(flag, call)),
+        // A breaker's verdict comes before the budgets' (a session a breaker stopped stays stopped).
+        let trip = match &tampered {
+            None => breaker_trip(&mut locked, call),
+            Some(_) => None,
+        };
+        let mut deny_only = false;
+        let mut tripped_by = None;
+        let action = match (&tampered, trip) {
+            (Some(flag), _) => Action::Block(tamper_reason(flag, call)),
             // A finished step is recorded (`gate::keep`); there is nothing to decide.
-            None if call.kind == EventKind::Mod(ModAsk::StepEnd) => Action::Allow,
-            None => conclude(&mut locked, call, verdict, setup.ctx.correction.is_some()),
+            (None, _) if call.kind == EventKind::Mod(ModAsk::StepEnd) => Action::Allow,
+            (None, Some(Trip::Stop(reason, standing))) => {
+                tripped_by = standing;
+                locked.ledger.sessions.entry(call.session.clone()).or_default().blocked_since.get_or_insert(call.now);
+                Action::Block(reason)
+            }
+            (None, Some(Trip::Deny(reason, standing))) => {
+                (deny_only, tripped_by) = (true, Some(standing));
+                Action::Block(reason)
+            }
+            (None, None) => conclude(&mut locked, call, verdict, setup.ctx.correction.is_some()),
         };
         let (action, team_alert, team_block) = team_step(call, &mut locked, action)?;
         let after = warned(&locked);
-        let fresh = |scope: Scope| match scope {
-            Scope::Session => before.map(|b| b.0) != after.map(|a| a.0),
-            Scope::Day => before.map(|b| b.1) != after.map(|a| a.1),
+        let fresh = |s: &Standing| match s.scope {
+            Scope::Session => before.as_ref().map(|b| b.0) != after.as_ref().map(|a| a.0),
+            Scope::Day => before.as_ref().map(|b| b.1) != after.as_ref().map(|a| a.1),
+            _ => {
+                let key = warn_key(s);
+                let had =
+                    |w: &Option<(bool, Option<NaiveDate>, Vec<String>)>| w.as_ref().is_some_and(|w| w.2.contains(&key));
+                !had(&before) && had(&after)
+            }
         };
         let breach = match &action {
-            Action::Warn(_) => standings.iter().copied().find(|s| fresh(s.scope)),
+            _ if tripped_by.is_some() => tripped_by,
+            Action::Warn(_) => standings.iter().copied().find(|s| fresh(s)),
             _ => standings.first().copied(),
         };
         match (&action, call.gate) {
@@ -576,6 +667,10 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             }
             _ => {}
         }
+        let downgrade = match &action {
+            Action::Allow | Action::Warn(_) => breakers::downgrade(&mut locked, call),
+            Action::Block(_) => None,
+        };
         let wait_us = wait_started.map_or(0, |at| micros(at.elapsed()));
         locked.ledger.last_hook = Some(HookTimings {
             decide_us: micros(call.started.elapsed() - read_at),
@@ -587,7 +682,16 @@ fn decide(call: &Call) -> Result<Decision, Error> {
             ..timings
         });
         save(locked)?;
-        return Ok(Decision { action, wait_us, tampered: tampered.is_some(), breach, team_alert, team_block });
+        return Ok(Decision {
+            action,
+            wait_us,
+            tampered: tampered.is_some(),
+            breach,
+            team_alert,
+            team_block,
+            deny_only,
+            downgrade,
+        });
     }
 }
 
@@ -611,6 +715,23 @@ fn team_step(call: &Call, locked: &mut Locked, action: Action) -> Result<(Action
         }
         (_, _, action) => Ok((action, check.alert, false)),
     }
+}
+
+/// A breaker's verdict on this call: a session stopped earlier, or the loop breaker (which remembers the call). A
+/// stop is kept in the session.
+fn breaker_trip(locked: &mut Locked, call: &Call) -> Option<Trip> {
+    if let Some(reason) = breakers::tripped(locked, call) {
+        return Some(Trip::Stop(reason, None));
+    }
+    breakers::track_agents(locked, call);
+    if let Some(refused) = breakers::check_spawn(locked, call) {
+        return Some(refused);
+    }
+    let trip = breakers::check_api_errors(locked, call).or_else(|| breakers::check_loop(locked, call))?;
+    if let Trip::Stop(reason, _) = &trip {
+        breakers::trip(locked, call, reason);
+    }
+    Some(trip)
 }
 
 /// Records a gate's refusal in the session (what `ccbreaker exec` reads to tell a halted run from a finished one).
@@ -650,17 +771,37 @@ fn assess(call: &Call, locked: &Locked, prices: &PriceTable) -> (Verdict, bool) 
     }
     let spend = locked.ledger.sessions.get(&call.session);
     let verdict = judge.verdict(Ask::Hook);
+    if matches!(verdict, Verdict::Breach(_)) {
+        return (verdict, false);
+    }
     let pending = match (call.kind, call.event.tool_use_id.as_deref()) {
         (EventKind::PreToolUse, Some(id)) => !spend.is_some_and(|s| s.saw_tool_use(id)),
         _ => false,
     };
-    let worth_waiting = pending && !matches!(verdict, Verdict::Breach(_)) && {
-        let spent = judge.spent(Ask::Hook);
-        let bound = verdict::next_response_bound(spend, None, prices, call.now);
-        policy::within_reach(spent.session, spent.day, bound, &judge.limits())
-    };
-    (verdict, worth_waiting)
+    let predict = call.config.policy.predict && call.kind.can_block();
+    if !pending && !predict {
+        return (verdict, false);
+    }
+    // The dollar budget the next response could reach, if any (every scope counts, not only the session and day).
+    let bound = verdict::next_response_bound(spend, None, prices, call.now);
+    let reach =
+        judge.standings(Ask::Hook).into_iter().find(|s| !s.scope.counts() && s.spent.saturating_add(bound) >= s.limit);
+    match reach {
+        // The response that issued this call is still being written, and could cross a budget: wait for it.
+        Some(_) if pending => (verdict, true),
+        // `policy.predict`: refuse before the crossing (the reason says the budget is not yet reached).
+        Some(standing) if predict => (Verdict::Breach(standing), false),
+        _ => (verdict, false),
+    }
 }
+
+/// What records that the warning of a scope beyond the session and the day was shown for its period.
+fn warn_key(s: &Standing) -> String {
+    format!("{}@{}", s.scope.key(), s.period)
+}
+
+/// How many warnings of other scopes a session remembers (a long session crosses many 5-hour blocks).
+const WARNED_KEPT: usize = 32;
 
 /// Turns the verdict into an action, recording warnings shown and blocks in the session's entry.
 fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict, corrected: bool) -> Action {
@@ -673,6 +814,11 @@ fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict, corrected: bool)
     let entry = locked.ledger.sessions.entry(call.session.clone()).or_default();
     if entry.project.is_empty() {
         entry.project = project;
+    }
+    if entry.dir.is_empty() {
+        // Until a response says where the session runs: where Claude Code says its project is.
+        let dir = call.env.project_dir.clone().or_else(|| call.event.cwd.as_deref().map(PathBuf::from));
+        entry.dir = dir.map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
     }
     if !call.kind.is_mod() {
         entry.hooked = true;
@@ -692,15 +838,21 @@ fn conclude(locked: &mut Locked, call: &Call, verdict: Verdict, corrected: bool)
                 .filter(|s| match s.scope {
                     Scope::Session => !entry.warned_session,
                     Scope::Day => entry.warned_day != Some(today),
+                    _ => !entry.warned.contains(&warn_key(s)),
                 })
                 .collect();
             for s in &fresh {
                 match s.scope {
                     Scope::Session => entry.warned_session = true,
                     Scope::Day => entry.warned_day = Some(today),
+                    _ => {
+                        entry.warned.push(warn_key(s));
+                        let excess = entry.warned.len().saturating_sub(WARNED_KEPT);
+                        entry.warned.drain(..excess);
+                    }
                 }
             }
-            if fresh.is_empty() { Action::Allow } else { Action::Warn(warning(&fresh)) }
+            if fresh.is_empty() { Action::Allow } else { Action::Warn(warning(&fresh, &call.config)) }
         }
     };
     if matches!(action, Action::Allow) {
@@ -735,11 +887,25 @@ fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Cal
     };
     let lift =
         format!("{} allow --session {} --add-usd {}", call.place.human_command(), call.session, format_usd_arg(extra));
-    let config = if call.place.is_locked() {
-        format!("{} (as root)", call.config_path.display())
-    } else {
-        call.config_path.display().to_string()
-    };
+    let config = call.config_shown();
+    if standing.spent < standing.limit {
+        // `policy.predict`: refused before the crossing.
+        let words = crate::standings::words(standing, &call.config);
+        let spent = match standing.scope {
+            Scope::Session => format!("this session has spent {spent}{estimate}"),
+            Scope::Day => format!("{spent}{estimate} spent today across all sessions"),
+            _ => format!("{}{estimate}", words.spent),
+        };
+        return format!(
+            "ccbreaker: {} would be reached by the next response: {spent} of a {} {}, and one response can cost \
+             more than the {} left (policy.predict). To go on, run `{lift}` in a terminal, or raise {} in {config}.",
+            words.name,
+            standing.limit,
+            words.name,
+            standing.limit.saturating_sub(standing.spent),
+            words.key,
+        );
+    }
     match standing.scope {
         Scope::Session => format!(
             "ccbreaker: session budget reached: this session has spent {spent}{estimate} of its {} budget. To go on, \
@@ -754,6 +920,30 @@ fn breach_reason(standing: &Standing, estimated: Option<(Pico, u64)>, call: &Cal
             call.config.budget.timezone.name(),
             standing.limit,
         ),
+        scope if scope.counts() => {
+            let words = crate::standings::words(standing, &call.config);
+            let resets =
+                words.resets.map(|r| format!(" It resets {r}; to go on sooner,")).unwrap_or(" To go on,".to_owned());
+            format!(
+                "ccbreaker: {} reached: {} of a {} {} ({}).{resets} raise {} in {config}.",
+                words.name,
+                words.spent,
+                crate::standings::amount(scope, standing.limit),
+                words.name,
+                words.key,
+                words.key,
+            )
+        }
+        _ => {
+            let words = crate::standings::words(standing, &call.config);
+            let resets =
+                words.resets.map(|r| format!(" It resets {r}; to go on now,")).unwrap_or(" To go on,".to_owned());
+            format!(
+                "ccbreaker: {} reached: {}{estimate} of a {} {} ({}).{resets} run `{lift}` in a terminal, or raise {} in \
+                 {config}.",
+                words.name, words.spent, standing.limit, words.name, words.key, words.key,
+            )
+        }
     }
 }
 
@@ -761,7 +951,7 @@ fn format_usd_arg(usd: f64) -> String {
     if usd.fract() == 0.0 { format!("{usd:.0}") } else { format!("{usd}") }
 }
 
-fn warning(standings: &[Standing]) -> String {
+fn warning(standings: &[Standing], config: &crate::config::Config) -> String {
     let parts: Vec<String> = standings
         .iter()
         .map(|s| {
@@ -769,6 +959,15 @@ fn warning(standings: &[Standing]) -> String {
             match s.scope {
                 Scope::Session => format!("this session has spent {} of its {} budget ({percent}%)", s.spent, s.limit),
                 Scope::Day => format!("{} spent today of the {} daily budget ({percent}%)", s.spent, s.limit),
+                scope => {
+                    let words = crate::standings::words(s, config);
+                    format!(
+                        "{} of the {} {} ({percent}%)",
+                        words.spent,
+                        crate::standings::amount(scope, s.limit),
+                        words.name
+                    )
+                }
             }
         })
         .collect();

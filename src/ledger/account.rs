@@ -11,7 +11,7 @@
 
 use super::keys::{Candidate, Found, KeyIndex, KeysError, Record, Seen};
 use super::overlay;
-use super::state::{FileCursor, Ledger, Share};
+use super::state::{ApiErrorSeen, FileCursor, Ledger, RECENT_API_ERRORS, Share, add_minute, sub_minute};
 use crate::pricing::PriceTable;
 use crate::transcript::Response;
 use crate::transcript::discover::Found as Source;
@@ -34,6 +34,7 @@ pub(crate) struct FileRead {
     malformed: u64,
     stopped: bool,
     responses: Vec<Response>,
+    api_errors: Vec<crate::transcript::fold::ApiErrorLine>,
 }
 
 impl FileRead {
@@ -103,7 +104,7 @@ pub(crate) fn read_source(
             return None;
         }
     };
-    let Folded { responses, last_uuid, malformed, tail } = folded;
+    let Folded { responses, last_uuid, malformed, api_errors, tail } = folded;
     if tail.oversized > 0 {
         notes.push(format!("skipped {} line(s) over 64 MiB in `{}`", tail.oversized, source.path.display()));
     }
@@ -122,6 +123,7 @@ pub(crate) fn read_source(
         malformed,
         stopped: tail.stopped,
         responses,
+        api_errors,
     })
 }
 
@@ -190,6 +192,18 @@ pub(crate) fn apply(
                 session.remember_tool_uses(&ids);
             }
         }
+    }
+    for read in reads.iter().filter(|r| !r.api_errors.is_empty()) {
+        let session = ledger.sessions.entry(read.session.clone()).or_default();
+        for error in &read.api_errors {
+            let seen = ApiErrorSeen { at_ms: error.at_ms, kind: error.kind.clone() };
+            if !session.api_errors.contains(&seen) {
+                session.api_errors.push(seen);
+            }
+        }
+        session.api_errors.sort_by_key(|e| e.at_ms);
+        let excess = session.api_errors.len().saturating_sub(RECENT_API_ERRORS);
+        session.api_errors.drain(..excess);
     }
     for read in reads {
         let cursor = ledger.files.entry(read.path.clone()).or_default();
@@ -262,6 +276,13 @@ fn share(record: &Record) -> Share {
 fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: &Response) {
     let share = share(record);
     ledger.days.entry(record.day).or_default().add(&share);
+    *ledger.hours.entry(hour_of(record)).or_default() += record.cost;
+    add_minute(&mut ledger.minutes, minute_of(record), record.cost);
+    let model = ledger.models.entry(record.model).or_default();
+    if model.name.is_empty() && model_tag(&response.reading.model) == record.model {
+        model.name = crate::pricing::normalize(&response.reading.model);
+    }
+    *model.days.entry(record.day).or_default() += record.cost;
     let name = match read {
         Some(read) => read.session.clone(),
         None => match session_named(ledger, record.session) {
@@ -277,12 +298,21 @@ fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: 
     }
     session.total.add(&share);
     session.days.entry(record.day).or_default().add(&share);
+    add_minute(&mut session.minutes, minute_of(record), record.cost);
     session.max_response = session.max_response.max(record.cost);
     let at = response.timestamp();
     if session.last_activity.is_none_or(|t| at >= t) {
         session.last_model.clone_from(&response.reading.model);
         session.last_prompt_tokens = response.reading.usage.prompt_tokens();
         session.last_response = record.cost;
+        if let Some(branch) = &response.git_branch {
+            session.branch.clone_from(branch);
+        }
+    }
+    if session.dir.is_empty()
+        && let Some(cwd) = &response.cwd
+    {
+        session.dir.clone_from(cwd);
     }
     session.first_activity = Some(session.first_activity.map_or(at, |t| t.min(at)));
     session.last_activity = Some(session.last_activity.map_or(at, |t| t.max(at)));
@@ -297,11 +327,28 @@ fn add(ledger: &mut Ledger, record: &Record, read: Option<&FileRead>, response: 
     }
 }
 
+/// The UTC hour (since the Unix epoch) a counted response falls in.
+fn hour_of(record: &Record) -> i64 {
+    record.at_ms.div_euclid(3_600_000)
+}
+
+/// The minute (since the Unix epoch) a counted response falls in.
+fn minute_of(record: &Record) -> i64 {
+    record.at_ms.div_euclid(60_000)
+}
+
 /// Takes a counted response back out of its session and day.
 fn remove(ledger: &mut Ledger, record: &Record) {
     let share = share(record);
     if let Some(day) = ledger.days.get_mut(&record.day) {
         day.sub(&share);
+    }
+    if let Some(hour) = ledger.hours.get_mut(&hour_of(record)) {
+        *hour = hour.saturating_sub(record.cost);
+    }
+    sub_minute(&mut ledger.minutes, minute_of(record), record.cost);
+    if let Some(day) = ledger.models.get_mut(&record.model).and_then(|m| m.days.get_mut(&record.day)) {
+        *day = day.saturating_sub(record.cost);
     }
     if let Some(name) = session_named(ledger, record.session)
         && let Some(session) = ledger.sessions.get_mut(&name)
@@ -310,6 +357,7 @@ fn remove(ledger: &mut Ledger, record: &Record) {
         if let Some(day) = session.days.get_mut(&record.day) {
             day.sub(&share);
         }
+        sub_minute(&mut session.minutes, minute_of(record), record.cost);
     }
 }
 

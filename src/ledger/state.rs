@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Bumped whenever a field is added, removed or changes meaning (the encoding is positional); a ledger of another
 /// version is rebuilt from the transcripts.
-pub(crate) const VERSION: u32 = 8;
+pub(crate) const VERSION: u32 = 9;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -33,6 +33,38 @@ pub(crate) struct Ledger {
     /// The content hash of the config file last read whole and valid, so the copy kept beside the ledger
     /// (`config.last-good.toml`) is written only when the config changes.
     pub config_hash: u64,
+    /// Spend of every session by UTC hour (hours since the Unix epoch), for the 5-hour billing block.
+    pub hours: BTreeMap<i64, Pico>,
+    /// Spend of every session by model (keyed by the tag of the model's name as written), for the model budgets.
+    pub models: BTreeMap<u32, ModelSpend>,
+    /// Spend of every session by minute (since the Unix epoch), the last [`MINUTES_KEPT`], for the burn rate.
+    pub minutes: BTreeMap<i64, Pico>,
+    /// Where the last walk of every root stopped when its call's time ran out: the next walk goes on from there.
+    pub walk_from: Option<String>,
+    /// The plan's usage windows as last recorded (`five_hour`, `seven_day`), copied from `plan-usage.json` by a hook
+    /// when a plan budget is set: (percentage used, when the window resets, when the reading was seen).
+    pub plan: BTreeMap<String, PlanReading>,
+}
+
+/// One plan window's newest reading.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct PlanReading {
+    pub used_percentage: f64,
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
+    pub resets_at: Option<DateTime<Utc>>,
+    #[serde(with = "chrono::serde::ts_microseconds_option")]
+    pub seen_at: Option<DateTime<Utc>>,
+}
+
+/// One model's spend by local day.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct ModelSpend {
+    /// The normalised name (see [`crate::pricing::normalize`]).
+    pub name: String,
+    #[serde(with = "compact::date_map")]
+    pub days: BTreeMap<NaiveDate, Pico>,
 }
 
 /// Money and tokens summed over responses.
@@ -133,6 +165,27 @@ pub(crate) struct SessionSpend {
     /// The newest `ccbreaker allow` grant this session's hook has applied (warnings reset, tamper lifted).
     #[serde(with = "chrono::serde::ts_microseconds_option")]
     pub grant_seen: Option<DateTime<Utc>>,
+    /// The session's project directory (the `cwd` of its first response) and git branch (of its latest), for the
+    /// project budgets.
+    pub dir: String,
+    pub branch: String,
+    /// Warnings shown for the scopes beyond the session and the day: each scope's key and period (see
+    /// [`crate::scopes`]).
+    pub warned: Vec<String>,
+    /// The session's spend by minute, the last [`MINUTES_KEPT`] (the burn rate).
+    pub minutes: BTreeMap<i64, Pico>,
+    /// The latest tool calls its hooks saw (newest last, at most [`RECENT_CALLS`]): the loop breaker's memory.
+    pub calls: Vec<CallSeen>,
+    /// A breaker stopped the session: why. Every call is refused until a person allows the session again.
+    pub tripped: Option<Tripped>,
+    /// Subagents started under the subagent caps, running or lately ended (at most [`RECENT_SPAWNS`]).
+    pub spawns: Vec<Spawn>,
+    /// How many subagents the session started (that the caps let through).
+    pub spawned: u64,
+    /// The session was told that its new subagents start on `policy.downgrade_model`.
+    pub downgrade_told: bool,
+    /// The latest requests the API refused, from the client's synthetic error lines (at most [`RECENT_API_ERRORS`]).
+    pub api_errors: Vec<ApiErrorSeen>,
     /// What the latest response counted cost: the `policy.reserve = "last"` estimate of a request in flight.
     pub last_response: Pico,
     /// When ccbreaker's mod last asked the gate about this session (`gates: mod+hooks` in `status`).
@@ -216,6 +269,78 @@ pub(crate) struct Reservation {
     /// not it).
     pub pid: u32,
     pub pid_start: u64,
+}
+
+/// A request the API refused, as a transcript's synthetic error line tells it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub(crate) struct ApiErrorSeen {
+    pub at_ms: i64,
+    pub kind: String,
+}
+
+/// How many refused requests a session remembers.
+pub(crate) const RECENT_API_ERRORS: usize = 256;
+
+/// A subagent the caps let start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct Spawn {
+    /// Its `agent_id`, once an event of its own names it; empty until then.
+    pub agent: String,
+    /// 1: started by the main conversation; 2: by a subagent of it; ...
+    pub depth: u64,
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    pub done: bool,
+}
+
+/// How many subagents a session remembers for the caps.
+pub(crate) const RECENT_SPAWNS: usize = 512;
+
+/// One tool call as the loop breaker remembers it.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub(crate) struct CallSeen {
+    /// Hash of the agent that made it (its thread: the main one is 0).
+    pub agent: u64,
+    /// Hash of the tool's name and normalised input.
+    pub key: u64,
+    pub at_ms: i64,
+    /// It changes a file.
+    pub writes: bool,
+}
+
+/// Why and when a breaker stopped a session.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub(crate) struct Tripped {
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// How many tool calls a session remembers for the loop breaker.
+pub(crate) const RECENT_CALLS: usize = 64;
+
+/// How many minutes of spend the ledger keeps for the burn rate.
+pub(crate) const MINUTES_KEPT: i64 = crate::config::MAX_BURN_MINUTES as i64;
+
+/// Adds `cost` at `minute` to a map of spend by minute, keeping the last [`MINUTES_KEPT`] minutes.
+pub(crate) fn add_minute(minutes: &mut BTreeMap<i64, Pico>, minute: i64, cost: Pico) {
+    *minutes.entry(minute).or_default() += cost;
+    if let Some(&newest) = minutes.keys().next_back() {
+        while minutes.first_key_value().is_some_and(|(m, _)| *m <= newest - MINUTES_KEPT) {
+            minutes.pop_first();
+        }
+    }
+}
+
+/// Takes `cost` back out of `minute`, if it is still kept.
+pub(crate) fn sub_minute(minutes: &mut BTreeMap<i64, Pico>, minute: i64, cost: Pico) {
+    if let Some(m) = minutes.get_mut(&minute) {
+        *m = m.saturating_sub(cost);
+    }
 }
 
 /// What was found wrong with a session's transcripts, and when.
@@ -316,6 +441,9 @@ pub(crate) struct HookTimings {
     pub scanned: bool,
 }
 
+/// How many hours of spend the ledger keeps for the 5-hour block.
+pub(crate) const HOURS_KEPT: i64 = 48;
+
 /// How many notes the ledger keeps.
 pub(crate) const MAX_NOTES: usize = 20;
 
@@ -368,6 +496,15 @@ impl Ledger {
         self.keys.retain(|day, _| *day >= keys_from);
         let days_from = keep_from.date_naive() - chrono::Duration::days(1);
         self.days.retain(|day, _| *day >= days_from);
+        for model in self.models.values_mut() {
+            model.days.retain(|day, _| *day >= days_from);
+        }
+        self.models.retain(|_, m| !m.days.is_empty());
+        // The block in force started at most 5 hours ago, and where it started follows from the hours before it back
+        // to a gap of 5 empty hours: two days of hours place it unless every hour of them was busy.
+        if let Some(&newest) = self.hours.keys().next_back() {
+            self.hours.retain(|hour, _| *hour > newest - HOURS_KEPT);
+        }
     }
 }
 

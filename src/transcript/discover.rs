@@ -8,7 +8,7 @@
 use super::tail::Stat;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 /// A transcript file and the session it belongs to.
 #[derive(Debug, Clone)]
@@ -25,6 +25,61 @@ pub(crate) struct Found {
 
 /// How deep below a root directories are walked.
 const MAX_DEPTH: usize = 32;
+
+/// Entries a bounded walk finishes before its deadline can stop it.
+const MIN_ENTRIES: u64 = 1024;
+
+/// How far a walk may go: until `deadline` (a hook call's time), picking up after `resume` (where an earlier walk
+/// stopped, in the walk's order: roots, then names sorted, depth first). A walk that stops says where in `stopped`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Bound {
+    pub deadline: Option<Instant>,
+    pub resume: Option<PathBuf>,
+    /// The last entry the walk finished before its time ran out; `None`: it went to the end.
+    pub stopped: Option<PathBuf>,
+    /// Entries finished in this walk (for the note).
+    pub visited: u64,
+    last: Option<PathBuf>,
+    /// Tests: stop after this many entries, as if the time were up.
+    #[cfg(test)]
+    entries: Option<u64>,
+}
+
+impl Bound {
+    pub(crate) fn until(deadline: Option<Instant>, resume: Option<PathBuf>) -> Bound {
+        Bound { deadline, resume, ..Bound::default() }
+    }
+
+    /// Whether `path` was finished by the walk this one resumes: it is the resume point (the last entry finished) or
+    /// below it, or comes before it in the walk's order and is not a directory on the way to it.
+    fn done_before(&self, path: &Path) -> bool {
+        self.resume
+            .as_deref()
+            .is_some_and(|resume| path.starts_with(resume) || (path < resume && !resume.starts_with(path)))
+    }
+
+    fn out_of_time(&mut self) -> bool {
+        #[cfg(test)]
+        let late = self.entries.is_some_and(|n| self.visited >= n);
+        #[cfg(not(test))]
+        let late = false;
+        // A walk always does some work (MIN_ENTRIES entries, a few milliseconds), so that walks that resume always get
+        // further, however slow the machine.
+        let due = self.visited >= MIN_ENTRIES && self.deadline.is_some_and(|d| Instant::now() >= d);
+        if self.stopped.is_none() && (late || due) {
+            // Nothing finished this time: go on from the same place next time, never from the start.
+            self.stopped = Some(self.last.clone().or_else(|| self.resume.clone()).unwrap_or_default());
+        }
+        self.stopped.is_some()
+    }
+
+    fn finished(&mut self, path: &Path) {
+        self.visited += 1;
+        if self.deadline.is_some() {
+            self.last = Some(path.to_path_buf());
+        }
+    }
+}
 
 /// `<dir>/<session>.jsonl` -> `<dir>/<session>/subagents`.
 pub(crate) fn subagents_dir(transcript: &Path) -> PathBuf {
@@ -87,26 +142,52 @@ pub(crate) fn session_files(transcript: &Path, skipped: &mut Vec<String>) -> Vec
     {
         files.push((transcript.to_path_buf(), Stat::of(&meta)));
     }
-    walk(&subagents_dir(transcript), SystemTime::UNIX_EPOCH, 0, &mut files, skipped);
+    walk(&subagents_dir(transcript), SystemTime::UNIX_EPOCH, 0, &mut files, skipped, &mut Bound::default());
     files
 }
 
 /// Every transcript below `dir` (at most [`MAX_DEPTH`] levels) modified at or after `since`; entries that are not
 /// files ccbreaker may read are named in `skipped`. Directories that are symlinks are not followed (a loop would
-/// never end).
-fn walk(dir: &Path, since: SystemTime, depth: usize, out: &mut Vec<(PathBuf, Stat)>, skipped: &mut Vec<String>) {
+/// never end). A bounded walk (with a deadline) goes in name order and stops when its time is up; returns whether it
+/// went to the end.
+fn walk(
+    dir: &Path,
+    since: SystemTime,
+    depth: usize,
+    out: &mut Vec<(PathBuf, Stat)>,
+    skipped: &mut Vec<String>,
+    bound: &mut Bound,
+) -> bool {
     if depth > MAX_DEPTH {
-        return;
+        return true;
     }
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
+    if bound.out_of_time() {
+        return false;
+    }
+    let Ok(entries) = fs::read_dir(dir) else { return true };
+    let mut entries: Vec<fs::DirEntry> = entries.flatten().collect();
+    if bound.deadline.is_some() {
+        entries.sort_by_cached_key(fs::DirEntry::file_name);
+    }
+    for entry in entries {
+        if bound.out_of_time() {
+            return false;
+        }
+        let path = entry.path();
+        if bound.done_before(&path) {
+            continue;
+        }
         let Ok(kind) = entry.file_type() else { continue };
         if kind.is_dir() {
-            walk(&entry.path(), since, depth + 1, out, skipped);
+            if !walk(&path, since, depth + 1, out, skipped, bound) {
+                return false;
+            }
         } else {
             take(&entry, kind, since, out, skipped);
         }
+        bound.finished(&path);
     }
+    true
 }
 
 /// Adds the file `entry` to `out` if it is a transcript modified at or after `since`, or its reason to `skipped`.
@@ -150,12 +231,39 @@ fn place(root: &Path, path: &Path) -> (String, Option<String>) {
     (project, session)
 }
 
-/// Every transcript under `roots` modified at or after `since`, at any depth; entries that are not files ccbreaker
-/// may read are named in `skipped`.
-pub(crate) fn changed_since(roots: &[PathBuf], since: SystemTime, skipped: &mut Vec<String>) -> Vec<Found> {
+/// Every transcript under `roots` modified at or after `since`, at any depth, as far as `bound` lets the walk go;
+/// entries that are not files ccbreaker may read are named in `skipped`.
+pub(crate) fn changed_since(
+    roots: &[PathBuf],
+    since: SystemTime,
+    skipped: &mut Vec<String>,
+    bound: &mut Bound,
+) -> Vec<Found> {
     let mut found = Vec::new();
-    for unit in units(roots) {
-        unit.files(since, &mut found, skipped);
+    if bound.deadline.is_none() {
+        for unit in units(roots) {
+            unit.files(since, &mut found, skipped, bound);
+        }
+        return found;
+    }
+    // Bounded: each root walked in name order, listing as it goes (listing every project directory first would
+    // itself be unbounded), so that the next walk can go on where this one stopped.
+    let mut roots = roots.to_vec();
+    roots.sort();
+    for root in &roots {
+        if bound.done_before(root) {
+            continue;
+        }
+        let mut files = Vec::new();
+        let whole = walk(root, since, 0, &mut files, skipped, bound);
+        for (path, stat) in files {
+            let (project, session) = place(root, &path);
+            found.push(Found { path, session, project, stat, own: false });
+        }
+        if !whole {
+            break;
+        }
+        bound.finished(root);
     }
     found
 }
@@ -166,7 +274,7 @@ pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
     let units = units(roots);
     let threads = threads.clamp(1, units.len().max(1));
     if threads == 1 {
-        return changed_since(roots, SystemTime::UNIX_EPOCH, &mut Vec::new());
+        return changed_since(roots, SystemTime::UNIX_EPOCH, &mut Vec::new(), &mut Bound::default());
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -175,7 +283,7 @@ pub(crate) fn all(roots: &[PathBuf], threads: usize) -> Vec<Found> {
                 scope.spawn(|| {
                     let mut found = Vec::new();
                     while let Some(unit) = units.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                        unit.files(SystemTime::UNIX_EPOCH, &mut found, &mut Vec::new());
+                        unit.files(SystemTime::UNIX_EPOCH, &mut found, &mut Vec::new(), &mut Bound::default());
                     }
                     found
                 })
@@ -213,19 +321,21 @@ fn units(roots: &[PathBuf]) -> Vec<Unit<'_>> {
 }
 
 impl Unit<'_> {
-    /// The transcripts this unit holds that were modified at or after `since`.
-    fn files(&self, since: SystemTime, found: &mut Vec<Found>, skipped: &mut Vec<String>) {
-        let Ok(kind) = self.entry.file_type() else { return };
+    /// The transcripts this unit holds that were modified at or after `since`; whether the walk went to its end.
+    fn files(&self, since: SystemTime, found: &mut Vec<Found>, skipped: &mut Vec<String>, bound: &mut Bound) -> bool {
+        let Ok(kind) = self.entry.file_type() else { return true };
         let mut files = Vec::new();
-        if kind.is_dir() {
-            walk(&self.entry.path(), since, self.depth, &mut files, skipped);
+        let whole = if kind.is_dir() {
+            walk(&self.entry.path(), since, self.depth, &mut files, skipped, bound)
         } else {
             take(&self.entry, kind, since, &mut files, skipped);
-        }
+            true
+        };
         for (path, stat) in files {
             let (project, session) = place(self.root, &path);
             found.push(Found { path, session, project, stat, own: false });
         }
+        whole
     }
 }
 
@@ -268,8 +378,49 @@ mod tests {
             ]
         );
         let mut skipped = Vec::new();
-        assert_eq!(changed_since(std::slice::from_ref(&root), SystemTime::UNIX_EPOCH, &mut skipped).len(), 6);
+        let mut unbounded = Bound::default();
+        assert_eq!(
+            changed_since(std::slice::from_ref(&root), SystemTime::UNIX_EPOCH, &mut skipped, &mut unbounded).len(),
+            6
+        );
         assert_eq!(session_files(&root.join("p/s1.jsonl"), &mut skipped).len(), 3);
         assert!(skipped.is_empty(), "{skipped:?}");
+    }
+
+    #[test]
+    fn a_bounded_walk_stops_at_its_deadline_and_the_next_one_goes_on_from_there() {
+        let tmp = crate::test_dir::TestDir::new("discover-bounded");
+        let root = tmp.path().join("projects");
+        let mut all_files = Vec::new();
+        for p in 0..4 {
+            for s in 0..5 {
+                let path = root.join(format!("p{p}/d{s}/s.jsonl"));
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::write(&path, b"{}\n").unwrap();
+                all_files.push(path);
+            }
+        }
+        let roots = [root];
+        // A deadline already past: a walk still does its least work (fewer entries than that here: all of them).
+        let mut bound = Bound::until(Some(Instant::now()), None);
+        assert_eq!(changed_since(&roots, SystemTime::UNIX_EPOCH, &mut Vec::new(), &mut bound).len(), 20);
+        assert_eq!(bound.stopped, None);
+        // Walks that each stop after three entries find every file, across calls, from where the last one stopped.
+        let mut seen = Vec::new();
+        let mut resume: Option<PathBuf> = None;
+        for _ in 0..100 {
+            let far = Instant::now() + std::time::Duration::from_secs(60);
+            let mut bound = Bound { entries: Some(3), ..Bound::until(Some(far), resume.clone()) };
+            let found = changed_since(&roots, SystemTime::UNIX_EPOCH, &mut Vec::new(), &mut bound);
+            seen.extend(found.into_iter().map(|f| f.path));
+            resume = bound.stopped.clone();
+            if resume.is_none() {
+                break;
+            }
+        }
+        seen.sort();
+        seen.dedup();
+        all_files.sort();
+        assert_eq!(seen, all_files);
     }
 }

@@ -24,7 +24,17 @@ pub(crate) struct Folded {
     pub last_uuid: Option<String>,
     /// Lines that were not JSON objects (torn writes) or assistant lines with usage that would not parse.
     pub malformed: u64,
+    /// The client's synthetic lines for requests the API refused (`isApiErrorMessage`): when, and what kind.
+    pub api_errors: Vec<ApiErrorLine>,
     pub tail: Tail,
+}
+
+/// A synthetic line for a request the API refused (a rate limit, an overload, a server error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiErrorLine {
+    pub at_ms: i64,
+    /// `error` and `apiErrorStatus`: `rate_limit (429)`.
+    pub kind: String,
 }
 
 /// How [`Fold::line_seen`] saw a line.
@@ -86,6 +96,13 @@ impl<'p> Fold<'p> {
                 Err(Skip::Malformed) => self.folded.malformed += 1,
                 Err(Skip::NoUsage) => {}
             }
+        }
+        if response.is_none()
+            && top.kind == Some("assistant")
+            && memchr::memmem::find(line, b"\"isApiErrorMessage\":true").is_some()
+            && let Some(error) = api_error(line, &top.raw)
+        {
+            self.folded.api_errors.push(error);
         }
         if let Some(uuid) = top.uuid {
             match &mut self.folded.last_uuid {
@@ -161,6 +178,22 @@ pub(crate) fn read(
     let mut fold = Fold::new(if from == 0 { None } else { last_uuid }, tool_uses, prices);
     let tail = tail::read_lines(file, from, limit, |line| fold.line(line))?;
     Ok(fold.finish(tail))
+}
+
+/// A synthetic error line's time and kind (`error`, and `apiErrorStatus` when there is one); `None` without a time.
+fn api_error(line: &[u8], raw: &Raw) -> Option<ApiErrorLine> {
+    let text = |v: &[u8]| serde_json::from_slice::<String>(v).ok();
+    let at_ms = raw
+        .timestamp
+        .and_then(text)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.timestamp_millis())?;
+    let [error, status] = super::scan::fields(line, [b"error", b"apiErrorStatus"]).unwrap_or_default();
+    let mut kind = error.and_then(text).unwrap_or_else(|| "error".to_owned());
+    if let Some(status) = status.filter(|s| *s != b"null") {
+        kind = format!("{kind} ({})", String::from_utf8_lossy(status));
+    }
+    Some(ApiErrorLine { at_ms, kind })
 }
 
 /// The whole line glued after a torn write (a crash left a partial line, then writing resumed without a newline).

@@ -41,6 +41,9 @@ pub(crate) struct Response {
     pub tool_uses: Vec<String>,
     /// Its lines disagreed on the model or the prompt's tokens: what to say about it.
     pub disagreement: Option<String>,
+    /// Where it was made: the line's `cwd` and `gitBranch` (for the project budgets).
+    pub cwd: Option<String>,
+    pub git_branch: Option<String>,
 }
 
 impl Response {
@@ -144,6 +147,9 @@ pub(crate) fn parse_scanned(
     let uuid = text(raw.uuid)?;
     let session_id = text(raw.session_id)?;
     let version = text(raw.version)?;
+    // Where the line was written never decides whether it counts: a value of another type is ignored.
+    let cwd = text(raw.cwd).ok().flatten();
+    let git_branch = text(raw.git_branch).ok().flatten();
     let message = match (raw.message, raw.message_fields) {
         (None | Some(b"null"), _) => return Err(Skip::NoUsage),
         (Some(_), Some(fields)) => fields,
@@ -190,6 +196,8 @@ pub(crate) fn parse_scanned(
             _ => Vec::new(),
         },
         disagreement: None,
+        cwd: cwd.map(Cow::into_owned).filter(|c| !c.is_empty()),
+        git_branch: git_branch.map(Cow::into_owned).filter(|b| !b.is_empty()),
     })
 }
 

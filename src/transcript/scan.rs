@@ -32,6 +32,9 @@ pub(crate) struct Raw<'a> {
     pub session_id: Option<&'a [u8]>,
     /// The Claude Code version that wrote the line.
     pub version: Option<&'a [u8]>,
+    /// The working directory and git branch the line was written in (for the project budgets).
+    pub cwd: Option<&'a [u8]>,
+    pub git_branch: Option<&'a [u8]>,
     /// `answeredWithoutRequest`: a plugin's function hook answered the model request itself (Claude Code 2.1.331
     /// mods); nothing was sent, so the line is no API response.
     pub answered_without_request: Option<&'a [u8]>,
@@ -102,6 +105,8 @@ pub(crate) fn top_level(line: &[u8]) -> Option<TopLevel<'_>> {
             b"uuid" => raw.uuid = Some(s.value()?),
             b"sessionId" => raw.session_id = Some(s.value()?),
             b"version" => raw.version = Some(s.value()?),
+            b"cwd" => raw.cwd = Some(s.value()?),
+            b"gitBranch" => raw.git_branch = Some(s.value()?),
             b"answeredWithoutRequest" => raw.answered_without_request = Some(s.value()?),
             _ => {
                 s.value()?;

@@ -28,7 +28,8 @@ The script
 
 Usage: `usage` is the default for every response (keys input, output, cache_5m, cache_1h, cache_read), and
 `overrides` is a list of {"role": "main"|"sub"|"sub-<i>"|"side"|"*", "turn": N (omit for every turn),
-  "command": a shell command that replaces the Bash call's `touch`, "stop": true (answer with the final text now),
+  "command": a shell command that replaces the Bash call's `touch` (the same input every turn it applies to: a
+  loop), "stop": true (answer with the final text now),
 "run": TAG (omit for every run), "usage": {...}, "delay": s, "event_delay": s, "fail": [status, ...]}; later
 entries win. `delay` waits before the answer starts, `event_delay` between SSE events (a slowly streamed
 response). `fail` answers the first attempts of that (run, role, turn) with these HTTP statuses (an error body
@@ -222,7 +223,8 @@ class Script:
                         "name": "Bash",
                         "input": {
                             "command": command or f"touch ran-{tag}-{role}-t{turn}-c{k}",
-                            "description": f"mock {role} call {turn}.{k}",
+                            # A replaced command is the same call every turn (a loop), description included.
+                            "description": f"mock {role} call" if command else f"mock {role} call {turn}.{k}",
                         },
                     }
                 )

@@ -179,6 +179,54 @@ def session_budget(t):
     t.check(first and "stopReason" in answer_of(first), "the halt carries a stopReason", first and first.get("stdout"))
 
 
+@scenario("loop")
+def loop(t):
+    """Loop breaker: the same Bash call over and over is denied at the 3rd repeat and the session stopped at the 6th."""
+    config = {**budget(), "breaker.loop": {"repeats": 3, "window_minutes": 10}}
+    box = t.sandbox(config, {"tool_calls": 10, "overrides": [{"role": "main", "command": "echo same >> ran-loop"}]})
+    box.install()
+    run = box.claude()
+    t.eq(run.terminal_reason, "hook_stopped", "terminal_reason")
+    ran = box.project / "ran-loop"
+    t.eq(len(ran.read_text().splitlines()) if ran.exists() else 0, 2, "identical calls that ran (the 3rd is refused)")
+    answers = [c for c in box.hook_calls() if c["event"] == "PreToolUse" and c.get("tool_name") == "Bash"]
+    kinds = ["halt" if is_halt(c) else "deny" if is_block(c) else "allow" for c in answers]
+    t.eq(kinds[:6], ["allow", "allow", "deny", "deny", "deny", "halt"], "PreToolUse answers to the repeated call")
+    denied = next((answer_of(c) for c in answers if is_block(c)), {})
+    reason = (denied.get("hookSpecificOutput") or {}).get("permissionDecisionReason") or ""
+    t.check(reason.startswith("ccbreaker: loop breaker: this Bash call"), "the refusal names the loop", reason)
+
+
+@scenario("fan-out-cap")
+def fan_out_cap(t):
+    """Subagent cap: main spawns 4 subagents at once under max_active = 2; 2 start, the other 2 spawns are refused."""
+    config = {**budget(), "breaker.subagents": {"max_active": 2, "max_per_session": 50, "max_depth": 2}}
+    box = t.sandbox(config, {"agents": 4, "tool_calls": 1, "sub_tool_calls": 1})
+    box.install()
+    run = box.claude(stream=True)
+    subs = sorted({r["role"] for r in box.requests() if r["role"].startswith("sub-")})
+    t.eq(len(subs), 2, "subagents that sent a request")
+    spawns = [c for c in box.hook_calls() if c["event"] == "PreToolUse" and c.get("tool_name") in ("Agent", "Task")]
+    refused = [c for c in spawns if is_block(c)] + [c for c in box.gate_calls() if c["event"] == "agent.spawn" and not gate_allowed(c)]
+    t.eq(len(refused), 2, "spawns refused (by the hook or at the mod's agent.spawn)")
+    t.eq([c for c in refused if is_halt(c)], [], "refused spawns that stopped the session")
+    t.note(f"requests: {describe(box.requests())}; terminal_reason {run.terminal_reason}")
+
+
+@scenario("burn-rate")
+def burn_rate(t):
+    """Burn rate: $1 within 10 minutes stops the session at the response that reaches it, far under its budgets."""
+    config = {**budget(session_usd=20.0), "breaker.burn_rate": {"usd": 1.0, "minutes": 10}}
+    box = t.sandbox(config, {"tool_calls": 4, "overrides": [spike("main", 2)]})
+    box.install()
+    run = box.claude()
+    t.eq(stopped(t, box, run), "stopped", "how the run ended")
+    t.eq(box.markers(), ["ran-A-main-t0-c0", "ran-A-main-t1-c0"], "tool calls that ran (main turn 2's is at the stop)")
+    first = next((c for c in box.hook_calls() if is_block(c)), None)
+    reason = (first and answer_of(first).get("stopReason")) or ""
+    t.check(reason.startswith("ccbreaker: burn-rate breaker reached:"), "the stop names the burn rate", reason)
+
+
 @scenario("exec")
 def exec_wrapped(t):
     """`ccbreaker exec -- claude -p`: the client's own exit code when the run completes; 3 and the reason on stderr when the hook halted it."""

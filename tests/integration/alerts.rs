@@ -296,3 +296,36 @@ fn the_daily_digest_goes_out_with_the_first_hook_call_of_the_day() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(server.requests().len(), 1, "one digest a day");
 }
+
+#[test]
+fn the_new_scopes_and_breakers_raise_alerts_through_the_same_path() {
+    let held = Duration::from_millis(200);
+    let server = receiver(200, held);
+    let sb = Sandbox::new("alert-scopes");
+    sb.config(&format!(
+        "[budget]\nsession_usd = 0\ndaily_usd = 0\nweekly_usd = 5\n[breaker.loop]\nrepeats = 2\n\
+         [alerts]\nwebhook_url = \"{}/hook\"\n",
+        server.url
+    ));
+    // A weekly budget reached: a block alert for the week's scope.
+    sb.transcript("s1").lines(&chain("a", 1, 6.0));
+    let (_, request) = raised_without_waiting(&server, held, || sb.pre_tool_use("s1"));
+    let block = body(&request);
+    assert_eq!(block["ccbreaker"]["kind"], "block", "{block:#}");
+    assert!(block["ccbreaker"]["scope"].as_str().unwrap().starts_with("weekly:"), "{block:#}");
+    assert!(
+        block["text"].as_str().unwrap().starts_with("ccbreaker: weekly budget reached: $6.00 of $5.00"),
+        "{block:#}"
+    );
+    // A loop's refused call: a warning for that session's loop.
+    let sb = Sandbox::new("alert-loop");
+    sb.config(&format!("[breaker.loop]\nrepeats = 2\n[alerts]\nwebhook_url = \"{}/hook\"\n", server.url));
+    sb.pre_tool_use("s2");
+    let (out, request) = raised_without_waiting(&server, held, || sb.pre_tool_use("s2"));
+    assert!(out.stdout.contains("loop breaker"), "{}", out.stdout);
+    let warn = body(&request);
+    assert_eq!(
+        (warn["ccbreaker"]["kind"].as_str(), warn["ccbreaker"]["scope"].as_str()),
+        (Some("warn"), Some("loop:s2"))
+    );
+}

@@ -144,7 +144,7 @@ fn log_kinds_are_the_words_the_readme_uses() {
 #[test]
 fn the_example_configs_are_valid_and_warn_of_nothing() {
     let mut sb = Sandbox::new("examples");
-    for example in ["overnight-agent.toml", "shared-dev-box.toml"] {
+    for example in ["overnight-agent.toml", "shared-dev-box.toml", "runaway-shapes.toml"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(example);
         sb.env("CCBREAKER_CONFIG", path.to_str().unwrap());
         let out = sb.run(&["config", "check"], b"");

@@ -6,6 +6,7 @@
 use crate::harness::{Sandbox, response, tokens_for_usd, user_line};
 use crate::watch::two_sessions;
 use serde_json::Value;
+use serde_json::json;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -110,9 +111,11 @@ fn dashboard_answers_only_its_token_and_streams_status_and_each_change() {
     let expected = status(&sb);
     assert_eq!(frame["status"]["day"], expected["day"]);
     assert_eq!(frame["status"]["sessions"], expected["sessions"]);
+    assert_eq!(frame["status"]["scopes"], expected["scopes"]);
+    let daily = &frame["status"]["scopes"][0];
     assert_eq!(
-        frame["status"]["scopes"],
-        serde_json::json!([{"scope": "daily", "spent_usd": 24.5, "limit_usd": 50.0, "zone": "safe"}])
+        (&daily["scope"], &daily["spent"], &daily["limit"], &daily["zone"]),
+        (&json!("daily"), &json!(24.5), &json!(50.0), &json!("safe"))
     );
     assert_eq!(frame["burn"]["usd_per_hour_10m"], 45.0);
 

@@ -234,3 +234,27 @@ fn requests_that_cannot_be_read_are_refused_with_the_reason() {
         "ccbreaker: unexpected argument `extra`\nRun `ccbreaker --help` for usage.\n",
     );
 }
+
+#[test]
+fn the_subagent_caps_hold_at_the_mods_spawn_and_a_tool_call_does_not_count_twice() {
+    let sb = Sandbox::new("gate-spawn-caps");
+    sb.config("[breaker.subagents]\nmax_active = 2\n");
+    let spawn = || sb.gate(&sb.ask("spawn", "s1", "", "")).json();
+    assert!(allowed(&sb.step("s1", "", "t/0")), "the session has the mod");
+    // The Agent tool call is checked, but counted where the subagent starts: at the mod's spawn.
+    for _ in 0..2 {
+        let mut call = sb.event("PreToolUse", "s1");
+        call["tool_name"] = json!("Agent");
+        sb.hook(&call).assert_silent_allow();
+        assert!(allowed(&spawn()));
+    }
+    let refused = spawn();
+    assert_eq!(refused["allow"], false, "{refused}");
+    assert!(
+        refused["reason"].as_str().unwrap().starts_with(
+            "ccbreaker: subagent cap: 2 subagents are running (breaker.subagents.max_active is 2), so this subagent is \
+             refused."
+        ),
+        "{refused}"
+    );
+}
