@@ -43,7 +43,19 @@ async function where($) {
   return session
 }
 
-// ccbreaker's answer: `{ allow: true }`, or `{ allow: false, reason }`. Throws when there is none to read.
+// The plan's windows as the client last read them (`[{ kind, percentUsed, resetsAt }]`, empty for an API key; free to
+// read): ccbreaker records them as it records the statusline's, which never runs under `claude -p`. None when the
+// client cannot say: the budgets are checked all the same.
+async function rateLimits($) {
+  try {
+    return (await $.session.usage()).rateLimits || []
+  } catch {
+    return []
+  }
+}
+
+// ccbreaker's answer: `{ allow: true }` (with `model`, the one a subagent is to start on, and `message`, a notice
+// for the session), or `{ allow: false, reason }`. Throws when there is none to read.
 async function ask($, request, timeoutMs) {
   const s = await where($)
   const run = await $.process.run([binary, "gate"], {
@@ -54,7 +66,11 @@ async function ask($, request, timeoutMs) {
     throw new Error(`\`ccbreaker gate\` exited ${run.exitCode}: ${run.stderr.trim()}`)
   }
   const answer = JSON.parse(run.stdout)
-  if (answer.allow === true) return { allow: true }
+  if (answer.allow === true) {
+    const model = typeof answer.model === "string" && answer.model !== "" ? answer.model : undefined
+    const message = typeof answer.message === "string" ? answer.message : ""
+    return { allow: true, model, message }
+  }
   const reason = typeof answer.reason === "string" && answer.reason !== "" ? answer.reason : ""
   return { allow: false, reason: reason || `ccbreaker refused without a reason: ${run.stdout.trim()}` }
 }
@@ -90,7 +106,8 @@ export function register(on) {
     const agent = e.agentId || ""
     const step = `${e.turnId}/${e.index}`
     await reports.get(agent)
-    const answer = await ask($, { op: "step", agent, step, model: e.model }, TIMEOUT_MS)
+    const request = { op: "step", agent, step, model: e.model, rate_limits: await rateLimits($) }
+    const answer = await ask($, request, TIMEOUT_MS)
     if (!answer.allow) return yield* refuse(e, answer.reason)
     let finish
     const finished = new Promise((resolve) => {
@@ -140,8 +157,13 @@ export function register(on) {
     const parent = e.parentAgentId || ""
     const busy = inflight.get(parent)
     if (busy !== undefined) await Promise.race([busy, $.clock.sleep(SPAWN_WAIT_MS)])
-    const answer = await ask($, { op: "spawn", agent: parent }, TIMEOUT_MS)
-    return answer.allow ? next(e) : { deny: answer.reason }
+    const request = { op: "spawn", agent: parent, model: e.model, rate_limits: await rateLimits($) }
+    const answer = await ask($, request, TIMEOUT_MS)
+    if (!answer.allow) return { deny: answer.reason }
+    if (answer.model === undefined) return next(e)
+    // Past `policy.downgrade_at`: the subagent starts on the cheaper model, and the session is told (once).
+    if (answer.message !== "") $.ui.log(answer.message)
+    return next({ ...e, model: answer.model })
   }).catch(($, e, next) => (next.called ? next(e) : { deny: failed(next.error) }))
 
   on("session.compact", async ($, e, next) => {

@@ -6,8 +6,9 @@
 //! percentage seen (a reading that says less changes nothing: whoever runs `ccbreaker statusline` with a made-up
 //! payload can raise a reading, never lower it), each change with the time it was seen (the last 32). It is
 //! written only when a reading changes it, atomically, without a lock (two statuslines writing at once: the last
-//! one wins, and the next reading restores any maximum lost). Claude Code runs no statusline under `claude -p`, so
-//! headless runs leave no readings.
+//! one wins, and the next reading restores any maximum lost). Claude Code runs no statusline under `claude -p`: there
+//! ccbreaker's mod passes the client's own readings (`$.session.usage().rateLimits`) to `ccbreaker gate`, which
+//! records them here the same way.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -148,6 +149,22 @@ pub(crate) fn readings(rate_limits: &serde_json::Value) -> Vec<Reading> {
         .collect()
 }
 
+/// The readings in the client's `$.session.usage().rateLimits`, which ccbreaker's mod passes to `ccbreaker gate`
+/// (`[{kind, percentUsed, resetsAt}]`, ISO 8601 for `resetsAt`), read as a statusline payload's; anything malformed
+/// is left out.
+pub(crate) fn client_readings(rate_limits: &serde_json::Value) -> Vec<Reading> {
+    let Some(list) = rate_limits.as_array() else { return Vec::new() };
+    let windows = list
+        .iter()
+        .filter_map(|w| {
+            let kind = w.get("kind")?.as_str()?.to_owned();
+            let reading = serde_json::json!({"used_percentage": w.get("percentUsed")?, "resets_at": w.get("resetsAt")});
+            Some((kind, reading))
+        })
+        .collect();
+    readings(&serde_json::Value::Object(windows))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +172,22 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_clients_rate_limits_read_as_the_statuslines() {
+        let r = client_readings(&json!([
+            {"kind": "five_hour", "percentUsed": 96, "resetsAt": "2026-11-24T14:00:00.000Z"},
+            {"kind": "seven_day", "percentUsed": 23.5},
+            {"kind": "odd", "percentUsed": "x"},
+            {"percentUsed": 5},
+        ]));
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!((r[0].window.as_str(), r[0].used_percentage), ("five_hour", 96.0));
+        assert_eq!(r[0].resets_at, Some(at("2026-11-24T14:00:00Z")));
+        assert_eq!((r[1].window.as_str(), r[1].used_percentage, r[1].resets_at), ("seven_day", 23.5, None));
+        assert!(client_readings(&json!([])).is_empty());
+        assert!(client_readings(&json!({"five_hour": {"used_percentage": 1}})).is_empty(), "only the client's list");
     }
 
     #[test]

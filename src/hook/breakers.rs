@@ -278,16 +278,19 @@ pub(super) fn check_api_errors(locked: &Locked, call: &Call) -> Option<Trip> {
 }
 
 /// `policy.downgrade_at`: past that fraction of any dollar budget, an `Agent` or `Task` call starts its subagent on
-/// `downgrade_model` (its input with `model` rewritten), and the session is told the first time. `None`: the call
-/// stands as it is.
+/// `downgrade_model` (its input with `model` rewritten), as does the mod's spawn (`{"model": M}` in its answer), and
+/// the session is told the first time. `None`: the call stands as it is.
 pub(super) fn downgrade(locked: &mut Locked, call: &Call) -> Option<Downgrade> {
     let policy = &call.config.policy;
     let model = policy.downgrade_model.as_deref().filter(|_| policy.downgrade_at > 0.0)?;
-    let tool = call.event.tool_name.as_deref()?;
-    if call.kind != EventKind::PreToolUse || !matches!(tool, "Agent" | "Task") {
-        return None;
-    }
-    let mut input: serde_json::Value = serde_json::from_slice(call.event.tool_input.as_deref()?).ok()?;
+    let mut input: serde_json::Value = match (call.kind, call.event.tool_name.as_deref()) {
+        (EventKind::PreToolUse, Some("Agent" | "Task")) => {
+            serde_json::from_slice(call.event.tool_input.as_deref()?).ok()?
+        }
+        // The model the Agent tool named (none: the subagent would inherit its parent's).
+        (EventKind::Mod(ModAsk::Spawn), _) => serde_json::json!({ "model": call.gate?.model }),
+        _ => return None,
+    };
     if input.get("model").and_then(|m| m.as_str()) == Some(model) || !input.is_object() {
         return None;
     }

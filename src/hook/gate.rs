@@ -6,7 +6,8 @@
 //!
 //! The request: `{"op": "step" | "end" | "spawn" | "compact" | "send", "session": ID, "transcript": PATH,
 //! "agent": ID | "", "step": "<turn id>/<index>", "model": M, "usage": {the step's usage, as turn.step reports it} |
-//! null, "tools": [tool_use ids]}`. The answer: `{"allow": true}` (with `"message"` for a warning or a notice) or
+//! null, "tools": [tool_use ids], "rate_limits": [the client's plan readings]}`. The answer: `{"allow": true}` (with
+//! `"message"` for a warning or a notice, and for a spawn past `policy.downgrade_at`, `"model"`: the subagent's) or
 //! `{"allow": false, "reason": R}`; anything else, a non-zero exit or no answer in time, the mod takes as a refusal.
 
 use super::event::{Event, EventKind, ModAsk};
@@ -39,12 +40,15 @@ pub(crate) struct Request {
     pub agent: Option<String>,
     /// The step (`<turn id>/<index>`), for `step` and `end`.
     pub step: Option<String>,
-    /// The model the step names, for `step`.
+    /// The model the step names, for `step`; for `spawn`, the model the Agent tool named (absent: inherited).
     pub model: Option<String>,
     /// The finished step's usage, for `end` (null when no response arrived).
     pub usage: Option<StepUsage>,
     /// The ids of the tool calls the finished step made, for `end`.
     pub tools: Vec<String>,
+    /// The plan's windows as the client last read them (`$.session.usage().rateLimits`, see
+    /// [`crate::plan::client_readings`]), for `step` and `spawn`; empty for an API key.
+    pub rate_limits: serde_json::Value,
 }
 
 /// A `turn.step` result's `usage` (TurnUsage): the API's counts, and the model that answered.
@@ -271,6 +275,16 @@ pub(crate) fn keep(locked: &mut Locked, call: &Call, request: &Request, prices: 
             session.remember_tool_uses(&request.tools);
         }
         _ => {}
+    }
+}
+
+/// Records the plan readings the request carries, as `ccbreaker statusline` records its payload's (under the lock,
+/// before the ledger copies them: the state directory exists).
+pub(crate) fn record_plan(locked: &mut Locked, call: &Call, request: &Request) {
+    let readings = crate::plan::client_readings(&request.rate_limits);
+    if let Err(err) = crate::plan::record(&call.state_dir, &readings, call.now) {
+        let file = crate::plan::path(&call.state_dir);
+        locked.ledger.note(format!("could not record the plan's usage in {}: {err}", file.display()));
     }
 }
 

@@ -240,7 +240,7 @@ fn answer(call: &Call) -> Outcome {
             };
             let mut answer = render(kind, &action, on_breach);
             if let Some(downgrade) = decision.downgrade {
-                answer = downgraded(&action, downgrade);
+                answer = downgraded(kind, &action, downgrade);
             }
             Outcome {
                 answer,
@@ -287,18 +287,23 @@ fn answer(call: &Call) -> Outcome {
     }
 }
 
-/// A `PreToolUse` let through with its input rewritten (the subagent on the cheaper model), with the warning or the
-/// downgrade's notice shown.
-fn downgraded(action: &Action, downgrade: breakers::Downgrade) -> Answer {
-    let mut answer = serde_json::json!({"hookSpecificOutput": {"hookEventName": "PreToolUse",
-        "permissionDecision": "allow", "updatedInput": downgrade.input}});
+/// A `PreToolUse` let through with its input rewritten (the subagent on the cheaper model), or the mod's spawn let
+/// through with the model it is to start on, with the warning or the downgrade's notice shown.
+fn downgraded(kind: EventKind, action: &Action, downgrade: breakers::Downgrade) -> Answer {
+    let mut answer = if kind.is_mod() {
+        serde_json::json!({"allow": true, "model": downgrade.input["model"]})
+    } else {
+        serde_json::json!({"hookSpecificOutput": {"hookEventName": "PreToolUse",
+            "permissionDecision": "allow", "updatedInput": downgrade.input}})
+    };
     let message = match (action, downgrade.message) {
         (Action::Warn(warning), Some(note)) => Some(format!("{warning} {note}")),
         (Action::Warn(warning), None) => Some(warning.clone()),
         (_, note) => note,
     };
     if let Some(message) = message {
-        answer["systemMessage"] = serde_json::Value::String(message);
+        let key = if kind.is_mod() { "message" } else { "systemMessage" };
+        answer[key] = serde_json::Value::String(message);
     }
     Answer { stdout: format!("{answer}\n"), stderr: String::new(), code: crate::error::exit::OK }
 }
@@ -496,6 +501,9 @@ impl<'a> Setup<'a> {
         timings.lock_us += micros(locked_at - before_lock);
         remember_config(&mut locked, call);
         apply_grant(&mut locked, call);
+        if let Some(request) = call.gate {
+            gate::record_plan(&mut locked, call, request);
+        }
         copy_plan_usage(&mut locked, call);
         // Marked before reading, so the tool-call ids of this read are remembered for the session (a hook waits for
         // them), and its responses are paired with the steps the mod reports (see `ledger::overlay`).

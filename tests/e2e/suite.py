@@ -717,6 +717,30 @@ def mod_compaction(t):
     t.check(counts.get(False) != "none", "hooks alone: the compaction after the crossing went out (what the mod stops)", counts.get(False))
 
 
+@scenario("mod-downgrade")
+def mod_downgrade(t):
+    """Mod: past policy.downgrade_at, the subagents the crossing response spawns send their requests on downgrade_model."""
+    if not needs_mods(t):
+        return
+    # The spawning response costs $1.20 of a $2 budget (60 %, past 0.5); the hooks are taken out, so only the
+    # mod's agent.spawn can change the subagents' model (the hook's Agent rewrite would come first).
+    script = {"agents": 2, "tool_calls": 1, "sub_tool_calls": 1, "overrides": [spike("main", 0)]}
+    box = t.sandbox(budget(session_usd=2.0, daily_usd=0.0, warn_at=0.0, downgrade_at=0.5, downgrade_model="claude-sonnet-5"), script)
+    box.install()
+    settings = box.settings()
+    settings.pop("hooks", None)
+    box.write_settings(settings)
+    box.claude()
+    reqs = box.requests()
+    subs = [r for r in reqs if r["role"].startswith("sub")]
+    main = sorted({r["model"] for r in reqs if r["role"] == "main"})
+    t.check(len(subs) >= 2, "both subagents sent requests", describe(reqs))
+    t.eq(sorted({r["model"] for r in subs}), ["claude-sonnet-5"], "the subagents' models at the mock")
+    t.check("claude-sonnet-5" not in main, "main keeps its own model", main)
+    answers = [c for c in box.gate_calls() if c["event"] == "agent.spawn"]
+    t.note(f"{len(subs)} subagent request(s) on {sorted({r['model'] for r in subs})}; main on {main}; {len(answers)} spawn(s) asked")
+
+
 @scenario("mod-fails-closed")
 def mod_fails_closed(t):
     """Mod: a gate that throws (an answer it cannot read) or times out refuses; no request goes out over budget."""

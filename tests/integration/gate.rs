@@ -258,3 +258,75 @@ fn the_subagent_caps_hold_at_the_mods_spawn_and_a_tool_call_does_not_count_twice
         "{refused}"
     );
 }
+
+#[test]
+fn the_mods_plan_readings_are_recorded_as_the_statuslines_and_a_plan_budget_refuses_on_them() {
+    let sb = Sandbox::new("gate-plan");
+    sb.config("[budget]\nsession_usd = 0\ndaily_usd = 0\nwarn_at = 0\nfive_hour_pct = 95\n");
+    sb.transcript("s1").lines(&chain("a", 1, 0.5));
+    // Without readings (an API key's client sends none), nothing changes.
+    assert!(allowed(&sb.step("s1", "", "t/0")));
+    let with = |op: &str, step: &str, pct: f64, resets: &str| {
+        let mut request = sb.ask(op, "s1", "", step);
+        request["rate_limits"] = json!([{"kind": "five_hour", "percentUsed": pct, "resetsAt": resets},
+            {"kind": "seven_day", "percentUsed": 40}]);
+        sb.gate(&request).json()
+    };
+    assert!(allowed(&with("step", "t/1", 90.0, "2026-11-24T14:00:00.000Z")));
+    let plan = &sb.status()["plan"];
+    assert_eq!(plan[0]["window"], "five_hour", "{plan}");
+    assert_eq!((plan[0]["used_percentage"].as_f64(), plan[0]["current"].as_bool()), (Some(90.0), Some(true)));
+    assert_eq!((plan[1]["window"].as_str(), plan[1]["used_percentage"].as_f64()), (Some("seven_day"), Some(40.0)));
+    let reason = format!(
+        "ccbreaker: plan 5-hour window budget reached: the plan's 5-hour window is 96% used of a 95% plan 5-hour \
+         window budget (budget.five_hour_pct). It resets when the window resets, at 2026-11-24 14:00 UTC; to go on \
+         sooner, raise budget.five_hour_pct in {}.",
+        sb.config.display()
+    );
+    assert_eq!(with("spawn", "", 96.0, "2026-11-24T14:00:00.000Z"), json!({"allow": false, "reason": reason}));
+    // The highest reading of a window stays: a lower one later refuses all the same, and so does a request without.
+    assert_eq!(with("step", "t/2", 50.0, "2026-11-24T14:00:00.000Z")["allow"], false);
+    assert_eq!(sb.step("s1", "", "t/3")["allow"], false);
+
+    // A reading of a window that has reset since says nothing about the window now.
+    let sb = Sandbox::new("gate-plan-old");
+    sb.config("[budget]\nsession_usd = 0\ndaily_usd = 0\nwarn_at = 0\nfive_hour_pct = 95\n");
+    sb.transcript("s1").lines(&chain("a", 1, 0.5));
+    let mut request = sb.ask("step", "s1", "", "t/0");
+    request["rate_limits"] = json!([{"kind": "five_hour", "percentUsed": 99, "resetsAt": "2026-11-24T11:30:00Z"}]);
+    assert!(allowed(&sb.gate(&request).json()));
+    assert_eq!(sb.status()["plan"][0]["current"], false);
+}
+
+#[test]
+fn past_downgrade_at_the_mods_spawn_starts_on_the_cheaper_model_and_the_session_is_told_once() {
+    let sb = Sandbox::new("gate-downgrade");
+    sb.config(
+        "[budget]\nsession_usd = 20\ndaily_usd = 0\nwarn_at = 0\n[policy]\ndowngrade_at = 0.5\n\
+         downgrade_model = \"claude-sonnet-5\"\n",
+    );
+    let spawn = |model: Option<&str>| {
+        let mut request = sb.ask("spawn", "s1", "", "");
+        request["model"] = json!(model);
+        sb.gate(&request)
+    };
+    sb.transcript("s1").lines(&chain("a", 1, 9.0));
+    spawn(Some("opus")).assert_is(0, "{\"allow\":true}\n", "");
+    sb.transcript("s1").lines(&chain("b", 1, 1.0));
+    let first = json!({"allow": true, "model": "claude-sonnet-5", "message": "ccbreaker: 50% of the session budget is \
+        spent ($10.00 of $20.00): new subagents start on claude-sonnet-5 (policy.downgrade_at)."});
+    spawn(Some("opus")).assert_is(0, &format!("{first}\n"), "");
+    // Told once; a spawn that names no model (it would inherit its parent's) starts on the cheaper one too.
+    let again = json!({"allow": true, "model": "claude-sonnet-5"});
+    spawn(None).assert_is(0, &format!("{again}\n"), "");
+    // Already on it: nothing to rewrite. Steps are not touched.
+    spawn(Some("claude-sonnet-5")).assert_is(0, "{\"allow\":true}\n", "");
+    assert!(allowed(&sb.step("s1", "", "t/0")));
+    // The hook's Agent call after the gate's notice is not told again.
+    let mut event = sb.event("PreToolUse", "s1");
+    event["tool_name"] = json!("Agent");
+    event["tool_input"] = json!({"description": "d", "prompt": "p", "model": "opus"});
+    let answer = sb.hook(&event).json();
+    assert_eq!(answer["hookSpecificOutput"]["updatedInput"]["model"], "claude-sonnet-5", "{answer}");
+    assert!(answer.get("systemMessage").is_none(), "{answer}");
+}
