@@ -24,7 +24,8 @@ pub(crate) struct Folded {
     pub last_uuid: Option<String>,
     /// Lines that were not JSON objects (torn writes) or assistant lines with usage that would not parse.
     pub malformed: u64,
-    /// The client's synthetic lines for requests the API refused (`isApiErrorMessage`): when, and what kind.
+    /// The client's lines for requests the API refused: one per retried attempt (`"subtype":"api_error"` system
+    /// lines) and one for a request it gave up on (`isApiErrorMessage`): when, and what kind.
     pub api_errors: Vec<ApiErrorLine>,
     pub tail: Tail,
 }
@@ -33,7 +34,7 @@ pub(crate) struct Folded {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiErrorLine {
     pub at_ms: i64,
-    /// `error` and `apiErrorStatus`: `rate_limit (429)`.
+    /// The error type and HTTP status: `rate_limit (429)`, `overloaded_error (529)`.
     pub kind: String,
 }
 
@@ -101,6 +102,12 @@ impl<'p> Fold<'p> {
             && top.kind == Some("assistant")
             && memchr::memmem::find(line, b"\"isApiErrorMessage\":true").is_some()
             && let Some(error) = api_error(line, &top.raw)
+        {
+            self.folded.api_errors.push(error);
+        }
+        if top.kind == Some("system")
+            && memchr::memmem::find(line, b"\"api_error\"").is_some()
+            && let Some(error) = retried_api_error(line, &top.raw)
         {
             self.folded.api_errors.push(error);
         }
@@ -180,20 +187,69 @@ pub(crate) fn read(
     Ok(fold.finish(tail))
 }
 
-/// A synthetic error line's time and kind (`error`, and `apiErrorStatus` when there is one); `None` without a time.
+/// A synthetic error line's time and kind (`apiErrorType`, else `error`, and `apiErrorStatus` when there is one);
+/// `None` without a time. Claude Code writes one for a request whose retries ran out (or that it does not retry).
 fn api_error(line: &[u8], raw: &Raw) -> Option<ApiErrorLine> {
-    let text = |v: &[u8]| serde_json::from_slice::<String>(v).ok();
-    let at_ms = raw
-        .timestamp
-        .and_then(text)
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| t.timestamp_millis())?;
-    let [error, status] = super::scan::fields(line, [b"error", b"apiErrorStatus"]).unwrap_or_default();
-    let mut kind = error.and_then(text).unwrap_or_else(|| "error".to_owned());
+    let at_ms = line_time(raw)?;
+    let [error, error_type, status] =
+        super::scan::fields(line, [b"error", b"apiErrorType", b"apiErrorStatus"]).unwrap_or_default();
+    let mut kind = error_type.or(error).and_then(json_text).unwrap_or_else(|| "error".to_owned());
     if let Some(status) = status.filter(|s| *s != b"null") {
         kind = format!("{kind} ({})", String::from_utf8_lossy(status));
     }
     Some(ApiErrorLine { at_ms, kind })
+}
+
+/// The `error` of a retried request's line: the HTTP status, and the API's answer after it in `message`
+/// (`529 {"type":"error","error":{"type":"overloaded_error",...}}`).
+#[derive(serde::Deserialize)]
+struct RetriedError {
+    status: Option<u16>,
+    message: Option<String>,
+}
+
+/// A retried request's line (Claude Code 2.1.331 writes `{"type":"system","subtype":"api_error","error":{"status":
+/// 529,...},"retryAttempt":1,...}` for each attempt it retries, before waiting `retryInMs`): its time and kind, named
+/// as [`api_error`] names them (`overloaded_error (529)`); `None` for another system line or without a time.
+fn retried_api_error(line: &[u8], raw: &Raw) -> Option<ApiErrorLine> {
+    let [subtype, error] = super::scan::fields(line, [b"subtype", b"error"])?;
+    if subtype != Some(b"\"api_error\"".as_slice()) {
+        return None;
+    }
+    let at_ms = line_time(raw)?;
+    let error = error.and_then(|e| serde_json::from_slice::<RetriedError>(e).ok());
+    let (status, message) = error.map_or((None, None), |e| (e.status, e.message));
+    // The API's own error type, from the answer quoted in the message; without one, what the status means.
+    let answered = message.as_deref().and_then(|m| m.find('{').map(|at| &m[at..])).and_then(|body| {
+        let body: serde_json::Value = serde_json::from_str(body).ok()?;
+        body.pointer("/error/type").and_then(|t| t.as_str()).map(str::to_owned)
+    });
+    let kind = answered.unwrap_or_else(|| {
+        match status {
+            Some(429) => "rate_limit_error",
+            Some(529) => "overloaded_error",
+            Some(_) => "api_error",
+            None => "connection_error",
+        }
+        .to_owned()
+    });
+    let kind = match status {
+        Some(status) => format!("{kind} ({status})"),
+        None => kind,
+    };
+    Some(ApiErrorLine { at_ms, kind })
+}
+
+fn json_text(v: &[u8]) -> Option<String> {
+    serde_json::from_slice::<String>(v).ok()
+}
+
+/// A line's `timestamp` in milliseconds since the epoch.
+fn line_time(raw: &Raw) -> Option<i64> {
+    raw.timestamp
+        .and_then(json_text)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.timestamp_millis())
 }
 
 /// The whole line glued after a torn write (a crash left a partial line, then writing resumed without a newline).
@@ -303,5 +359,57 @@ mod tests {
         assert_eq!((r.reading.model.as_str(), r.reading.usage.output_tokens), ("claude-opus-4-8", 150_000));
         let note = r.disagreement.as_deref().unwrap();
         assert!(note.contains("response m1 ") && note.contains("claude-haiku-5-5"), "{note}");
+    }
+
+    /// What Claude Code 2.1.331 wrote when the API answered 529 to a request three times in a row with
+    /// `CLAUDE_CODE_MAX_RETRIES=2` (captured by the e2e suite, paths shortened): a system line for each of the two
+    /// attempts it retried, then the synthetic assistant line for the request it gave up on. Each is one refusal.
+    #[test]
+    fn each_retried_attempt_and_the_request_given_up_on_is_one_api_error() {
+        let lines: Vec<String> = include_str!("../../tests/data/api-errors/2.1.331-529-exhausted.jsonl")
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let folded = fold(&lines);
+        let kinds: Vec<&str> = folded.api_errors.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["overloaded_error (529)"; 3]);
+        let times: Vec<i64> = folded.api_errors.iter().map(|e| e.at_ms).collect();
+        assert!(times.is_sorted() && times[0] < times[2], "{times:?}");
+        assert!(folded.responses.is_empty(), "the synthetic line is no response");
+    }
+
+    #[test]
+    fn a_retried_attempt_is_named_by_the_api_error_type_or_its_status() {
+        let retried = |error: &str| {
+            format!(
+                r#"{{"type":"system","subtype":"api_error","level":"error","error":{error},"retryInMs":500,"retryAttempt":1,"maxRetries":10,"source":"request_retry","timestamp":"2026-11-24T10:00:00.250Z","uuid":"u"}}"#
+            )
+        };
+        let lines = [
+            retried(r#"{"message":"429 {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\"}}","status":429}"#),
+            retried(r#"{"message":"529 overloaded","status":529}"#),
+            retried(r#"{"message":"500 {\"type\":\"error\",\"error\":{\"type\":\"api_error\"}}","status":500}"#),
+            retried(r#"{"message":"Connection error.","status":null,"connection":{"code":"ECONNREFUSED"}}"#),
+            retried(r#""not an object""#),
+        ];
+        let folded = fold(&lines);
+        let kinds: Vec<&str> = folded.api_errors.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "rate_limit_error (429)",
+                "overloaded_error (529)",
+                "api_error (500)",
+                "connection_error",
+                "connection_error"
+            ]
+        );
+        assert_eq!(folded.api_errors[0].at_ms, 1_795_514_400_250);
+        // Other system lines, and one naming api_error elsewhere, are no refusal.
+        let others = [
+            r#"{"type":"system","subtype":"stop_hook_summary","content":"api_error","timestamp":"2026-11-24T10:00:00Z"}"#.to_owned(),
+            r#"{"type":"system","subtype":"api_error","error":{"status":529}}"#.to_owned(),
+        ];
+        assert!(fold(&others).api_errors.is_empty(), "a line without a time is skipped");
     }
 }

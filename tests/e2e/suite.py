@@ -829,6 +829,68 @@ def mod_halt(t):
             t.note(f"text: exit {run.rc}, stdout {out.strip()[:160]!r}")
 
 
+
+# The client writes a line for each attempt it retries since (at the latest) 2.1.331; 2.1.240 writes one only for a
+# request whose retries ran out.
+RETRY_LINES_SINCE = (2, 1, 331)
+API_ERRORS = {**budget(), "breaker.api_errors": {"count": 3, "minutes": 5}}
+
+
+@scenario("api-error-storm")
+def api_error_storm(t):
+    """API error breaker: requests refused with 529 again and again stop the session (its retries, or resumed runs)."""
+    if version_tuple(t.ctx.client_version) >= RETRY_LINES_SINCE:
+        storm_of_retries(t)
+    else:
+        t.note(f"retried attempts: SKIPPED: Claude Code {t.ctx.client_version} writes no transcript line for a retried attempt")
+    storm_of_runs(t)
+
+
+def storm_of_retries(t):
+    """Main turn 1 is answered 529 three times, then with a Bash call: that call is stopped at its PreToolUse."""
+    box = t.sandbox(API_ERRORS, {"tool_calls": 3, "overrides": [{"role": "main", "turn": 1, "fail": [529, 529, 529]}]})
+    box.install(mod=False)
+    run = box.claude()
+    t.eq(run.terminal_reason, "hook_stopped", "retries: terminal_reason")
+    reqs = box.requests()
+    t.eq([(r["turn"], r.get("http_status")) for r in reqs], [(0, None), (1, 529), (1, 529), (1, 529), (1, None)],
+         "retries: requests (turn, failed status): turn 1 refused 3 times, then answered, and nothing after it")
+    t.eq(sorted(p.name for p in box.project.glob("ran-*")), ["ran-A-main-t0-c0"], "retries: calls that ran (turn 1's is stopped)")
+    calls = box.hook_calls()
+    first = next((c for c in calls if is_block(c)), None)
+    t.eq(first and (first["event"], is_halt(first)), ("PreToolUse", True), "retries: the first block is a PreToolUse halt")
+    reason = answer_of(first or {}).get("stopReason") or ""
+    t.check(reason.startswith("ccbreaker: API error breaker: the API refused 3 requests of this session in the last 5 minutes (overloaded_error (529) x3)"),
+            "retries: the reason names the breaker, the count and the error kinds", reason[:200])
+    t.eq(len([c for c in calls if c["event"] == "PreToolUse" and not is_block(c)]), 1, "retries: PreToolUse calls allowed (turn 0's)")
+    waits = [r["t"] - reqs[i - 1]["t"] for i, r in enumerate(reqs) if r.get("attempt", 0) > 0]
+    t.note(f"retries: the client waited {', '.join(f'{w:.1f} s' for w in waits)} before its retries; run {run.wall:.1f} s")
+
+
+def storm_of_runs(t):
+    """No retries (`CLAUDE_CODE_MAX_RETRIES=0`) and main turn 1 always 529: each run gives up on one request and ends;
+    a script resuming the session is stopped at the prompt of the run after the 3rd refusal, with 0 requests."""
+    box = t.sandbox(API_ERRORS, {"tool_calls": 3, "overrides": [{"role": "main", "turn": 1, "fail": [529] * 10}]})
+    box.install(mod=False)
+    settings = box.settings()
+    settings["env"] = {**(settings.get("env") or {}), "CLAUDE_CODE_MAX_RETRIES": "0"}
+    box.write_settings(settings)
+    first = box.claude()
+    sid = first.session_id
+    runs = [first] + [box.claude(resume=sid, prompt="Continue.") for _ in range(3)]
+    t.eq([r.terminal_reason for r in runs[:3]], ["api_error"] * 3, "resumed runs: the first 3 end on the API error")
+    reqs = box.requests()
+    t.eq([(r["turn"], r.get("http_status")) for r in reqs], [(0, None), (1, 529), (1, 529), (1, 529)],
+         "resumed runs: requests (turn, failed status): one refused request a run, and none in the 4th")
+    prompts = [c for c in box.hook_calls() if c["event"] == "UserPromptSubmit"]
+    t.eq([is_halt(c) or is_block(c) for c in prompts], [False, False, False, True], "resumed runs: UserPromptSubmit blocks the 4th")
+    last = answer_of(prompts[-1] if prompts else {})
+    reason = last.get("stopReason") or last.get("reason") or ""
+    t.check(reason.startswith("ccbreaker: API error breaker: the API refused 3 requests of this session in the last 5 minutes ("),
+            "resumed runs: the reason names the breaker and the count", reason[:200])
+    t.note(f"resumed runs: the 4th: terminal_reason {runs[-1].terminal_reason!r}, {reason[:150]!r}; runs {', '.join(f'{r.wall:.1f} s' for r in runs)}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     who = p.add_mutually_exclusive_group()

@@ -277,6 +277,32 @@ fn an_api_error_storm_stops_the_session_with_the_kinds_of_error() {
     sb.pre_tool_use("s1").assert_silent_allow();
 }
 
+/// The lines Claude Code 2.1.331 really writes (tests/data/api-errors: two retried attempts, then the request it gave
+/// up on, all answered 529), moved to a few minutes before the sandbox's now: three refusals, each counted once.
+#[test]
+fn the_clients_own_retry_and_error_lines_trip_the_api_error_breaker() {
+    let captured = include_str!("../data/api-errors/2.1.331-529-exhausted.jsonl")
+        .replace("2026-11-30T10:05:", "2026-11-24T11:58:");
+    let mut sb = Sandbox::new("api-errors-real");
+    sb.binary_on_path();
+    sb.config("[breaker.api_errors]\ncount = 4\nminutes = 5\n");
+    let s1 = sb.transcript("s1");
+    s1.lines(&spend("a", &[("2026-11-24T11:50:00Z", 0.1)]));
+    for line in captured.lines() {
+        s1.append(&line.replace("b30c5d36-bd3f-4d44-8f0b-ddb9b4515f8a", "s1"));
+    }
+    sb.pre_tool_use("s1").assert_silent_allow();
+    sb.config("[breaker.api_errors]\ncount = 3\nminutes = 5\n");
+    let reason = format!(
+        "ccbreaker: API error breaker: the API refused 3 requests of this session in the last 5 minutes \
+         (overloaded_error (529) x3), so the session is stopped rather than left retrying. To go on, run `ccbreaker \
+         allow --session s1 --add-usd 0` in a terminal once the API answers again, or raise breaker.api_errors.count \
+         in {}.",
+        sb.config.display()
+    );
+    sb.pre_tool_use("s1").assert_is(0, &stop(&reason), "");
+}
+
 #[test]
 fn predict_refuses_the_call_before_the_response_that_would_cross() {
     let mut sb = Sandbox::new("predict");
