@@ -254,10 +254,15 @@ pub(crate) fn more(view: &View) -> Vec<Standing> {
             warn_per_mille: None,
             period: 0,
         };
+        // What the mod reported of finished requests the transcripts do not show yet counts here too, as it does
+        // for the session and the day: the hook that follows such a request finds its tool call already known, so
+        // it does not wait for the transcript line.
         if let Some(spend) = view.spend() {
-            out.push(standing(Scope::BurnSession, window(&spend.minutes)));
+            let reported = crate::ledger::overlay::provisional(spend, None, view.now);
+            out.push(standing(Scope::BurnSession, window(&spend.minutes).saturating_add(reported)));
         }
-        out.push(standing(Scope::BurnAll, window(&view.ledger.minutes)));
+        let reported = crate::ledger::overlay::provisional_day(view.ledger, view.today(), view.now);
+        out.push(standing(Scope::BurnAll, window(&view.ledger.minutes).saturating_add(reported)));
     }
     out
 }

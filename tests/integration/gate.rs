@@ -330,3 +330,20 @@ fn past_downgrade_at_the_mods_spawn_starts_on_the_cheaper_model_and_the_session_
     assert_eq!(answer["hookSpecificOutput"]["updatedInput"]["model"], "claude-sonnet-5", "{answer}");
     assert!(answer.get("systemMessage").is_none(), "{answer}");
 }
+
+#[test]
+fn a_step_the_mod_reported_counts_for_the_burn_rate_before_its_transcript_line_arrives() {
+    let sb = Sandbox::new("gate-burn");
+    sb.config("[breaker.burn_rate]\nusd = 1.0\nminutes = 10\n");
+    // The session's earlier spend is outside the window (the chain is hours before now).
+    sb.transcript("s1").lines(&chain("a", 1, 0.5));
+    assert!(allowed(&sb.step("s1", "", "t/1")));
+    // The crossing response: reported by the mod with its tool call, not yet in the transcript.
+    sb.end("s1", "", "t/1", 1.25, &["toolu_cross"]).assert_is(0, "{\"allow\":true}\n", "");
+    let mut event = sb.event("PreToolUse", "s1");
+    event["tool_use_id"] = json!("toolu_cross");
+    let answer = sb.hook(&event).json();
+    assert_eq!(answer["continue"], false, "{answer}");
+    let reason = answer["stopReason"].as_str().unwrap();
+    assert!(reason.contains("burn-rate breaker reached: $1.25 spent in the last 10 minutes"), "{reason}");
+}
